@@ -1,0 +1,224 @@
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "banned.h"
+
+extern char **environ;
+
+static char *find_in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	struct strbuf sb = STRBUF_INIT;
+
+	if (strchr(prog, '/'))
+		return strdup(prog);
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+	while (*path) {
+		const char *end = strchrnul(path, ':');
+		strbuf_reset(&sb);
+		if (end == path)
+			strbuf_addch(&sb, '.');
+		else
+			strbuf_add(&sb, path, (size_t)(end - path));
+		strbuf_addch(&sb, '/');
+		strbuf_addstr(&sb, prog);
+		if (access(sb.buf, X_OK) == 0)
+			return strbuf_detach(&sb, NULL);
+		path = *end ? end + 1 : end;
+	}
+	strbuf_release(&sb);
+	return NULL;
+}
+
+static size_t keylen(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+/* environ with the entries of extra replacing those of the same key. */
+static char **build_env(const char *const *extra)
+{
+	size_t n = 0, m = 0, o = 0;
+	char **out;
+
+	while (environ[n])
+		n++;
+	while (extra && extra[m])
+		m++;
+	out = calloc(n + m + 1, sizeof(*out));
+	if (!out)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		int replaced = 0;
+		for (size_t j = 0; j < m; j++)
+			if (keylen(environ[i]) == keylen(extra[j]) &&
+			    !strncmp(environ[i], extra[j], keylen(extra[j])))
+				replaced = 1;
+		if (!replaced)
+			out[o++] = environ[i];
+	}
+	for (size_t j = 0; j < m; j++)
+		out[o++] = (char *)extra[j];
+	out[o] = NULL;
+	return out;
+}
+
+static void child_fail(int fd, int err)
+{
+	ssize_t r = write(fd, &err, sizeof(err));
+	(void)r;
+	_exit(127);
+}
+
+int spawn_start(struct spawn *s, struct ferr *e)
+{
+	char *prog = find_in_path(s->argv[0]);
+	char **env;
+	int pfd[2], devnull, err = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if (!prog)
+		return ferr_internal(e, "%s: command not found in PATH", s->argv[0]);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
+		if (devnull >= 0)
+			close(devnull);
+		free(prog);
+		return ferr_internal(e, "spawn %s: %s", s->argv[0], strerror(errno));
+	}
+	env = build_env(s->env);
+	pid = fork();
+	if (pid == 0) {
+		int in = s->in_fd >= 0 ? s->in_fd : devnull;
+		int out = s->out_fd >= 0 ? s->out_fd : devnull;
+		int er = s->err_fd == -2 ? out : (s->err_fd >= 0 ? s->err_fd : devnull);
+		sigset_t all;
+
+		setpgid(0, 0);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(er, 2) < 0)
+			child_fail(pfd[1], errno);
+		if (s->dir && chdir(s->dir) < 0)
+			child_fail(pfd[1], errno);
+		execve(prog, (char *const *)s->argv, env);
+		child_fail(pfd[1], errno);
+	}
+	free(env);
+	free(prog);
+	close(pfd[1]);
+	close(devnull);
+	if (pid < 0) {
+		close(pfd[0]);
+		return ferr_internal(e, "fork: %s", strerror(errno));
+	}
+	setpgid(pid, pid); /* also in the parent: no race with spawn_kill */
+	do
+		r = read(pfd[0], &err, sizeof(err));
+	while (r < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (r == sizeof(err)) {
+		waitpid(pid, NULL, 0);
+		return ferr_internal(e, "cannot run %s: %s", s->argv[0], strerror(err));
+	}
+	s->pid = pid;
+	return 0;
+}
+
+int spawn_wait(struct spawn *s)
+{
+	int st;
+
+	while (waitpid(s->pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	s->pid = 0;
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return WEXITSTATUS(st);
+}
+
+void spawn_kill(struct spawn *s, int sig)
+{
+	if (s->pid > 0)
+		kill(-s->pid, sig);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int spawn_capture(const char *const *argv, const char *const *env, const char *dir,
+		  struct strbuf *out, size_t cap, int timeout_ms, struct ferr *e)
+{
+	struct spawn s = SPAWN_INIT;
+	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	int pfd[2], timed_out = 0, status;
+	char buf[8192];
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return ferr_internal(e, "pipe: %s", strerror(errno));
+	s.argv = argv;
+	s.env = env;
+	s.dir = dir;
+	s.out_fd = pfd[1];
+	s.err_fd = -2;
+	if (spawn_start(&s, e) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	close(pfd[1]);
+	for (;;) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		int wait = -1;
+		ssize_t n;
+
+		if (deadline) {
+			long long left = deadline - now_ms();
+			if (left <= 0) {
+				timed_out = 1;
+				spawn_kill(&s, SIGKILL);
+				break;
+			}
+			wait = (int)(left > INT_MAX ? INT_MAX : left);
+		}
+		if (poll(&p, 1, wait) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (!p.revents)
+			continue;
+		n = read(pfd[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (out && out->len < cap)
+			strbuf_add(out, buf, (size_t)n > cap - out->len ? cap - out->len : (size_t)n);
+	}
+	close(pfd[0]);
+	status = spawn_wait(&s);
+	if (timed_out)
+		return ferr_set(e, 504, "timeout", "%s timed out after %d ms", argv[0], timeout_ms);
+	return status;
+}

@@ -1,0 +1,266 @@
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/banned.h"
+#include "migrations.h"
+
+#define STMT_CACHE 96
+
+struct conn {
+	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+	struct conn *next;
+};
+
+static char *db_path;
+static pthread_key_t conn_key;
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn *conns; /* every thread's connection, closed at exit */
+
+static void conn_close(struct conn *c)
+{
+	for (int i = 0; i < STMT_CACHE; i++)
+		if (c->cache[i].st)
+			sqlite3_finalize(c->cache[i].st);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static void conn_release(void *p)
+{
+	struct conn *c = p, **pp;
+
+	pthread_mutex_lock(&conns_lock);
+	for (pp = &conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	pthread_mutex_unlock(&conns_lock);
+	conn_close(c);
+}
+
+static int conn_open(sqlite3 **ret, struct ferr *e)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(db_path, &db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				 SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		ferr_internal(e, "open %s: %s", db_path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	rc = sqlite3_exec(db,
+			  "PRAGMA journal_mode=WAL;"
+			  "PRAGMA synchronous=NORMAL;"
+			  "PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		ferr_internal(e, "configure %s: %s", db_path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -1;
+	}
+	*ret = db;
+	return 0;
+}
+
+sqlite3 *store_db(void)
+{
+	struct conn *c = pthread_getspecific(conn_key);
+	struct ferr e = FERR_INIT;
+
+	if (c)
+		return c->db;
+	c = calloc(1, sizeof(*c));
+	if (!c || conn_open(&c->db, &e) < 0) {
+		fprintf(stderr, "ferry: store: %s\n", e.msg);
+		abort();
+	}
+	pthread_setspecific(conn_key, c);
+	pthread_mutex_lock(&conns_lock);
+	c->next = conns;
+	conns = c;
+	pthread_mutex_unlock(&conns_lock);
+	return c->db;
+}
+
+sqlite3_stmt *store_stmt(const char *sql)
+{
+	struct conn *c;
+	sqlite3_stmt *st;
+	unsigned h;
+
+	store_db();
+	c = pthread_getspecific(conn_key);
+	h = (unsigned)(((uintptr_t)sql >> 3) % STMT_CACHE);
+	for (unsigned i = 0; i < STMT_CACHE; i++) {
+		unsigned k = (h + i) % STMT_CACHE;
+		if (c->cache[k].sql == sql) {
+			st = c->cache[k].st;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+		if (!c->cache[k].sql) {
+			h = k;
+			goto prepare;
+		}
+	}
+	/* Cache full: evict the home slot. */
+	sqlite3_finalize(c->cache[h].st);
+	c->cache[h].sql = NULL;
+prepare:
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "ferry: bad SQL: %s\n%s\n", sqlite3_errmsg(c->db), sql);
+		abort();
+	}
+	c->cache[h].sql = sql;
+	c->cache[h].st = st;
+	return st;
+}
+
+int store_error(struct ferr *e, const char *what)
+{
+	sqlite3 *db = store_db();
+	int rc = sqlite3_extended_errcode(db);
+
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return ferr_conflict(e, "%s: already exists", what);
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return ferr_set(e, 503, "busy", "%s: the store is busy, try again", what);
+	return ferr_internal(e, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+int store_exec(const char *sql, struct ferr *e)
+{
+	if (sqlite3_exec(store_db(), sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_error(e, "store");
+	return 0;
+}
+
+int store_begin(struct ferr *e)
+{
+	return store_exec("BEGIN IMMEDIATE", e);
+}
+
+int store_commit(struct ferr *e)
+{
+	if (sqlite3_exec(store_db(), "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		store_error(e, "commit");
+		store_rollback();
+		return -1;
+	}
+	return 0;
+}
+
+void store_rollback(void)
+{
+	sqlite3 *db = store_db();
+
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_schema_version(void)
+{
+	sqlite3_stmt *st = store_stmt("PRAGMA user_version");
+	int v = 0;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+static int migrate(struct ferr *e)
+{
+	int have = store_schema_version();
+
+	for (int i = 0; i < store_migrations_count; i++) {
+		const struct migration *m = &store_migrations[i];
+		char pragma[64];
+
+		if (m->version <= have)
+			continue;
+		if (store_begin(e) < 0)
+			return -1;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", m->version);
+		if (store_exec(m->sql, e) < 0 || store_exec(pragma, e) < 0) {
+			ferr_prefix(e, "migration %d (%s)", m->version, m->name);
+			store_rollback();
+			return -1;
+		}
+		if (store_commit(e) < 0)
+			return ferr_prefix(e, "migration %d (%s)", m->version, m->name);
+	}
+	return 0;
+}
+
+int store_open(const char *path, struct ferr *e)
+{
+	static int key_made;
+
+	if (!key_made) {
+		pthread_key_create(&conn_key, conn_release);
+		key_made = 1;
+	}
+	free(db_path);
+	db_path = strdup(path);
+	if (!db_path)
+		abort();
+	/* Open on this thread now so a bad path is reported, not aborted on. */
+	{
+		struct conn *c = calloc(1, sizeof(*c));
+		if (!c)
+			abort();
+		if (conn_open(&c->db, e) < 0) {
+			free(c);
+			return -1;
+		}
+		pthread_setspecific(conn_key, c);
+		pthread_mutex_lock(&conns_lock);
+		c->next = conns;
+		conns = c;
+		pthread_mutex_unlock(&conns_lock);
+	}
+	return migrate(e);
+}
+
+void store_close(void)
+{
+	struct conn *c;
+
+	pthread_setspecific(conn_key, NULL);
+	pthread_mutex_lock(&conns_lock);
+	while ((c = conns)) {
+		conns = c->next;
+		conn_close(c);
+	}
+	pthread_mutex_unlock(&conns_lock);
+}
+
+void store_now(char buf[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int64_t store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,54 @@
+/* store: ferry's SQLite database.
+ *
+ * One database file (WAL mode, foreign keys on). Each thread gets its own
+ * connection on first use (store_db()), so readers never wait for each
+ * other; writers take the write lock with BEGIN IMMEDIATE and wait up to
+ * the busy timeout. Every multi-row change runs inside store_begin() /
+ * store_commit().
+ */
+#ifndef FERRY_STORE_H
+#define FERRY_STORE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "lib/error.h"
+
+/* Opens (creating if needed) the database at path and applies every
+ * pending migration, each in its own transaction. Call once at start,
+ * before any store_db(). Returns 0 or -1 with e set. */
+int store_open(const char *path, struct ferr *e);
+
+/* Closes every thread's connection. */
+void store_close(void);
+
+/* The calling thread's connection. Never NULL after store_open(). */
+sqlite3 *store_db(void);
+
+/* A cached prepared statement for sql on this thread's connection, reset
+ * and with bindings cleared. sql must be a string literal (the pointer is
+ * the cache key). Aborts on a syntax error: that is a programmer error. */
+sqlite3_stmt *store_stmt(const char *sql);
+
+/* Transactions on this thread's connection. store_begin takes the write
+ * lock at once (BEGIN IMMEDIATE). store_commit returns -1 with e set if the
+ * commit fails (the transaction is then rolled back). */
+int store_begin(struct ferr *e);
+int store_commit(struct ferr *e);
+void store_rollback(void);
+
+/* Fills e with the connection's last error, prefixed by what. Returns -1. */
+int store_error(struct ferr *e, const char *what);
+
+/* The current time as RFC 3339 UTC ("2026-11-26T18:00:00Z"), and as
+ * milliseconds since the epoch. */
+void store_now(char buf[32]);
+int64_t store_now_ms(void);
+
+/* Runs sql (one or more statements) on this thread's connection. */
+int store_exec(const char *sql, struct ferr *e);
+
+/* Schema version now applied. */
+int store_schema_version(void);
+
+#endif

@@ -1,0 +1,77 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "lib/spawn.h"
+
+static void test_capture_output_and_status(void **state)
+{
+	const char *argv[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
+	struct strbuf out = STRBUF_INIT;
+	struct ferr e = FERR_INIT;
+
+	(void)state;
+	assert_int_equal(spawn_capture(argv, NULL, NULL, &out, 1024, 5000, &e), 3);
+	assert_string_equal(out.buf, "out\nerr\n");
+	strbuf_release(&out);
+}
+
+static void test_env_override_and_dir(void **state)
+{
+	const char *argv[] = { "sh", "-c", "echo $FERRY_T; pwd", NULL };
+	const char *env[] = { "FERRY_T=v1", NULL };
+	struct strbuf out = STRBUF_INIT;
+	struct ferr e = FERR_INIT;
+
+	(void)state;
+	assert_int_equal(spawn_capture(argv, env, "/tmp", &out, 1024, 5000, &e), 0);
+	assert_string_equal(out.buf, "v1\n/tmp\n");
+	strbuf_release(&out);
+}
+
+static void test_missing_program_is_an_error(void **state)
+{
+	const char *argv[] = { "ferry-no-such-program", NULL };
+	struct ferr e = FERR_INIT;
+
+	(void)state;
+	assert_int_equal(spawn_capture(argv, NULL, NULL, NULL, 0, 0, &e), -1);
+	assert_non_null(strstr(e.msg, "not found"));
+}
+
+static void test_timeout_kills_the_group(void **state)
+{
+	const char *argv[] = { "sh", "-c", "sleep 30 & sleep 30", NULL };
+	struct ferr e = FERR_INIT;
+
+	(void)state;
+	assert_int_equal(spawn_capture(argv, NULL, NULL, NULL, 0, 200, &e), -1);
+	assert_string_equal(e.code, "timeout");
+}
+
+static void test_capture_is_capped(void **state)
+{
+	const char *argv[] = { "sh", "-c", "yes | head -c 100000", NULL };
+	struct strbuf out = STRBUF_INIT;
+	struct ferr e = FERR_INIT;
+
+	(void)state;
+	assert_int_equal(spawn_capture(argv, NULL, NULL, &out, 1000, 5000, &e), 0);
+	assert_int_equal(out.len, 1000);
+	strbuf_release(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_capture_output_and_status),
+		cmocka_unit_test(test_env_override_and_dir),
+		cmocka_unit_test(test_missing_program_is_an_error),
+		cmocka_unit_test(test_timeout_kills_the_group),
+		cmocka_unit_test(test_capture_is_capped),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
