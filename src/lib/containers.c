@@ -1,0 +1,246 @@
+#include "containers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "strbuf.h"
+
+#include "banned.h"
+
+/* Hosts end up inside TOML and JSON strings: allow only what a registry
+ * host:port can hold, so no quoting is ever needed. */
+static int valid_host(const char *h)
+{
+	if (!h || !*h || strlen(h) > 253)
+		return 0;
+	for (const char *p = h; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
+		      *p == ':' || *p == '[' || *p == ']'))
+			return 0;
+	return 1;
+}
+
+/* Repository path components as the distribution spec allows them, without
+ * a registry host (which would make the alias pointless). */
+static int valid_alias(const char *a)
+{
+	if (!a || !((*a >= 'a' && *a <= 'z') || (*a >= '0' && *a <= '9')) || strlen(a) > 200)
+		return 0;
+	for (const char *p = a; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '.' || *p == '_' || *p == '-' || *p == '/'))
+			return 0;
+	return a[strlen(a) - 1] != '/';
+}
+
+static void base64_add(struct strbuf *sb, const unsigned char *s, size_t n)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		strbuf_addch(sb, tbl[s[i] >> 2]);
+		strbuf_addch(sb, tbl[((s[i] & 3) << 4) | (s[i + 1] >> 4)]);
+		strbuf_addch(sb, tbl[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)]);
+		strbuf_addch(sb, tbl[s[i + 2] & 63]);
+	}
+	if (n - i == 1) {
+		strbuf_addch(sb, tbl[s[i] >> 2]);
+		strbuf_addch(sb, tbl[(s[i] & 3) << 4]);
+		strbuf_addstr(sb, "==");
+	} else if (n - i == 2) {
+		strbuf_addch(sb, tbl[s[i] >> 2]);
+		strbuf_addch(sb, tbl[((s[i] & 3) << 4) | (s[i + 1] >> 4)]);
+		strbuf_addch(sb, tbl[(s[i + 1] & 15) << 2]);
+		strbuf_addch(sb, '=');
+	}
+}
+
+/* Writes data to path through path.tmp and rename(), so a tool starting at
+ * the same moment reads either the old or the new file, never half. */
+static int write_atomic(const char *path, const struct strbuf *data, mode_t mode,
+			struct ferr *e)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	const char *p = data->buf;
+	size_t left = data->len;
+	int fd, ret = -1;
+
+	strbuf_addf(&tmp, "%s.tmp", path);
+	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		ferr_internal(e, "cannot create %s: %s", tmp.buf, strerror(errno));
+		goto out;
+	}
+	/* O_CREAT's mode does not apply to an existing file. */
+	if (fchmod(fd, mode) < 0) {
+		ferr_internal(e, "chmod %s: %s", tmp.buf, strerror(errno));
+		close(fd);
+		goto out_unlink;
+	}
+	while (left) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ferr_internal(e, "cannot write %s: %s", tmp.buf, strerror(errno));
+			close(fd);
+			goto out_unlink;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (close(fd) < 0) {
+		ferr_internal(e, "cannot write %s: %s", tmp.buf, strerror(errno));
+		goto out_unlink;
+	}
+	if (rename(tmp.buf, path) < 0) {
+		ferr_internal(e, "cannot rename %s to %s: %s", tmp.buf, path, strerror(errno));
+		goto out_unlink;
+	}
+	ret = 0;
+	goto out;
+out_unlink:
+	unlink(tmp.buf);
+out:
+	strbuf_release(&tmp);
+	return ret;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s/%s", dir, name);
+	return strbuf_detach(&sb, NULL);
+}
+
+static char *env_entry(const char *key, const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s=%s", key, value);
+	return strbuf_detach(&sb, NULL);
+}
+
+static void render_containers_conf(struct strbuf *sb)
+{
+	strbuf_addstr(sb,
+		"# Written by ferry; rewritten at every start. Do not edit.\n"
+		"[containers]\n"
+		"# Containers do not inherit the daemon's (possibly huge) limits.\n"
+		"default_ulimits = [\"nofile=1024:1024\", \"nproc=4096:4096\"]\n"
+		"\n"
+		"[engine]\n"
+		"# crun needs cgroups v2; runc handles v1 and v2.\n"
+		"runtime = \"runc\"\n"
+		"cgroup_manager = \"cgroupfs\"\n"
+		"events_logger = \"file\"\n");
+}
+
+static void render_registries_conf(struct strbuf *sb, const struct containers_registry *reg)
+{
+	strbuf_addstr(sb,
+		"# Written by ferry; rewritten at every start. Do not edit.\n"
+		"# Short names (FROM name) are looked up only in ferry's registry,\n"
+		"# never on a public one.\n");
+	strbuf_addf(sb, "unqualified-search-registries = [\"%s\"]\n", reg->host);
+	strbuf_addstr(sb, "short-name-mode = \"enforcing\"\n\n");
+	strbuf_addf(sb, "[[registry]]\nlocation = \"%s\"\ninsecure = %s\n\n",
+		    reg->host, reg->insecure ? "true" : "false");
+	strbuf_addstr(sb, "[aliases]\n");
+	for (size_t i = 0; reg->aliases && reg->aliases[i]; i++)
+		strbuf_addf(sb, "\"%s\" = \"%s/%s\"\n", reg->aliases[i], reg->host,
+			    reg->aliases[i]);
+}
+
+static void render_auth(struct strbuf *sb, const struct containers_registry *reg)
+{
+	struct strbuf cred = STRBUF_INIT;
+
+	if (!reg->username) {
+		strbuf_addstr(sb, "{\"auths\": {}}\n");
+		return;
+	}
+	strbuf_addf(&cred, "%s:%s", reg->username, reg->password ? reg->password : "");
+	strbuf_addf(sb, "{\"auths\": {\"%s\": {\"auth\": \"", reg->host);
+	base64_add(sb, (const unsigned char *)cred.buf, cred.len);
+	strbuf_addstr(sb, "\"}}}\n");
+	/* The credential must not linger in freed heap memory. */
+	explicit_bzero(cred.buf, cred.len);
+	strbuf_release(&cred);
+}
+
+int containers_setup(struct containers *c, const char *data_dir,
+		     const struct containers_registry *reg, struct ferr *e)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int ret = -1;
+
+	containers_release(c);
+	if (!valid_host(reg->host))
+		return ferr_invalid(e, "registry host \"%s\" is not a host[:port]",
+				    reg->host ? reg->host : "");
+	for (size_t i = 0; reg->aliases && reg->aliases[i]; i++)
+		if (!valid_alias(reg->aliases[i]))
+			return ferr_invalid(e, "image alias \"%s\" is not a repository name "
+					    "(lower case letters, digits, . _ - /)", reg->aliases[i]);
+	if (reg->username && (!*reg->username || strchr(reg->username, ':')))
+		return ferr_invalid(e, "registry username must be non-empty and hold no ':'");
+
+	c->dir = path_join(data_dir, "containers");
+	if (mkdir(c->dir, 0700) < 0 && errno != EEXIST) {
+		ferr_internal(e, "cannot create %s: %s", c->dir, strerror(errno));
+		goto out;
+	}
+	c->conf_path = path_join(c->dir, "containers.conf");
+	c->registries_path = path_join(c->dir, "registries.conf");
+	c->auth_path = path_join(c->dir, "auth.json");
+
+	render_containers_conf(&sb);
+	if (write_atomic(c->conf_path, &sb, 0644, e) < 0)
+		goto out;
+	strbuf_reset(&sb);
+	render_registries_conf(&sb, reg);
+	if (write_atomic(c->registries_path, &sb, 0644, e) < 0)
+		goto out;
+	strbuf_reset(&sb);
+	render_auth(&sb, reg);
+	if (write_atomic(c->auth_path, &sb, 0600, e) < 0)
+		goto out;
+
+	c->env[0] = env_entry("CONTAINERS_CONF", c->conf_path);
+	c->env[1] = env_entry("CONTAINERS_REGISTRIES_CONF", c->registries_path);
+	c->env[2] = env_entry("REGISTRY_AUTH_FILE", c->auth_path);
+	c->env[3] = NULL;
+	ret = 0;
+out:
+	explicit_bzero(sb.buf, sb.len);
+	strbuf_release(&sb);
+	if (ret < 0)
+		containers_release(c);
+	return ret;
+}
+
+const char *const *containers_env(const struct containers *c)
+{
+	return (const char *const *)c->env;
+}
+
+void containers_release(struct containers *c)
+{
+	if (!c)
+		return;
+	free(c->dir);
+	free(c->conf_path);
+	free(c->registries_path);
+	free(c->auth_path);
+	for (size_t i = 0; i < 4; i++)
+		free(c->env[i]);
+	memset(c, 0, sizeof(*c));
+}
