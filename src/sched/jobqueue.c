@@ -1,0 +1,402 @@
+#include "jobqueue.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+#include "store/store.h"
+#include "lib/banned.h"
+
+#define MAX_KINDS 16
+#define MAX_WORKERS 32
+
+static struct {
+	const struct job_kind *kind;
+	int running;
+} kinds[MAX_KINDS];
+static int nkinds;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static pthread_t workers[MAX_WORKERS];
+static int nworkers_started;
+static int stopping;
+static struct job *running[MAX_WORKERS]; /* per worker, for cancel */
+
+void jobq_register(const struct job_kind *kind)
+{
+	if (nkinds == MAX_KINDS)
+		abort();
+	kinds[nkinds++].kind = kind;
+}
+
+static int kind_index(const char *name)
+{
+	for (int i = 0; i < nkinds; i++)
+		if (!strcmp(kinds[i].kind->name, name))
+			return i;
+	return -1;
+}
+
+int job_status_final(const char *s)
+{
+	return !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled") ||
+	       !strcmp(s, "interrupted");
+}
+
+/* Puts jobs marked running back in order: re-queue or interrupt each. */
+static int recover(const char *why, struct ferr *e)
+{
+	sqlite3_stmt *st;
+	char now[32], reason[256];
+	int n = 0;
+
+	if (store_begin(e) < 0)
+		return -1;
+	store_now(now);
+	st = store_stmt("SELECT id, kind FROM jobs WHERE status = 'running'");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		int k = kind_index((const char *)sqlite3_column_text(st, 1));
+		int requeue = k >= 0 && kinds[k].kind->requeue_on_restart;
+		sqlite3_stmt *up;
+
+		snprintf(reason, sizeof(reason), "%s while the job ran (%s): %s", why, now,
+			 requeue ? "re-queued" : "interrupted");
+		up = store_stmt("UPDATE jobs SET status = ?, reason = ?,"
+				" finished_at = CASE WHEN ?1 = 'interrupted' THEN ?3 END WHERE id = ?4");
+		sqlite3_bind_text(up, 1, requeue ? "queued" : "interrupted", -1, SQLITE_STATIC);
+		sqlite3_bind_text(up, 2, reason, -1, SQLITE_STATIC);
+		sqlite3_bind_text(up, 3, now, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(up, 4, id);
+		if (sqlite3_step(up) != SQLITE_DONE) {
+			sqlite3_reset(st);
+			store_error(e, "recover jobs");
+			store_rollback();
+			return -1;
+		}
+		n++;
+	}
+	sqlite3_reset(st);
+	if (store_commit(e) < 0)
+		return -1;
+	if (n)
+		log_info("event=jobs_recovered count=%d", n);
+	return 0;
+}
+
+/* Claims the oldest queued job of a kind under its limit. Called with lock. */
+static struct job *claim(void)
+{
+	int64_t best = 0;
+	int best_k = -1;
+	struct job *job;
+	sqlite3_stmt *st;
+	char now[32];
+
+	for (int k = 0; k < nkinds; k++) {
+		if (kinds[k].running >= kinds[k].kind->limit)
+			continue;
+		st = store_stmt("SELECT id FROM jobs WHERE status = 'queued' AND kind = ? ORDER BY id LIMIT 1");
+		sqlite3_bind_text(st, 1, kinds[k].kind->name, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(st, 0);
+			if (!best || id < best) {
+				best = id;
+				best_k = k;
+			}
+		}
+		sqlite3_reset(st);
+	}
+	if (!best)
+		return NULL;
+	store_now(now);
+	st = store_stmt("UPDATE jobs SET status = 'running', started_at = ?, attempts = attempts + 1"
+			" WHERE id = ? AND status = 'queued' RETURNING payload, coalesce(project_id, 0)");
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, best);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return NULL;
+	}
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		abort();
+	job->id = best;
+	job->kind = kinds[best_k].kind;
+	job->payload = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	if (!job->payload)
+		job->payload = json_object();
+	job->project_id = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	kinds[best_k].running++;
+	return job;
+}
+
+static void finish(struct job *job, int rc, const struct ferr *e)
+{
+	const char *status = rc == 0 ? "succeeded" : "failed";
+	const char *reason = rc == 0 ? NULL : (e->msg[0] ? e->msg : "failed");
+	sqlite3_stmt *st;
+	char now[32];
+
+	if (job_cancelled(job)) {
+		if (stopping) {
+			/* Shutdown: leave it for recover() at the next start. */
+			return;
+		}
+		status = "cancelled";
+		reason = "cancelled on request";
+	}
+	store_now(now);
+	st = store_stmt("UPDATE jobs SET status = ?, reason = ?, finished_at = ? WHERE id = ?");
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, job->id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_error("event=job_finish_failed job=%lld err=\"%s\"", (long long)job->id,
+			  sqlite3_errmsg(store_db()));
+	sqlite3_reset(st);
+	log_info("event=job_end job=%lld kind=%s status=%s", (long long)job->id, job->kind->name, status);
+}
+
+static void *worker_main(void *arg)
+{
+	int slot = (int)(intptr_t)arg;
+
+	pthread_mutex_lock(&lock);
+	while (!stopping) {
+		struct job *job = claim();
+		struct ferr e = FERR_INIT;
+		int rc, k;
+
+		if (!job) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&wake, &lock, &ts);
+			continue;
+		}
+		running[slot] = job;
+		pthread_mutex_unlock(&lock);
+
+		log_info("event=job_start job=%lld kind=%s", (long long)job->id, job->kind->name);
+		rc = job->kind->run(job, &e);
+		finish(job, rc, &e);
+
+		pthread_mutex_lock(&lock);
+		running[slot] = NULL;
+		k = kind_index(job->kind->name);
+		kinds[k].running--;
+		json_decref(job->payload);
+		free(job);
+		/* A slot of this kind is free: another worker may take a job. */
+		pthread_cond_broadcast(&wake);
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+int jobq_start(int n, struct ferr *e)
+{
+	if (recover("ferryd stopped", e) < 0)
+		return -1;
+	if (n < 1)
+		n = 1;
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	stopping = 0;
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&workers[i], NULL, worker_main, (void *)(intptr_t)i)) {
+			jobq_stop();
+			return ferr_internal(e, "cannot start job worker threads");
+		}
+		nworkers_started++;
+	}
+	return 0;
+}
+
+void jobq_stop(void)
+{
+	struct ferr e = FERR_INIT;
+
+	pthread_mutex_lock(&lock);
+	stopping = 1;
+	for (int i = 0; i < MAX_WORKERS; i++)
+		if (running[i]) {
+			atomic_store(&running[i]->cancelled, 1);
+			if (running[i]->kind->cancel)
+				running[i]->kind->cancel(running[i]);
+		}
+	pthread_cond_broadcast(&wake);
+	pthread_mutex_unlock(&lock);
+	for (int i = 0; i < nworkers_started; i++)
+		pthread_join(workers[i], NULL);
+	nworkers_started = 0;
+	if (recover("ferryd stopped", &e) < 0)
+		log_error("event=jobs_recover_failed err=\"%s\"", e.msg);
+}
+
+int64_t jobq_submit(const char *kind, json_t *payload, int64_t project_id,
+		    const char *created_by, struct ferr *e)
+{
+	sqlite3_stmt *st;
+	char *text, now[32];
+	int64_t id;
+
+	if (kind_index(kind) < 0)
+		return ferr_invalid(e, "unknown job kind \"%s\"", kind);
+	text = json_dumps(payload ? payload : json_object(), JSON_COMPACT);
+	store_now(now);
+	st = store_stmt("INSERT INTO jobs (kind, status, payload, project_id, created_by, created_at)"
+			" VALUES (?, 'queued', ?, nullif(?, 0), ?, ?)");
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, project_id);
+	sqlite3_bind_text(st, 4, created_by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		free(text);
+		return store_error(e, "queue job");
+	}
+	free(text);
+	id = sqlite3_last_insert_rowid(store_db());
+	pthread_mutex_lock(&lock);
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+	return id;
+}
+
+static int job_status(int64_t id, int64_t scope, char status[16], struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT status FROM jobs WHERE id = ? AND (?2 = 0 OR project_id = ?2)");
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, scope);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(status, 16, "%s", sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ferr_notfound(e, "job %lld not found", (long long)id);
+	if (rc != SQLITE_ROW)
+		return store_error(e, "find job");
+	return 0;
+}
+
+int jobq_cancel(int64_t id, int64_t scope, struct ferr *e)
+{
+	sqlite3_stmt *st;
+	char status[16], now[32];
+
+	if (job_status(id, scope, status, e) < 0)
+		return -1;
+	if (job_status_final(status))
+		return ferr_conflict(e, "job %lld already ended (%s)", (long long)id, status);
+	store_now(now);
+	st = store_stmt("UPDATE jobs SET cancel_requested = 1,"
+			" status = CASE status WHEN 'queued' THEN 'cancelled' ELSE status END,"
+			" reason = CASE status WHEN 'queued' THEN 'cancelled before it started' ELSE reason END,"
+			" finished_at = CASE status WHEN 'queued' THEN ? ELSE finished_at END"
+			" WHERE id = ?");
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_error(e, "cancel job");
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < MAX_WORKERS; i++)
+		if (running[i] && running[i]->id == id) {
+			atomic_store(&running[i]->cancelled, 1);
+			if (running[i]->kind->cancel)
+				running[i]->kind->cancel(running[i]);
+		}
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
+int jobq_show(int64_t id, int64_t scope, json_t **ret, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt(
+		"SELECT id, kind, status, reason, attempts, payload, created_by, created_at,"
+		" started_at, finished_at, cancel_requested"
+		" FROM jobs WHERE id = ? AND (?2 = 0 OR project_id = ?2)");
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, scope);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		json_t *j = json_object();
+		const char *names[] = { "id", "kind", "status", "reason", "attempts", "payload",
+					"created_by", "created_at", "started_at", "finished_at",
+					"cancel_requested" };
+		for (int c = 0; c < 11; c++) {
+			json_t *v;
+			switch (sqlite3_column_type(st, c)) {
+			case SQLITE_NULL: v = json_null(); break;
+			case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(st, c)); break;
+			default:
+				v = c == 5 ? json_loads((const char *)sqlite3_column_text(st, c), 0, NULL)
+					   : json_string((const char *)sqlite3_column_text(st, c));
+			}
+			json_object_set_new(j, names[c], v ? v : json_null());
+		}
+		json_object_set_new(j, "cancel_requested", json_boolean(sqlite3_column_int(st, 10)));
+		*ret = j;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ferr_notfound(e, "job %lld not found", (long long)id);
+	if (rc != SQLITE_ROW)
+		return store_error(e, "show job");
+	return 0;
+}
+
+int jobq_log_read(int64_t id, int64_t after_id, int limit, json_t **ret, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT id, ts, text FROM job_logs WHERE job_id = ? AND id > ?"
+				      " ORDER BY id LIMIT ?");
+	json_t *arr = json_array();
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, after_id);
+	sqlite3_bind_int(st, 3, limit > 0 ? limit : 10000);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s}",
+			"id", (json_int_t)sqlite3_column_int64(st, 0),
+			"ts", sqlite3_column_text(st, 1),
+			"text", sqlite3_column_text(st, 2)));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return store_error(e, "read job log");
+	}
+	*ret = arr;
+	return 0;
+}
+
+void job_log(struct job *job, const char *fmt, ...)
+{
+	char text[4096], now[32];
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	store_now(now);
+	st = store_stmt("INSERT INTO job_logs (job_id, ts, text) VALUES (?, ?, ?)");
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_error("event=job_log_failed job=%lld", (long long)job->id);
+	sqlite3_reset(st);
+}

@@ -1,0 +1,75 @@
+/* jobqueue: the durable job queue.
+ *
+ * Jobs live in the store's jobs table, so queued work survives a restart.
+ * Worker threads claim the oldest queued job whose kind is under its
+ * concurrency limit (the claim is one guarded UPDATE, so no job runs twice)
+ * and call the kind's run function. At start, jobs left 'running' by a
+ * crash are re-queued (kinds that are safe to run again) or marked
+ * 'interrupted', with the reason stored either way.
+ */
+#ifndef FERRY_JOBQUEUE_H
+#define FERRY_JOBQUEUE_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "lib/error.h"
+
+struct job {
+	int64_t id;
+	const struct job_kind *kind;
+	json_t *payload;          /* borrowed for the run */
+	int64_t project_id;       /* 0: none */
+	atomic_int cancelled;     /* set by jobq_cancel and at shutdown */
+	void *run_state;          /* for the kind's cancel hook */
+};
+
+struct job_kind {
+	const char *name;
+	int limit;                /* at most this many running at once (>= 1) */
+	int requeue_on_restart;   /* run again after a crash, else 'interrupted' */
+	/* Does the work. Returns 0 (succeeded) or -1 with e's message stored as
+	 * the reason (failed; or cancelled when job->cancelled is set). */
+	int (*run)(struct job *job, struct ferr *e);
+	/* Optional: called from another thread when the job is cancelled, to
+	 * interrupt blocking work (e.g. kill a child's process group). */
+	void (*cancel)(struct job *job);
+};
+
+/* Registers a kind. Call before jobq_start. kind must outlive the queue. */
+void jobq_register(const struct job_kind *kind);
+
+/* Recovers jobs a crash left running, then starts n worker threads. */
+int jobq_start(int nworkers, struct ferr *e);
+
+/* Cancels running jobs (they are re-queued or interrupted, as after a crash,
+ * with reason "ferryd stopped") and joins the workers. */
+void jobq_stop(void);
+
+/* Queues a job (payload: a JSON object, copied). Returns the job id (> 0) or
+ * -1 with e set. */
+int64_t jobq_submit(const char *kind, json_t *payload, int64_t project_id,
+		    const char *created_by, struct ferr *e);
+
+/* Cancels a queued (at once) or running (asks the run to stop) job.
+ * 409 if it already ended; 404 if unknown or not visible with scope. */
+int jobq_cancel(int64_t id, int64_t scope_project_id, struct ferr *e);
+
+/* The job as JSON (id, kind, status, reason, attempts, payload, times). */
+int jobq_show(int64_t id, int64_t scope_project_id, json_t **ret, struct ferr *e);
+
+/* Log lines after after_id, at most limit; *ret is an array of
+ * {id, ts, text}. */
+int jobq_log_read(int64_t id, int64_t after_id, int limit, json_t **ret, struct ferr *e);
+
+/* Appends a line to the job's log (stored at once, so followers see it). */
+void job_log(struct job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True once the job was asked to stop. */
+static inline int job_cancelled(struct job *job) { return atomic_load(&job->cancelled); }
+
+/* True if the status is final (succeeded, failed, cancelled, interrupted). */
+int job_status_final(const char *status);
+
+#endif
