@@ -75,6 +75,23 @@ const struct migration store_migrations[] = {
 "  result TEXT NOT NULL);"
 "CREATE INDEX audit_project ON audit(project, id);"
 },
+{ 2, "vault",
+/* The master key id the data is encrypted with now (one row). */
+"CREATE TABLE vault_meta ("
+"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+"  master_key_id TEXT NOT NULL,"
+"  created_at TEXT NOT NULL,"
+"  rotated_at TEXT);"
+/* One data key per key scope, wrapped by the master key. AUTOINCREMENT:
+ * sealed values name their data key by id, which must never be reused. */
+"CREATE TABLE vault_data_keys ("
+"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+"  scope TEXT NOT NULL UNIQUE,"
+"  master_key_id TEXT NOT NULL,"
+"  wrapped BLOB NOT NULL,"
+"  created_at TEXT NOT NULL,"
+"  rewrapped_at TEXT);"
+},
 };
 
 const int store_migrations_count =
