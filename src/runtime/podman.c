@@ -1,0 +1,773 @@
+/* The podman driver: runs the podman CLI (lib/spawn, never a shell). */
+#include "podman-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "configdir.h"
+#include "lib/spawn.h"
+#include "lib/banned.h"
+
+#define OUT_CAP (4u << 20)     /* podman's JSON output */
+#define ERR_CAP (16u << 10)    /* podman's complaints */
+#define CALL_MS (60 * 1000)    /* an ordinary podman call */
+#define PULL_MS (10 * 60 * 1000)
+#define LOG_LINE_MAX (16u << 10)
+#define PROBE_OUT_CAP (64u << 10)
+
+static struct podman *to_podman(struct runtime *rt)
+{
+	return (struct podman *)rt;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs argv with the driver's environment, stdout into out and stderr into
+ * err (each capped; either may be NULL). Returns the exit status, or -1 with
+ * e set when it could not run or timed out (code "timeout"). */
+static int pm_call(struct podman *p, const char *const *argv, struct strbuf *out,
+		   struct strbuf *err, int timeout_ms, struct ferr *e)
+{
+	struct spawn s = SPAWN_INIT;
+	int opipe[2], epipe[2], open_fds = 2, timed_out = 0, status;
+	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	struct pollfd pf[2];
+	char buf[8192];
+
+	if (pipe2(opipe, O_CLOEXEC) < 0)
+		return ferr_internal(e, "pipe: %s", strerror(errno));
+	if (pipe2(epipe, O_CLOEXEC) < 0) {
+		close(opipe[0]);
+		close(opipe[1]);
+		return ferr_internal(e, "pipe: %s", strerror(errno));
+	}
+	s.argv = argv;
+	s.env = (const char *const *)p->env;
+	s.out_fd = opipe[1];
+	s.err_fd = epipe[1];
+	if (spawn_start(&s, e) < 0) {
+		close(opipe[0]);
+		close(opipe[1]);
+		close(epipe[0]);
+		close(epipe[1]);
+		return -1;
+	}
+	close(opipe[1]);
+	close(epipe[1]);
+	pf[0] = (struct pollfd){ .fd = opipe[0], .events = POLLIN };
+	pf[1] = (struct pollfd){ .fd = epipe[0], .events = POLLIN };
+	while (open_fds > 0) {
+		int wait = -1;
+
+		if (deadline) {
+			long long left = deadline - now_ms();
+			if (left <= 0) {
+				timed_out = 1;
+				spawn_kill(&s, SIGKILL);
+				break;
+			}
+			wait = (int)(left > INT_MAX ? INT_MAX : left);
+		}
+		if (poll(pf, 2, wait) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			struct strbuf *sb = i ? err : out;
+			size_t cap = i ? ERR_CAP : OUT_CAP;
+			ssize_t n;
+
+			if (pf[i].fd < 0 || !pf[i].revents)
+				continue;
+			n = read(pf[i].fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (sb && sb->len < cap)
+				strbuf_add(sb, buf, (size_t)n > cap - sb->len ?
+					   cap - sb->len : (size_t)n);
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (pf[i].fd >= 0)
+			close(pf[i].fd);
+	status = spawn_wait(&s);
+	if (timed_out)
+		return ferr_set(e, 504, "timeout", "podman %s timed out after %d s",
+				argv[1], timeout_ms / 1000);
+	return status;
+}
+
+static void rtrim(struct strbuf *sb)
+{
+	while (sb->len && (sb->buf[sb->len - 1] == '\n' || sb->buf[sb->len - 1] == ' ' ||
+			   sb->buf[sb->len - 1] == '\r'))
+		strbuf_setlen(sb, sb->len - 1);
+}
+
+/* An error for a podman call that exited with status, quoting podman's last
+ * stderr line (podman prints "Error: ..."). */
+static int pm_fail(struct ferr *e, const char *what, int status, struct strbuf *err)
+{
+	const char *msg;
+
+	rtrim(err);
+	msg = strrchr(err->buf, '\n');
+	msg = msg ? msg + 1 : err->buf;
+	if (!strncmp(msg, "Error: ", 7))
+		msg += 7;
+	return ferr_set(e, 502, "runtime", "%s: podman exited with %d: %s", what, status,
+			*msg ? msg : "(no message)");
+}
+
+/* Runs a podman call that must succeed; out may be NULL. */
+static int pm_do(struct podman *p, const char *const *argv, struct strbuf *out,
+		 int timeout_ms, const char *what, struct ferr *e)
+{
+	struct strbuf err = STRBUF_INIT;
+	int st = pm_call(p, argv, out, &err, timeout_ms, e);
+
+	if (st > 0)
+		pm_fail(e, what, st, &err);
+	strbuf_release(&err);
+	return st == 0 ? 0 : -1;
+}
+
+/* `podman <kind> exists NAME`: 1 yes, 0 no, -1 error. */
+static int pm_exists(struct podman *p, const char *kind, const char *name, struct ferr *e)
+{
+	const char *argv[] = { p->program, kind, "exists", name, NULL };
+	struct strbuf err = STRBUF_INIT;
+	int st = pm_call(p, argv, NULL, &err, CALL_MS, e);
+
+	if (st > 1)
+		pm_fail(e, kind, st, &err);
+	strbuf_release(&err);
+	return st < 0 || st > 1 ? -1 : st == 0;
+}
+
+static int pm_ensure_network(struct runtime *rt, const char *project,
+			     const char *environment, struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	struct strbuf net = STRBUF_INIT, l1 = STRBUF_INIT, l2 = STRBUF_INIT,
+		      l3 = STRBUF_INIT, err = STRBUF_INIT;
+	int rc = -1, st, ex;
+
+	if (runtime_check_name("project", project, e) < 0 ||
+	    runtime_check_name("environment", environment, e) < 0)
+		return -1;
+	pm_network_name(&net, p, project, environment);
+	ex = pm_exists(p, "network", net.buf, e);
+	if (ex != 0) {
+		rc = ex > 0 ? 0 : -1;
+		goto out;
+	}
+	strbuf_addf(&l1, "--label=ferry.instance=%s", p->instance);
+	strbuf_addf(&l2, "--label=ferry.project=%s", project);
+	strbuf_addf(&l3, "--label=ferry.environment=%s", environment);
+	{
+		/* isolate=true: the firewall drops traffic from other bridges
+		 * (CNI: ingressPolicy same-bridge; netavark: isolate), so no
+		 * other environment can reach this one. DNS stays on so that
+		 * replicas find their neighbours by component name. */
+		const char *argv[] = { p->program, "network", "create", "--opt=isolate=true",
+				       l1.buf, l2.buf, l3.buf, net.buf, NULL };
+		st = pm_call(p, argv, NULL, &err, CALL_MS, e);
+	}
+	if (st == 0) {
+		rc = 0;
+	} else if (st > 0) {
+		/* lost a race with another creator? */
+		ex = pm_exists(p, "network", net.buf, NULL);
+		if (ex > 0)
+			rc = 0;
+		else
+			pm_fail(e, "create network", st, &err);
+	}
+out:
+	if (rc < 0)
+		ferr_prefix(e, "network %s", net.buf);
+	strbuf_release(&net);
+	strbuf_release(&l1);
+	strbuf_release(&l2);
+	strbuf_release(&l3);
+	strbuf_release(&err);
+	return rc;
+}
+
+static int pm_remove_network(struct runtime *rt, const char *project,
+			     const char *environment, struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	struct strbuf net = STRBUF_INIT, err = STRBUF_INIT;
+	int rc = -1, ex, st;
+
+	if (runtime_check_name("project", project, e) < 0 ||
+	    runtime_check_name("environment", environment, e) < 0)
+		return -1;
+	pm_network_name(&net, p, project, environment);
+	ex = pm_exists(p, "network", net.buf, e);
+	if (ex <= 0) {
+		rc = ex;
+		goto out;
+	}
+	{
+		const char *argv[] = { p->program, "network", "rm", net.buf, NULL };
+		st = pm_call(p, argv, NULL, &err, CALL_MS, e);
+	}
+	if (st == 0)
+		rc = 0;
+	else if (st > 0 && strstr(err.buf, "in use"))
+		ferr_conflict(e, "network %s still has replicas attached: stop them first",
+			      net.buf);
+	else if (st > 0)
+		pm_fail(e, "remove network", st, &err);
+out:
+	strbuf_release(&net);
+	strbuf_release(&err);
+	return rc;
+}
+
+static int pm_inspect_image(struct podman *p, const char *image, struct pm_image *ret,
+			    struct ferr *e)
+{
+	const char *argv[] = { p->program, "image", "inspect", "--format=json", image, NULL };
+	const char *pull[] = { p->program, "pull", "--quiet", image, NULL };
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	int st, rc = -1;
+
+	st = pm_call(p, argv, &out, &err, CALL_MS, e);
+	if (st < 0)
+		goto out;
+	if (st > 0) {
+		if (pm_do(p, pull, NULL, PULL_MS, "pull image", e) < 0)
+			goto out;
+		strbuf_reset(&out);
+		if (pm_do(p, argv, &out, CALL_MS, "inspect image", e) < 0)
+			goto out;
+	}
+	rc = pm_parse_image(out.buf, ret, e);
+out:
+	if (rc < 0)
+		ferr_prefix(e, "image %s", image);
+	strbuf_release(&out);
+	strbuf_release(&err);
+	return rc;
+}
+
+/* Reads at most cap bytes of mnt/rel, refusing a symlink as last part. */
+static char *read_image_file(const char *mnt, const char *rel, size_t cap)
+{
+	struct strbuf path = STRBUF_INIT, sb = STRBUF_INIT;
+	char buf[4096];
+	int fd;
+	ssize_t n;
+
+	strbuf_addf(&path, "%s/%s", mnt, rel);
+	fd = open(path.buf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	strbuf_release(&path);
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && sb.len < cap)
+		strbuf_add(&sb, buf, (size_t)n);
+	close(fd);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* uid:gid the image's USER runs as, for owning its configuration files. */
+static int pm_image_owner(struct podman *p, const char *image, const char *user,
+			  uid_t *uid, gid_t *gid, struct ferr *e)
+{
+	const char *mnt[] = { p->program, "image", "mount", image, NULL };
+	const char *umnt[] = { p->program, "image", "unmount", image, NULL };
+	struct strbuf dir = STRBUF_INIT;
+	char *passwd = NULL, *group = NULL;
+	int rc;
+
+	/* Numeric users need no lookup unless a group must be found. */
+	if (!*user || !strcmp(user, "root") || !strcmp(user, "0"))
+		return pm_resolve_user("", NULL, NULL, uid, gid, e);
+	if (pm_do(p, mnt, &dir, CALL_MS, "mount image", e) < 0)
+		return ferr_prefix(e, "looking up the image's user \"%s\"", user);
+	rtrim(&dir);
+	passwd = read_image_file(dir.buf, "etc/passwd", 1u << 20);
+	group = read_image_file(dir.buf, "etc/group", 1u << 20);
+	rc = pm_resolve_user(user, passwd, group, uid, gid, e);
+	pm_do(p, umnt, NULL, CALL_MS, "unmount image", NULL);
+	free(passwd);
+	free(group);
+	strbuf_release(&dir);
+	return rc;
+}
+
+static int pm_inspect(struct runtime *rt, const char *id, struct runtime_replica *ret,
+		      struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	const char *argv[] = { p->program, "container", "inspect", "--format=json", id, NULL };
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	int st, rc = -1;
+
+	if (!id || !*id || id[0] == '-')
+		return ferr_invalid(e, "bad replica id \"%s\"", id ? id : "");
+	st = pm_call(p, argv, &out, &err, CALL_MS, e);
+	if (st > 0) {
+		if (strstr(err.buf, "no such"))
+			ferr_notfound(e, "no replica %s", id);
+		else
+			pm_fail(e, "inspect replica", st, &err);
+	} else if (st == 0) {
+		rc = pm_parse_inspect(out.buf, p->instance, ret, e);
+	}
+	strbuf_release(&out);
+	strbuf_release(&err);
+	return rc;
+}
+
+/* Removes container name (if there) and its configuration; for cleanup. */
+static void pm_discard(struct podman *p, const char *name)
+{
+	const char *argv[] = { p->program, "rm", "--force", "--time=0", name, NULL };
+
+	pm_call(p, argv, NULL, NULL, CALL_MS, NULL);
+	configdir_remove(p->run_dir, name, NULL);
+}
+
+static int pm_start_replica(struct runtime *rt, const struct runtime_spec *spec,
+			    struct runtime_replica *ret, struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	struct strbuf name = STRBUF_INIT, net = STRBUF_INIT, out = STRBUF_INIT;
+	struct pm_image im = PM_IMAGE_INIT;
+	struct pm_argv argv = PM_ARGV_INIT;
+	uid_t uid;
+	gid_t gid;
+	int rc = -1, ex, created = 0;
+
+	if (pm_check_spec(spec, e) < 0)
+		return -1;
+	pm_replica_name(&name, p, spec);
+	pm_network_name(&net, p, spec->project, spec->environment);
+	ex = pm_exists(p, "container", name.buf, e);
+	if (ex < 0)
+		goto out;
+	if (ex > 0) {
+		ferr_conflict(e, "replica %s already exists: stop it first", name.buf);
+		goto out;
+	}
+	/* A configuration directory without its container is what a crash
+	 * between the two steps leaves: stale, remove it. */
+	if (configdir_remove(p->run_dir, name.buf, e) < 0)
+		goto out;
+	ex = pm_exists(p, "network", net.buf, e);
+	if (ex <= 0) {
+		if (ex == 0)
+			ferr_set(e, 409, "conflict", "network %s does not exist: "
+				 "ensure_network first", net.buf);
+		goto out;
+	}
+	if (pm_inspect_image(p, spec->image, &im, e) < 0)
+		goto out;
+	if (!im.entrypoint.n && !im.cmd.n && !spec->args) {
+		ferr_invalid(e, "image %s has neither an entrypoint nor a command: "
+			     "nothing to run", spec->image);
+		goto out;
+	}
+	if (pm_image_owner(p, spec->image, im.user, &uid, &gid, e) < 0)
+		goto out;
+	if (configdir_write(p->run_dir, name.buf, spec->env, spec->files, spec->nfiles,
+			    uid, gid, e) < 0)
+		goto out;
+	created = 1;
+	pm_run_argv(&argv, p, spec, &im, name.buf, net.buf);
+	if (pm_do(p, (const char *const *)argv.v, &out, PULL_MS, "start replica", e) < 0)
+		goto out;
+	rtrim(&out);
+	if (pm_inspect(rt, out.buf, ret, e) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0) {
+		if (created)
+			pm_discard(p, name.buf);
+		ferr_prefix(e, "replica %s", name.buf);
+	}
+	pm_argv_release(&argv);
+	pm_image_release(&im);
+	strbuf_release(&name);
+	strbuf_release(&net);
+	strbuf_release(&out);
+	return rc;
+}
+
+static int pm_restart_replica(struct runtime *rt, const char *id, int grace_s,
+			      struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	struct runtime_replica r;
+	struct strbuf t = STRBUF_INIT;
+	int rc;
+
+	if (grace_s < 0)
+		grace_s = 0;
+	if (pm_inspect(rt, id, &r, e) < 0)
+		return -1;
+	strbuf_addf(&t, "--time=%d", grace_s);
+	{
+		const char *argv[] = { p->program, "restart", t.buf, r.id, NULL };
+		rc = pm_do(p, argv, NULL, grace_s * 1000 + CALL_MS, "restart replica", e);
+	}
+	strbuf_release(&t);
+	return rc;
+}
+
+/* A name this driver would give a replica (so its configuration may be
+ * removed when the container is already gone). */
+static int is_our_name(const struct podman *p, const char *s)
+{
+	size_t n = strlen(p->prefix);
+
+	return !strncmp(s, p->prefix, n) && s[n] == '-' && !strchr(s, '/') &&
+	       strlen(s) < 256;
+}
+
+static int pm_stop_replica(struct runtime *rt, const char *id, int grace_s,
+			   struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	struct runtime_replica r;
+	struct ferr ie = FERR_INIT;
+	struct strbuf t = STRBUF_INIT;
+	int rc = -1;
+
+	if (grace_s < 0)
+		grace_s = 0;
+	if (pm_inspect(rt, id, &r, &ie) < 0) {
+		if (ie.status != 404) {
+			*e = ie;
+			return -1;
+		}
+		/* already gone: make sure its configuration is too */
+		return is_our_name(p, id) ? configdir_remove(p->run_dir, id, e) : 0;
+	}
+	strbuf_addf(&t, "--time=%d", grace_s);
+	{
+		/* podman stop sends the image's stop signal (SIGTERM unless the
+		 * image says otherwise) to ferry-init, which forwards it; SIGKILL
+		 * after grace_s. */
+		const char *stop[] = { p->program, "stop", t.buf, r.id, NULL };
+		const char *rm[] = { p->program, "rm", "--force", "--time=0", r.id, NULL };
+		struct strbuf err = STRBUF_INIT;
+		int st = pm_call(p, stop, NULL, &err, grace_s * 1000 + CALL_MS, e);
+
+		if (st < 0 || (st > 0 && !strstr(err.buf, "no such"))) {
+			if (st > 0)
+				pm_fail(e, "stop replica", st, &err);
+			strbuf_release(&err);
+			goto out;
+		}
+		strbuf_reset(&err);
+		st = pm_call(p, rm, NULL, &err, CALL_MS, e);
+		if (st < 0 || (st > 0 && !strstr(err.buf, "no such"))) {
+			if (st > 0)
+				pm_fail(e, "remove replica", st, &err);
+			strbuf_release(&err);
+			goto out;
+		}
+		strbuf_release(&err);
+	}
+	rc = configdir_remove(p->run_dir, r.name, e);
+out:
+	if (rc < 0)
+		ferr_prefix(e, "replica %s", r.name);
+	strbuf_release(&t);
+	return rc;
+}
+
+static int pm_list(struct runtime *rt, const struct runtime_filter *f,
+		   struct runtime_replica_list *ret, struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	struct strbuf l = STRBUF_INIT, out = STRBUF_INIT;
+	int rc = -1;
+
+	strbuf_addf(&l, "--filter=label=ferry.instance=%s", p->instance);
+	{
+		const char *argv[] = { p->program, "ps", "--all", "--format=json",
+				       l.buf, NULL };
+		if (pm_do(p, argv, &out, CALL_MS, "list replicas", e) < 0)
+			goto out;
+	}
+	rc = pm_parse_ps(out.buf, p->instance, f, ret, e);
+out:
+	strbuf_release(&l);
+	strbuf_release(&out);
+	return rc;
+}
+
+/* Hands complete lines of sb to fn (splitting over-long ones); keeps the
+ * incomplete tail. Returns fn's non-zero answer, or 0. */
+static int emit_lines(struct strbuf *sb, int final, runtime_log_fn fn, void *arg)
+{
+	size_t start = 0;
+	int stop = 0;
+
+	while (!stop && start < sb->len) {
+		char *nl = memchr(sb->buf + start, '\n', sb->len - start);
+		size_t len = nl ? (size_t)(nl - (sb->buf + start)) : sb->len - start;
+
+		if (!nl && len < LOG_LINE_MAX && !final)
+			break;
+		if (len > LOG_LINE_MAX) {
+			len = LOG_LINE_MAX;
+			nl = NULL;
+		}
+		stop = fn(sb->buf + start, len, arg);
+		start += len + (nl ? 1 : 0);
+	}
+	memmove(sb->buf, sb->buf + start, sb->len - start);
+	strbuf_setlen(sb, sb->len - start);
+	return stop;
+}
+
+static int pm_logs(struct runtime *rt, const char *id, int follow, runtime_log_fn fn,
+		   void *arg, struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	struct runtime_replica r;
+	struct spawn s = SPAWN_INIT;
+	struct strbuf pending = STRBUF_INIT;
+	const char *argv[] = { p->program, "logs", follow ? "--follow" : id,
+			       follow ? id : NULL, NULL };
+	int pfd[2], stop = 0, rc = 0;
+	char buf[8192];
+
+	if (pm_inspect(rt, id, &r, e) < 0)
+		return -1;
+	argv[follow ? 3 : 2] = r.id;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return ferr_internal(e, "pipe: %s", strerror(errno));
+	s.argv = argv;
+	s.env = (const char *const *)p->env;
+	s.out_fd = pfd[1];
+	s.err_fd = -2;
+	if (spawn_start(&s, e) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	close(pfd[1]);
+	while (!stop) {
+		struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
+		int pr = poll(&pf, 1, 1000);
+		ssize_t n;
+
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0) {
+			rc = ferr_internal(e, "poll: %s", strerror(errno));
+			break;
+		}
+		if (pr == 0) {
+			stop = fn(NULL, 0, arg);
+			continue;
+		}
+		n = read(pfd[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		strbuf_add(&pending, buf, (size_t)n);
+		stop = emit_lines(&pending, 0, fn, arg);
+	}
+	if (!stop && pending.len)
+		emit_lines(&pending, 1, fn, arg);
+	if (stop)
+		spawn_kill(&s, SIGTERM);
+	close(pfd[0]);
+	spawn_wait(&s);
+	strbuf_release(&pending);
+	return rc;
+}
+
+static int pm_exec_probe(struct runtime *rt, const char *id, const char *const *argv,
+			 int timeout_ms, struct strbuf *out, struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	struct pm_argv a = PM_ARGV_INIT;
+	struct strbuf err = STRBUF_INIT, o = STRBUF_INIT;
+	int st;
+
+	if (!argv || !argv[0])
+		return ferr_invalid(e, "exec probe: no command");
+	if (timeout_ms <= 0)
+		return ferr_invalid(e, "exec probe: a timeout is required");
+	pm_argv_push(&a, p->program);
+	pm_argv_push(&a, "exec");
+	pm_argv_push(&a, id);
+	for (size_t i = 0; argv[i]; i++)
+		pm_argv_push(&a, argv[i]);
+	st = pm_call(p, (const char *const *)a.v, &o, &err, timeout_ms, e);
+	/* 125: podman itself failed (no such container, not running) */
+	if (st == 125) {
+		pm_fail(e, "exec probe", st, &err);
+		st = -1;
+	} else if (st >= 0 && out) {
+		strbuf_add(out, o.buf, o.len > PROBE_OUT_CAP ? PROBE_OUT_CAP : o.len);
+		if (err.len && out->len < PROBE_OUT_CAP)
+			strbuf_add(out, err.buf, err.len > PROBE_OUT_CAP - out->len ?
+				   PROBE_OUT_CAP - out->len : err.len);
+	}
+	pm_argv_release(&a);
+	strbuf_release(&err);
+	strbuf_release(&o);
+	return st;
+}
+
+static int pm_wait(struct runtime *rt, const char *id, int timeout_ms, struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	struct runtime_replica r;
+	struct strbuf out = STRBUF_INIT;
+	char *end;
+	long code;
+	int rc = -1;
+
+	if (pm_inspect(rt, id, &r, e) < 0)
+		return -1;
+	{
+		const char *argv[] = { p->program, "wait", r.id, NULL };
+		if (pm_do(p, argv, &out, timeout_ms, "wait for replica", e) < 0)
+			goto out;
+	}
+	rtrim(&out);
+	errno = 0;
+	code = strtol(out.buf, &end, 10);
+	if (errno || end == out.buf || *end || code < 0 || code > 255) {
+		ferr_set(e, 502, "runtime", "podman wait: unexpected answer \"%.40s\"",
+			 out.buf);
+		goto out;
+	}
+	rc = (int)code;
+out:
+	strbuf_release(&out);
+	return rc;
+}
+
+static void pm_free(struct runtime *rt)
+{
+	struct podman *p = to_podman(rt);
+
+	for (size_t i = 0; p->env && p->env[i]; i++)
+		free(p->env[i]);
+	free(p->env);
+	free(p->run_dir);
+	free(p->instance);
+	free(p->prefix);
+	free(p->init_path);
+	free(p->program);
+	free(p);
+}
+
+static const struct runtime_ops podman_ops = {
+	.name = "podman",
+	.ensure_network = pm_ensure_network,
+	.remove_network = pm_remove_network,
+	.start_replica = pm_start_replica,
+	.restart_replica = pm_restart_replica,
+	.stop_replica = pm_stop_replica,
+	.inspect = pm_inspect,
+	.list = pm_list,
+	.logs = pm_logs,
+	.exec_probe = pm_exec_probe,
+	.wait = pm_wait,
+	.free = pm_free,
+};
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		abort();
+	return d;
+}
+
+static int check_tag(const char *what, const char *s, struct ferr *e)
+{
+	if (strlen(s) > 32)
+		return ferr_invalid(e, "runtime %s \"%s\" is longer than 32", what, s);
+	return runtime_check_name(what, s, e);
+}
+
+int podman_runtime_new(struct runtime **ret, const struct podman_config *cfg,
+		       struct ferr *e)
+{
+	struct podman *p;
+	const char *instance = cfg->instance ? cfg->instance : "ferry";
+	const char *prefix = cfg->prefix ? cfg->prefix : instance;
+	struct stat st;
+	size_t n = 0;
+
+	*ret = NULL;
+	if (check_tag("instance", instance, e) < 0 || check_tag("prefix", prefix, e) < 0)
+		return -1;
+	if (!cfg->init_path || cfg->init_path[0] != '/' || strchr(cfg->init_path, ':') ||
+	    strchr(cfg->init_path, ','))
+		return ferr_invalid(e, "runtime: the ferry-init path must be absolute "
+				    "(without ':' or ',')");
+	if (stat(cfg->init_path, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+		return ferr_invalid(e, "runtime: ferry-init %s is not an executable file",
+				    cfg->init_path);
+	if (cfg->restart_max < 0)
+		return ferr_invalid(e, "runtime: restart_max must be >= 0");
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		abort();
+	p->rt.ops = &podman_ops;
+	if (configdir_prepare_root(&p->run_dir, cfg->data_dir, cfg->run_dir, instance, e) < 0) {
+		free(p);
+		return -1;
+	}
+	p->instance = xstrdup(instance);
+	p->prefix = xstrdup(prefix);
+	p->init_path = xstrdup(cfg->init_path);
+	p->program = xstrdup(cfg->podman ? cfg->podman : "podman");
+	p->restart_max = cfg->restart_max ? cfg->restart_max : 3;
+	while (cfg->env && cfg->env[n])
+		n++;
+	p->env = calloc(n + 1, sizeof(*p->env));
+	if (!p->env)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		p->env[i] = xstrdup(cfg->env[i]);
+	*ret = &p->rt;
+	return 0;
+}
+
+const char *podman_runtime_run_dir(const struct runtime *rt)
+{
+	return ((const struct podman *)rt)->run_dir;
+}
