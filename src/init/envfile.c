@@ -148,9 +148,14 @@ int init_env_load(struct init_env *env, const char *dir, struct ferr *e)
 
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
-		ferr_set(e, errno == ENOENT ? 404 : 500, errno == ENOENT ? "not_found" : "io",
-			 "configuration directory %s: %s (the runtime must mount it)",
-			 dir, strerror(errno));
+		int err = errno;
+
+		if (err == ENOENT)
+			ferr_notfound(e, "configuration directory %s: %s (the runtime must "
+				      "mount it)", dir, strerror(err));
+		else
+			ferr_set(e, 500, "io", "configuration directory %s: %s", dir,
+				 strerror(err));
 		goto out;
 	}
 	fd = openat(dfd, INIT_ENV_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
