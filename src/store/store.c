@@ -23,7 +23,8 @@ struct conn {
 static char *db_path;
 static pthread_key_t conn_key;
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct conn *conns; /* every thread's connection, closed at exit */
+static struct conn *conns; /* every open connection, closed by store_close */
+static struct conn *idle;  /* connections of ended threads, ready for reuse */
 
 static void conn_close(struct conn *c)
 {
@@ -34,18 +35,23 @@ static void conn_close(struct conn *c)
 	free(c);
 }
 
+/* Thread exit: keep the connection (and its prepared statements) for the
+ * next thread rather than paying for a new open. */
 static void conn_release(void *p)
 {
 	struct conn *c = p, **pp;
 
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_lock(&conns_lock);
 	for (pp = &conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
+	c->next = idle;
+	idle = c;
 	pthread_mutex_unlock(&conns_lock);
-	conn_close(c);
 }
 
 static int conn_open(sqlite3 **ret, struct ferr *e)
@@ -80,11 +86,20 @@ sqlite3 *store_db(void)
 
 	if (c)
 		return c->db;
-	c = calloc(1, sizeof(*c));
+	pthread_mutex_lock(&conns_lock);
+	if ((c = idle))
+		idle = c->next;
+	pthread_mutex_unlock(&conns_lock);
+	if (!c)
+		c = calloc(1, sizeof(*c));
+	if (c && c->db)
+		goto have;
+
 	if (!c || conn_open(&c->db, &e) < 0) {
 		fprintf(stderr, "ferry: store: %s\n", e.msg);
 		abort();
 	}
+have:
 	pthread_setspecific(conn_key, c);
 	pthread_mutex_lock(&conns_lock);
 	c->next = conns;
@@ -243,6 +258,10 @@ void store_close(void)
 	pthread_mutex_lock(&conns_lock);
 	while ((c = conns)) {
 		conns = c->next;
+		conn_close(c);
+	}
+	while ((c = idle)) {
+		idle = c->next;
 		conn_close(c);
 	}
 	pthread_mutex_unlock(&conns_lock);

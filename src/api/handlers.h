@@ -1,0 +1,33 @@
+/* The API's handlers, one group per resource file. */
+#ifndef FERRY_API_HANDLERS_H
+#define FERRY_API_HANDLERS_H
+
+#include "api/api.h"
+
+/* health.c */
+int h_healthz(struct api_req *r, json_t **ret, struct ferr *e);
+/* projects.c */
+int h_project_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_project_create(struct api_req *r, json_t **ret, struct ferr *e);
+int h_project_show(struct api_req *r, json_t **ret, struct ferr *e);
+int h_env_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_env_add(struct api_req *r, json_t **ret, struct ferr *e);
+/* components.c */
+int h_component_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_component_create(struct api_req *r, json_t **ret, struct ferr *e);
+int h_component_show(struct api_req *r, json_t **ret, struct ferr *e);
+int h_component_delete(struct api_req *r, json_t **ret, struct ferr *e);
+/* tokens.c */
+int h_token_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_token_create(struct api_req *r, json_t **ret, struct ferr *e);
+int h_token_revoke(struct api_req *r, json_t **ret, struct ferr *e);
+int h_whoami(struct api_req *r, json_t **ret, struct ferr *e);
+/* audit.c */
+int h_audit_list(struct api_req *r, json_t **ret, struct ferr *e);
+/* jobs.c */
+int h_job_create(struct api_req *r, json_t **ret, struct ferr *e);
+int h_job_show(struct api_req *r, json_t **ret, struct ferr *e);
+int h_job_cancel(struct api_req *r, json_t **ret, struct ferr *e);
+int h_job_log(struct api_req *r, json_t **ret, struct ferr *e);
+
+#endif

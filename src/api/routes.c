@@ -1,0 +1,33 @@
+/* The whole API surface, one line per route. */
+#include "api/handlers.h"
+
+#define P "/api/v1"
+
+const struct api_route api_routes[] = {
+	/* method   pattern                              handler              audit action */
+	{ "GET",    "/healthz",                          h_healthz,           NULL, 1 },
+	{ "GET",    P "/whoami",                         h_whoami,            NULL, 0 },
+
+	{ "GET",    P "/projects",                       h_project_list,      NULL, 0 },
+	{ "POST",   P "/projects",                       h_project_create,    "project.create", 0 },
+	{ "GET",    P "/projects/{}",                    h_project_show,      NULL, 0 },
+	{ "GET",    P "/projects/{}/environments",       h_env_list,          NULL, 0 },
+	{ "POST",   P "/projects/{}/environments",       h_env_add,           "environment.add", 0 },
+
+	{ "GET",    P "/projects/{}/components",         h_component_list,    NULL, 0 },
+	{ "POST",   P "/projects/{}/components",         h_component_create,  "component.create", 0 },
+	{ "GET",    P "/projects/{}/components/{}",      h_component_show,    NULL, 0 },
+	{ "DELETE", P "/projects/{}/components/{}",      h_component_delete,  "component.delete", 0 },
+
+	{ "GET",    P "/tokens",                         h_token_list,        NULL, 0 },
+	{ "POST",   P "/tokens",                         h_token_create,      "token.create", 0 },
+	{ "DELETE", P "/tokens/{}",                      h_token_revoke,      "token.revoke", 0 },
+
+	{ "GET",    P "/audit",                          h_audit_list,        NULL, 0 },
+
+	{ "POST",   P "/jobs",                           h_job_create,        "job.create", 0 },
+	{ "GET",    P "/jobs/{}",                        h_job_show,          NULL, 0 },
+	{ "POST",   P "/jobs/{}/cancel",                 h_job_cancel,        "job.cancel", 0 },
+	{ "GET",    P "/jobs/{}/log",                    h_job_log,           NULL, 0 },
+	{ NULL, NULL, NULL, NULL, 0 },
+};

@@ -1,0 +1,82 @@
+/* The ferry command: shared pieces of the subcommands. */
+#ifndef FERRY_CLI_H
+#define FERRY_CLI_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "lib/error.h"
+
+/* Options of a command. A NULL-name entry ends a list. */
+struct opt {
+	const char *name;    /* without the leading "--" */
+	int has_value;       /* 1: --name VALUE or --name=VALUE; 0: a switch */
+	const char *value;   /* set by args_parse (switches: "1") */
+};
+
+#define CLI_MAX_POS 8
+
+struct args {
+	const char *pos[CLI_MAX_POS];
+	int npos;
+	char **rest;         /* words after "--" */
+	int nrest;
+};
+
+/* Settings every command shares. */
+struct cli {
+	const char *server;
+	const char *token;
+	const char *ca_file;
+	int json;
+};
+
+extern struct cli cli;
+
+/* Parses argv (the words after the command's own words) against opts and
+ * the global options. Returns 0, or -1 with e naming the bad word. */
+int args_parse(int argc, char **argv, struct opt *opts, struct args *a, struct ferr *e);
+/* The value of option name in opts, or NULL. */
+const char *opt_get(struct opt *opts, const char *name);
+
+/* A mistake in the command line itself (exit status 2). */
+#define usage_error(e, ...) ferr_set((e), 400, "usage", __VA_ARGS__)
+
+/* Resolves server and token: flags, then FERRY_SERVER / FERRY_TOKEN, then the
+ * saved login. */
+int cli_resolve(struct ferr *e);
+
+/* Calls the API. body may be NULL. On a 2xx answer returns 0 and *ret holds
+ * the parsed body (new reference; may be NULL for an empty body). On an
+ * error answer returns -1 with e holding the server's message and status. */
+int api_call(const char *method, const char *path, json_t *body, json_t **ret, struct ferr *e);
+
+/* Streams a GET: calls line() for each line of the body as it arrives.
+ * Returns 0 at the end of the stream, or -1 with e set. */
+int api_stream(const char *path, int (*line)(const char *text, size_t len, void *arg), void *arg,
+	       struct ferr *e);
+
+/* Percent-encodes s for a URL path segment or query value into out. */
+const char *url_escape(const char *s, char *out, size_t size);
+
+/* Splits "P/C" into project and component (into the caller's buffers). */
+int split_pc(const char *s, char project[64], char component[64], struct ferr *e);
+
+/* Output. */
+struct column {
+	const char *header;
+	const char *key;     /* member of each row object; nested "a.b" allowed */
+};
+/* Prints rows (an array of objects) as an aligned table. */
+void print_table(json_t *rows, const struct column *cols);
+/* Prints j as JSON on stdout (pretty, one document). */
+void print_json(json_t *j);
+/* Prints a value of a row for people: strings as is, null as "-", bools as yes/no. */
+void value_text(json_t *v, char *out, size_t size);
+/* With --json prints j; otherwise calls human(j). */
+void print_result(json_t *j, void (*human)(json_t *));
+
+/* Config file path ($XDG_CONFIG_HOME/ferry/config.json or ~/.config/...). */
+int config_path(char *out, size_t size, struct ferr *e);
+
+#endif

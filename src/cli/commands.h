@@ -1,0 +1,32 @@
+/* The ferry subcommands, one group per file; the table is in main.c. Each
+ * gets the words after its own name and returns 0 or -1 with e set. */
+#ifndef FERRY_CLI_COMMANDS_H
+#define FERRY_CLI_COMMANDS_H
+
+#include "lib/error.h"
+
+typedef int (*cmd_fn)(int argc, char **argv, struct ferr *e);
+
+int cmd_project_create(int argc, char **argv, struct ferr *e);
+int cmd_project_list(int argc, char **argv, struct ferr *e);
+int cmd_project_show(int argc, char **argv, struct ferr *e);
+int cmd_env_list(int argc, char **argv, struct ferr *e);
+int cmd_env_add(int argc, char **argv, struct ferr *e);
+
+int cmd_component_create(int argc, char **argv, struct ferr *e);
+int cmd_component_list(int argc, char **argv, struct ferr *e);
+int cmd_component_show(int argc, char **argv, struct ferr *e);
+int cmd_component_delete(int argc, char **argv, struct ferr *e);
+
+int cmd_token_create(int argc, char **argv, struct ferr *e);
+int cmd_token_list(int argc, char **argv, struct ferr *e);
+int cmd_token_revoke(int argc, char **argv, struct ferr *e);
+int cmd_login(int argc, char **argv, struct ferr *e);
+int cmd_whoami(int argc, char **argv, struct ferr *e);
+
+int cmd_audit(int argc, char **argv, struct ferr *e);
+
+/* Prints "key: value" lines of an object for people. */
+void print_fields(json_t *obj, const char *const *keys);
+
+#endif

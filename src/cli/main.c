@@ -1,0 +1,112 @@
+/* ferry: the command-line client. The whole command surface is the table
+ * below; each command lives in a cmd_*.c file. */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "lib/banned.h"
+
+#define FERRY_VERSION "0.1.0"
+
+static const struct command {
+	const char *words;   /* "project create" */
+	cmd_fn fn;
+	const char *usage;
+} commands[] = {
+	{ "project create",   cmd_project_create,   "project create P [--environments a,b,c]" },
+	{ "project list",     cmd_project_list,     "project list" },
+	{ "project show",     cmd_project_show,     "project show P" },
+	{ "env list",         cmd_env_list,         "env list P" },
+	{ "env add",          cmd_env_add,          "env add P NAME --after ENV" },
+	{ "component create", cmd_component_create, "component create P/C --repo URL [--branch B] [--path DIR]\n"
+	  "                     [--type service|web-app|scheduled-task|manual-task]\n"
+	  "                     [--dockerfile PATH] [--buildpack NAME] [--auto-build] [--auto-deploy]\n"
+	  "                     [--schedule CRON] [--timezone ZONE]" },
+	{ "component list",   cmd_component_list,   "component list P" },
+	{ "component show",   cmd_component_show,   "component show P/C" },
+	{ "component delete", cmd_component_delete, "component delete P/C" },
+	{ "token create",     cmd_token_create,     "token create --role admin|developer|viewer [--project P] [--name NAME]" },
+	{ "token list",       cmd_token_list,       "token list" },
+	{ "token revoke",     cmd_token_revoke,     "token revoke ID" },
+	{ "login",            cmd_login,            "login --server URL --token-file FILE [--ca-file FILE]" },
+	{ "whoami",           cmd_whoami,           "whoami" },
+	{ "audit",            cmd_audit,            "audit [--project P] [--limit N]" },
+	{ NULL, NULL, NULL },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ferry COMMAND [ARGS] [--json] [--server URL] [--token T] [--ca-file FILE]\n\n");
+	for (const struct command *c = commands; c->words; c++)
+		fprintf(f, "  ferry %s\n", c->usage);
+	fprintf(f, "\nServer and token: --server/--token, else FERRY_SERVER/FERRY_TOKEN, else `ferry login`.\n");
+}
+
+/* Number of argv words matching the command's words, or 0. */
+static int matches(const struct command *c, int argc, char **argv)
+{
+	const char *w = c->words;
+	int i = 0;
+
+	while (*w) {
+		size_t len = strcspn(w, " ");
+		if (i >= argc || strlen(argv[i]) != len || strncmp(argv[i], w, len))
+			return 0;
+		i++;
+		w += len;
+		if (*w == ' ')
+			w++;
+	}
+	return i;
+}
+
+static int report(const struct ferr *e)
+{
+	if (cli.json) {
+		json_t *j = json_pack("{s:s, s:s, s:i}", "error", e->msg, "code", e->code, "status", e->status);
+		char *s = json_dumps(j, JSON_COMPACT);
+		fprintf(stderr, "%s\n", s);
+		free(s);
+		json_decref(j);
+	} else {
+		fprintf(stderr, "ferry: %s\n", e->msg);
+	}
+	return e->status == 400 && !strcmp(e->code, "usage") ? 2 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct ferr e = FERR_INIT;
+	int rc = 2;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--json"))
+			cli.json = 1;
+	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("ferry %s\n", FERRY_VERSION);
+		return 0;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (const struct command *c = commands; c->words; c++) {
+		int n = matches(c, argc - 1, argv + 1);
+		if (!n)
+			continue;
+		rc = c->fn(argc - 1 - n, argv + 1 + n, &e) < 0 ? report(&e) : 0;
+		if (rc == 2)
+			fprintf(stderr, "usage: ferry %s\n", c->usage);
+		curl_global_cleanup();
+		return rc;
+	}
+	ferr_set(&e, 400, "usage", "unknown command \"%s%s%s\" (ferry help lists them)", argv[1],
+		 argc > 2 && argv[2][0] != '-' ? " " : "", argc > 2 && argv[2][0] != '-' ? argv[2] : "");
+	report(&e);
+	curl_global_cleanup();
+	return 2;
+}

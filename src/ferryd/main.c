@@ -1,0 +1,226 @@
+/* ferryd: the control plane. Wires the store, the job queue and the API,
+ * and stops cleanly on SIGTERM/SIGINT (deployed services keep running). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "api/api.h"
+#include "core/auth.h"
+#include "core/component.h"
+#include "core/diag.h"
+#include "lib/log.h"
+#include "sched/jobqueue.h"
+#include "store/store.h"
+#include "lib/banned.h"
+
+#define FERRY_VERSION "0.1.0"
+
+struct config {
+	const char *data;
+	const char *listen;
+	const char *gateway_listen;
+	const char *registry;
+	const char *runtime;
+	const char *vuln_db;
+	const char *tls_cert;
+	const char *tls_key;
+	const char *public_url;
+	long body_limit;
+	int workers;
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: ferryd [--data DIR] [--listen HOST:PORT] [--gateway-listen HOST:PORT]\n"
+	      "              [--registry URL] [--runtime podman|kubernetes] [--vuln-db DIR]\n"
+	      "              [--tls-cert FILE --tls-key FILE] [--public-url URL]\n"
+	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
+	      "       ferryd --version\n", f);
+}
+
+static int make_data_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		log_error("event=start_failed err=\"cannot create data directory %s: %s\"", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		log_error("event=start_failed err=\"%s is not a directory\"", dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct config *c)
+{
+	enum { O_DATA = 256, O_LISTEN, O_GW, O_REG, O_RT, O_VULN, O_CERT, O_KEY, O_PUB, O_BODY,
+	       O_WORKERS, O_LOG, O_VERSION, O_HELP };
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, O_DATA },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "gateway-listen", required_argument, NULL, O_GW },
+		{ "registry", required_argument, NULL, O_REG },
+		{ "runtime", required_argument, NULL, O_RT },
+		{ "vuln-db", required_argument, NULL, O_VULN },
+		{ "tls-cert", required_argument, NULL, O_CERT },
+		{ "tls-key", required_argument, NULL, O_KEY },
+		{ "public-url", required_argument, NULL, O_PUB },
+		{ "body-limit", required_argument, NULL, O_BODY },
+		{ "workers", required_argument, NULL, O_WORKERS },
+		{ "log-level", required_argument, NULL, O_LOG },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end;
+		switch (o) {
+		case O_DATA: c->data = optarg; break;
+		case O_LISTEN: c->listen = optarg; break;
+		case O_GW: c->gateway_listen = optarg; break;
+		case O_REG: c->registry = optarg; break;
+		case O_RT:
+			if (strcmp(optarg, "podman") && strcmp(optarg, "kubernetes")) {
+				fprintf(stderr, "ferryd: --runtime must be podman or kubernetes\n");
+				return -1;
+			}
+			c->runtime = optarg;
+			break;
+		case O_VULN: c->vuln_db = optarg; break;
+		case O_CERT: c->tls_cert = optarg; break;
+		case O_KEY: c->tls_key = optarg; break;
+		case O_PUB: c->public_url = optarg; break;
+		case O_BODY:
+			c->body_limit = strtol(optarg, &end, 10);
+			if (*end || c->body_limit < 1024 || c->body_limit > (64L << 20)) {
+				fprintf(stderr, "ferryd: --body-limit must be from 1024 to 67108864 bytes\n");
+				return -1;
+			}
+			break;
+		case O_WORKERS:
+			c->workers = (int)strtol(optarg, &end, 10);
+			if (*end || c->workers < 1 || c->workers > 32) {
+				fprintf(stderr, "ferryd: --workers must be from 1 to 32\n");
+				return -1;
+			}
+			break;
+		case O_LOG:
+			if (!strcmp(optarg, "debug")) log_set_level(LOG_DEBUG);
+			else if (!strcmp(optarg, "info")) log_set_level(LOG_INFO);
+			else if (!strcmp(optarg, "warn")) log_set_level(LOG_WARN);
+			else if (!strcmp(optarg, "error")) log_set_level(LOG_ERROR);
+			else {
+				fprintf(stderr, "ferryd: --log-level must be debug, info, warn or error\n");
+				return -1;
+			}
+			break;
+		case O_VERSION:
+			printf("ferryd %s\n", FERRY_VERSION);
+			exit(0);
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ferryd: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct config c = {
+		.data = "./ferry-data",
+		.listen = "127.0.0.1:7700",
+		.gateway_listen = "127.0.0.1:8080",
+		.runtime = "podman",
+		.body_limit = 1L << 20,
+		.workers = 4,
+	};
+	char path[PATH_MAX], url[300];
+	struct ferr e = FERR_INIT;
+	sigset_t sigs;
+	int sig, rc;
+
+	if (parse_args(argc, argv, &c) < 0)
+		return 2;
+	if (sodium_init() < 0) {
+		log_error("event=start_failed err=\"libsodium failed to initialise\"");
+		return 1;
+	}
+	/* Signals are taken by sigwait in this thread only; threads started
+	 * below inherit the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+
+	if (make_data_dir(c.data) < 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/ferry.db", c.data);
+	if (store_open(path, &e) < 0) {
+		log_error("event=start_failed err=\"%s\"", e.msg);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/admin.token", c.data);
+	rc = auth_bootstrap(path, &e);
+	if (rc < 0) {
+		log_error("event=start_failed err=\"%s\"", e.msg);
+		return 1;
+	}
+	if (rc == 1)
+		log_info("event=admin_token_created path=%s", path);
+
+	snprintf(url, sizeof(url), "%s%s", c.tls_cert ? "https://" : "http://", c.listen);
+	component_set_public_url(c.public_url ? c.public_url : url);
+
+	diag_register();
+	if (jobq_start(c.workers, &e) < 0) {
+		log_error("event=start_failed err=\"%s\"", e.msg);
+		return 1;
+	}
+	{
+		struct api_options ao = {
+			.listen = c.listen,
+			.body_limit = (size_t)c.body_limit,
+			.tls_cert = c.tls_cert,
+			.tls_key = c.tls_key,
+		};
+		if (api_start(&ao, &e) < 0) {
+			log_error("event=start_failed err=\"%s\"", e.msg);
+			jobq_stop();
+			store_close();
+			return 1;
+		}
+	}
+	log_info("event=ready version=%s listen=%s data=%s", FERRY_VERSION, url, c.data);
+
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	log_info("event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+	api_stop();
+	jobq_stop();
+	store_close();
+	log_info("event=stopped");
+	return 0;
+}
