@@ -33,10 +33,11 @@ static void usage(FILE *f)
 		"\n"
 		"Runs PROGRAM as the child of an init process: sets the environment\n"
 		"variables of $FERRY_CONFIG_DIR/env (default " DEFAULT_CONFIG_DIR "/env),\n"
-		"forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH\n"
-		"to it, reaps zombies and exits with its status (128+N if killed by\n"
-		"signal N). Exit 125: ferry-init's own error; 126/127: PROGRAM could not\n"
-		"be run / was not found.\n");
+		"forwards signals to it (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1/2,\n"
+		"SIGWINCH, real-time signals...; not SIGCHLD, faults or job control),\n"
+		"reaps zombies and exits with its status (128+N if killed by signal N).\n"
+		"Exit 125: ferry-init's own error; 126/127: PROGRAM could not be run /\n"
+		"was not found.\n");
 }
 
 static int fail(const struct ferr *e)

@@ -12,13 +12,22 @@
 
 #include "lib/banned.h"
 
-/* SIGWINCH is not a stop signal, but a program behind an interactive
- * terminal (podman run -t) needs it to learn about resizes. */
-const int init_forwarded_signals[] = {
-	SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
-};
-const size_t init_forwarded_signals_count =
-	sizeof(init_forwarded_signals) / sizeof(init_forwarded_signals[0]);
+int init_signal_forwarded(int sig)
+{
+	switch (sig) {
+	case SIGKILL: case SIGSTOP:
+	case SIGCHLD:
+	case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP:
+	case SIGSYS: case SIGABRT: case SIGXCPU: case SIGXFSZ: case SIGPIPE:
+	case SIGTSTP: case SIGTTIN: case SIGTTOU:
+		return 0;
+	}
+	/* Between the classic signals and SIGRTMIN are the real-time
+	 * signals glibc keeps for itself (threads, timers). */
+	if (sig >= 1 && sig < 32)
+		return 1;
+	return sig >= SIGRTMIN && sig <= SIGRTMAX;
+}
 
 static void noop_handler(int sig)
 {
@@ -27,11 +36,12 @@ static void noop_handler(int sig)
 
 static void waited_set(sigset_t *set)
 {
-	size_t i;
+	int sig;
 
 	sigemptyset(set);
-	for (i = 0; i < init_forwarded_signals_count; i++)
-		sigaddset(set, init_forwarded_signals[i]);
+	for (sig = 1; sig <= SIGRTMAX; sig++)
+		if (init_signal_forwarded(sig))
+			sigaddset(set, sig);
 	sigaddset(set, SIGCHLD);
 }
 
@@ -39,7 +49,7 @@ int init_signals_block(sigset_t *ret_oldmask, struct ferr *e)
 {
 	struct sigaction sa;
 	sigset_t set;
-	size_t i;
+	int sig;
 
 	waited_set(&set);
 	if (sigprocmask(SIG_BLOCK, &set, ret_oldmask) < 0)
@@ -51,10 +61,10 @@ int init_signals_block(sigset_t *ret_oldmask, struct ferr *e)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = noop_handler;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < init_forwarded_signals_count; i++)
-		if (sigaction(init_forwarded_signals[i], &sa, NULL) < 0)
+	for (sig = 1; sig <= SIGRTMAX; sig++)
+		if (init_signal_forwarded(sig) && sigaction(sig, &sa, NULL) < 0)
 			return ferr_internal(e, "installing a handler for signal %d: %s",
-					     init_forwarded_signals[i], strerror(errno));
+					     sig, strerror(errno));
 	return 0;
 }
 
@@ -71,13 +81,14 @@ int init_become_subreaper(struct ferr *e)
 static void restore_defaults(const sigset_t *oldmask)
 {
 	struct sigaction sa;
-	size_t i;
+	int sig;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < init_forwarded_signals_count; i++)
-		sigaction(init_forwarded_signals[i], &sa, NULL);
+	for (sig = 1; sig <= SIGRTMAX; sig++)
+		if (init_signal_forwarded(sig))
+			sigaction(sig, &sa, NULL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 }
 

@@ -25,9 +25,16 @@ enum {
 	INIT_EXIT_NOT_FOUND = 127,
 };
 
-/* The signals passed on to the program. */
-extern const int init_forwarded_signals[];
-extern const size_t init_forwarded_signals_count;
+/* Returns 1 if ferry-init passes signal sig on to the program, else 0.
+ * Forwarded: every signal a runtime may use to stop or control a program
+ * (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT,
+ * SIGPWR, ... and all real-time signals SIGRTMIN..SIGRTMAX, so that any
+ * STOPSIGNAL an image declares works). Not forwarded: SIGKILL and SIGSTOP
+ * (cannot be caught), SIGCHLD (ferry-init's own reaping), the signals
+ * raised by a fault of ferry-init itself (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ * SIGTRAP, SIGSYS, SIGABRT, SIGXCPU, SIGXFSZ, SIGPIPE) and terminal job
+ * control (SIGTSTP, SIGTTIN, SIGTTOU). */
+int init_signal_forwarded(int sig);
 
 /* Blocks the forwarded signals and SIGCHLD in the calling (single-threaded)
  * process and installs a no-op handler for the forwarded ones, so that they

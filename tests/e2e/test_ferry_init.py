@@ -208,7 +208,9 @@ def _wait_for_log(podman, cid, needle, timeout=30):
     raise AssertionError("%r never appeared in the logs of %s" % (needle, cid))
 
 
-@pytest.mark.parametrize("sig", ["TERM", "INT", "HUP", "QUIT", "USR1", "USR2"])
+# 37 is SIGRTMIN+3, the STOPSIGNAL of systemd-based images.
+@pytest.mark.parametrize("sig", ["TERM", "INT", "HUP", "QUIT", "USR1", "USR2",
+                                 "WINCH", "PWR", "37"])
 def test_signals_forwarded(podman, image, init_bin, config_dir, sig):
     """`podman kill -s SIG` reaches PID 1, which must pass it to the child;
     without forwarding PID 1 ignores it and the container keeps running."""
