@@ -62,7 +62,7 @@ struct vault;
  * rotation that was interrupted after its commit. Refuses, with a message
  * saying what to do: a key file group/other can access, a missing key file
  * when data exists, a key that is not the one the data was encrypted with
- * ("wrong master key").
+ * ("wrong master key"). Call once at start, after store_open().
  * Returns 0 with *ret set (free with vault_free), or -1 with e set. */
 int vault_open(struct vault **ret, const struct vault_key_source *src, struct ferr *e);
 
@@ -120,6 +120,7 @@ int vault_destroy_scope(struct vault *v, const char *key_scope, struct ferr *e);
  * the user must make the command print the new key afterwards. After it the
  * old key opens nothing. A running daemon keeps working (its unwrapped data
  * keys do not change) and picks up the new key when it notices.
+ * Call after store_open() on DATA's database, outside any transaction.
  * On success returns 0 and writes the new key id into ret_new_id (may be
  * NULL); returns -1 with e set and nothing changed on failure. */
 int vault_rotate_master(const struct vault_key_source *src,
