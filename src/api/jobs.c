@@ -35,8 +35,8 @@ int h_job_create(struct api_req *r, json_t **ret, struct ferr *e)
 	    json_need_string(r->body, "kind", &kind, e) < 0 ||
 	    json_get_int(r->body, "seconds", &seconds, e) < 0 || json_get_bool(r->body, "fail", &fail, e) < 0)
 		return -1;
-	if (strcmp(kind, "sleep"))
-		return ferr_invalid(e, "job kind \"%s\" cannot be queued directly: only \"sleep\" (a diagnostic job) can", kind);
+	if (strcmp(kind, "sleep") && strcmp(kind, "sleep-once"))
+		return ferr_invalid(e, "job kind \"%s\" cannot be queued directly: only the diagnostic kinds \"sleep\" and \"sleep-once\" can", kind);
 	if (seconds < 0 || seconds > 3600)
 		return ferr_invalid(e, "field \"seconds\" must be from 0 to 3600");
 	payload = json_pack("{s:I, s:b}", "seconds", (json_int_t)seconds, "fail", fail);

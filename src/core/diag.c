@@ -33,7 +33,16 @@ static const struct job_kind sleep_kind = {
 	.run = sleep_run,
 };
 
+/* The same work, but not safe to repeat: a crash leaves it 'interrupted'. */
+static const struct job_kind sleep_once_kind = {
+	.name = "sleep-once",
+	.limit = 2,
+	.requeue_on_restart = 0,
+	.run = sleep_run,
+};
+
 void diag_register(void)
 {
 	jobq_register(&sleep_kind);
+	jobq_register(&sleep_once_kind);
 }

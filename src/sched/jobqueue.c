@@ -153,7 +153,9 @@ static void finish(struct job *job, int rc, const struct ferr *e)
 		reason = "cancelled on request";
 	}
 	store_now(now);
-	st = store_stmt("UPDATE jobs SET status = ?, reason = ?, finished_at = ? WHERE id = ?");
+	/* A success keeps an earlier reason (e.g. that it was re-queued after
+	 * a crash), so what happened to the job stays visible. */
+	st = store_stmt("UPDATE jobs SET status = ?, reason = coalesce(?, reason), finished_at = ? WHERE id = ?");
 	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);

@@ -1,0 +1,139 @@
+"""A real ferryd on a temporary data dir and a free loopback port, and the real
+ferry CLI pointed at it. Every process started here is stopped by its pid."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def build_dir():
+    return os.environ.get("FERRY_BUILD_DIR", os.path.join(ROOT, "build"))
+
+
+def binary(name):
+    sub = {"ferryd": "src/ferryd", "ferry": "src/cli", "ferry-init": "src/init"}[name]
+    path = os.path.join(build_dir(), sub, name)
+    if not os.access(path, os.X_OK):
+        raise RuntimeError("%s is not built at %s (run make)" % (name, path))
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Result:
+    def __init__(self, p):
+        self.rc = p.returncode
+        self.out = p.stdout
+        self.err = p.stderr
+
+    @property
+    def json(self):
+        return json.loads(self.out)
+
+    @property
+    def err_json(self):
+        return json.loads(self.err)
+
+    def __repr__(self):
+        return "Result(rc=%d, out=%r, err=%r)" % (self.rc, self.out[:2000], self.err[:2000])
+
+
+class Ferryd:
+    """One ferryd process. start() waits for /healthz; stop() sends SIGTERM
+    and waits; kill() sends SIGKILL (a crash)."""
+
+    def __init__(self, data, port=None, extra=()):
+        self.data = data
+        self.port = port or free_port()
+        self.extra = list(extra)
+        self.proc = None
+        self.log_path = os.path.join(os.path.dirname(data), "ferryd-%d.log" % self.port)
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def start(self, timeout=20):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [binary("ferryd"), "--data", self.data, "--listen", "127.0.0.1:%d" % self.port]
+            + self.extra,
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("ferryd exited with %d:\n%s" % (self.proc.returncode, self.log()))
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("ferryd did not answer /healthz in %ds:\n%s" % (timeout, self.log()))
+
+    @property
+    def token(self):
+        with open(os.path.join(self.data, "admin.token")) as f:
+            return f.read().strip()
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    # HTTP, for tests of the API itself
+    def api(self, method, path, token=..., **kw):
+        headers = kw.pop("headers", {})
+        if token is ...:
+            token = self.token
+        if token is not None:
+            headers["Authorization"] = "Bearer " + token
+        return requests.request(method, self.url + path, headers=headers, timeout=30, **kw)
+
+    # The CLI, as a user runs it
+    def cli(self, *args, token=..., env=None, input=None, timeout=120):
+        e = dict(os.environ)
+        e.pop("FERRY_TOKEN", None)
+        e.pop("FERRY_SERVER", None)
+        e["FERRY_SERVER"] = self.url
+        if token is ...:
+            token = self.token
+        if token is not None:
+            e["FERRY_TOKEN"] = token
+        if env:
+            e.update(env)
+        p = subprocess.run([binary("ferry")] + [str(a) for a in args], env=e, input=input,
+                           capture_output=True, text=True, timeout=timeout)
+        return Result(p)
+
+    def ok(self, *args, **kw):
+        """Runs the CLI with --json and returns the parsed output; fails loudly."""
+        r = self.cli(*args, "--json", **kw)
+        assert r.rc == 0, r
+        return r.json
