@@ -1134,7 +1134,7 @@ static int parse_probe(struct dp *p, const struct ynode *health, const char *key
 		if (!get(m, kinds[i]))
 			continue;
 		if (kind)
-			return fail(p, get(m, kinds[i]), kinds[i],
+			return fail(p, ynode_map_key_of(m, get(m, kinds[i])), kinds[i],
 				    "give only one of http, tcp or exec (%s is already given)", kind);
 		kind = kinds[i];
 		if (get_map(p, m, kind, &k) < 0)
@@ -1546,7 +1546,9 @@ static int read_candidate(int dfd, const char *rel, char **ret_buf, size_t *ret_
 		}
 		if (n == 0)
 			break;
-		strbuf_setlen(&sb, sb.len + (size_t)n);
+		/* strbuf_setlen() only shortens; we wrote into the grown space. */
+		sb.len += (size_t)n;
+		sb.buf[sb.len] = '\0';
 		if (sb.len > DESCRIPTOR_MAX_FILE_SIZE) {
 			close(fd);
 			strbuf_release(&sb);

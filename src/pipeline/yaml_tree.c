@@ -207,7 +207,7 @@ int ytree_parse(struct ynode **ret_root, const char *buf, size_t len,
 			yaml_mark_t m = parser.problem_mark;
 
 			if (parser.context)
-				r = ferr_invalid(e, "%s:%zu:%zu: YAML syntax error: %s %s (line %zu column %zu)",
+				r = ferr_invalid(e, "%s:%zu:%zu: YAML syntax error: %s (%s at line %zu column %zu)",
 						 name, m.line + 1, m.column + 1,
 						 parser.problem ? parser.problem : "unknown problem",
 						 parser.context, parser.context_mark.line + 1,
