@@ -449,7 +449,9 @@ int cron_next(const struct cron *c, const struct tz *tz, time_t after, time_t *r
 	horizon_year += HORIZON_YEARS;
 
 	lo = (int64_t)after + 1;
-	tz_span_at(tz, lo, &sp);
+	/* The span of `after`, not of lo: when lo is exactly the instant of a
+	 * jump, the catch-up run for the skipped interval is at lo itself. */
+	tz_span_at(tz, (int64_t)after, &sp);
 	/* Starting inside the second pass of a repeated interval: the civil
 	 * times before the previous span's end have had their fixed-time runs. */
 	if (fixed && sp.start != INT64_MIN && sp.prev_utoff > sp.utoff &&
