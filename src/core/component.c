@@ -2,12 +2,15 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "core/json.h"
 #include "core/names.h"
 #include "core/project.h"
 #include "store/store.h"
+#include "vault/vault.h"
 #include "lib/banned.h"
 
 static char public_url[256] = "http://127.0.0.1:7700";
@@ -166,11 +169,58 @@ int component_lookup(const struct principal *who, const char *project, const cha
 	return 0;
 }
 
+/* The webhook secret is sealed in the vault, bound to its component row. */
+static void webhook_aad(struct strbuf *aad, int64_t project_id, const char *name)
+{
+	vault_aad_add(aad, "webhook_secret");
+	vault_aad_add_int(aad, project_id);
+	vault_aad_add(aad, name);
+}
+
+static void project_scope(char out[32], int64_t project_id)
+{
+	snprintf(out, 32, "project:%lld", (long long)project_id);
+}
+
+int component_webhook_secret(int64_t component_id, char ret[65], struct ferr *e)
+{
+	struct strbuf aad = STRBUF_INIT;
+	sqlite3_stmt *st;
+	char *plain = NULL;
+	size_t len = 0;
+	int rc;
+
+	st = store_stmt("SELECT project_id, name, webhook_secret FROM components WHERE id = ?");
+	sqlite3_bind_int64(st, 1, component_id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? ferr_notfound(e, "component %lld not found", (long long)component_id)
+					 : store_error(e, "read webhook secret");
+	}
+	webhook_aad(&aad, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
+	rc = vault_unseal(core.vault, aad.buf, aad.len, sqlite3_column_blob(st, 2),
+			  (size_t)sqlite3_column_bytes(st, 2), "webhook secret", &plain, &len, e);
+	sqlite3_reset(st);
+	strbuf_release(&aad);
+	if (rc < 0)
+		return -1;
+	if (len != 64) {
+		vault_plain_free(plain, len);
+		return ferr_internal(e, "webhook secret of component %lld has a bad length", (long long)component_id);
+	}
+	memcpy(ret, plain, 65);
+	vault_plain_free(plain, len);
+	return 0;
+}
+
 int component_create(const struct principal *who, const char *project,
 		     const struct component_spec *s, json_t **ret, struct ferr *e)
 {
 	unsigned char key[16], secret[32];
-	char key_hex[33], secret_hex[65], now[32];
+	char key_hex[33], secret_hex[65], now[32], scope[32];
+	struct strbuf aad = STRBUF_INIT;
+	uint8_t *sealed = NULL;
+	size_t sealed_len = 0;
 	sqlite3_stmt *st;
 	int64_t pid;
 	int rc;
@@ -182,6 +232,15 @@ int component_create(const struct principal *who, const char *project,
 	randombytes_buf(secret, sizeof(secret));
 	sodium_bin2hex(key_hex, sizeof(key_hex), key, sizeof(key));
 	sodium_bin2hex(secret_hex, sizeof(secret_hex), secret, sizeof(secret));
+	sodium_memzero(secret, sizeof(secret));
+	project_scope(scope, pid);
+	webhook_aad(&aad, pid, s->name);
+	rc = vault_seal(core.vault, scope, aad.buf, aad.len, secret_hex, 64, &sealed, &sealed_len, e);
+	strbuf_release(&aad);
+	if (rc < 0) {
+		sodium_memzero(secret_hex, sizeof(secret_hex));
+		return -1;
+	}
 	store_now(now);
 	st = store_stmt("INSERT INTO components (project_id, name, type, repo, branch, path,"
 			" dockerfile, buildpack, auto_build, auto_deploy, schedule, timezone,"
@@ -203,11 +262,10 @@ int component_create(const struct principal *who, const char *project,
 	sqlite3_bind_text(st, 11, s->schedule, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, s->schedule ? (s->timezone ? s->timezone : "UTC") : NULL, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, key_hex, -1, SQLITE_STATIC);
-	/* NEEDSWORK: seal the webhook secret with the vault once it lands. */
-	sqlite3_bind_blob(st, 14, secret_hex, 64, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 14, sealed, (int)sealed_len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 15, now, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sodium_memzero(secret, sizeof(secret));
+	free(sealed);
 	if (rc != SQLITE_DONE) {
 		sodium_memzero(secret_hex, sizeof(secret_hex));
 		store_error(e, "component");

@@ -41,6 +41,9 @@ int component_delete(const struct principal *who, const char *project, const cha
 int component_lookup(const struct principal *who, const char *project, const char *name,
 		     int64_t *ret_project_id, int64_t *ret_id, struct ferr *e);
 
+/* Decrypts the component's webhook secret (64 hex digits) into ret. */
+int component_webhook_secret(int64_t component_id, char ret[65], struct ferr *e);
+
 /* Checks a repository URL: scheme https, http, git, ssh or file. */
 int component_check_repo(const char *url, struct ferr *e);
 

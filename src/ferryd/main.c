@@ -15,10 +15,12 @@
 #include "api/api.h"
 #include "core/auth.h"
 #include "core/component.h"
+#include "core/core.h"
 #include "core/diag.h"
 #include "lib/log.h"
 #include "sched/jobqueue.h"
 #include "store/store.h"
+#include "vault/vault.h"
 #include "lib/banned.h"
 
 #define FERRY_VERSION "0.1.0"
@@ -33,6 +35,9 @@ struct config {
 	const char *tls_cert;
 	const char *tls_key;
 	const char *public_url;
+	const char *master_key_file;
+	const char *master_key_command;
+	const char *new_master_key_file; /* rotate-master-key only */
 	long body_limit;
 	int workers;
 };
@@ -42,7 +47,10 @@ static void usage(FILE *f)
 	fputs("usage: ferryd [--data DIR] [--listen HOST:PORT] [--gateway-listen HOST:PORT]\n"
 	      "              [--registry URL] [--runtime podman|kubernetes] [--vuln-db DIR]\n"
 	      "              [--tls-cert FILE --tls-key FILE] [--public-url URL]\n"
+	      "              [--master-key-file FILE | --master-key-command CMD]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
+	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
+	      "              [--master-key-command CMD --new-master-key-file FILE]\n"
 	      "       ferryd --version\n", f);
 }
 
@@ -64,7 +72,7 @@ static int make_data_dir(const char *dir)
 static int parse_args(int argc, char **argv, struct config *c)
 {
 	enum { O_DATA = 256, O_LISTEN, O_GW, O_REG, O_RT, O_VULN, O_CERT, O_KEY, O_PUB, O_BODY,
-	       O_WORKERS, O_LOG, O_VERSION, O_HELP };
+	       O_WORKERS, O_LOG, O_VERSION, O_HELP, O_MKF, O_MKC, O_NEWMK };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -78,6 +86,9 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "body-limit", required_argument, NULL, O_BODY },
 		{ "workers", required_argument, NULL, O_WORKERS },
 		{ "log-level", required_argument, NULL, O_LOG },
+		{ "master-key-file", required_argument, NULL, O_MKF },
+		{ "master-key-command", required_argument, NULL, O_MKC },
+		{ "new-master-key-file", required_argument, NULL, O_NEWMK },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -102,6 +113,9 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case O_CERT: c->tls_cert = optarg; break;
 		case O_KEY: c->tls_key = optarg; break;
 		case O_PUB: c->public_url = optarg; break;
+		case O_MKF: c->master_key_file = optarg; break;
+		case O_MKC: c->master_key_command = optarg; break;
+		case O_NEWMK: c->new_master_key_file = optarg; break;
 		case O_BODY:
 			c->body_limit = strtol(optarg, &end, 10);
 			if (*end || c->body_limit < 1024 || c->body_limit > (64L << 20)) {
@@ -142,6 +156,44 @@ static int parse_args(int argc, char **argv, struct config *c)
 		usage(stderr);
 		return -1;
 	}
+	if (c->master_key_file && c->master_key_command) {
+		fprintf(stderr, "ferryd: give --master-key-file or --master-key-command, not both\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void key_source(const struct config *c, struct vault_key_source *src)
+{
+	src->data_dir = c->data;
+	src->path = c->master_key_file;
+	src->command = c->master_key_command;
+	src->kind = c->master_key_file ? VAULT_KEY_FILE :
+		    c->master_key_command ? VAULT_KEY_COMMAND : VAULT_KEY_DEFAULT;
+}
+
+/* ferryd rotate-master-key: re-wraps every data key with a new master key.
+ * Safe while a daemon runs on the same data dir. */
+static int rotate_master_key(const struct config *c)
+{
+	struct vault_key_source src, dst = { VAULT_KEY_FILE, c->data, c->new_master_key_file, NULL };
+	char path[PATH_MAX], id[VAULT_KEY_ID_LEN + 1];
+	struct ferr e = FERR_INIT;
+
+	key_source(c, &src);
+	snprintf(path, sizeof(path), "%s/ferry.db", c->data);
+	if (access(path, F_OK) < 0) {
+		fprintf(stderr, "ferryd: %s does not exist: is --data right?\n", path);
+		return 1;
+	}
+	if (store_open(path, &e) < 0 ||
+	    vault_rotate_master(&src, c->new_master_key_file ? &dst : NULL, id, &e) < 0) {
+		fprintf(stderr, "ferryd: rotate-master-key: %s\n", e.msg);
+		store_close();
+		return 1;
+	}
+	store_close();
+	printf("master key rotated; new key id %s\n", id);
 	return 0;
 }
 
@@ -160,12 +212,21 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int sig, rc;
 
+	int rotate = argc > 1 && !strcmp(argv[1], "rotate-master-key");
+	struct vault_key_source src;
+
+	if (rotate) {
+		argv++;
+		argc--;
+	}
 	if (parse_args(argc, argv, &c) < 0)
 		return 2;
 	if (sodium_init() < 0) {
 		log_error("event=start_failed err=\"libsodium failed to initialise\"");
 		return 1;
 	}
+	if (rotate)
+		return rotate_master_key(&c);
 	/* Signals are taken by sigwait in this thread only; threads started
 	 * below inherit the mask. */
 	sigemptyset(&sigs);
@@ -182,6 +243,13 @@ int main(int argc, char **argv)
 		log_error("event=start_failed err=\"%s\"", e.msg);
 		return 1;
 	}
+	key_source(&c, &src);
+	if (vault_open(&core.vault, &src, &e) < 0) {
+		log_error("event=start_failed err=\"%s\"", e.msg);
+		store_close();
+		return 1;
+	}
+	core.data_dir = c.data;
 	snprintf(path, sizeof(path), "%s/admin.token", c.data);
 	rc = auth_bootstrap(path, &e);
 	if (rc < 0) {
@@ -220,6 +288,7 @@ int main(int argc, char **argv)
 	log_info("event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
 	api_stop();
 	jobq_stop();
+	vault_free(core.vault);
 	store_close();
 	log_info("event=stopped");
 	return 0;

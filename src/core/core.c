@@ -1,0 +1,3 @@
+#include "core.h"
+
+struct core core;

@@ -1,0 +1,15 @@
+/* core: daemon-wide handles the domain modules share, set once at start by
+ * ferryd before any request or job runs. */
+#ifndef FERRY_CORE_H
+#define FERRY_CORE_H
+
+struct vault;
+
+struct core {
+	struct vault *vault;     /* encryption of configuration and secrets */
+	const char *data_dir;    /* everything ferryd owns lives beneath it */
+};
+
+extern struct core core;
+
+#endif
