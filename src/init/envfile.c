@@ -118,6 +118,13 @@ int init_env_parse(struct init_env *env, char *buf, size_t len, size_t cap,
 				     i + 1, off, (size_t)(eq - rec));
 			goto fail;
 		}
+		if (rlen + 1 > INIT_ENV_MAX_RECORD_BYTES) {
+			ferr_set(e, 413, "too_large", "record %zu (at byte %zu), %.*s, is %zu "
+				 "bytes; Linux passes at most %u bytes per environment "
+				 "variable: make it a file mount", i + 1, off,
+				 (int)(eq - rec), rec, rlen + 1, INIT_ENV_MAX_RECORD_BYTES);
+			goto fail;
+		}
 		env->vars[i] = rec;
 		env->by_key[i] = rec;
 		off += rlen + 1;

@@ -26,6 +26,10 @@ struct ferr;
  * memory. */
 #define INIT_ENV_MAX_BYTES (4u * 1024u * 1024u)
 
+/* Longest record (KEY=VALUE plus its NUL) the kernel passes through exec:
+ * MAX_ARG_STRLEN, 32 pages. A longer value must be a file mount. */
+#define INIT_ENV_MAX_RECORD_BYTES (32u * 4096u)
+
 /* Name of the file inside the configuration directory. */
 #define INIT_ENV_FILE "env"
 
@@ -47,9 +51,11 @@ int init_env_key_valid(const char *key, size_t len);
 /* Parses len bytes at buf as env records and takes ownership of buf (a
  * malloc()ed block of cap >= len bytes) in every case: on failure it is
  * wiped and freed. env must be INIT_ENV_INIT. Rejects a record without '=',
- * an empty record, an invalid key, a duplicate key and a last record without
- * its terminating NUL; the message names the record by number and byte
- * offset, never by content. Returns 0, or -1 with e filled (status 400). */
+ * an empty record, an invalid key, a duplicate key, a record longer than
+ * INIT_ENV_MAX_RECORD_BYTES and a last record without its terminating NUL;
+ * the message names the record by number and byte offset (and by key once
+ * the key is known to be valid), never by value. Returns 0, or -1 with e
+ * filled (status 400, or 413 for a record too long). */
 int init_env_parse(struct init_env *env, char *buf, size_t len, size_t cap,
 		   struct ferr *e);
 

@@ -110,7 +110,9 @@ int init_spawn(char *const argv[], char *const envp[], const sigset_t *oldmask,
 		environ = (char **)envp;
 		execvp(argv[0], argv);
 		err = errno;
-		fprintf(stderr, "ferry-init: cannot run %s: %s\n", argv[0], strerror(err));
+		fprintf(stderr, "ferry-init: cannot run %s: %s%s\n", argv[0], strerror(err),
+			err == E2BIG ? " (the environment and arguments together exceed "
+			"the kernel's limit: move large values to file mounts)" : "");
 		_exit(err == ENOENT || err == ENOTDIR ? INIT_EXIT_NOT_FOUND
 						      : INIT_EXIT_NOT_EXECUTABLE);
 	}

@@ -125,6 +125,35 @@ static void test_parse_malformed(void **state)
 	}
 }
 
+static void test_parse_record_too_long(void **state)
+{
+	size_t max = INIT_ENV_MAX_RECORD_BYTES, len = max + 1;
+	struct init_env env = INIT_ENV_INIT;
+	struct ferr e = FERR_INIT;
+	char *buf = malloc(len);
+	(void)state;
+
+	/* The longest record passes... */
+	assert_non_null(buf);
+	memset(buf, 'v', len);
+	memcpy(buf, "LONG=", 5);
+	buf[max - 1] = '\0';
+	assert_int_equal(init_env_parse(&env, buf, max, len, &e), 0);
+	init_env_release(&env);
+
+	/* ...one byte more does not, and the message names the key only. */
+	buf = malloc(len);
+	assert_non_null(buf);
+	memset(buf, 'v', len);
+	memcpy(buf, "LONG=", 5);
+	buf[len - 1] = '\0';
+	assert_int_equal(init_env_parse(&env, buf, len, len, &e), -1);
+	assert_int_equal(e.status, 413);
+	assert_non_null(strstr(e.msg, "record 1 (at byte 0), LONG, is 131073 bytes"));
+	assert_non_null(strstr(e.msg, "file mount"));
+	assert_null(strstr(e.msg, "vvv"));
+}
+
 static void test_parse_many_records(void **state)
 {
 	/* Enough records that a quadratic duplicate check would show. */
@@ -283,25 +312,28 @@ static void test_load_errors(void **state)
 	assert_int_equal(e.status, 413);
 	assert_non_null(strstr(e.msg, "at most"));
 
-	/* Exactly at the cap is accepted (one record filling it). */
+	/* Exactly at the cap is accepted (records of the largest size). */
 	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	assert_true(fd >= 0);
 	{
-		size_t len = INIT_ENV_MAX_BYTES;
+		size_t len = INIT_ENV_MAX_BYTES, rec = INIT_ENV_MAX_RECORD_BYTES, off;
 		char *big = malloc(len);
 
 		assert_non_null(big);
-		memset(big, 'v', len);
-		memcpy(big, "BIG=", 4);
-		big[len - 1] = '\0';
+		assert_int_equal(len % rec, 0);
+		for (off = 0; off < len; off += rec) {
+			snprintf(big + off, rec, "K%06zu=", off / rec);
+			memset(big + off + 8, 'v', rec - 9);
+			big[off + rec - 1] = '\0';
+		}
 		assert_int_equal(write(fd, big, len), (ssize_t)len);
 		free(big);
 	}
 	close(fd);
 	ferr_clear(&e);
 	assert_int_equal(init_env_load(&env, dir, &e), 0);
-	assert_int_equal(env.nvars, 1);
-	assert_int_equal(strlen(env.vars[0]), INIT_ENV_MAX_BYTES - 1);
+	assert_int_equal(env.nvars, INIT_ENV_MAX_BYTES / INIT_ENV_MAX_RECORD_BYTES);
+	assert_int_equal(strlen(env.vars[0]), INIT_ENV_MAX_RECORD_BYTES - 1);
 	init_env_release(&env);
 
 	/* Malformed content: the message names the file. */
@@ -324,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_parse_ok),
 		cmocka_unit_test(test_parse_empty),
 		cmocka_unit_test(test_parse_malformed),
+		cmocka_unit_test(test_parse_record_too_long),
 		cmocka_unit_test(test_parse_many_records),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_load),

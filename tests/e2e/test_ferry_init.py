@@ -324,3 +324,22 @@ def test_non_root_user(podman, image, init_bin, config_dir):
                       sh('echo "$(id -u) $WHO"'), extra=["--user", "65534:65534"])
     assert p.returncode == 0, p.stderr
     assert p.stdout.decode() == "65534 nobody's value\n"
+
+
+def test_large_values(podman, image, init_bin, config_dir):
+    """A value of 100 KiB reaches the program whole; one beyond the kernel's
+    per-variable limit (128 KiB) is refused with advice, not passed to an
+    exec that would fail with a puzzling E2BIG."""
+    big = "".join(chr(ord("a") + i % 26) for i in range(100 * 1024))
+    write_env_file(config_dir, [("BIG", big), ("SMALL", "x")])
+    p, _ = podman.run(image, init_bin, config_dir,
+                      sh('echo "${#BIG} $SMALL ${BIG%%bcd*} ${BIG##*wxyz}"'))
+    assert p.returncode == 0, p.stderr
+    tail = big[big.rindex("wxyz") + 4:]
+    assert p.stdout.decode() == "%d x a %s\n" % (len(big), tail)
+
+    write_env_file(config_dir, [("HUGE", "v" * (128 * 1024))])
+    p, _ = podman.run(image, init_bin, config_dir, sh("echo program-ran"))
+    assert p.returncode == 125
+    assert b"HUGE, is 131078 bytes" in p.stderr and b"file mount" in p.stderr
+    assert b"vvvv" not in p.stderr
