@@ -1,0 +1,57 @@
+# Thin wrapper around Meson. The two commands the README promises:
+#   make demo   install, build and run the demo
+#   make test   install, build and run every test (unit tests under ASan+UBSan)
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+PYTEST     ?= /usr/bin/python3 -m pytest
+MESON_OPTS ?=
+
+.PHONY: all build deps demo demo-stop test unit unit-asan e2e valgrind bench clean
+
+all: build
+
+deps:
+	scripts/install-deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
+
+unit-asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1 \
+	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2
+
+unit: build
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+
+e2e: build
+	FERRY_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -v -p no:cacheprovider tests/e2e
+
+valgrind: build
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2 \
+	  --wrapper 'valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet' \
+	  --suite lib --suite store --suite vault --suite sched --suite core
+
+test: deps
+	$(MAKE) unit-asan
+	$(MAKE) e2e
+
+demo: deps build
+	scripts/demo
+
+demo-stop:
+	scripts/demo stop
+
+bench: build
+	bench/api/run
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
