@@ -250,6 +250,11 @@ void tz_span_at(const struct tz *tz, int64_t t, struct tz_span *sp)
 {
 	if (!tz)
 		tz = &utc_zone;
+	/* Keeps the calendar arithmetic below far from overflow. */
+	if (t > TZ_TIME_LIMIT)
+		t = TZ_TIME_LIMIT;
+	else if (t < -TZ_TIME_LIMIT)
+		t = -TZ_TIME_LIMIT;
 
 	if (t < tz->footer_from || !tz->footer.present) {
 		/* Explicit transitions: last index i with trans[i].at <= t. */
@@ -597,6 +602,10 @@ int tz_parse(struct tz **ret, const char *name, const void *data, size_t len,
 	for (uint32_t i = 0; i < h.timecnt; i++) {
 		int64_t at = timesize == 8 ? be64(times + 8 * i)
 					   : (int64_t)(int32_t)be32(times + 4 * i);
+		if (at < -TZ_TIME_LIMIT || at > TZ_TIME_LIMIT) {
+			what = "a transition time is out of range";
+			goto bad;
+		}
 		if (i > 0 && at <= prev_at) {
 			what = "its transition times are not ascending";
 			goto bad;
@@ -628,8 +637,14 @@ int tz_parse(struct tz **ret, const char *name, const void *data, size_t len,
 			what = "its POSIX TZ footer cannot be parsed";
 			goto bad;
 		}
-		if (tz->footer.present)
+		if (tz->footer.present) {
 			tz->footer_from = h.timecnt ? prev_at : INT64_MIN;
+			/* From the last raw transition on the footer rules; a file
+			 * whose last transition disagrees with its footer must not
+			 * give two answers for the same instant. */
+			while (tz->n > 0 && tz->trans[tz->n - 1].at >= tz->footer_from)
+				tz->n--;
+		}
 	}
 	*ret = tz;
 	return 0;

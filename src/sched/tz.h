@@ -69,8 +69,13 @@ void tz_free(struct tz *tz);
 /* The name the zone was loaded under ("UTC" for the built-in one). */
 const char *tz_name(const struct tz *tz);
 
+/* Instants are evaluated within +-TZ_TIME_LIMIT seconds (36 billion years);
+ * files with transitions beyond it are refused. */
+#define TZ_TIME_LIMIT ((int64_t)1 << 60)
+
 /* Fills *ret with the span of constant offset that contains instant t.
- * tz NULL means UTC. Never fails. */
+ * tz NULL means UTC. Never fails. A t beyond +-TZ_TIME_LIMIT is looked up
+ * at the limit. */
 void tz_span_at(const struct tz *tz, int64_t t, struct tz_span *ret);
 
 /* The offset (seconds east of UTC) in effect at instant t. */
