@@ -239,7 +239,8 @@ static int pm_remove_network(struct runtime *rt, const char *project,
 	}
 	if (st == 0)
 		rc = 0;
-	else if (st > 0 && strstr(err.buf, "in use"))
+	else if (st > 0 && (strstr(err.buf, "being used") || strstr(err.buf, "in use") ||
+			     strstr(err.buf, "associated containers")))
 		ferr_conflict(e, "network %s still has replicas attached: stop them first",
 			      net.buf);
 	else if (st > 0)
