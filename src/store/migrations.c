@@ -92,6 +92,61 @@ const struct migration store_migrations[] = {
 "  created_at TEXT NOT NULL,"
 "  rewrapped_at TEXT);"
 },
+{ 3, "config",
+/* The configuration version of each component: bumped by every change
+ * (one set of several keys, or one unset, is one change). Deployments
+ * record which version they carried. */
+"CREATE TABLE config_versions ("
+"  component_id INTEGER PRIMARY KEY REFERENCES components(id) ON DELETE CASCADE,"
+"  version INTEGER NOT NULL);"
+/* Every version of every configuration value. env_id NULL: component-wide
+ * (environment-independent); else that environment's own value. The
+ * current value of a key is its row with the highest version; deleted = 1
+ * marks an unset (value NULL). value is sealed by the vault, its associated
+ * data bound to project, component, scope, key, version, kind, secret flag
+ * and mount path (src/core/config.c). */
+"CREATE TABLE config_values ("
+"  id INTEGER PRIMARY KEY,"
+"  component_id INTEGER NOT NULL REFERENCES components(id) ON DELETE CASCADE,"
+"  env_id INTEGER REFERENCES environments(id) ON DELETE CASCADE,"
+"  key TEXT NOT NULL,"
+"  version INTEGER NOT NULL,"
+"  kind TEXT NOT NULL CHECK (kind IN ('env','file')),"
+"  secret INTEGER NOT NULL DEFAULT 0,"
+"  mount_path TEXT,"
+"  value BLOB,"
+"  deleted INTEGER NOT NULL DEFAULT 0,"
+"  updated_at TEXT NOT NULL,"
+"  updated_by TEXT NOT NULL);"
+"CREATE UNIQUE INDEX config_values_key ON config_values"
+"  (component_id, IFNULL(env_id, 0), key, version);"
+/* Immutable configuration snapshots that deployments carry. kind
+ * 'independent': the component-wide values (env_id NULL); 'joined': an
+ * independent snapshot (base_id) joined with one environment's own values.
+ * Entries are sealed one by one, bound to their snapshot, position and the
+ * entry count (src/core/snapshot.c). AUTOINCREMENT: ids are in the
+ * associated data and must never be reused. */
+"CREATE TABLE config_snapshots ("
+"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+"  component_id INTEGER NOT NULL REFERENCES components(id) ON DELETE CASCADE,"
+"  env_id INTEGER REFERENCES environments(id) ON DELETE CASCADE,"
+"  kind TEXT NOT NULL CHECK (kind IN ('independent','joined')),"
+"  base_id INTEGER REFERENCES config_snapshots(id),"
+"  config_version INTEGER NOT NULL,"
+"  entries INTEGER NOT NULL,"
+"  created_at TEXT NOT NULL);"
+"CREATE TABLE config_snapshot_entries ("
+"  snapshot_id INTEGER NOT NULL REFERENCES config_snapshots(id) ON DELETE CASCADE,"
+"  idx INTEGER NOT NULL,"
+"  key TEXT NOT NULL,"
+"  kind TEXT NOT NULL CHECK (kind IN ('env','file')),"
+"  secret INTEGER NOT NULL,"
+"  mount_path TEXT,"
+"  scope TEXT NOT NULL,"
+"  version INTEGER NOT NULL,"
+"  value BLOB NOT NULL,"
+"  PRIMARY KEY (snapshot_id, idx));"
+},
 };
 
 const int store_migrations_count =
