@@ -4,11 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/core.h"
 #include "core/json.h"
 #include "core/names.h"
 #include "core/project.h"
+#include "sched/cron.h"
+#include "sched/tz.h"
 #include "store/store.h"
 #include "vault/vault.h"
 #include "lib/banned.h"
@@ -109,12 +112,37 @@ static int check_spec(const struct component_spec *s, struct ferr *e)
 		return ferr_invalid(e, "only scheduled-task components have a schedule; this one is a %s", type);
 	if (!task && s->timezone)
 		return ferr_invalid(e, "a time zone is only meaningful with a schedule");
-	if (s->schedule && strlen(s->schedule) > 128)
-		return ferr_invalid(e, "schedule is too long (at most 128 characters)");
-	if (s->timezone && (strlen(s->timezone) > 64 || strstr(s->timezone, "..") || s->timezone[0] == '/'))
-		return ferr_invalid(e, "time zone \"%s\" is not an IANA zone name", s->timezone);
-	/* NEEDSWORK: validate schedule and timezone with sched/cron once it lands. */
+	if (s->schedule) {
+		struct cron c;
+		const struct tz *tz;
+		if (cron_parse(&c, s->schedule, e) < 0)
+			return ferr_prefix(e, "schedule \"%s\"", s->schedule);
+		if (s->timezone && tz_get(&tz, s->timezone, e) < 0)
+			return -1;
+	}
 	return 0;
+}
+
+/* The next five run times of a scheduled task, in UTC. */
+static json_t *next_runs(const char *schedule, const char *zone)
+{
+	const struct tz *tz = NULL;
+	json_t *arr = json_array();
+	struct ferr e = FERR_INIT;
+	time_t runs[5];
+	struct cron c;
+
+	if (cron_parse(&c, schedule, &e) < 0 || (zone && tz_get(&tz, zone, &e) < 0) ||
+	    cron_next_n(&c, tz, time(NULL), 5, runs, &e) < 0)
+		return arr;
+	for (int i = 0; i < 5; i++) {
+		char buf[32];
+		struct tm tm;
+		gmtime_r(&runs[i], &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_array_append_new(arr, json_string(buf));
+	}
+	return arr;
 }
 
 #define COMPONENT_COLUMNS \
@@ -124,9 +152,10 @@ static int check_spec(const struct component_spec *s, struct ferr *e)
 static json_t *component_row(sqlite3_stmt *st)
 {
 	char url[512];
+	json_t *row;
 
 	snprintf(url, sizeof(url), "%s/api/v1/hooks/%s", public_url, sqlite3_column_text(st, 13));
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:b, s:o, s:o, s:s, s:s}",
+	row = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:b, s:o, s:o, s:s, s:s}",
 		"id", (json_int_t)sqlite3_column_int64(st, 0),
 		"project", sqlite3_column_text(st, 1),
 		"name", sqlite3_column_text(st, 2),
@@ -142,6 +171,11 @@ static json_t *component_row(sqlite3_stmt *st)
 		"timezone", json_text_or_null(st, 12),
 		"webhook_url", url,
 		"created_at", sqlite3_column_text(st, 14));
+	if (sqlite3_column_type(st, 11) != SQLITE_NULL)
+		json_object_set_new(row, "next_runs",
+				    next_runs((const char *)sqlite3_column_text(st, 11),
+					      (const char *)sqlite3_column_text(st, 12)));
+	return row;
 }
 
 int component_lookup(const struct principal *who, const char *project, const char *name,

@@ -132,6 +132,11 @@ def test_component_lifecycle_with_every_flag(ferryd):
     job = ferryd.ok("component", "create", "shop/nightly", "--repo", "git://h/x",
                     "--type", "scheduled-task", "--schedule", "0 3 * * *", "--timezone", "Europe/Berlin")
     assert job["schedule"] == "0 3 * * *" and job["timezone"] == "Europe/Berlin"
+    runs = ferryd.ok("component", "show", "shop/nightly")["next_runs"]
+    assert len(runs) == 5 and runs == sorted(runs)
+    # 03:00 in Berlin is 01:00 or 02:00 UTC, depending on daylight saving time
+    assert all(r.endswith(("T01:00:00Z", "T02:00:00Z")) for r in runs), runs
+    assert "next runs:" in ferryd.cli("component", "show", "shop/nightly").out
     ferryd.ok("component", "create", "shop/manual", "--repo", "ssh://git@h/x.git", "--type", "manual-task")
     ferryd.ok("component", "create", "shop/plain", "--repo", "http://h/x.git")
 
@@ -152,6 +157,12 @@ def test_component_lifecycle_with_every_flag(ferryd):
     (["--repo", "https://h/x", "--branch", "bad..name"], "not a valid git branch"),
     (["--repo", "https://h/x", "--dockerfile", "D", "--buildpack", "static"], "not both"),
     (["--repo", "https://h/x", "--buildpack", "rails"], "not known"),
+    (["--repo", "https://h/x", "--type", "scheduled-task", "--schedule", "0 24 * * *"],
+     "hour"),
+    (["--repo", "https://h/x", "--type", "scheduled-task", "--schedule", "0 0 31 2 *"],
+     "never runs"),
+    (["--repo", "https://h/x", "--type", "scheduled-task", "--schedule", "@daily",
+      "--timezone", "Mars/Olympus"], "Mars/Olympus"),
 ])
 def test_component_validation(ferryd, args, why):
     ferryd.ok("project", "create", "shop")
