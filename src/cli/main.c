@@ -93,6 +93,22 @@ int main(int argc, char **argv)
 		printf("ferry %s\n", FERRY_VERSION);
 		return 0;
 	}
+	/* Global options may also come before the command. */
+	while (argc > 2 && !strncmp(argv[1], "--", 2)) {
+		const char *o = argv[1] + 2;
+		const char **dst = !strcmp(o, "server") ? &cli.server : !strcmp(o, "token") ? &cli.token :
+				   !strcmp(o, "ca-file") ? &cli.ca_file : NULL;
+		if (!strcmp(o, "json")) {
+			argv++;
+			argc--;
+			continue;
+		}
+		if (!dst)
+			break;
+		*dst = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (const struct command *c = commands; c->words; c++) {
 		int n = matches(c, argc - 1, argv + 1);

@@ -326,6 +326,14 @@ def test_cli_errors_and_usage(ferryd):
     assert r.rc == 1 and "cannot reach ferryd" in r.err_json["error"]
 
 
+def test_global_options_before_the_command(ferryd):
+    ferryd.ok("project", "create", "shop")
+    r = ferryd.cli("--server", ferryd.url, "--token", ferryd.token, "--json", "project", "list",
+                   token=None, env={"FERRY_SERVER": "http://127.0.0.1:1"})
+    assert r.rc == 0, r
+    assert [p["name"] for p in r.json] == ["shop"]
+
+
 def test_cli_tables_for_people(ferryd):
     ferryd.ok("project", "create", "shop")
     r = ferryd.cli("env", "list", "shop")
