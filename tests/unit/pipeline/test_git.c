@@ -605,6 +605,7 @@ static void test_fetch_over_git_daemon(void **state)
 		snprintf(url, sizeof(url), "git://127.0.0.1:%d/missing.git", d.port);
 		expect_fail(git_mirror_fetch(f->data, url, NULL, NULL, &e), &e, 502);
 		assert_non_null(strstr(e.msg, url));
+		assert_non_null(strstr(e.msg, "no such repository"));
 	}
 
 	daemon_stop(&d);
