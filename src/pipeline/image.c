@@ -255,7 +255,7 @@ static void error_line(const struct strbuf *tail, struct strbuf *out)
 		best_len = last_len;
 	}
 	if (best)
-		strbuf_add(out, best, best_len > 600 ? 600 : best_len);
+		strbuf_add(out, best, best_len > 900 ? 900 : best_len);
 	else
 		strbuf_addstr(out, "no output");
 }

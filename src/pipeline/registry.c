@@ -436,7 +436,8 @@ static void http_resp_release(struct http_resp *resp)
 /* One request. bearer: token or NULL; basic credentials are sent when the
  * registry has them and no bearer token is given. */
 static int http_once(struct registry *r, const char *method, const char *url,
-		     const char *bearer, int basic, struct http_resp *resp, struct ferr *e)
+		     const char *bearer, int basic, long timeout_s, struct http_resp *resp,
+		     struct ferr *e)
 {
 	struct curl_slist *hdrs = NULL;
 	struct strbuf auth = STRBUF_INIT;
@@ -466,8 +467,8 @@ static int http_once(struct registry *r, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, HTTP_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout_s < 10 ? timeout_s : 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* Token realms may be on another host: follow no redirects with
 	 * credentials attached. */
@@ -520,7 +521,7 @@ static char *fetch_token(struct registry *r, const char *challenge, struct ferr 
 		strbuf_addf(&url, "scope=%s", q);
 		curl_free(q);
 	}
-	if (http_once(r, "GET", url.buf, NULL, 1, &resp, e) < 0)
+	if (http_once(r, "GET", url.buf, NULL, 1, HTTP_TIMEOUT_S, &resp, e) < 0)
 		goto out;
 	if (resp.status != 200) {
 		ferr_set(e, 502, "registry_auth", "registry %s: token request answered HTTP %ld%s",
@@ -561,7 +562,7 @@ static int http_do(struct registry *r, const char *method, const char *path,
 
 	pthread_once(&curl_once, curl_init_once);
 	strbuf_addf(&url, "%s%s", r->base_url, path);
-	if (http_once(r, method, url.buf, NULL, 1, resp, e) < 0)
+	if (http_once(r, method, url.buf, NULL, 1, HTTP_TIMEOUT_S, resp, e) < 0)
 		goto out;
 	if (resp->status == 401 && r->username &&
 	    !strncasecmp(resp->www_auth.buf, "Bearer ", 7)) {
@@ -570,7 +571,7 @@ static int http_do(struct registry *r, const char *method, const char *path,
 			goto out;
 		strbuf_reset(&resp->body);
 		resp->digest[0] = '\0';
-		if (http_once(r, method, url.buf, token, 0, resp, e) < 0)
+		if (http_once(r, method, url.buf, token, 0, HTTP_TIMEOUT_S, resp, e) < 0)
 			goto out;
 	}
 	ret = 0;
@@ -615,7 +616,7 @@ static void stop_locked(struct registry *r)
 static int start_locked(struct registry *r, int readonly, struct ferr *e)
 {
 	const char *argv[] = { r->binary, "serve", r->config_path, NULL };
-	struct strbuf old = STRBUF_INIT, msg = STRBUF_INIT;
+	struct strbuf old = STRBUF_INIT, msg = STRBUF_INIT, probe = STRBUF_INIT;
 	struct http_resp resp;
 	long long deadline;
 	int fd, ret = -1;
@@ -644,6 +645,7 @@ static int start_locked(struct registry *r, int readonly, struct ferr *e)
 	close(fd);
 
 	http_resp_init(&resp);
+	strbuf_addf(&probe, "%s/v2/", r->base_url);
 	deadline = now_ms() + START_TIMEOUT_MS;
 	for (;;) {
 		struct ferr he = FERR_INIT;
@@ -661,7 +663,8 @@ static int start_locked(struct registry *r, int readonly, struct ferr *e)
 		}
 		strbuf_reset(&resp.body);
 		resp.status = 0;
-		if (http_do(r, "GET", "/v2/", &resp, &he) == 0 && resp.status == 200) {
+		if (http_once(r, "GET", probe.buf, NULL, 0, 1L, &resp, &he) == 0 &&
+		    resp.status == 200) {
 			ret = 0;
 			goto out;
 		}
@@ -677,6 +680,7 @@ static int start_locked(struct registry *r, int readonly, struct ferr *e)
 out:
 	http_resp_release(&resp);
 	strbuf_release(&msg);
+	strbuf_release(&probe);
 	return ret;
 }
 
@@ -781,7 +785,7 @@ int registry_open(struct registry **ret, const struct registry_config *cfg, stru
 		struct strbuf url = STRBUF_INIT;
 		http_resp_init(&resp);
 		strbuf_addf(&url, "%s/v2/", r->base_url);
-		rc = http_once(r, "GET", url.buf, NULL, 1, &resp, e);
+		rc = http_once(r, "GET", url.buf, NULL, 1, HTTP_TIMEOUT_S, &resp, e);
 		strbuf_release(&url);
 		if (rc == 0 && resp.status != 200 && resp.status != 401) {
 			ferr_set(e, 502, "registry_unreachable",
