@@ -5,6 +5,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,8 @@
 #include "lib/strbuf.h"
 #include "pipeline/descriptor.h"
 
-#ifndef DATA_DIR
-#error "DATA_DIR must name tests/unit/pipeline/data"
+#if !defined(DATA_DIR) || !defined(SOURCE_ROOT)
+#error "DATA_DIR must name tests/unit/pipeline/data, SOURCE_ROOT the source tree"
 #endif
 
 #define FERRY  DESCRIPTOR_FERRY
@@ -963,6 +964,71 @@ static void test_json_rejects(void **state)
 	descriptor_free(d);
 }
 
+/* The examples in docs/descriptor.md parse: the YAML blocks, in order,
+ * are one of each format, and the JSON block reads back. */
+static void test_docs_examples(void **state)
+{
+	static const enum descriptor_format order[] = { FERRY, CHOREO, CCONF, EPS };
+	char path[512];
+	struct strbuf doc = STRBUF_INIT;
+	size_t n_yaml = 0, n_json = 0;
+	FILE *f;
+	char chunk[4096];
+	size_t n;
+	char *p;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/docs/descriptor.md", SOURCE_ROOT);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		strbuf_add(&doc, chunk, n);
+	fclose(f);
+	for (p = doc.buf; (p = strstr(p, "\n```")); ) {
+		bool yaml = !strncmp(p, "\n```yaml\n", 9), json = !strncmp(p, "\n```json\n", 9);
+		char *start = p + 9, *end;
+
+		if (!yaml && !json) {
+			/* skip any other fenced block whole */
+			end = strstr(p + 4, "\n```");
+			assert_non_null(end);
+			p = end + 4;
+			continue;
+		}
+		end = strstr(start, "\n```");
+		assert_non_null(end);
+		if (yaml) {
+			struct ferr e = FERR_INIT;
+			struct descriptor *d = NULL;
+
+			assert_true(n_yaml < sizeof(order) / sizeof(order[0]));
+			if (descriptor_parse(&d, start, (size_t)(end - start) + 1,
+					     descriptor_format_path(order[n_yaml]), order[n_yaml], &e) < 0)
+				fail_msg("docs example %zu: %s", n_yaml, e.msg);
+			assert_true(d->n_endpoints > 0);
+			descriptor_free(d);
+			n_yaml++;
+		} else {
+			struct ferr e = FERR_INIT;
+			struct descriptor *d = NULL;
+			json_error_t je;
+			json_t *j = json_loadb(start, (size_t)(end - start), 0, &je);
+
+			if (!j)
+				fail_msg("docs JSON example: %s", je.text);
+			if (descriptor_from_json(&d, j, &e) < 0)
+				fail_msg("docs JSON example: %s", e.msg);
+			descriptor_free(d);
+			json_decref(j);
+			n_json++;
+		}
+		p = end + 4;
+	}
+	assert_int_equal(n_yaml, 4);
+	assert_int_equal(n_json, 1);
+	strbuf_release(&doc);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -993,6 +1059,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_files, ctx_setup, ctx_teardown),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_json_rejects),
+		cmocka_unit_test(test_docs_examples),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
