@@ -329,11 +329,15 @@ static char *dns_label_from(const char *s)
 	struct strbuf out = STRBUF_INIT;
 	bool dash = false;
 
-	for (; *s && out.len < 63; s++) {
+	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (isalnum(c) && c < 0x80) {
-			if (dash && out.len)
+			bool sep = dash && out.len;
+
+			if (out.len + sep + 1 > 63)
+				break; /* a DNS label holds at most 63 */
+			if (sep)
 				strbuf_addch(&out, '-');
 			dash = false;
 			strbuf_addch(&out, (char)tolower(c));

@@ -65,6 +65,8 @@ static struct descriptor *parse_file(enum descriptor_format fmt, const char *nam
 	return d;
 }
 
+static void assert_round_trip(struct descriptor *d);
+
 /* ---- the example files, field by field ---- */
 
 static void test_ferry_full(void **state)
@@ -231,6 +233,37 @@ static void test_component_config(void **state)
 	assert_null(d->endpoints[1].base_path);
 	assert_int_equal(d->endpoints[1].visibilities, VISIBILITY_PUBLIC);
 	descriptor_free(d);
+}
+
+/* Found by fuzz_descriptor: a long legacy name made a 64-character label. */
+static void test_legacy_long_name(void **state)
+{
+	static const char *const names[] = {
+		/* 61 letters, a space, more letters: the '-' must not push past 63 */
+		"Gaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaag Service",
+		"Gaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaag Service",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	static const char *const want[] = {
+		"gaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaag-s",
+		"gaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaag",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	char yaml[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct descriptor *d;
+
+		snprintf(yaml, sizeof(yaml), "endpoints:\n  - {name: %s, port: 1, type: TCP}\n",
+			 names[i]);
+		d = parse_str(EPS, yaml);
+		assert_string_equal(d->endpoints[0].name, want[i]);
+		assert_true(strlen(d->endpoints[0].name) <= 63);
+		assert_string_equal(d->endpoints[0].display_name, names[i]);
+		assert_round_trip(d);
+		descriptor_free(d);
+	}
 }
 
 static void test_endpoints_yaml(void **state)
@@ -1051,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_choreo_1_2),
 		cmocka_unit_test(test_component_config),
 		cmocka_unit_test(test_endpoints_yaml),
+		cmocka_unit_test(test_legacy_long_name),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_errors),
