@@ -147,6 +147,73 @@ const struct migration store_migrations[] = {
 "  value BLOB NOT NULL,"
 "  PRIMARY KEY (snapshot_id, idx));"
 },
+{ 4, "builds",
+/* One row per build of a component. status mirrors the build's job but is
+ * the build's own story: it is what users see. commit_sha is the resolved
+ * commit (NULL until checkout resolved it); requested what was asked for
+ * (a sha, or NULL for the branch head). descriptor and endpoints are JSON. */
+"CREATE TABLE builds ("
+"  id INTEGER PRIMARY KEY,"
+"  component_id INTEGER NOT NULL REFERENCES components(id) ON DELETE CASCADE,"
+"  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+"  job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,"
+"  requested TEXT,"
+"  commit_sha TEXT,"
+"  commit_time INTEGER,"
+"  status TEXT NOT NULL CHECK (status IN"
+"    ('queued','running','succeeded','failed','cancelled')),"
+"  trigger TEXT NOT NULL CHECK (trigger IN ('manual','webhook','poll')),"
+"  triggered_by TEXT NOT NULL,"
+"  digest TEXT,"
+"  image TEXT,"
+"  error TEXT,"
+"  descriptor TEXT,"
+"  endpoints TEXT,"
+"  created_at TEXT NOT NULL,"
+"  started_at TEXT,"
+"  finished_at TEXT);"
+"CREATE INDEX builds_component ON builds(component_id, id);"
+"CREATE INDEX builds_commit ON builds(component_id, commit_sha, status);"
+/* The steps of a build, in order, created with the build. */
+"CREATE TABLE build_steps ("
+"  build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,"
+"  idx INTEGER NOT NULL,"
+"  name TEXT NOT NULL,"
+"  status TEXT NOT NULL CHECK (status IN"
+"    ('pending','running','succeeded','failed','cancelled','skipped')),"
+"  detail TEXT,"
+"  started_at TEXT,"
+"  finished_at TEXT,"
+"  PRIMARY KEY (build_id, idx));"
+/* Step logs, one row per line, so a follower reads after the last id. */
+"CREATE TABLE build_logs ("
+"  id INTEGER PRIMARY KEY,"
+"  build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,"
+"  step TEXT NOT NULL,"
+"  ts TEXT NOT NULL,"
+"  text TEXT NOT NULL);"
+"CREATE INDEX build_logs_build ON build_logs(build_id, id);"
+/* Every webhook delivery, verified or not, and what it caused. */
+"CREATE TABLE webhook_deliveries ("
+"  id INTEGER PRIMARY KEY,"
+"  component_id INTEGER NOT NULL REFERENCES components(id) ON DELETE CASCADE,"
+"  received_at TEXT NOT NULL,"
+"  provider TEXT NOT NULL,"
+"  event TEXT,"
+"  delivery_id TEXT,"
+"  verified INTEGER NOT NULL,"
+"  status INTEGER NOT NULL,"
+"  result TEXT NOT NULL,"
+"  build_id INTEGER REFERENCES builds(id) ON DELETE SET NULL);"
+"CREATE INDEX webhook_deliveries_component ON webhook_deliveries(component_id, id);"
+/* Replays are found by delivery id (checked inside the write transaction
+ * that records the delivery, so two racing copies queue one build). */
+"CREATE INDEX webhook_deliveries_id ON webhook_deliveries(component_id, delivery_id);"
+/* Polling, for repositories that cannot send webhooks: 0 is off. */
+"ALTER TABLE components ADD COLUMN poll_interval INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE components ADD COLUMN poll_head TEXT;"
+"ALTER TABLE components ADD COLUMN polled_at INTEGER;"
+},
 };
 
 const int store_migrations_count =
