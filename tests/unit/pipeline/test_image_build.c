@@ -396,6 +396,7 @@ static void test_rebuild_replaces_and_gc(void **state)
 	const char *insp[] = { "skopeo", "inspect", "--tls-verify=false", "--config", ref.buf, NULL };
 	assert_int_equal(run(insp, &out), 0);
 	/* And the registry takes pushes again. */
+	image_pushed_release(&p1);
 	build_push(ctx, "after-gc", 0, &log, &p1);
 
 	image_pushed_release(&p1);
