@@ -54,6 +54,11 @@ int pm_parse_ps(const char *json, const char *instance, const struct runtime_fil
 int pm_parse_inspect(const char *json, const char *instance,
 		     struct runtime_replica *ret, struct ferr *e);
 
+/* Parses `podman network inspect --format json NAME`: whether the network
+ * has DNS and the isolate option. Returns 0, or -1 with e set. */
+int pm_parse_network(const char *json, int *ret_dns, int *ret_isolated,
+		     struct ferr *e);
+
 /* Resolves an image's USER ("", "root", "1000", "1000:50", "app",
  * "app:staff") to uid and gid, with the image's /etc/passwd and /etc/group
  * contents for names (either may be NULL). Returns 0, or -1 with e set if

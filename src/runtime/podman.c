@@ -167,6 +167,33 @@ static int pm_exists(struct podman *p, const char *kind, const char *name, struc
 	return st < 0 || st > 1 ? -1 : st == 0;
 }
 
+/* Checks that the existing network net has what ferry relies on. */
+static int pm_verify_network(struct podman *p, const char *net, struct ferr *e)
+{
+	const char *argv[] = { p->program, "network", "inspect", "--format=json", net, NULL };
+	struct strbuf out = STRBUF_INIT;
+	int dns = 0, iso = 0, rc = -1;
+
+	if (pm_do(p, argv, &out, CALL_MS, "inspect network", e) < 0 ||
+	    pm_parse_network(out.buf, &dns, &iso, e) < 0)
+		goto out;
+	if (!iso)
+		ferr_conflict(e, "it exists without the isolate option, so other "
+			      "environments could reach it: remove it (podman network rm "
+			      "%s) and let ferry create it", net);
+	else if (!dns)
+		ferr_set(e, 500, "runtime", "it has no DNS, so replicas cannot reach "
+			 "their neighbours by name: install the DNS plugin of podman's "
+			 "network backend (CNI: golang-github-containernetworking-plugin-"
+			 "dnsname; netavark: aardvark-dns), then remove the network "
+			 "(podman network rm %s) and let ferry create it again", net);
+	else
+		rc = 0;
+out:
+	strbuf_release(&out);
+	return rc;
+}
+
 static int pm_ensure_network(struct runtime *rt, const char *project,
 			     const char *environment, struct ferr *e)
 {
@@ -180,14 +207,12 @@ static int pm_ensure_network(struct runtime *rt, const char *project,
 		return -1;
 	pm_network_name(&net, p, project, environment);
 	ex = pm_exists(p, "network", net.buf, e);
-	if (ex != 0) {
-		rc = ex > 0 ? 0 : -1;
+	if (ex < 0)
 		goto out;
-	}
-	strbuf_addf(&l1, "--label=ferry.instance=%s", p->instance);
-	strbuf_addf(&l2, "--label=ferry.project=%s", project);
-	strbuf_addf(&l3, "--label=ferry.environment=%s", environment);
-	{
+	if (ex == 0) {
+		strbuf_addf(&l1, "--label=ferry.instance=%s", p->instance);
+		strbuf_addf(&l2, "--label=ferry.project=%s", project);
+		strbuf_addf(&l3, "--label=ferry.environment=%s", environment);
 		/* isolate=true: the firewall drops traffic from other bridges
 		 * (CNI: ingressPolicy same-bridge; netavark: isolate), so no
 		 * other environment can reach this one. DNS stays on so that
@@ -195,17 +220,15 @@ static int pm_ensure_network(struct runtime *rt, const char *project,
 		const char *argv[] = { p->program, "network", "create", "--opt=isolate=true",
 				       l1.buf, l2.buf, l3.buf, net.buf, NULL };
 		st = pm_call(p, argv, NULL, &err, CALL_MS, e);
-	}
-	if (st == 0) {
-		rc = 0;
-	} else if (st > 0) {
-		/* lost a race with another creator? */
-		ex = pm_exists(p, "network", net.buf, NULL);
-		if (ex > 0)
-			rc = 0;
-		else
+		if (st < 0)
+			goto out;
+		/* st > 0 may be a lost race with another creator: then it exists */
+		if (st > 0 && pm_exists(p, "network", net.buf, NULL) != 1) {
 			pm_fail(e, "create network", st, &err);
+			goto out;
+		}
 	}
+	rc = pm_verify_network(p, net.buf, e);
 out:
 	if (rc < 0)
 		ferr_prefix(e, "network %s", net.buf);
@@ -435,6 +458,16 @@ static int pm_restart_replica(struct runtime *rt, const char *id, int grace_s,
 		grace_s = 0;
 	if (pm_inspect(rt, id, &r, e) < 0)
 		return -1;
+	/* The bind mounts come from the tmpfs: after a host reboot they are
+	 * gone and podman would fail with a bare "no such file". */
+	strbuf_addf(&t, "%s/%s/env", p->run_dir, r.name);
+	if (access(t.buf, F_OK) < 0) {
+		strbuf_release(&t);
+		return ferr_conflict(e, "replica %s: its configuration is gone (was the "
+				     "host restarted?): stop it and start a new replica",
+				     r.name);
+	}
+	strbuf_reset(&t);
 	strbuf_addf(&t, "--time=%d", grace_s);
 	{
 		const char *argv[] = { p->program, "restart", t.buf, r.id, NULL };

@@ -315,6 +315,29 @@ out:
 	return rc;
 }
 
+int pm_parse_network(const char *json, int *ret_dns, int *ret_isolated,
+		     struct ferr *e)
+{
+	json_error_t je;
+	json_t *root = json_loads(json, 0, &je), *n;
+	const char *iso;
+
+	if (!root)
+		return ferr_set(e, 502, "runtime", "podman network inspect: bad JSON at "
+				"line %d: %s", je.line, je.text);
+	n = json_is_array(root) ? json_array_get(root, 0) : NULL;
+	if (!json_is_object(n)) {
+		json_decref(root);
+		return ferr_set(e, 502, "runtime", "podman network inspect: no network "
+				"in output");
+	}
+	iso = json_string_value(json_object_get(json_object_get(n, "options"), "isolate"));
+	*ret_dns = json_is_true(json_object_get(n, "dns_enabled"));
+	*ret_isolated = iso && !strcmp(iso, "true");
+	json_decref(root);
+	return 0;
+}
+
 /* Looks name up in an /etc/passwd (fields=7, id at 2, gid at 3) or
  * /etc/group (id at 2) text. Returns 0 and the ids, or -1. */
 static int db_lookup(const char *db, const char *name, long *ret_id, long *ret_gid)

@@ -243,6 +243,21 @@ def test_network_isolation_and_dns_by_component_name(env):
                    "%s-shop-prod" % env.instance], check=False).returncode == 1
 
 
+def test_existing_network_without_isolation_is_refused(env):
+    name = "%s-legacy-dev" % env.instance
+    env.networks.add(name)
+    env.sh(["podman", "network", "create", name])
+    p = env.rt("net-ensure", "legacy", "dev", check=False)
+    assert p.returncode == 1 and "isolate" in p.stderr, p.stderr
+    env.sh(["podman", "network", "rm", name])
+    env.ensure_network("legacy", "dev")
+    info = json.loads(env.sh(["podman", "network", "inspect", "--format", "json",
+                              name]).stdout)[0]
+    assert info["options"]["isolate"] == "true" and info["dns_enabled"]
+    assert info["labels"]["ferry.instance"] == env.instance
+    env.rt("net-remove", "legacy", "dev")
+
+
 def test_configuration_reaches_process_but_not_podman_or_disk(env):
     env.ensure_network("sec", "dev")
     canary = "canary-" + secrets.token_hex(12)

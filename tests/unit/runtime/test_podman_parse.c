@@ -327,6 +327,22 @@ static void test_check_spec(void **state)
 	}
 }
 
+static void test_network(void **state)
+{
+	struct ferr e = FERR_INIT;
+	int dns = -1, iso = -1;
+
+	(void)state;
+	assert_int_equal(pm_parse_network("[{\"name\":\"n\",\"dns_enabled\":true,"
+					  "\"options\":{\"isolate\":\"true\"}}]",
+					  &dns, &iso, &e), 0);
+	assert_true(dns == 1 && iso == 1);
+	assert_int_equal(pm_parse_network("[{\"name\":\"n\",\"dns_enabled\":false}]",
+					  &dns, &iso, &e), 0);
+	assert_true(dns == 0 && iso == 0);
+	assert_int_equal(pm_parse_network("[]", &dns, &iso, &e), -1);
+}
+
 static void test_cpus_and_names(void **state)
 {
 	char buf[32];
@@ -354,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_user),
 		cmocka_unit_test(test_run_argv),
 		cmocka_unit_test(test_check_spec),
+		cmocka_unit_test(test_network),
 		cmocka_unit_test(test_cpus_and_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
