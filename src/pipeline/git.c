@@ -542,10 +542,11 @@ out:
 
 static int open_mirror_ro(const char *mirror, git_repository **ret, struct ferr *e)
 {
+	int err;
+
 	if (lg2_init(e) < 0)
 		return -1;
-	int err = git_repository_open_bare(ret, mirror);
-
+	err = git_repository_open_bare(ret, mirror);
 	if (err < 0) {
 		if (err == GIT_ENOTFOUND)
 			return ferr_notfound(e, "no repository mirror at %s: fetch it first", mirror);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -543,8 +544,9 @@ struct daemon {
 
 static void daemon_start(struct fx *f, struct daemon *d)
 {
-	static char port_arg[32], base_arg[160];
+	static char port_arg[32], base_arg[160], prog[256];
 	static const char *argv[16];
+	char *exec_path;
 	struct ferr e = FERR_INIT;
 	int i = 0;
 
@@ -553,8 +555,12 @@ static void daemon_start(struct fx *f, struct daemon *d)
 	d->port = free_port();
 	snprintf(port_arg, sizeof(port_arg), "--port=%d", d->port);
 	snprintf(base_arg, sizeof(base_arg), "--base-path=%s/srv", f->root);
-	argv[i++] = "git";
-	argv[i++] = "daemon";
+	/* git-daemon itself, not the `git daemon` wrapper: stopping the
+	 * wrapper would orphan the daemon, and we must reap what we start. */
+	exec_path = run_git(f->root, NULL, "--exec-path", NULL);
+	snprintf(prog, sizeof(prog), "%s/git-daemon", exec_path);
+	free(exec_path);
+	argv[i++] = prog;
 	argv[i++] = "--reuseaddr";
 	argv[i++] = "--listen=127.0.0.1";
 	argv[i++] = port_arg;
@@ -573,7 +579,15 @@ static void daemon_start(struct fx *f, struct daemon *d)
 
 static void daemon_stop(struct daemon *d)
 {
-	spawn_kill(&d->sp, SIGTERM);
+	/* The daemon alone, so that it reaps its finished connection children
+	 * itself; the whole group only if it does not go within 2 s. */
+	kill(d->sp.pid, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(d->sp.pid, NULL, WNOHANG) == d->sp.pid)
+			return;
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+	}
+	spawn_kill(&d->sp, SIGKILL);
 	spawn_wait(&d->sp);
 }
 
