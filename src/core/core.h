@@ -4,10 +4,14 @@
 #define FERRY_CORE_H
 
 struct vault;
+struct registry;
 
 struct core {
 	struct vault *vault;     /* encryption of configuration and secrets */
 	const char *data_dir;    /* everything ferryd owns lives beneath it */
+	/* The image registry. Set by the build infrastructure thread once the
+	 * registry answers (NULL before): wait with build_infra_wait(). */
+	struct registry *registry;
 };
 
 extern struct core core;
