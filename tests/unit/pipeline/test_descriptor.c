@@ -837,6 +837,19 @@ static void test_load_files(void **state)
 	close(fd);
 	assert_int_equal(descriptor_open_in_context(ctx, "api", &e), -1);
 	assert_string_equal(e.msg, "api is not a regular file");
+	ferr_clear(&e);
+	assert_int_equal(descriptor_open_in_context(ctx, "api/../api/openapi.yaml", &e), -1);
+	assert_string_equal(e.msg, "api/../api/openapi.yaml: must be a normalised path inside the build context");
+	ferr_clear(&e);
+	assert_int_equal(descriptor_open_in_context(ctx, "../etc/passwd", &e), -1);
+	assert_string_equal(e.msg, "../etc/passwd: must be a normalised path inside the build context");
+	ferr_clear(&e);
+	assert_int_equal(descriptor_open_in_context(ctx, "/etc/passwd", &e), -1);
+	ferr_clear(&e);
+	assert_int_equal(descriptor_open_in_context(ctx, "nothing.yaml", &e), -1);
+	assert_int_equal(e.status, 404);
+	assert_string_equal(e.msg, "nothing.yaml does not exist in the build context");
+	ferr_clear(&e);
 
 	/* a schema file that is a symbolic link out of the context */
 	ctx_path(path, sizeof(path), "outside-link.yaml");
