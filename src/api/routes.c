@@ -19,6 +19,10 @@ const struct api_route api_routes[] = {
 	{ "GET",    P "/projects/{}/components/{}",      h_component_show,    NULL, 0 },
 	{ "DELETE", P "/projects/{}/components/{}",      h_component_delete,  "component.delete", 0 },
 
+	{ "GET",    P "/projects/{}/components/{}/configs",    h_config_list,  NULL, 0 },
+	{ "POST",   P "/projects/{}/components/{}/configs",    h_config_set,   "config.set", 0 },
+	{ "DELETE", P "/projects/{}/components/{}/configs/{}", h_config_unset, "config.unset", 0 },
+
 	{ "GET",    P "/tokens",                         h_token_list,        NULL, 0 },
 	{ "POST",   P "/tokens",                         h_token_create,      "token.create", 0 },
 	{ "DELETE", P "/tokens/{}",                      h_token_revoke,      "token.revoke", 0 },
