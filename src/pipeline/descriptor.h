@@ -174,11 +174,14 @@ int descriptor_parse(struct descriptor **ret, const char *buf, size_t len,
 int descriptor_load(struct descriptor **ret, const char *context_dir,
 		    struct ferr *e);
 
-/* Opens relpath (relative, as validated by the parser) below context_dir
- * for reading, refusing to leave the directory through "..", absolute
- * symbolic links or symbolic links that point outside it. The file must
- * be a regular file. Returns an O_CLOEXEC fd, or -1 with e set (404 when
- * it does not exist). For the endpoints step, which reads schema files. */
+/* Opens relpath below context_dir for reading. relpath must be in the
+ * parser's normalised form (relative, no ".", ".." or empty parts), as
+ * descriptor_endpoint.schema_file_path is. Symbolic links are followed
+ * only while they stay inside context_dir (openat2 RESOLVE_BENEATH); on
+ * kernels without openat2() no symbolic link is followed at all. The file
+ * must be a regular file. Returns an O_CLOEXEC fd, or -1 with e set (404
+ * when it does not exist). For the endpoints step, which reads schema
+ * files. */
 int descriptor_open_in_context(const char *context_dir, const char *relpath,
 			       struct ferr *e);
 
