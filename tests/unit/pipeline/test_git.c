@@ -200,6 +200,21 @@ static void wait_listening(int port)
 	fail_msg("nothing listens on 127.0.0.1:%d after 10s", port);
 }
 
+/* Stops a server we started: SIGTERM to it alone, so that it reaps its own
+ * finished connection children, and the whole group only if it is still
+ * there after 2 s. */
+static void stop_server(struct spawn *sp)
+{
+	kill(sp->pid, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(sp->pid, NULL, WNOHANG) == sp->pid)
+			return;
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+	}
+	spawn_kill(sp, SIGKILL);
+	spawn_wait(sp);
+}
+
 static void progress_collect(void *ctx, const char *text, size_t len)
 {
 	strbuf_add(ctx, text, len);
@@ -579,16 +594,7 @@ static void daemon_start(struct fx *f, struct daemon *d)
 
 static void daemon_stop(struct daemon *d)
 {
-	/* The daemon alone, so that it reaps its finished connection children
-	 * itself; the whole group only if it does not go within 2 s. */
-	kill(d->sp.pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(d->sp.pid, NULL, WNOHANG) == d->sp.pid)
-			return;
-		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
-	}
-	spawn_kill(&d->sp, SIGKILL);
-	spawn_wait(&d->sp);
+	stop_server(&d->sp);
 }
 
 static void test_fetch_over_git_daemon(void **state)
@@ -785,8 +791,7 @@ static void test_fetch_over_http_backend_with_basic_auth(void **state)
 	close(pfd[0]);
 	port = atoi(buf);
 	if (port <= 0) {
-		spawn_kill(&sp, SIGTERM);
-		spawn_wait(&sp);
+		stop_server(&sp);
 		fail_msg("server did not print its port: '%s'", buf);
 	}
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/repo.git", port);
@@ -807,15 +812,13 @@ static void test_fetch_over_http_backend_with_basic_auth(void **state)
 	ferr_clear(&e);
 	o.creds = &good;
 	if (git_mirror_fetch(f->data, url, &o, &path, &e) != 0) {
-		spawn_kill(&sp, SIGTERM);
-		spawn_wait(&sp);
+		stop_server(&sp);
 		fail_msg("fetch over http: %s", e.msg);
 	}
 	assert_int_equal(git_resolve(path, "main", sha, &e), 0);
 	assert_string_equal(sha, c1);
 
-	spawn_kill(&sp, SIGTERM);
-	spawn_wait(&sp);
+	stop_server(&sp);
 	free(c1);
 	free(path);
 }
@@ -936,15 +939,13 @@ static void test_fetch_over_ssh_with_key(void **state)
 	ferr_clear(&e);
 	creds.ssh_host_fingerprint = fp;
 	if (git_mirror_fetch(f->data, url, &o, &path, &e) != 0) {
-		spawn_kill(&sp, SIGTERM);
-		spawn_wait(&sp);
+		stop_server(&sp);
 		fail_msg("fetch over ssh: %s", e.msg);
 	}
 	assert_int_equal(git_resolve(path, "main", sha, &e), 0);
 	assert_string_equal(sha, c1);
 
-	spawn_kill(&sp, SIGTERM);
-	spawn_wait(&sp);
+	stop_server(&sp);
 	free(fp_out);
 	free(key);
 	free(other);
