@@ -26,6 +26,10 @@ int cmd_whoami(int argc, char **argv, struct ferr *e);
 
 int cmd_audit(int argc, char **argv, struct ferr *e);
 
+int cmd_config_set(int argc, char **argv, struct ferr *e);
+int cmd_config_list(int argc, char **argv, struct ferr *e);
+int cmd_config_unset(int argc, char **argv, struct ferr *e);
+
 /* Prints "key: value" lines of an object for people. */
 void print_fields(json_t *obj, const char *const *keys);
 

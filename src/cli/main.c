@@ -28,6 +28,10 @@ static const struct command {
 	{ "component list",   cmd_component_list,   "component list P" },
 	{ "component show",   cmd_component_show,   "component show P/C" },
 	{ "component delete", cmd_component_delete, "component delete P/C" },
+	{ "config set",       cmd_config_set,       "config set P/C KEY=VALUE... [--env ENV] [--secret] [--file-mount PATH]\n"
+	  "                     (VALUE: text, @FILE for a file's bytes, - for standard input)" },
+	{ "config list",      cmd_config_list,      "config list P/C [--env ENV] [--history]" },
+	{ "config unset",     cmd_config_unset,     "config unset P/C KEY [--env ENV]" },
 	{ "token create",     cmd_token_create,     "token create --role admin|developer|viewer [--project P] [--name NAME]" },
 	{ "token list",       cmd_token_list,       "token list" },
 	{ "token revoke",     cmd_token_revoke,     "token revoke ID" },
