@@ -73,7 +73,7 @@ static int cmd_start(struct runtime *rt, int argc, char **argv, struct ferr *e)
 	struct runtime_file files[MAXV];
 	struct runtime_replica r;
 	size_t nenv = 0, nargs = 0;
-	int have_args = 0;
+	int have_args = 0, rc;
 
 	for (int i = 0; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -121,7 +121,10 @@ static int cmd_start(struct runtime *rt, int argc, char **argv, struct ferr *e)
 	spec.env = env;
 	spec.files = files;
 	spec.args = have_args ? args : NULL;
-	if (runtime_start_replica(rt, &spec, &r, e) < 0)
+	rc = runtime_start_replica(rt, &spec, &r, e);
+	for (size_t i = 0; i < spec.nfiles; i++)
+		free((char *)files[i].path);
+	if (rc < 0)
 		return -1;
 	print_json(replica_json(&r));
 	return 0;
