@@ -1,0 +1,1440 @@
+#include "build.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/component.h"
+#include "core/core.h"
+#include "core/project.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+#include "pipeline/baseimage.h"
+#include "pipeline/descriptor.h"
+#include "pipeline/git.h"
+#include "pipeline/image.h"
+#include "pipeline/registry.h"
+#include "pipeline/yaml_tree.h"
+#include "sched/jobqueue.h"
+#include "store/store.h"
+#include "lib/banned.h"
+
+enum step { STEP_CHECKOUT, STEP_DESCRIPTOR, STEP_IMAGE, STEP_SCAN, STEP_PUSH, STEP_ENDPOINTS, NSTEPS };
+
+static const char *const step_names[NSTEPS] = {
+	"checkout", "descriptor", "image", "scan", "push", "endpoints",
+};
+
+#define MAX_RUNS 64
+#define SCHEMA_MAX_SIZE (1u << 20)
+#define LOG_LINE_MAX 4000
+
+/* ------------------------------------------------------------------ */
+/* Running builds                                                       */
+
+struct build_run {
+	int64_t build_id;
+	int64_t job_id;
+	atomic_int stop;          /* cancel or timeout: tools poll it */
+	atomic_int timed_out;
+	long long deadline_ms;    /* CLOCK_MONOTONIC */
+	int timeout_s;
+	enum step step;
+	size_t step_bytes;
+	int step_truncated;
+	struct strbuf partial;    /* an unfinished line of git progress */
+};
+
+static pthread_mutex_t runs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct build_run *runs[MAX_RUNS];
+static atomic_int shutting_down;
+
+static int build_timeout_s = BUILD_DEFAULT_TIMEOUT_S;
+
+/* Serializes registry garbage collection (which restarts the registry
+ * read-only) against pushes. */
+static pthread_rwlock_t push_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void runs_add(struct build_run *run)
+{
+	pthread_mutex_lock(&runs_lock);
+	for (int i = 0; i < MAX_RUNS; i++)
+		if (!runs[i]) {
+			runs[i] = run;
+			break;
+		}
+	pthread_mutex_unlock(&runs_lock);
+}
+
+static void runs_remove(struct build_run *run)
+{
+	pthread_mutex_lock(&runs_lock);
+	for (int i = 0; i < MAX_RUNS; i++)
+		if (runs[i] == run)
+			runs[i] = NULL;
+	pthread_mutex_unlock(&runs_lock);
+}
+
+/* The job queue's cancel hook (another thread): the tools see stop and
+ * kill their process groups. */
+static void build_job_cancel(struct job *job)
+{
+	pthread_mutex_lock(&runs_lock);
+	for (int i = 0; i < MAX_RUNS; i++)
+		if (runs[i] && runs[i]->job_id == job->id)
+			atomic_store(&runs[i]->stop, 1);
+	pthread_mutex_unlock(&runs_lock);
+}
+
+static int run_check_deadline(struct build_run *run)
+{
+	if (run->deadline_ms && mono_ms() >= run->deadline_ms && !atomic_load(&run->timed_out)) {
+		atomic_store(&run->timed_out, 1);
+		atomic_store(&run->stop, 1);
+	}
+	return atomic_load(&run->stop);
+}
+
+/* ------------------------------------------------------------------ */
+/* Step logs                                                            */
+
+static void log_store(int64_t build_id, const char *step, const char *text, size_t len)
+{
+	sqlite3_stmt *st;
+	char now[32];
+
+	store_now(now);
+	st = store_stmt("INSERT INTO build_logs (build_id, step, ts, text) VALUES (?, ?, ?, ?)");
+	sqlite3_bind_int64(st, 1, build_id);
+	sqlite3_bind_text(st, 2, step, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, text, (int)len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_error("event=build_log_failed build=%lld err=\"%s\"", (long long)build_id,
+			  sqlite3_errmsg(store_db()));
+	sqlite3_reset(st);
+}
+
+/* One line of the current step's log, capped per line and per step. */
+static void run_log_line(struct build_run *run, const char *text, size_t len)
+{
+	if (len > LOG_LINE_MAX)
+		len = LOG_LINE_MAX;
+	if (run->step_bytes + len > BUILD_STEP_LOG_MAX) {
+		if (!run->step_truncated) {
+			static const char msg[] = "(log truncated: the step wrote more than 4 MiB)";
+			log_store(run->build_id, step_names[run->step], msg, sizeof(msg) - 1);
+			run->step_truncated = 1;
+		}
+		return;
+	}
+	run->step_bytes += len;
+	log_store(run->build_id, step_names[run->step], text, len);
+}
+
+static void run_log(struct build_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void run_log(struct build_run *run, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	run_log_line(run, sb.buf, sb.len);
+	strbuf_release(&sb);
+}
+
+static void tool_line(void *ctx, const char *line, size_t len)
+{
+	run_log_line(ctx, line, len);
+}
+
+/* git progress comes in pieces with \r and \n; log whole lines only. */
+static void git_progress(void *ctx, const char *text, size_t len)
+{
+	struct build_run *run = ctx;
+
+	run_check_deadline(run);
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (c == '\n' || c == '\r') {
+			/* Counting lines repeat with \r: keep only the final one. */
+			if (run->partial.len && (c == '\n' || !strstr(run->partial.buf, "%")))
+				run_log_line(run, run->partial.buf, run->partial.len);
+			strbuf_reset(&run->partial);
+		} else if (run->partial.len < LOG_LINE_MAX) {
+			strbuf_addch(&run->partial, c);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Rows                                                                 */
+
+static int step_set(int64_t build_id, enum step s, const char *status, const char *detail)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	int running = !strcmp(status, "running");
+
+	store_now(now);
+	st = store_stmt("UPDATE build_steps SET status = ?1, detail = coalesce(?2, detail),"
+			" started_at = CASE WHEN ?3 THEN ?4 ELSE coalesce(started_at, ?4) END,"
+			" finished_at = CASE WHEN ?3 THEN NULL ELSE ?4 END"
+			" WHERE build_id = ?5 AND idx = ?6");
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, running);
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, build_id);
+	sqlite3_bind_int(st, 6, (int)s);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		log_error("event=build_step_update_failed build=%lld err=\"%s\"", (long long)build_id,
+			  sqlite3_errmsg(store_db()));
+		return -1;
+	}
+	return 0;
+}
+
+/* Ends a build: its status and error, and what happened to steps that
+ * never ran. */
+static void build_finish(int64_t build_id, const char *status, const char *error)
+{
+	sqlite3_stmt *st;
+	char now[32];
+
+	store_now(now);
+	st = store_stmt("UPDATE builds SET status = ?, error = ?, finished_at = ? WHERE id = ?");
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, build_id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_error("event=build_finish_failed build=%lld err=\"%s\"", (long long)build_id,
+			  sqlite3_errmsg(store_db()));
+	st = store_stmt("UPDATE build_steps SET status = ?, finished_at = ?"
+			" WHERE build_id = ? AND status IN ('pending', 'running')");
+	sqlite3_bind_text(st, 1, !strcmp(status, "cancelled") ? "cancelled" : "skipped", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, build_id);
+	sqlite3_step(st);
+	sqlite3_reset(st);
+}
+
+int build_status_final(const char *s)
+{
+	return !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
+}
+
+/* What a build needs of its component. */
+struct build_src {
+	int64_t component_id;
+	int64_t project_id;
+	char *project;
+	char *component;
+	char *repo;
+	char *branch;
+	char *path;
+	char *dockerfile;  /* NULL with a buildpack */
+	char *buildpack;
+	char *requested;   /* NULL: the branch head */
+};
+
+static char *col_dup(sqlite3_stmt *st, int c)
+{
+	const unsigned char *t = sqlite3_column_text(st, c);
+	char *s;
+
+	if (!t)
+		return NULL;
+	s = strdup((const char *)t);
+	if (!s)
+		abort();
+	return s;
+}
+
+static void build_src_release(struct build_src *s)
+{
+	free(s->project);
+	free(s->component);
+	free(s->repo);
+	free(s->branch);
+	free(s->path);
+	free(s->dockerfile);
+	free(s->buildpack);
+	free(s->requested);
+}
+
+static int build_src_load(int64_t build_id, struct build_src *s, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt(
+		"SELECT c.id, c.project_id, p.name, c.name, c.repo, c.branch, c.path, c.dockerfile,"
+		" c.buildpack, b.requested FROM builds b JOIN components c ON c.id = b.component_id"
+		" JOIN projects p ON p.id = c.project_id WHERE b.id = ?");
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	sqlite3_bind_int64(st, 1, build_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		s->component_id = sqlite3_column_int64(st, 0);
+		s->project_id = sqlite3_column_int64(st, 1);
+		s->project = col_dup(st, 2);
+		s->component = col_dup(st, 3);
+		s->repo = col_dup(st, 4);
+		s->branch = col_dup(st, 5);
+		s->path = col_dup(st, 6);
+		s->dockerfile = col_dup(st, 7);
+		s->buildpack = col_dup(st, 8);
+		s->requested = col_dup(st, 9);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ferr_notfound(e, "build %lld or its component no longer exists", (long long)build_id);
+	if (rc != SQLITE_ROW)
+		return store_error(e, "load build");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Workspace                                                            */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes dir and everything in it (never following symbolic links). */
+static int remove_tree(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	/* Exported trees have 0755 directories; nothing to chmod. */
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void workspace_path(struct strbuf *sb, int64_t build_id)
+{
+	strbuf_addf(sb, "%s/work/build-%lld", core.data_dir, (long long)build_id);
+}
+
+/* ------------------------------------------------------------------ */
+/* Endpoints: schema documents                                          */
+
+/* A plain YAML scalar as JSON: null, booleans and numbers typed as YAML 1.2's
+ * core schema reads them, everything else a string. */
+static json_t *scalar_json(const struct ynode *n)
+{
+	char *end;
+
+	if (!n->plain)
+		return json_stringn(n->str, n->len);
+	if (ynode_is_null(n))
+		return json_null();
+	if (!strcmp(n->str, "true") || !strcmp(n->str, "True") || !strcmp(n->str, "TRUE"))
+		return json_true();
+	if (!strcmp(n->str, "false") || !strcmp(n->str, "False") || !strcmp(n->str, "FALSE"))
+		return json_false();
+	if (n->len && strspn(n->str, "+-0123456789") == n->len) {
+		long long v;
+		errno = 0;
+		v = strtoll(n->str, &end, 10);
+		if (!errno && !*end)
+			return json_integer(v);
+	}
+	if (n->len && strspn(n->str, "+-0123456789.eE") == n->len && strpbrk(n->str, "0123456789")) {
+		double d = strtod(n->str, &end);
+		if (!*end)
+			return json_real(d);
+	}
+	return json_stringn(n->str, n->len);
+}
+
+static json_t *ynode_json(const struct ynode *n)
+{
+	json_t *j;
+
+	if (!n)
+		return json_null();
+	switch (n->kind) {
+	case YNODE_SCALAR:
+		return scalar_json(n);
+	case YNODE_SEQ:
+		j = json_array();
+		for (size_t i = 0; i < n->n; i++)
+			json_array_append_new(j, ynode_json(n->child[i]));
+		return j;
+	case YNODE_MAP:
+	default:
+		j = json_object();
+		for (size_t i = 0; i + 1 < n->n; i += 2)
+			json_object_set_new(j, n->child[i]->str, ynode_json(n->child[i + 1]));
+		return j;
+	}
+}
+
+/* Reads and checks one API specification: JSON or YAML whose top level has
+ * openapi, swagger or asyncapi. Returns the document's summary with the
+ * document itself, or NULL with e set. */
+static json_t *schema_load(const char *context, const char *rel, struct ferr *e)
+{
+	static const char *const kinds[] = { "openapi", "swagger", "asyncapi", NULL };
+	struct strbuf sb = STRBUF_INIT;
+	json_t *doc = NULL, *out = NULL;
+	struct ynode *root = NULL;
+	char buf[8192];
+	ssize_t n;
+	int fd = descriptor_open_in_context(context, rel, e);
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (sb.len + (size_t)n > SCHEMA_MAX_SIZE) {
+			close(fd);
+			ferr_invalid(e, "%s: larger than %u bytes", rel, SCHEMA_MAX_SIZE);
+			goto out;
+		}
+		strbuf_add(&sb, buf, (size_t)n);
+	}
+	close(fd);
+	if (n < 0) {
+		ferr_internal(e, "%s: %s", rel, strerror(errno));
+		goto out;
+	}
+	{
+		size_t i = 0;
+		while (i < sb.len && strchr(" \t\r\n", sb.buf[i]))
+			i++;
+		if (i < sb.len && sb.buf[i] == '{') {
+			json_error_t je;
+			doc = json_loadb(sb.buf, sb.len, JSON_REJECT_DUPLICATES, &je);
+			if (!doc) {
+				ferr_invalid(e, "%s:%d:%d: not valid JSON: %s", rel, je.line, je.column, je.text);
+				goto out;
+			}
+		} else {
+			if (ytree_parse(&root, sb.buf, sb.len, rel, e) < 0)
+				goto out;
+			doc = ynode_json(root);
+		}
+	}
+	if (!json_is_object(doc)) {
+		ferr_invalid(e, "%s: an API specification must be a mapping at the top level", rel);
+		goto out;
+	}
+	for (const char *const *k = kinds; *k; k++) {
+		json_t *v = json_object_get(doc, *k);
+		if (!v)
+			continue;
+		if (!json_is_string(v) && !json_is_number(v)) {
+			ferr_invalid(e, "%s: \"%s\" must be a version string", rel, *k);
+			goto out;
+		}
+		out = json_pack("{s:s, s:s, s:o, s:O}", "path", rel,
+				"format", !strcmp(*k, "swagger") ? "openapi" : *k,
+				"version", json_is_string(v) ? json_incref(v) : json_sprintf("%g", json_number_value(v)),
+				"document", doc);
+		goto out;
+	}
+	ferr_invalid(e, "%s: not an OpenAPI or AsyncAPI document (no \"openapi\", \"swagger\" or "
+		     "\"asyncapi\" at the top level)", rel);
+out:
+	json_decref(doc);
+	ynode_free(root);
+	strbuf_release(&sb);
+	return out;
+}
+
+static const char *const visibility_names[] = { "Project", "Organization", "Public" };
+
+static json_t *endpoints_json(struct build_run *run, const struct descriptor *d,
+			      const char *context, struct ferr *e)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < d->n_endpoints; i++) {
+		const struct descriptor_endpoint *ep = &d->endpoints[i];
+		json_t *vis = json_array(), *schema = json_null(), *o;
+
+		for (int b = 0; b < 3; b++)
+			if (ep->visibilities & (1u << b))
+				json_array_append_new(vis, json_string(visibility_names[b]));
+		if (ep->schema_file_path) {
+			schema = schema_load(context, ep->schema_file_path, e);
+			if (!schema) {
+				json_decref(vis);
+				json_decref(arr);
+				return NULL;
+			}
+			run_log(run, "endpoint %s: %s %s from %s", ep->name,
+				json_string_value(json_object_get(schema, "format")),
+				json_string_value(json_object_get(schema, "version")), ep->schema_file_path);
+		} else {
+			run_log(run, "endpoint %s: no API specification", ep->name);
+		}
+		o = json_pack("{s:s, s:s, s:i, s:s*, s:s, s:o, s:s*, s:o}",
+			      "name", ep->name, "display_name", ep->display_name, "port", ep->port,
+			      "base_path", ep->base_path, "type", endpoint_type_name(ep->type),
+			      "visibilities", vis, "schema_file_path", ep->schema_file_path,
+			      "schema", schema);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+/* ------------------------------------------------------------------ */
+/* The scan seam                                                        */
+
+/* NEEDSWORK: the scan issue plugs an image scanner in here. It gets the
+ * local image between build and push and returns 0 to let the push go on,
+ * or -1 with e set to fail the build. Until then the step is recorded as
+ * skipped so that every build shows the same six steps. */
+static int build_scan_hook(struct build_run *run, const struct image_local *img, struct ferr *e)
+{
+	(void)img;
+	(void)e;
+	run_log(run, "skipped: no scanner yet");
+	step_set(run->build_id, STEP_SCAN, "skipped", "no scanner yet");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The infrastructure: registry and base image                          */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	int started;
+	int stopping;
+	int ready;                 /* registry open and ferry/busybox there */
+	struct ferr error;         /* the last start-up failure */
+	struct build_options opts;
+	char *password;
+} infra = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, FERR_INIT,
+	    { 0 }, NULL };
+
+int build_infra_wait(int timeout_ms, struct ferr *e)
+{
+	struct timespec ts;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&infra.lock);
+	while (!infra.ready && !infra.stopping) {
+		if (pthread_cond_timedwait(&infra.cond, &infra.lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	if (!infra.ready) {
+		if (infra.error.status)
+			ret = ferr_set(e, infra.error.status, infra.error.code, "%s", infra.error.msg);
+		else
+			ret = ferr_set(e, 503, "starting", "the image registry is still starting");
+	}
+	pthread_mutex_unlock(&infra.lock);
+	return ret;
+}
+
+static void infra_error(const struct ferr *err)
+{
+	pthread_mutex_lock(&infra.lock);
+	infra.error = *err;
+	pthread_mutex_unlock(&infra.lock);
+}
+
+/* Sleeps up to ms; returns 1 if stopping. */
+static int infra_sleep(int ms)
+{
+	struct timespec ts;
+	int stop;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&infra.lock);
+	if (!infra.stopping)
+		pthread_cond_timedwait(&infra.cond, &infra.lock, &ts);
+	stop = infra.stopping;
+	pthread_mutex_unlock(&infra.lock);
+	return stop;
+}
+
+static void baseimage_line(void *ctx, const char *line, size_t len)
+{
+	(void)ctx;
+	log_debug("event=baseimage_output line=\"%.*s\"", (int)(len > 300 ? 300 : len), line);
+}
+
+static void *infra_main(void *arg)
+{
+	struct registry *reg = NULL;
+	int base_ok = 0, retry_ms = 0;
+
+	(void)arg;
+	for (;;) {
+		struct ferr e = FERR_INIT;
+
+		if (infra_sleep(retry_ms))
+			break;
+		retry_ms = 1000;
+		if (!reg) {
+			struct registry_config rc = {
+				.data_dir = core.data_dir,
+				.binary = infra.opts.registry_binary,
+				.external_url = infra.opts.registry_url,
+				.username = infra.opts.registry_username,
+				.password = infra.password,
+			};
+			if (registry_open(&reg, &rc, &e) < 0) {
+				log_error("event=registry_failed err=\"%s\"", e.msg);
+				infra_error(&e);
+				retry_ms = 5000;
+				continue;
+			}
+			log_info("event=registry_ready host=%s pid=%d", registry_host(reg), (int)registry_pid(reg));
+			pthread_mutex_lock(&infra.lock);
+			core.registry = reg;
+			pthread_mutex_unlock(&infra.lock);
+		}
+		if (!base_ok) {
+			struct baseimage_opts bo = { .busybox = infra.opts.busybox, .force = 0 };
+			struct image_watch w = { .log = baseimage_line };
+			struct strbuf dir = STRBUF_INIT;
+			char digest[72];
+			int rc;
+
+			strbuf_addf(&dir, "%s/baseimage", core.data_dir);
+			bo.state_dir = dir.buf;
+			rc = baseimage_ensure_busybox(reg, &bo, &w, digest, &e);
+			strbuf_release(&dir);
+			if (rc < 0) {
+				log_error("event=baseimage_failed err=\"%s\"", e.msg);
+				ferr_prefix(&e, "the ferry/busybox base image could not be made");
+				infra_error(&e);
+				retry_ms = 30000;
+				continue;
+			}
+			log_info("event=baseimage_ready image=%s digest=%s built=%d",
+				 BASEIMAGE_BUSYBOX_REPO, digest, rc);
+			base_ok = 1;
+			pthread_mutex_lock(&infra.lock);
+			infra.ready = 1;
+			infra.error = (struct ferr)FERR_INIT;
+			pthread_cond_broadcast(&infra.cond);
+			pthread_mutex_unlock(&infra.lock);
+		}
+		if (registry_supervise(reg, &e) < 0)
+			log_error("event=registry_restart_failed err=\"%s\"", e.msg);
+	}
+	return NULL;
+}
+
+int build_infra_start(const struct build_options *opts, struct ferr *e)
+{
+	infra.opts = *opts;
+	if (opts->registry_password) {
+		infra.password = strdup(opts->registry_password);
+		if (!infra.password)
+			abort();
+	}
+	infra.opts.registry_password = NULL;
+	infra.stopping = 0;
+	if (pthread_create(&infra.thread, NULL, infra_main, NULL))
+		return ferr_internal(e, "cannot start the build infrastructure thread");
+	infra.started = 1;
+	return 0;
+}
+
+void build_begin_shutdown(void)
+{
+	atomic_store(&shutting_down, 1);
+}
+
+void build_infra_stop(void)
+{
+	if (!infra.started)
+		return;
+	pthread_mutex_lock(&infra.lock);
+	infra.stopping = 1;
+	pthread_cond_broadcast(&infra.cond);
+	pthread_mutex_unlock(&infra.lock);
+	pthread_join(infra.thread, NULL);
+	infra.started = 0;
+	registry_close(core.registry);
+	core.registry = NULL;
+	if (infra.password) {
+		explicit_bzero(infra.password, strlen(infra.password));
+		free(infra.password);
+		infra.password = NULL;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The build job                                                        */
+
+/* Why a step stopped, when it was the build's stop flag. */
+static int stop_reason(struct build_run *run, struct job *job, struct ferr *e)
+{
+	if (atomic_load(&run->timed_out))
+		return ferr_set(e, 504, "timeout", "the build took longer than its timeout of %d s",
+				run->timeout_s);
+	if (job_cancelled(job) || atomic_load(&run->stop))
+		return ferr_set(e, 409, "cancelled", "cancelled on request");
+	return 0;
+}
+
+static int run_stopped(struct build_run *run, struct job *job)
+{
+	if (job_cancelled(job))
+		atomic_store(&run->stop, 1);
+	return run_check_deadline(run);
+}
+
+static void step_begin(struct build_run *run, enum step s)
+{
+	run->step = s;
+	run->step_bytes = 0;
+	run->step_truncated = 0;
+	step_set(run->build_id, s, "running", NULL);
+}
+
+static int step_checkout(struct build_run *run, struct build_src *src, const char *workspace,
+			 char sha[GIT_SHA_SIZE], int64_t *commit_time, struct ferr *e)
+{
+	struct git_fetch_opts fo = {
+		.cancel = &run->stop,
+		.progress = git_progress,
+		.progress_ctx = run,
+	};
+	const char *rev = src->requested ? src->requested : src->branch;
+	struct strbuf dir = STRBUF_INIT;
+	char *mirror = NULL;
+	sqlite3_stmt *st;
+	int ret = -1;
+
+	run_log(run, "fetching %s", src->repo);
+	if (git_mirror_fetch(core.data_dir, src->repo, &fo, &mirror, e) < 0)
+		goto out;
+	if (run->partial.len) {
+		run_log_line(run, run->partial.buf, run->partial.len);
+		strbuf_reset(&run->partial);
+	}
+	if (git_resolve(mirror, rev, sha, e) < 0) {
+		ferr_prefix(e, "%s \"%s\"", src->requested ? "commit" : "branch", rev);
+		goto out;
+	}
+	run_log(run, "%s %s is commit %s", src->requested ? "revision" : "branch", rev, sha);
+	strbuf_addf(&dir, "%s/work", core.data_dir);
+	if (mkdir(dir.buf, 0700) < 0 && errno != EEXIST) {
+		ferr_internal(e, "cannot create %s: %s", dir.buf, strerror(errno));
+		goto out;
+	}
+	if (remove_tree(workspace) < 0) {
+		ferr_internal(e, "cannot clear the old workspace %s: %s", workspace, strerror(errno));
+		goto out;
+	}
+	if (git_export(mirror, sha, src->path, workspace, commit_time, e) < 0) {
+		if (src->path && *src->path)
+			ferr_prefix(e, "path \"%s\"", src->path);
+		goto out;
+	}
+	run_log(run, "exported %s%s%s (commit time %lld)", sha, src->path && *src->path ? " path " : "",
+		src->path ? src->path : "", (long long)*commit_time);
+	st = store_stmt("UPDATE builds SET commit_sha = ?, commit_time = ? WHERE id = ?");
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, *commit_time);
+	sqlite3_bind_int64(st, 3, run->build_id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_error(e, "record the commit");
+		goto out;
+	}
+	ret = 0;
+out:
+	free(mirror);
+	strbuf_release(&dir);
+	return ret;
+}
+
+static int store_json_col(int64_t build_id, int descriptor, json_t *j, struct ferr *e)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+	sqlite3_stmt *st = descriptor ? store_stmt("UPDATE builds SET descriptor = ? WHERE id = ?")
+				      : store_stmt("UPDATE builds SET endpoints = ? WHERE id = ?");
+	int rc;
+
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, build_id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	free(text);
+	return rc == SQLITE_DONE ? 0 : store_error(e, "store the build's descriptor");
+}
+
+/* The digest of the newest earlier successful build of the same commit. */
+static int previous_digest(int64_t build_id, int64_t component_id, const char *sha, char out[72])
+{
+	sqlite3_stmt *st = store_stmt("SELECT digest FROM builds WHERE component_id = ? AND commit_sha = ?"
+				      " AND status = 'succeeded' AND digest IS NOT NULL AND id <> ?"
+				      " ORDER BY id DESC LIMIT 1");
+	int found = 0;
+
+	sqlite3_bind_int64(st, 1, component_id);
+	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, build_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, 72, "%s", sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
+static int step_push(struct build_run *run, struct build_src *src, const struct image_local *img,
+		     const char *repo, const char *sha, const struct image_watch *w, struct ferr *e)
+{
+	struct image_pushed pushed = IMAGE_PUSHED_INIT;
+	char old[72] = "";
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	pthread_rwlock_rdlock(&push_lock);
+	rc = image_push(core.registry, img, repo, sha, w, &pushed, e);
+	pthread_rwlock_unlock(&push_lock);
+	if (rc < 0)
+		goto out;
+	run_log(run, "pushed %s:%s as %s", repo, sha, pushed.ref);
+	st = store_stmt("UPDATE builds SET digest = ?, image = ? WHERE id = ?");
+	sqlite3_bind_text(st, 1, pushed.digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pushed.ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, run->build_id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_error(e, "record the digest");
+		goto out;
+	}
+	if (previous_digest(run->build_id, src->component_id, sha, old)) {
+		if (!strcmp(old, pushed.digest)) {
+			run_log(run, "same digest as the previous build of this commit");
+		} else {
+			struct strbuf gclog = STRBUF_INIT;
+			struct ferr ge = FERR_INIT;
+			rc = image_replace(core.registry, repo, old, pushed.digest, &ge);
+			if (rc < 0) {
+				run_log(run, "warning: could not delete the older image %s: %s", old, ge.msg);
+			} else if (rc == 1) {
+				run_log(run, "deleted the older image of this commit %s@%s", repo, old);
+				pthread_rwlock_wrlock(&push_lock);
+				if (registry_gc(core.registry, &gclog, &ge) < 0)
+					run_log(run, "warning: registry garbage collection failed: %s", ge.msg);
+				else
+					run_log(run, "registry garbage-collected");
+				pthread_rwlock_unlock(&push_lock);
+			}
+			strbuf_release(&gclog);
+			/* The older build's image is gone: it cannot be deployed. */
+			st = store_stmt("UPDATE builds SET image = NULL WHERE component_id = ? AND digest = ?"
+					" AND id <> ?");
+			sqlite3_bind_int64(st, 1, src->component_id);
+			sqlite3_bind_text(st, 2, old, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, run->build_id);
+			sqlite3_step(st);
+			sqlite3_reset(st);
+		}
+	}
+	ret = 0;
+out:
+	image_pushed_release(&pushed);
+	return ret;
+}
+
+static int run_steps(struct job *job, struct build_run *run, struct build_src *src,
+		     const char *workspace, struct ferr *e)
+{
+	struct image_watch w = { tool_line, run, &run->stop, run->deadline_ms };
+	struct image_local img = IMAGE_LOCAL_INIT;
+	struct descriptor *d = NULL;
+	struct strbuf repo = STRBUF_INIT, df = STRBUF_INIT;
+	char sha[GIT_SHA_SIZE] = "";
+	int64_t commit_time = 0;
+	json_t *j;
+	int ret = -1;
+
+	/* checkout */
+	step_begin(run, STEP_CHECKOUT);
+	if (step_checkout(run, src, workspace, sha, &commit_time, e) < 0)
+		goto out;
+	step_set(run->build_id, STEP_CHECKOUT, "succeeded", sha);
+	if (run_stopped(run, job))
+		goto stopped;
+
+	/* descriptor */
+	step_begin(run, STEP_DESCRIPTOR);
+	if (descriptor_load(&d, workspace, e) < 0)
+		goto out;
+	if (d->format == DESCRIPTOR_DEFAULT)
+		run_log(run, "no descriptor (.ferry/component.yaml or .choreo/component.yaml): defaults");
+	else
+		run_log(run, "read %s (%s format%s%s): %zu endpoint(s), %zu env, %zu file(s)", d->file,
+			descriptor_format_name(d->format), d->schema_version ? ", schemaVersion " : "",
+			d->schema_version ? d->schema_version : "", d->n_endpoints, d->n_env, d->n_files);
+	j = descriptor_to_json(d);
+	ret = store_json_col(run->build_id, 1, j, e);
+	json_decref(j);
+	if (ret < 0)
+		goto out;
+	ret = -1;
+	step_set(run->build_id, STEP_DESCRIPTOR, "succeeded", d->file ? d->file : "defaults");
+	if (run_stopped(run, job))
+		goto stopped;
+
+	/* image */
+	step_begin(run, STEP_IMAGE);
+	if (!core.registry || build_infra_wait(0, NULL) < 0) {
+		run_log(run, "waiting for the image registry and the ferry/busybox base image");
+		while (build_infra_wait(1000, e) < 0) {
+			if (run_stopped(run, job))
+				goto stopped;
+			if (e->status != 503)
+				goto out;
+			ferr_clear(e);
+		}
+	}
+	strbuf_addf(&repo, "%s/%s", src->project, src->component);
+	{
+		struct image_build b = {
+			.context_dir = workspace,
+			.dockerfile = src->dockerfile,
+			.repo = repo.buf,
+			.revision = sha,
+			.timestamp = commit_time,
+		};
+		if (src->buildpack) {
+			int port = IMAGE_STATIC_PORT;
+			if (d->n_endpoints && d->endpoints[0].port >= 1024)
+				port = d->endpoints[0].port;
+			if (image_static_dockerfile(".", port, &df, e) < 0)
+				goto out;
+			b.dockerfile = NULL;
+			b.dockerfile_text = df.buf;
+			run_log(run, "buildpack %s: serving the files on port %d", src->buildpack, port);
+		} else {
+			run_log(run, "building %s with buildah (timestamp %lld)", b.dockerfile ? b.dockerfile : "Dockerfile",
+				(long long)commit_time);
+		}
+		if (image_build(core.registry, &b, &w, &img, e) < 0)
+			goto out;
+	}
+	run_log(run, "built image %s", img.id);
+	step_set(run->build_id, STEP_IMAGE, "succeeded", img.id);
+	if (run_stopped(run, job))
+		goto stopped;
+
+	/* scan */
+	step_begin(run, STEP_SCAN);
+	if (build_scan_hook(run, &img, e) < 0)
+		goto out;
+	if (run_stopped(run, job))
+		goto stopped;
+
+	/* push */
+	step_begin(run, STEP_PUSH);
+	if (step_push(run, src, &img, repo.buf, sha, &w, e) < 0)
+		goto out;
+	step_set(run->build_id, STEP_PUSH, "succeeded", NULL);
+	if (run_stopped(run, job))
+		goto stopped;
+
+	/* endpoints */
+	step_begin(run, STEP_ENDPOINTS);
+	j = endpoints_json(run, d, workspace, e);
+	if (!j)
+		goto out;
+	ret = store_json_col(run->build_id, 0, j, e);
+	json_decref(j);
+	if (ret < 0)
+		goto out;
+	step_set(run->build_id, STEP_ENDPOINTS, "succeeded", NULL);
+	ret = 0;
+	goto out;
+
+stopped:
+	stop_reason(run, job, e);
+	ret = -1;
+out:
+	if (ret < 0) {
+		if (e->status == 499 || !strcmp(e->code, "canceled") || !strcmp(e->code, "cancelled") ||
+		    !strcmp(e->code, "timeout")) {
+			ferr_clear(e);
+			run_check_deadline(run);
+			stop_reason(run, job, e);
+		}
+		run_log(run, "error: %s", e->msg);
+		step_set(run->build_id, run->step, !strcmp(e->code, "cancelled") ? "cancelled" : "failed",
+			 e->msg);
+	}
+	if (img.name) {
+		struct ferr re = FERR_INIT;
+		if (image_remove_local(core.registry, &img, &re) < 0)
+			log_warnx("event=build_local_image_remove_failed build=%lld err=\"%s\"",
+				  (long long)run->build_id, re.msg);
+	}
+	image_local_release(&img);
+	descriptor_free(d);
+	strbuf_release(&repo);
+	strbuf_release(&df);
+	return ret;
+}
+
+static int build_job_run(struct job *job, struct ferr *e)
+{
+	int64_t build_id = json_integer_value(json_object_get(job->payload, "build"));
+	struct build_run run = { .build_id = build_id, .job_id = job->id, .timeout_s = build_timeout_s };
+	struct strbuf ws = STRBUF_INIT;
+	struct build_src src;
+	sqlite3_stmt *st;
+	char now[32];
+	int rc;
+
+	if (build_src_load(build_id, &src, e) < 0)
+		return -1;
+	store_now(now);
+	st = store_stmt("UPDATE builds SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'");
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, build_id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE || sqlite3_changes(store_db()) != 1) {
+		build_src_release(&src);
+		return ferr_conflict(e, "build %lld is no longer queued (cancelled?)", (long long)build_id);
+	}
+	strbuf_init(&run.partial, 0);
+	run.deadline_ms = image_deadline(build_timeout_s * 1000);
+	atomic_init(&run.stop, job_cancelled(job));
+	atomic_init(&run.timed_out, 0);
+	runs_add(&run);
+	/* A cancel between claim and runs_add set only job->cancelled. */
+	if (job_cancelled(job))
+		atomic_store(&run.stop, 1);
+	workspace_path(&ws, build_id);
+	log_info("event=build_start build=%lld job=%lld component=%s/%s", (long long)build_id,
+		 (long long)job->id, src.project, src.component);
+
+	rc = run_steps(job, &run, &src, ws.buf, e);
+
+	runs_remove(&run);
+	if (remove_tree(ws.buf) < 0)
+		log_warn("event=build_workspace_remove_failed build=%lld path=%s", (long long)build_id, ws.buf);
+	if (rc == 0) {
+		build_finish(build_id, "succeeded", NULL);
+		log_info("event=build_end build=%lld status=succeeded", (long long)build_id);
+		build_succeeded_hook(build_id);
+	} else if (!strcmp(e->code, "cancelled") && atomic_load(&shutting_down)) {
+		ferr_clear(e);
+		ferr_set(e, 503, "interrupted", "interrupted: ferryd stopped while the build ran; build again");
+		build_finish(build_id, "failed", e->msg);
+	} else {
+		struct strbuf msg = STRBUF_INIT;
+		const char *status = !strcmp(e->code, "cancelled") ? "cancelled" : "failed";
+		strbuf_addf(&msg, "%s: %s", step_names[run.step], e->msg);
+		build_finish(build_id, status, msg.buf);
+		log_info("event=build_end build=%lld status=%s step=%s", (long long)build_id, status,
+			 step_names[run.step]);
+		/* The job's reason says the same. */
+		snprintf(e->msg, sizeof(e->msg), "%s", msg.buf);
+		strbuf_release(&msg);
+	}
+	strbuf_release(&run.partial);
+	strbuf_release(&ws);
+	build_src_release(&src);
+	return rc;
+}
+
+static struct job_kind build_kind = {
+	.name = "build",
+	.limit = BUILD_DEFAULT_CONCURRENCY,
+	.requeue_on_restart = 0,
+	.run = build_job_run,
+	.cancel = build_job_cancel,
+};
+
+void build_register(const struct build_options *opts)
+{
+	if (opts->concurrency > 0)
+		build_kind.limit = opts->concurrency;
+	if (opts->timeout_s > 0)
+		build_timeout_s = opts->timeout_s;
+	jobq_register(&build_kind);
+}
+
+void build_recover(void)
+{
+	sqlite3_stmt *st;
+	struct ferr e = FERR_INIT;
+	int n = 0;
+
+	if (store_begin(&e) < 0) {
+		log_error("event=build_recover_failed err=\"%s\"", e.msg);
+		return;
+	}
+	st = store_stmt("SELECT b.id, j.status, j.reason FROM builds b LEFT JOIN jobs j ON j.id = b.job_id"
+			" WHERE b.status IN ('queued', 'running')"
+			" AND (j.id IS NULL OR j.status IN ('succeeded','failed','cancelled','interrupted'))");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *js = (const char *)sqlite3_column_text(st, 1);
+		const char *reason = (const char *)sqlite3_column_text(st, 2);
+		struct strbuf msg = STRBUF_INIT, ws = STRBUF_INIT;
+
+		strbuf_addf(&msg, "interrupted: %s", reason ? reason : js ? js : "its job is gone");
+		build_finish(id, js && !strcmp(js, "cancelled") ? "cancelled" : "failed", msg.buf);
+		workspace_path(&ws, id);
+		remove_tree(ws.buf);
+		strbuf_release(&msg);
+		strbuf_release(&ws);
+		n++;
+	}
+	sqlite3_reset(st);
+	if (store_commit(&e) < 0)
+		log_error("event=build_recover_failed err=\"%s\"", e.msg);
+	else if (n)
+		log_info("event=builds_recovered count=%d", n);
+}
+
+void build_succeeded_hook(int64_t build_id)
+{
+	(void)build_id;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries                                                              */
+
+int64_t build_queue(int64_t component_id, const char *commit, const char *trigger,
+		    const char *triggered_by, struct ferr *e)
+{
+	sqlite3_stmt *st;
+	int64_t id, job, project_id;
+	json_t *payload;
+	char now[32];
+
+	if (commit && (!*commit || strlen(commit) > 255))
+		return ferr_invalid(e, "commit must be a sha, branch or tag of at most 255 characters");
+	st = store_stmt("SELECT project_id FROM components WHERE id = ?");
+	sqlite3_bind_int64(st, 1, component_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return ferr_notfound(e, "component %lld not found", (long long)component_id);
+	}
+	project_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (store_begin(e) < 0)
+		return -1;
+	store_now(now);
+	st = store_stmt("INSERT INTO builds (component_id, project_id, requested, status, trigger,"
+			" triggered_by, created_at) VALUES (?, ?, ?, 'queued', ?, ?, ?)");
+	sqlite3_bind_int64(st, 1, component_id);
+	sqlite3_bind_int64(st, 2, project_id);
+	sqlite3_bind_text(st, 3, commit, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, trigger, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, triggered_by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_error(e, "queue build");
+		store_rollback();
+		return -1;
+	}
+	id = sqlite3_last_insert_rowid(store_db());
+	for (int s = 0; s < NSTEPS; s++) {
+		st = store_stmt("INSERT INTO build_steps (build_id, idx, name, status) VALUES (?, ?, ?, 'pending')");
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int(st, 2, s);
+		sqlite3_bind_text(st, 3, step_names[s], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			store_error(e, "queue build");
+			store_rollback();
+			return -1;
+		}
+	}
+	if (store_commit(e) < 0)
+		return -1;
+	/* The job goes in after the build row is committed: a worker that
+	 * claims it at once finds the build. */
+	payload = json_pack("{s:I}", "build", (json_int_t)id);
+	job = jobq_submit("build", payload, project_id, triggered_by, e);
+	json_decref(payload);
+	if (job < 0) {
+		build_finish(id, "failed", e->msg);
+		return -1;
+	}
+	st = store_stmt("UPDATE builds SET job_id = ? WHERE id = ?");
+	sqlite3_bind_int64(st, 1, job);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_error(e, "link build to its job");
+	log_info("event=build_queued build=%lld job=%lld trigger=%s", (long long)id, (long long)job, trigger);
+	return id;
+}
+
+int build_create(const struct principal *who, const char *project, const char *component,
+		 const char *commit, json_t **ret, struct ferr *e)
+{
+	int64_t cid, id;
+
+	if (component_lookup(who, project, component, NULL, &cid, e) < 0 || auth_require_write(who, e) < 0)
+		return -1;
+	id = build_queue(cid, commit, "manual", who->name, e);
+	if (id < 0)
+		return -1;
+	return build_show(who, id, ret, e);
+}
+
+#define BUILD_COLUMNS \
+	"b.id, p.name, c.name, b.commit_sha, b.requested, b.status, b.digest, b.image, b.trigger," \
+	" b.triggered_by, b.error, b.created_at, b.started_at, b.finished_at, b.job_id, b.project_id"
+
+static json_t *text_or_null(sqlite3_stmt *st, int c)
+{
+	const unsigned char *t = sqlite3_column_text(st, c);
+	return t ? json_string((const char *)t) : json_null();
+}
+
+static json_t *build_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:s, s:s, s:o, s:s, s:o, s:o, s:o}",
+		"id", (json_int_t)sqlite3_column_int64(st, 0),
+		"project", sqlite3_column_text(st, 1),
+		"component", sqlite3_column_text(st, 2),
+		"commit", text_or_null(st, 3),
+		"requested", text_or_null(st, 4),
+		"status", sqlite3_column_text(st, 5),
+		"digest", text_or_null(st, 6),
+		"image", text_or_null(st, 7),
+		"trigger", sqlite3_column_text(st, 8),
+		"triggered_by", sqlite3_column_text(st, 9),
+		"error", text_or_null(st, 10),
+		"created_at", sqlite3_column_text(st, 11),
+		"started_at", text_or_null(st, 12),
+		"finished_at", text_or_null(st, 13),
+		"job", sqlite3_column_type(st, 14) == SQLITE_NULL ? json_null()
+				: json_integer(sqlite3_column_int64(st, 14)));
+}
+
+static json_t *build_steps(int64_t id)
+{
+	sqlite3_stmt *st = store_stmt("SELECT name, status, detail, started_at, finished_at FROM build_steps"
+				      " WHERE build_id = ? ORDER BY idx");
+	json_t *arr = json_array();
+
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o, s:o}",
+			"name", sqlite3_column_text(st, 0), "status", sqlite3_column_text(st, 1),
+			"detail", text_or_null(st, 2), "started_at", text_or_null(st, 3),
+			"finished_at", text_or_null(st, 4)));
+	sqlite3_reset(st);
+	return arr;
+}
+
+int build_list(const struct principal *who, const char *project, const char *component,
+	       int limit, json_t **ret, struct ferr *e)
+{
+	sqlite3_stmt *st;
+	json_t *arr;
+	int64_t cid;
+	int rc;
+
+	if (component_lookup(who, project, component, NULL, &cid, e) < 0)
+		return -1;
+	if (limit <= 0 || limit > 500)
+		limit = 50;
+	st = store_stmt("SELECT " BUILD_COLUMNS " FROM builds b JOIN components c ON c.id = b.component_id"
+			" JOIN projects p ON p.id = b.project_id WHERE b.component_id = ? ORDER BY b.id DESC LIMIT ?");
+	sqlite3_bind_int64(st, 1, cid);
+	sqlite3_bind_int(st, 2, limit);
+	arr = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, build_row(st));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return store_error(e, "list builds");
+	}
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *b = json_array_get(arr, i);
+		json_object_set_new(b, "steps", build_steps(json_integer_value(json_object_get(b, "id"))));
+	}
+	*ret = arr;
+	return 0;
+}
+
+/* The build's project id, checking who may see it (404 otherwise). */
+static int build_visible(const struct principal *who, int64_t id, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT project_id FROM builds WHERE id = ?");
+	int64_t pid = 0;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		pid = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE || (rc == SQLITE_ROW && who && who->project_id && who->project_id != pid))
+		return ferr_notfound(e, "build %lld not found", (long long)id);
+	if (rc != SQLITE_ROW)
+		return store_error(e, "find build");
+	return 0;
+}
+
+int build_show(const struct principal *who, int64_t id, json_t **ret, struct ferr *e)
+{
+	sqlite3_stmt *st;
+	json_t *b = NULL;
+	int rc;
+
+	if (build_visible(who, id, e) < 0)
+		return -1;
+	st = store_stmt("SELECT " BUILD_COLUMNS ", b.descriptor, b.endpoints"
+			" FROM builds b JOIN components c ON c.id = b.component_id"
+			" JOIN projects p ON p.id = b.project_id WHERE b.id = ?");
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(st, 16);
+		const char *ep = (const char *)sqlite3_column_text(st, 17);
+		json_t *dj = d ? json_loads(d, 0, NULL) : NULL;
+		json_t *ej = ep ? json_loads(ep, 0, NULL) : NULL;
+		b = build_row(st);
+		json_object_set_new(b, "descriptor", dj ? dj : json_null());
+		json_object_set_new(b, "endpoints", ej ? ej : json_array());
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? ferr_notfound(e, "build %lld not found", (long long)id)
+					 : store_error(e, "show build");
+	json_object_set_new(b, "steps", build_steps(id));
+	*ret = b;
+	return 0;
+}
+
+int build_status(int64_t id, char status[16], json_t **ret_error, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT status, error FROM builds WHERE id = ?");
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(status, 16, "%s", sqlite3_column_text(st, 0));
+		if (ret_error)
+			*ret_error = text_or_null(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ferr_notfound(e, "build %lld not found", (long long)id);
+	if (rc != SQLITE_ROW)
+		return store_error(e, "build status");
+	return 0;
+}
+
+int build_cancel(const struct principal *who, int64_t id, struct ferr *e)
+{
+	sqlite3_stmt *st;
+	char status[16], now[32];
+	int64_t job = 0;
+
+	if (build_visible(who, id, e) < 0 || auth_require_write(who, e) < 0 ||
+	    build_status(id, status, NULL, e) < 0)
+		return -1;
+	if (build_status_final(status))
+		return ferr_conflict(e, "build %lld already ended (%s)", (long long)id, status);
+	st = store_stmt("SELECT job_id FROM builds WHERE id = ?");
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		job = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (job) {
+		struct ferr je = FERR_INIT;
+		/* A job that ended meanwhile is fine: the build row says what
+		 * happened. */
+		if (jobq_cancel(job, 0, &je) < 0 && je.status != 409)
+			return ferr_set(e, je.status, je.code, "%s", je.msg);
+	}
+	/* A build still queued is cancelled here; a running one by its run. */
+	store_now(now);
+	st = store_stmt("UPDATE builds SET status = 'cancelled', error = 'cancelled before it started',"
+			" finished_at = ? WHERE id = ? AND status = 'queued'");
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_error(e, "cancel build");
+	if (sqlite3_changes(store_db()) == 1) {
+		st = store_stmt("UPDATE build_steps SET status = 'cancelled', finished_at = ?"
+				" WHERE build_id = ? AND status = 'pending'");
+		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, id);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	return 0;
+}
+
+int build_log_read(const struct principal *who, int64_t id, int64_t after_id, int limit,
+		   json_t **ret, struct ferr *e)
+{
+	sqlite3_stmt *st;
+	json_t *arr;
+	int rc;
+
+	if (build_visible(who, id, e) < 0)
+		return -1;
+	st = store_stmt("SELECT id, ts, step, text FROM build_logs WHERE build_id = ? AND id > ?"
+			" ORDER BY id LIMIT ?");
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, after_id);
+	sqlite3_bind_int(st, 3, limit > 0 ? limit : 1000000);
+	arr = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s}",
+			"id", (json_int_t)sqlite3_column_int64(st, 0), "ts", sqlite3_column_text(st, 1),
+			"step", sqlite3_column_text(st, 2), "text", sqlite3_column_text(st, 3)));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return store_error(e, "read build log");
+	}
+	*ret = arr;
+	return 0;
+}

@@ -1,0 +1,121 @@
+/* build: one commit of one component turned into one image in the registry.
+ *
+ * A build is a row in the store (status, steps, step logs, digest,
+ * descriptor, endpoints) run by a job of kind "build" on the durable job
+ * queue. The steps, in order:
+ *
+ *   checkout    fetch the component's mirror, resolve the commit, export its
+ *               tree (the component's path) into DATA/work/build-<id>/
+ *   descriptor  read .ferry/component.yaml (or Choreo's files) from it
+ *   image       buildah bud of the Dockerfile, or the static buildpack,
+ *               stamped with the commit time (repeatable digests)
+ *   scan        the seam for an image scanner: "skipped" until one exists
+ *               (see build_scan_hook in build.c)
+ *   push        push as PROJECT/COMPONENT:<sha>, record the digest; a rebuild
+ *               of a commit that gives another digest deletes the old one
+ *   endpoints   the descriptor's endpoints with each schemaFilePath's parsed
+ *               OpenAPI/AsyncAPI document, stored with the build
+ *
+ * The build infrastructure (the registry and the ferry/busybox base image)
+ * is brought up by build_infra_start() in a background thread, so the API
+ * answers at once; builds wait for it. That thread also supervises the
+ * managed registry.
+ *
+ * Builds are not re-run after a crash: a build that was running when ferryd
+ * stopped is failed with that reason at the next start (build_recover).
+ */
+#ifndef FERRY_BUILD_H
+#define FERRY_BUILD_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/auth.h"
+#include "lib/error.h"
+
+#define BUILD_DEFAULT_TIMEOUT_S (30 * 60)
+#define BUILD_DEFAULT_CONCURRENCY 1
+/* Stored log text per step is capped; the rest is counted and dropped. */
+#define BUILD_STEP_LOG_MAX (4u << 20)
+
+struct build_options {
+	int concurrency;                 /* builds at once; 0: default */
+	int timeout_s;                   /* per build; 0: default */
+	/* Registry: managed (external_url NULL) or external. */
+	const char *registry_url;        /* "https://host[:port]" or NULL */
+	const char *registry_username;   /* NULL: anonymous */
+	const char *registry_password;   /* copied; the caller may wipe it */
+	const char *registry_binary;     /* NULL: docker-registry from PATH */
+	const char *busybox;             /* NULL: /bin/busybox */
+};
+
+/* Registers the "build" job kind with opts' concurrency and timeout. Call
+ * before jobq_start. */
+void build_register(const struct build_options *opts);
+
+/* Reconciles builds with their jobs after jobq_start(): a build whose job
+ * ended without the build finishing (ferryd stopped or crashed while it ran)
+ * is failed with the job's reason; its workspace is removed. */
+void build_recover(void);
+
+/* Starts the infrastructure thread: opens the registry (sets core.registry),
+ * makes sure ferry/busybox is in it, then supervises the registry once a
+ * second. Returns 0, or -1 with e set if the
+ * thread cannot start. Failures to open the registry are retried and
+ * reported by build_infra_wait and the build's log. */
+int build_infra_start(const struct build_options *opts, struct ferr *e);
+
+/* Marks the daemon as stopping, so builds the job queue stops are recorded
+ * as interrupted rather than cancelled. Call before jobq_stop. */
+void build_begin_shutdown(void);
+
+/* Stops that thread and a managed registry. Call after jobq_stop. */
+void build_infra_stop(void);
+
+/* Waits up to timeout_ms for the registry and base image to be ready.
+ * Returns 0, or -1 with e set: the last start-up error, or a 503 when it is
+ * still starting. */
+int build_infra_wait(int timeout_ms, struct ferr *e);
+
+/* Queues a build of component (project, name) as who sees it. commit: a
+ * sha (full or abbreviated), branch or tag; NULL builds the branch head.
+ * *ret is the new build (status "queued"). Developers and admins. */
+int build_create(const struct principal *who, const char *project, const char *component,
+		 const char *commit, json_t **ret, struct ferr *e);
+
+/* Queues a build for a delivery or the poller (no principal): trigger is
+ * "webhook" or "poll", triggered_by says who/what (e.g. "github delivery
+ * 72d3162e"). Returns the build id (> 0) or -1 with e set. */
+int64_t build_queue(int64_t component_id, const char *commit, const char *trigger,
+		    const char *triggered_by, struct ferr *e);
+
+/* Builds of a component, newest first, at most limit (1..500). */
+int build_list(const struct principal *who, const char *project, const char *component,
+	       int limit, json_t **ret, struct ferr *e);
+
+/* One build with its steps, descriptor and endpoints (schema documents
+ * included). 404 if unknown or outside who's project scope. */
+int build_show(const struct principal *who, int64_t id, json_t **ret, struct ferr *e);
+
+/* Cancels a queued build at once, or asks a running one to stop (buildah's
+ * process group is killed). 409 if it already ended. */
+int build_cancel(const struct principal *who, int64_t id, struct ferr *e);
+
+/* Log lines of a build after after_id, at most limit (0: all): an array of
+ * {id, ts, step, text}. Visibility as build_show. */
+int build_log_read(const struct principal *who, int64_t id, int64_t after_id, int limit,
+		   json_t **ret, struct ferr *e);
+
+/* The build's status into status (16 bytes) and, when final, its error
+ * (may be NULL) as a new JSON value in *ret_error (JSON null if none). */
+int build_status(int64_t id, char status[16], json_t **ret_error, struct ferr *e);
+
+/* 1 for succeeded, failed, cancelled. */
+int build_status_final(const char *status);
+
+/* Called once after every successful build, on the build's worker thread.
+ * NEEDSWORK: the deploy work fills it in (auto-deploy to the first
+ * environment when the component has auto_deploy); it does nothing now. */
+void build_succeeded_hook(int64_t build_id);
+
+#endif
