@@ -33,5 +33,15 @@ int h_job_create(struct api_req *r, json_t **ret, struct ferr *e);
 int h_job_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_job_cancel(struct api_req *r, json_t **ret, struct ferr *e);
 int h_job_log(struct api_req *r, json_t **ret, struct ferr *e);
+/* builds.c */
+int h_commits(struct api_req *r, json_t **ret, struct ferr *e);
+int h_build_create(struct api_req *r, json_t **ret, struct ferr *e);
+int h_build_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_build_show(struct api_req *r, json_t **ret, struct ferr *e);
+int h_build_cancel(struct api_req *r, json_t **ret, struct ferr *e);
+int h_build_log(struct api_req *r, json_t **ret, struct ferr *e);
+int h_deliveries(struct api_req *r, json_t **ret, struct ferr *e);
+/* hooks.c */
+int h_hook(struct api_req *r, json_t **ret, struct ferr *e);
 
 #endif

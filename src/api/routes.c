@@ -23,6 +23,15 @@ const struct api_route api_routes[] = {
 	{ "POST",   P "/projects/{}/components/{}/configs",    h_config_set,   "config.set", 0 },
 	{ "DELETE", P "/projects/{}/components/{}/configs/{}", h_config_unset, "config.unset", 0 },
 
+	{ "GET",    P "/projects/{}/components/{}/commits",    h_commits,      NULL, 0 },
+	{ "GET",    P "/projects/{}/components/{}/builds",     h_build_list,   NULL, 0 },
+	{ "POST",   P "/projects/{}/components/{}/builds",     h_build_create, "build.create", 0 },
+	{ "GET",    P "/projects/{}/components/{}/deliveries", h_deliveries,   NULL, 0 },
+	{ "GET",    P "/builds/{}",                      h_build_show,        NULL, 0 },
+	{ "POST",   P "/builds/{}/cancel",               h_build_cancel,      "build.cancel", 0 },
+	{ "GET",    P "/builds/{}/log",                  h_build_log,         NULL, 0 },
+	{ "POST",   P "/hooks/{}",                       h_hook,              NULL, 1 },
+
 	{ "GET",    P "/tokens",                         h_token_list,        NULL, 0 },
 	{ "POST",   P "/tokens",                         h_token_create,      "token.create", 0 },
 	{ "DELETE", P "/tokens/{}",                      h_token_revoke,      "token.revoke", 0 },
