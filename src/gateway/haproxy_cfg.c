@@ -171,7 +171,7 @@ void hap_render_config(struct strbuf *out, const struct hap_files *f, const char
 		"    http-request set-var(txn.fkey) req.hdr(host),host_only,lower,concat(,txn.fpath)\n"
 		"    http-request set-var(txn.be) var(txn.fkey),map_beg(\"%s\")\n"
 		"    http-request set-var(txn.pbe) var(txn.fpath),map_beg(\"%s\") if !{ var(txn.be) -m found }\n"
-		"    http-request set-header X-Forwarded-Prefix %%[path,regsub(^(/[^/]+/[^/]+/[^/]+).*,\\1)] if { var(txn.pbe) -m found }\n"
+		"    http-request set-header X-Forwarded-Prefix /%%[path,field(2,/)]/%%[path,field(3,/)]/%%[path,field(4,/)] if { var(txn.pbe) -m found }\n"
 		"    http-request set-path %%[path,regsub(^/[^/]+/[^/]+/[^/]+/?,/)] if { var(txn.pbe) -m found }\n"
 		"    http-request set-var(txn.be) var(txn.pbe) if { var(txn.pbe) -m found }\n"
 		/* never true: only keeps meta.map loaded for adoption */
