@@ -14,9 +14,11 @@
 
 #include "api/api.h"
 #include "core/auth.h"
+#include "core/build.h"
 #include "core/component.h"
 #include "core/core.h"
 #include "core/diag.h"
+#include "core/webhook.h"
 #include "lib/log.h"
 #include "sched/jobqueue.h"
 #include "store/store.h"
@@ -38,6 +40,10 @@ struct config {
 	const char *master_key_file;
 	const char *master_key_command;
 	const char *new_master_key_file; /* rotate-master-key only */
+	const char *registry_username;
+	const char *registry_password_file;
+	int build_concurrency;
+	int build_timeout;
 	long body_limit;
 	int workers;
 };
@@ -48,6 +54,8 @@ static void usage(FILE *f)
 	      "              [--registry URL] [--runtime podman|kubernetes] [--vuln-db DIR]\n"
 	      "              [--tls-cert FILE --tls-key FILE] [--public-url URL]\n"
 	      "              [--master-key-file FILE | --master-key-command CMD]\n"
+	      "              [--registry-username USER --registry-password-file FILE]\n"
+	      "              [--build-concurrency N] [--build-timeout SECONDS]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
 	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
 	      "              [--master-key-command CMD --new-master-key-file FILE]\n"
@@ -72,7 +80,8 @@ static int make_data_dir(const char *dir)
 static int parse_args(int argc, char **argv, struct config *c)
 {
 	enum { O_DATA = 256, O_LISTEN, O_GW, O_REG, O_RT, O_VULN, O_CERT, O_KEY, O_PUB, O_BODY,
-	       O_WORKERS, O_LOG, O_VERSION, O_HELP, O_MKF, O_MKC, O_NEWMK };
+	       O_WORKERS, O_LOG, O_VERSION, O_HELP, O_MKF, O_MKC, O_NEWMK,
+	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -89,6 +98,10 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "master-key-file", required_argument, NULL, O_MKF },
 		{ "master-key-command", required_argument, NULL, O_MKC },
 		{ "new-master-key-file", required_argument, NULL, O_NEWMK },
+		{ "registry-username", required_argument, NULL, O_REGUSER },
+		{ "registry-password-file", required_argument, NULL, O_REGPASS },
+		{ "build-concurrency", required_argument, NULL, O_BUILDS },
+		{ "build-timeout", required_argument, NULL, O_BTIMEOUT },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -116,6 +129,22 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case O_MKF: c->master_key_file = optarg; break;
 		case O_MKC: c->master_key_command = optarg; break;
 		case O_NEWMK: c->new_master_key_file = optarg; break;
+		case O_REGUSER: c->registry_username = optarg; break;
+		case O_REGPASS: c->registry_password_file = optarg; break;
+		case O_BUILDS:
+			c->build_concurrency = (int)strtol(optarg, &end, 10);
+			if (*end || c->build_concurrency < 1 || c->build_concurrency > 16) {
+				fprintf(stderr, "ferryd: --build-concurrency must be from 1 to 16\n");
+				return -1;
+			}
+			break;
+		case O_BTIMEOUT:
+			c->build_timeout = (int)strtol(optarg, &end, 10);
+			if (*end || c->build_timeout < 10 || c->build_timeout > 86400) {
+				fprintf(stderr, "ferryd: --build-timeout must be from 10 to 86400 seconds\n");
+				return -1;
+			}
+			break;
 		case O_BODY:
 			c->body_limit = strtol(optarg, &end, 10);
 			if (*end || c->body_limit < 1024 || c->body_limit > (64L << 20)) {
@@ -156,10 +185,32 @@ static int parse_args(int argc, char **argv, struct config *c)
 		usage(stderr);
 		return -1;
 	}
+	if ((c->registry_username || c->registry_password_file) && !c->registry) {
+		fprintf(stderr, "ferryd: --registry-username and --registry-password-file go with --registry URL\n");
+		return -1;
+	}
 	if (c->master_key_file && c->master_key_command) {
 		fprintf(stderr, "ferryd: give --master-key-file or --master-key-command, not both\n");
 		return -1;
 	}
+	return 0;
+}
+
+/* The external registry's password: the file's first line. */
+static int read_password_file(const char *path, char *out, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f) {
+		log_error("event=start_failed err=\"cannot read --registry-password-file %s: %s\"", path,
+			  strerror(errno));
+		return -1;
+	}
+	n = fread(out, 1, size - 1, f);
+	fclose(f);
+	out[n] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
 	return 0;
 }
 
@@ -263,9 +314,32 @@ int main(int argc, char **argv)
 	component_set_public_url(c.public_url ? c.public_url : url);
 
 	diag_register();
-	if (jobq_start(c.workers, &e) < 0) {
-		log_error("event=start_failed err=\"%s\"", e.msg);
-		return 1;
+	{
+		char password[1024] = "";
+		struct build_options bo = {
+			.concurrency = c.build_concurrency,
+			.timeout_s = c.build_timeout,
+			.registry_url = c.registry,
+			.registry_username = c.registry_username,
+		};
+		if (c.registry_password_file && read_password_file(c.registry_password_file, password,
+								   sizeof(password)) < 0)
+			return 1;
+		bo.registry_password = c.registry_password_file ? password : NULL;
+		build_register(&bo);
+		if (jobq_start(c.workers, &e) < 0) {
+			log_error("event=start_failed err=\"%s\"", e.msg);
+			return 1;
+		}
+		build_recover();
+		rc = build_infra_start(&bo, &e);
+		explicit_bzero(password, sizeof(password));
+		if (rc < 0 || webhook_poller_start(&e) < 0) {
+			log_error("event=start_failed err=\"%s\"", e.msg);
+			jobq_stop();
+			build_infra_stop();
+			return 1;
+		}
 	}
 	{
 		struct api_options ao = {
@@ -276,7 +350,9 @@ int main(int argc, char **argv)
 		};
 		if (api_start(&ao, &e) < 0) {
 			log_error("event=start_failed err=\"%s\"", e.msg);
+			webhook_poller_stop();
 			jobq_stop();
+			build_infra_stop();
 			store_close();
 			return 1;
 		}
@@ -287,7 +363,10 @@ int main(int argc, char **argv)
 		;
 	log_info("event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
 	api_stop();
+	webhook_poller_stop();
+	build_begin_shutdown();
 	jobq_stop();
+	build_infra_stop();
 	vault_free(core.vault);
 	store_close();
 	log_info("event=stopped");
