@@ -379,39 +379,50 @@ static void pm_discard(struct podman *p, const char *name)
 	configdir_remove(p->run_dir, name, NULL);
 }
 
+/* Writes the replica's configuration directory. Its exclusive creation is
+ * what makes a start the only one for that name: an existing directory
+ * belongs to a live replica (409), or, when podman has no container of
+ * that name, to a start that crashed half-way (removed, written again). */
+static int pm_write_config(struct podman *p, const struct runtime_spec *spec,
+			   const char *name, uid_t uid, gid_t gid, struct ferr *e)
+{
+	struct ferr we = FERR_INIT;
+	int ex;
+
+	if (configdir_write(p->run_dir, name, spec->env, spec->files, spec->nfiles,
+			    uid, gid, &we) == 0)
+		return 0;
+	if (we.status != 409) {
+		*e = we;
+		return -1;
+	}
+	ex = pm_exists(p, "container", name, e);
+	if (ex < 0)
+		return -1;
+	if (ex > 0)
+		return ferr_conflict(e, "it already exists: stop it first");
+	if (configdir_remove(p->run_dir, name, e) < 0)
+		return -1;
+	return configdir_write(p->run_dir, name, spec->env, spec->files, spec->nfiles,
+			       uid, gid, e);
+}
+
 static int pm_start_replica(struct runtime *rt, const struct runtime_spec *spec,
 			    struct runtime_replica *ret, struct ferr *e)
 {
 	struct podman *p = to_podman(rt);
-	struct strbuf name = STRBUF_INIT, net = STRBUF_INIT, out = STRBUF_INIT;
+	struct strbuf name = STRBUF_INIT, net = STRBUF_INIT, out = STRBUF_INIT,
+		      err = STRBUF_INIT;
 	struct pm_image im = PM_IMAGE_INIT;
 	struct pm_argv argv = PM_ARGV_INIT;
 	uid_t uid;
 	gid_t gid;
-	int rc = -1, ex, created = 0;
+	int rc = -1, st;
 
 	if (pm_check_spec(spec, e) < 0)
 		return -1;
 	pm_replica_name(&name, p, spec);
 	pm_network_name(&net, p, spec->project, spec->environment);
-	ex = pm_exists(p, "container", name.buf, e);
-	if (ex < 0)
-		goto out;
-	if (ex > 0) {
-		ferr_conflict(e, "replica %s already exists: stop it first", name.buf);
-		goto out;
-	}
-	/* A configuration directory without its container is what a crash
-	 * between the two steps leaves: stale, remove it. */
-	if (configdir_remove(p->run_dir, name.buf, e) < 0)
-		goto out;
-	ex = pm_exists(p, "network", net.buf, e);
-	if (ex <= 0) {
-		if (ex == 0)
-			ferr_set(e, 409, "conflict", "network %s does not exist: "
-				 "ensure_network first", net.buf);
-		goto out;
-	}
 	if (pm_inspect_image(p, spec->image, &im, e) < 0)
 		goto out;
 	if (!im.entrypoint.n && !im.cmd.n && !spec->args) {
@@ -419,30 +430,45 @@ static int pm_start_replica(struct runtime *rt, const struct runtime_spec *spec,
 			     "nothing to run", spec->image);
 		goto out;
 	}
-	if (pm_image_owner(p, spec->image, im.user, &uid, &gid, e) < 0)
+	if (pm_image_owner(p, spec->image, im.user, &uid, &gid, e) < 0 ||
+	    pm_write_config(p, spec, name.buf, uid, gid, e) < 0)
 		goto out;
-	if (configdir_write(p->run_dir, name.buf, spec->env, spec->files, spec->nfiles,
-			    uid, gid, e) < 0)
-		goto out;
-	created = 1;
+	/* From here the configuration directory is ours to remove on failure.
+	 * Each podman call costs ~50-100 ms, so the usual path runs only
+	 * image inspect, run and inspect; causes of failure are looked for
+	 * after it. */
 	pm_run_argv(&argv, p, spec, &im, name.buf, net.buf);
-	if (pm_do(p, (const char *const *)argv.v, &out, PULL_MS, "start replica", e) < 0)
+	st = pm_call(p, (const char *const *)argv.v, &out, &err, PULL_MS, e);
+	if (st != 0) {
+		if (st > 0 && strstr(err.buf, "already in use")) {
+			/* someone else's container of that name: not ours to remove */
+			configdir_remove(p->run_dir, name.buf, NULL);
+			ferr_conflict(e, "it already exists: stop it first");
+			goto out;
+		}
+		pm_discard(p, name.buf);
+		if (st > 0 && pm_exists(p, "network", net.buf, NULL) == 0)
+			ferr_conflict(e, "network %s does not exist: ensure_network first",
+				      net.buf);
+		else if (st > 0)
+			pm_fail(e, "start replica", st, &err);
 		goto out;
+	}
 	rtrim(&out);
-	if (pm_inspect(rt, out.buf, ret, e) < 0)
+	if (pm_inspect(rt, out.buf, ret, e) < 0) {
+		pm_discard(p, name.buf);
 		goto out;
+	}
 	rc = 0;
 out:
-	if (rc < 0) {
-		if (created)
-			pm_discard(p, name.buf);
+	if (rc < 0)
 		ferr_prefix(e, "replica %s", name.buf);
-	}
 	pm_argv_release(&argv);
 	pm_image_release(&im);
 	strbuf_release(&name);
 	strbuf_release(&net);
 	strbuf_release(&out);
+	strbuf_release(&err);
 	return rc;
 }
 

@@ -83,3 +83,11 @@ void runtime_replica_list_release(struct runtime_replica_list *l)
 	l->items = NULL;
 	l->n = 0;
 }
+
+int runtime_replica_host_port(const struct runtime_replica *r, int container_port)
+{
+	for (int i = 0; i < r->nports; i++)
+		if (r->ports[i].container_port == container_port)
+			return r->ports[i].host_port;
+	return -1;
+}

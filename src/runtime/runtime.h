@@ -220,6 +220,9 @@ void runtime_free(struct runtime *rt);
 
 void runtime_replica_list_release(struct runtime_replica_list *l);
 
+/* The host port (on 127.0.0.1) published for container_port, or -1. */
+int runtime_replica_host_port(const struct runtime_replica *r, int container_port);
+
 /* "running", "exited", ... */
 const char *runtime_state_name(enum runtime_state s);
 

@@ -96,6 +96,8 @@ static void test_inspect(void **state)
 	assert_int_equal(r.restarts, 2);
 	assert_int_equal(r.nports, 1);
 	assert_int_equal(r.ports[0].host_port, 45953);
+	assert_int_equal(runtime_replica_host_port(&r, 8080), 45953);
+	assert_int_equal(runtime_replica_host_port(&r, 9090), -1);
 	/* someone else's container is not ours to touch */
 	assert_int_equal(pm_parse_inspect(INSPECT_JSON, "other", &r, &e), -1);
 	assert_int_equal(e.status, 404);
