@@ -26,6 +26,14 @@ int cmd_whoami(int argc, char **argv, struct ferr *e);
 
 int cmd_audit(int argc, char **argv, struct ferr *e);
 
+int cmd_commits(int argc, char **argv, struct ferr *e);
+int cmd_build(int argc, char **argv, struct ferr *e);
+int cmd_builds(int argc, char **argv, struct ferr *e);
+int cmd_build_show(int argc, char **argv, struct ferr *e);
+int cmd_build_cancel(int argc, char **argv, struct ferr *e);
+int cmd_logs_build(int argc, char **argv, struct ferr *e);
+int cmd_component_deliveries(int argc, char **argv, struct ferr *e);
+
 int cmd_config_set(int argc, char **argv, struct ferr *e);
 int cmd_config_list(int argc, char **argv, struct ferr *e);
 int cmd_config_unset(int argc, char **argv, struct ferr *e);

@@ -28,6 +28,13 @@ static const struct command {
 	{ "component list",   cmd_component_list,   "component list P" },
 	{ "component show",   cmd_component_show,   "component show P/C" },
 	{ "component delete", cmd_component_delete, "component delete P/C" },
+	{ "component deliveries", cmd_component_deliveries, "component deliveries P/C [--limit N]" },
+	{ "commits",          cmd_commits,          "commits P/C [--limit N]" },
+	{ "build show",       cmd_build_show,       "build show ID" },
+	{ "build cancel",     cmd_build_cancel,     "build cancel ID [--wait]" },
+	{ "build",            cmd_build,            "build P/C [--commit SHA] [--wait]" },
+	{ "builds",           cmd_builds,           "builds P/C [--limit N]" },
+	{ "logs build",       cmd_logs_build,       "logs build ID [--follow]" },
 	{ "config set",       cmd_config_set,       "config set P/C KEY=VALUE... [--env ENV] [--secret] [--file-mount PATH]\n"
 	  "                     (VALUE: text, @FILE for a file's bytes, - for standard input)" },
 	{ "config list",      cmd_config_list,      "config list P/C [--env ENV] [--history]" },
