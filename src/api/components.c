@@ -12,7 +12,7 @@ int h_component_list(struct api_req *r, json_t **ret, struct ferr *e)
 int h_component_create(struct api_req *r, json_t **ret, struct ferr *e)
 {
 	static const char *const keys[] = { "name", "type", "repo", "branch", "path", "dockerfile",
-		"buildpack", "auto_build", "auto_deploy", "schedule", "timezone", NULL };
+		"buildpack", "auto_build", "auto_deploy", "schedule", "timezone", "poll_interval", NULL };
 	struct component_spec s = { 0 };
 	json_t *b = r->body;
 
@@ -24,7 +24,8 @@ int h_component_create(struct api_req *r, json_t **ret, struct ferr *e)
 	    json_get_bool(b, "auto_build", &s.auto_build, e) < 0 ||
 	    json_get_bool(b, "auto_deploy", &s.auto_deploy, e) < 0 ||
 	    json_get_string(b, "schedule", &s.schedule, e) < 0 ||
-	    json_get_string(b, "timezone", &s.timezone, e) < 0)
+	    json_get_string(b, "timezone", &s.timezone, e) < 0 ||
+	    json_get_int(b, "poll_interval", &s.poll_interval, e) < 0)
 		return -1;
 	snprintf(r->audit_object, sizeof(r->audit_object), "component %s/%s", r->params[0], s.name);
 	r->status = 201;

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -24,7 +25,8 @@ void print_fields(json_t *obj, const char *const *keys)
 
 static const char *const component_keys[] = {
 	"project", "name", "type", "repo", "branch", "path", "dockerfile", "buildpack",
-	"auto_build", "auto_deploy", "schedule", "timezone", "webhook_url", "created_at", NULL,
+	"auto_build", "auto_deploy", "schedule", "timezone", "poll_interval", "webhook_url",
+	"created_at", NULL,
 };
 
 static void show_component(json_t *c)
@@ -65,7 +67,7 @@ int cmd_component_create(int argc, char **argv, struct ferr *e)
 		{ "repo", 1, NULL }, { "branch", 1, NULL }, { "path", 1, NULL }, { "type", 1, NULL },
 		{ "dockerfile", 1, NULL }, { "buildpack", 1, NULL }, { "auto-build", 0, NULL },
 		{ "auto-deploy", 0, NULL }, { "schedule", 1, NULL }, { "timezone", 1, NULL },
-		{ NULL, 0, NULL },
+		{ "poll-interval", 1, NULL }, { NULL, 0, NULL },
 	};
 	char p[64], c[64], path[256], esc[200];
 	json_t *body, *ret;
@@ -89,6 +91,15 @@ int cmd_component_create(int argc, char **argv, struct ferr *e)
 			 "auto_build", opt_get(opts, "auto-build") != NULL,
 			 "auto_deploy", opt_get(opts, "auto-deploy") != NULL,
 			 "schedule", opt_get(opts, "schedule"), "timezone", opt_get(opts, "timezone"));
+	if (opt_get(opts, "poll-interval")) {
+		char *end;
+		long long v = strtoll(opt_get(opts, "poll-interval"), &end, 10);
+		if (*end || v < 0) {
+			json_decref(body);
+			return usage_error(e, "--poll-interval takes seconds (0: off)");
+		}
+		json_object_set_new(body, "poll_interval", json_integer(v));
+	}
 	rc = api_call("POST", path, body, &ret, e);
 	json_decref(body);
 	if (rc < 0)

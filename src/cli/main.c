@@ -24,7 +24,7 @@ static const struct command {
 	{ "component create", cmd_component_create, "component create P/C --repo URL [--branch B] [--path DIR]\n"
 	  "                     [--type service|web-app|scheduled-task|manual-task]\n"
 	  "                     [--dockerfile PATH] [--buildpack NAME] [--auto-build] [--auto-deploy]\n"
-	  "                     [--schedule CRON] [--timezone ZONE]" },
+	  "                     [--schedule CRON] [--timezone ZONE] [--poll-interval SECONDS]" },
 	{ "component list",   cmd_component_list,   "component list P" },
 	{ "component show",   cmd_component_show,   "component show P/C" },
 	{ "component delete", cmd_component_delete, "component delete P/C" },

@@ -106,6 +106,8 @@ static int check_spec(const struct component_spec *s, struct ferr *e)
 		return ferr_invalid(e, "dockerfile path must not be empty");
 	if (s->buildpack && !one_of(s->buildpack, buildpacks))
 		return ferr_invalid(e, "buildpack \"%s\" is not known: the built-in buildpack is \"static\"", s->buildpack);
+	if (s->poll_interval < 0 || s->poll_interval > 86400)
+		return ferr_invalid(e, "poll interval must be from 0 (off) to 86400 seconds");
 	if (task && (!s->schedule || !*s->schedule))
 		return ferr_invalid(e, "a scheduled-task needs a schedule (--schedule CRON)");
 	if (!task && s->schedule)
@@ -147,7 +149,8 @@ static json_t *next_runs(const char *schedule, const char *zone)
 
 #define COMPONENT_COLUMNS \
 	"c.id, p.name, c.name, c.type, c.repo, c.branch, c.path, c.dockerfile, c.buildpack," \
-	" c.auto_build, c.auto_deploy, c.schedule, c.timezone, c.webhook_key, c.created_at"
+	" c.auto_build, c.auto_deploy, c.schedule, c.timezone, c.webhook_key, c.created_at," \
+	" c.poll_interval"
 
 static json_t *component_row(sqlite3_stmt *st)
 {
@@ -171,6 +174,7 @@ static json_t *component_row(sqlite3_stmt *st)
 		"timezone", json_text_or_null(st, 12),
 		"webhook_url", url,
 		"created_at", sqlite3_column_text(st, 14));
+	json_object_set_new(row, "poll_interval", json_integer(sqlite3_column_int64(st, 15)));
 	if (sqlite3_column_type(st, 11) != SQLITE_NULL)
 		json_object_set_new(row, "next_runs",
 				    next_runs((const char *)sqlite3_column_text(st, 11),
@@ -278,8 +282,8 @@ int component_create(const struct principal *who, const char *project,
 	store_now(now);
 	st = store_stmt("INSERT INTO components (project_id, name, type, repo, branch, path,"
 			" dockerfile, buildpack, auto_build, auto_deploy, schedule, timezone,"
-			" webhook_key, webhook_secret, created_at)"
-			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+			" webhook_key, webhook_secret, created_at, poll_interval)"
+			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_text(st, 2, s->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, s->type ? s->type : "service", -1, SQLITE_STATIC);
@@ -298,6 +302,7 @@ int component_create(const struct principal *who, const char *project,
 	sqlite3_bind_text(st, 13, key_hex, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 14, sealed, (int)sealed_len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 15, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 16, s->poll_interval);
 	rc = sqlite3_step(st);
 	free(sealed);
 	if (rc != SQLITE_DONE) {

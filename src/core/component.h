@@ -20,6 +20,7 @@ struct component_spec {
 	int auto_deploy;
 	const char *schedule;    /* cron; scheduled-task only, and required there */
 	const char *timezone;    /* IANA zone for schedule; default UTC */
+	int64_t poll_interval;   /* seconds between polls of the branch; 0: off */
 };
 
 /* The URL webhook deliveries are sent to is this base plus
