@@ -701,7 +701,8 @@ static int read_file(const char *path, const char *name, unsigned char **ret,
 	int fd;
 
 	*ret = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted under the zone directory must not hang us. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return ferr_notfound(e, "unknown time zone \"%s\": use an IANA name "
