@@ -214,6 +214,45 @@ const struct migration store_migrations[] = {
 "ALTER TABLE components ADD COLUMN poll_head TEXT;"
 "ALTER TABLE components ADD COLUMN polled_at INTEGER;"
 },
+{ 5, "deployments",
+/* Immutable deployments: only status, started_at, finished_at and error
+ * ever change after the insert. */
+"CREATE TABLE deployments ("
+"  id INTEGER PRIMARY KEY,"
+"  component_id INTEGER NOT NULL REFERENCES components(id) ON DELETE CASCADE,"
+"  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+"  environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+"  seq INTEGER NOT NULL,"
+"  build_id INTEGER NOT NULL REFERENCES builds(id),"
+"  commit_sha TEXT NOT NULL,"
+"  digest TEXT NOT NULL,"
+"  image TEXT NOT NULL,"
+"  descriptor TEXT NOT NULL,"          /* the build's descriptor, as JSON */
+"  snapshot_id INTEGER NOT NULL REFERENCES config_snapshots(id),"  /* joined */
+"  independent_snapshot_id INTEGER NOT NULL REFERENCES config_snapshots(id),"
+"  config_version INTEGER NOT NULL,"
+"  cause TEXT NOT NULL CHECK (cause IN"
+"    ('deploy','auto-deploy','promote','config','rollback')),"
+"  promoted_from INTEGER REFERENCES deployments(id),"
+"  status TEXT NOT NULL CHECK (status IN"
+"    ('pending','rolling-out','active','failed','superseded','undeployed')),"
+"  created_by TEXT NOT NULL,"
+"  created_at TEXT NOT NULL,"
+"  started_at TEXT,"
+"  finished_at TEXT,"
+"  error TEXT,"
+"  UNIQUE (component_id, environment_id, seq));"
+"CREATE INDEX deployments_env ON deployments(component_id, environment_id, id);"
+"CREATE INDEX deployments_status ON deployments(status);"
+/* The rollout log of a deployment: what the engine did and every probe
+ * answer that decided something. */
+"CREATE TABLE deployment_events ("
+"  id INTEGER PRIMARY KEY,"
+"  deployment_id INTEGER NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,"
+"  ts TEXT NOT NULL,"
+"  text TEXT NOT NULL);"
+"CREATE INDEX deployment_events_dep ON deployment_events(deployment_id, id);"
+},
 };
 
 const int store_migrations_count =

@@ -1,0 +1,103 @@
+/* deployment: immutable deployments of a component in an environment.
+ *
+ * A deployment is image digest + configuration snapshot (an independent
+ * snapshot joined with the environment's own values) + environment. After
+ * its insert only its status moves:
+ *
+ *   pending → rolling-out → active → superseded | undeployed
+ *                         ↘ failed
+ *
+ * The rollout engine (core/rollout.h) moves it; this module creates
+ * deployments (deploy, promote, rollback, configuration change,
+ * auto-deploy), answers the API and records the rollout log.
+ */
+#ifndef FERRY_DEPLOYMENT_H
+#define FERRY_DEPLOYMENT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/auth.h"
+#include "lib/error.h"
+
+/* What the rollout engine needs of a deployment, read in one go. */
+struct deployment_info {
+	int64_t id;
+	int64_t component_id;
+	int64_t project_id;
+	int64_t environment_id;
+	int seq;
+	char project[64];
+	char environment[64];
+	char component[64];
+	char component_type[32];  /* service, web-app, scheduled-task, manual-task */
+	char status[16];
+	char image[512];          /* pullable, "HOST/p/c@sha256:…" */
+	char digest[80];
+	json_t *descriptor;       /* owned: the build's descriptor_to_json */
+	int64_t snapshot_id;      /* the joined snapshot it runs with */
+};
+
+/* Reads deployment id. Returns 0 (release with deployment_info_release) or
+ * -1 with e set (404). */
+int deployment_info_load(int64_t id, struct deployment_info *ret, struct ferr *e);
+void deployment_info_release(struct deployment_info *d);
+
+/* Status moves, each in one transaction:
+ *  deployment_mark_rolling_out: pending → rolling-out (started_at set).
+ *  deployment_mark_active: → active; the environment's previous active
+ *    deployment of the component becomes superseded.
+ *  deployment_mark_failed: → failed with error; the previous active one
+ *    stays active.
+ *  deployment_mark_undeployed: the active one of component+environment →
+ *    undeployed (used by undeploy).
+ * Return 0 or -1 with e set. */
+int deployment_mark_rolling_out(int64_t id, struct ferr *e);
+int deployment_mark_active(int64_t id, struct ferr *e);
+int deployment_mark_failed(int64_t id, const char *error, struct ferr *e);
+int deployment_mark_undeployed(int64_t component_id, int64_t environment_id, struct ferr *e);
+
+/* Appends a line to deployment id's rollout log (ferry logs deployment). */
+void deployment_event(int64_t id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The URL of a component's endpoint through the gateway:
+ * http://<component>.<project>.<environment>.localhost:<port><basePath>. */
+void deployment_url(const char *project, const char *environment, const char *component,
+		    const char *base_path, char *out, size_t size);
+
+/* Set once at start from --gateway-listen: the port URLs carry. */
+void deployment_set_gateway_port(int port);
+
+/* --- the API's operations (access checks inside) --- */
+
+/* ferry deploy P/C [--build ID]: newest successful build by default. */
+int deployment_deploy(const struct principal *who, const char *project, const char *component,
+		      int64_t build_id, json_t **ret, struct ferr *e);
+/* ferry promote P/C --to ENV [--from ENV]. */
+int deployment_promote(const struct principal *who, const char *project, const char *component,
+		       const char *to, const char *from, json_t **ret, struct ferr *e);
+/* ferry rollback P/C --env ENV [--to ID]: default the active one before the current. */
+int deployment_rollback(const struct principal *who, const char *project, const char *component,
+			const char *env, int64_t to, json_t **ret, struct ferr *e);
+/* ferry undeploy P/C --env ENV. */
+int deployment_undeploy(const struct principal *who, const char *project, const char *component,
+			const char *env, json_t **ret, struct ferr *e);
+int deployment_list(const struct principal *who, const char *project, const char *component,
+		    const char *env, json_t **ret, struct ferr *e);
+int deployment_show(const struct principal *who, int64_t id, json_t **ret, struct ferr *e);
+int deployment_events(const struct principal *who, int64_t id, int64_t after, json_t **ret,
+		      struct ferr *e);
+/* ferry status P/C: per environment in promotion order. */
+int deployment_status(const struct principal *who, const char *project, const char *component,
+		      json_t **ret, struct ferr *e);
+
+/* Hooks other modules call (no access checks: their callers did them). */
+/* After a successful build: deploys it to the first environment when the
+ * component has auto-deploy on. */
+void deployment_after_build(int64_t build_id);
+/* After a configuration change: a new deployment where the change applies
+ * and the component is active (env_id 0: component-wide → the first
+ * environment only; else that environment). */
+void deployment_after_config_change(int64_t component_id, int64_t env_id, const char *who);
+
+#endif
