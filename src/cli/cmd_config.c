@@ -5,6 +5,7 @@
  * file and stdin forms keep a secret out of the process list: the value is
  * read by this process and sent in the request body only. */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -110,6 +111,23 @@ static int pair_json(const char *word, int *stdin_used, json_t **ret, struct fer
 	}
 	o = json_pack("{s:s}", "key", key);
 	s = memchr(sb.buf, 0, sb.len) ? NULL : json_stringn(sb.buf, sb.len);
+	if (s && sb.len > 4096) {
+		/* Text full of control characters grows up to six times when
+		 * JSON-escaped: send whichever form is smaller, so that a value
+		 * within the limit fits in the request body. */
+		char *dumped = json_dumps(s, JSON_ENCODE_ANY);
+		size_t dlen = dumped ? strlen(dumped) : SIZE_MAX;
+
+		if (dumped) {
+			sodium_memzero(dumped, dlen);
+			free(dumped);
+		}
+		if (dlen > sodium_base64_ENCODED_LEN(sb.len, sodium_base64_VARIANT_ORIGINAL)) {
+			sodium_memzero((char *)json_string_value(s), json_string_length(s));
+			json_decref(s);
+			s = NULL;
+		}
+	}
 	if (s) {
 		json_object_set_new(o, "value", s);
 	} else {

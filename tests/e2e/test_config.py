@@ -179,6 +179,27 @@ def test_values_over_one_mib_are_refused(ferryd, tmp_path):
     assert ferryd.ok("config", "list", "shop/api") == []
 
 
+def test_one_mib_values_fit_with_a_raised_body_limit(tmp_path):
+    # ferryd's default body limit (1 MiB) leaves no room for a 1 MiB value
+    # plus JSON; with --body-limit raised, the value limit is what counts
+    d = Ferryd(str(tmp_path / "data"), extra=["--body-limit", str(2 * 1024 * 1024)]).start()
+    try:
+        setup_component(d)
+        exact = tmp_path / "exact"
+        data = bytes(range(256)) * 4096
+        assert len(data) == 1024 * 1024
+        exact.write_bytes(data)
+        d.ok("config", "set", "shop/api", "blob=@%s" % exact, "--file-mount", "/data/blob")
+        text = tmp_path / "controls"
+        text.write_bytes(b"\x01" * (1024 * 1024))  # six times longer as JSON text
+        d.ok("config", "set", "shop/api", "ctl=@%s" % text, "--file-mount", "/data/ctl")
+        cur = by_key(d.ok("config", "list", "shop/api"))
+        assert base64.b64decode(cur["blob"]["value_base64"]) == data
+        assert cur["ctl"]["value"] == "\x01" * (1024 * 1024)
+    finally:
+        d.stop()
+
+
 def test_api_body_validation(ferryd):
     setup_component(ferryd)
     url = "/api/v1/projects/shop/components/api/configs"
