@@ -31,7 +31,8 @@ int configdir_on_tmpfs(const char *path, struct ferr *e)
 }
 
 /* mkdir path 0700 unless it exists as a directory we own that nobody else
- * can enter (it may sit in a world-writable place such as /dev/shm). */
+ * can enter (it may sit in a world-writable place such as /dev/shm). An
+ * existing directory is never chmod'ed: it may be the wrong one. */
 static int make_private_dir(const char *path, struct ferr *e)
 {
 	struct stat st;
@@ -45,8 +46,9 @@ static int make_private_dir(const char *path, struct ferr *e)
 	if (st.st_uid != geteuid())
 		return ferr_internal(e, "%s belongs to uid %u, not to ferry's uid %u",
 				     path, (unsigned)st.st_uid, (unsigned)geteuid());
-	if ((st.st_mode & 0077) && chmod(path, 0700) < 0)
-		return ferr_internal(e, "chmod %s: %s", path, strerror(errno));
+	if (st.st_mode & 0077)
+		return ferr_internal(e, "%s is open to other users (mode %04o): "
+				     "chmod 700 it", path, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 

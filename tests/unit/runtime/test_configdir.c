@@ -185,19 +185,51 @@ static void test_write_failure_leaves_nothing(void **state)
 	strbuf_release(&p);
 }
 
+/* A new private directory on a disk (not a tmpfs): under /var/tmp, or the
+ * test's working directory (the build dir) if /var/tmp is a tmpfs. */
+static char *disk_dir(void)
+{
+	const char *bases[] = { "/var/tmp", "." };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addf(&sb, "%s/ferry-test-disk-XXXXXX", bases[i]);
+		if (mkdtemp(sb.buf) && configdir_on_tmpfs(sb.buf, NULL) == 0)
+			return strbuf_detach(&sb, NULL);
+		rmdir(sb.buf);
+		strbuf_release(&sb);
+	}
+	fail_msg("no directory on a disk found for the test");
+	return NULL;
+}
+
 static void test_tmpfs_detection(void **state)
 {
 	struct ferr e = FERR_INIT;
-	char *dir = NULL;
+	char *dir = NULL, *disk = disk_dir();
+	struct strbuf open_dir = STRBUF_INIT;
 
 	assert_int_equal(configdir_on_tmpfs(*state, &e), 1);
-	assert_int_equal(configdir_on_tmpfs("/proc", &e), 0);
+	assert_int_equal(configdir_on_tmpfs(disk, &e), 0);
 	assert_int_equal(configdir_on_tmpfs("/no/such/dir", &e), -1);
 	ferr_clear(&e);
-	/* /proc/self is not a tmpfs: refused as a run directory */
-	assert_int_equal(configdir_prepare_root(&dir, NULL, "/proc/self", "t", &e), -1);
+	/* a directory on a disk is refused as a run directory */
+	assert_int_equal(configdir_prepare_root(&dir, NULL, disk, "t", &e), -1);
+	assert_non_null(strstr(e.msg, "not on a tmpfs"));
 	assert_null(dir);
 	ferr_clear(&e);
+	assert_int_equal(rmdir(disk), 0);
+	free(disk);
+	/* so is one other users can enter, and it is left as it was */
+	strbuf_addf(&open_dir, "%s/open", (char *)*state);
+	assert_int_equal(mkdir(open_dir.buf, 0755), 0);
+	assert_int_equal(chmod(open_dir.buf, 0755), 0);
+	assert_int_equal(configdir_prepare_root(&dir, NULL, open_dir.buf, "t", &e), -1);
+	assert_non_null(strstr(e.msg, "chmod 700"));
+	ferr_clear(&e);
+	assert_int_equal(rmdir(open_dir.buf), 0);
+	strbuf_release(&open_dir);
+
 	assert_int_equal(configdir_prepare_root(&dir, NULL, *state, "t", &e), 0);
 	assert_string_equal(dir, *state);
 	free(dir);
