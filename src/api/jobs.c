@@ -3,10 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "api/follow.h"
 #include "core/json.h"
-#include "lib/strbuf.h"
 #include "sched/jobqueue.h"
 #include "lib/banned.h"
 
@@ -71,82 +70,34 @@ int h_job_cancel(struct api_req *r, json_t **ret, struct ferr *e)
 	return jobq_show(id, r->who->project_id, ret, e);
 }
 
-/* Following a log: NDJSON lines {"id","ts","text"} as they are written,
- * then one {"status": ...} line when the job has ended. */
-struct follow {
+/* Following a job's log: NDJSON lines {"id","ts","text"} as they are
+ * written, then one {"status", "reason"} line when the job has ended. */
+struct job_follow {
 	int64_t job;
 	int64_t scope;
-	int64_t last;
-	struct strbuf pending;
-	size_t off;
-	int ended;
 };
 
-static long follow_read(void *state, char *buf, size_t max)
+static int job_poll(void *ctx, int64_t after, json_t **ret_lines, json_t **ret_end, struct ferr *e)
 {
-	struct follow *f = state;
-	struct ferr e = FERR_INIT;
-	json_t *lines, *job = NULL;
+	struct job_follow *f = ctx;
+	const char *status;
+	json_t *job;
 
-	if (f->off == f->pending.len) {
-		size_t i;
-		json_t *v;
-		const char *status;
-
-		if (f->ended)
-			return -1;
-		strbuf_reset(&f->pending);
-		f->off = 0;
-		/* Read the status first: lines written before it ended are then
-		 * all seen by the read that follows. */
-		if (jobq_show(f->job, f->scope, &job, &e) < 0)
-			return -1;
-		status = json_string_value(json_object_get(job, "status"));
-		if (jobq_log_read(f->job, f->last, 500, &lines, &e) < 0) {
-			json_decref(job);
-			return -1;
-		}
-		json_array_foreach(lines, i, v) {
-			char *s = json_dumps(v, JSON_COMPACT);
-			strbuf_addstr(&f->pending, s);
-			strbuf_addch(&f->pending, '\n');
-			free(s);
-			f->last = json_integer_value(json_object_get(v, "id"));
-		}
-		if (json_array_size(lines) == 0 && job_status_final(status)) {
-			json_t *end = json_pack("{s:s, s:O}", "status", status, "reason",
-						json_object_get(job, "reason"));
-			char *s = json_dumps(end, JSON_COMPACT);
-			strbuf_addstr(&f->pending, s);
-			strbuf_addch(&f->pending, '\n');
-			free(s);
-			json_decref(end);
-			f->ended = 1;
-		}
-		json_decref(lines);
+	if (jobq_show(f->job, f->scope, &job, e) < 0)
+		return -1;
+	if (jobq_log_read(f->job, after, 500, ret_lines, e) < 0) {
 		json_decref(job);
-		if (f->pending.len == 0) {
-			usleep(150 * 1000);
-			return 0;
-		}
+		return -1;
 	}
-	{
-		size_t n = f->pending.len - f->off;
-		if (n > max)
-			n = max;
-		memcpy(buf, f->pending.buf + f->off, n);
-		f->off += n;
-		return (long)n;
-	}
+	status = json_string_value(json_object_get(job, "status"));
+	*ret_end = job_status_final(status)
+		? json_pack("{s:s, s:O}", "status", status, "reason", json_object_get(job, "reason"))
+		: NULL;
+	json_decref(job);
+	return 0;
 }
 
-static void follow_done(void *state)
-{
-	struct follow *f = state;
-
-	strbuf_release(&f->pending);
-	free(f);
-}
+static const struct follow_ops job_follow_ops = { job_poll, free };
 
 int h_job_log(struct api_req *r, json_t **ret, struct ferr *e)
 {
@@ -162,16 +113,12 @@ int h_job_log(struct api_req *r, json_t **ret, struct ferr *e)
 		return -1;
 	json_decref(job);
 	if (follow) {
-		struct follow *f = calloc(1, sizeof(*f));
+		struct job_follow *f = malloc(sizeof(*f));
 		if (!f)
 			abort();
 		f->job = id;
 		f->scope = r->who->project_id;
-		f->last = after;
-		strbuf_init(&f->pending, 0);
-		r->stream.read = follow_read;
-		r->stream.done = follow_done;
-		r->stream.state = f;
+		api_follow(r, &job_follow_ops, f, after);
 		return 0;
 	}
 	return jobq_log_read(id, after, 0, ret, e);
