@@ -2,6 +2,7 @@
 #ifndef FERRY_RUNTIME_PODMAN_INT_H
 #define FERRY_RUNTIME_PODMAN_INT_H
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "podman.h"
@@ -15,6 +16,15 @@ struct podman {
 	char *program;
 	char **env;               /* NULL-terminated copy of cfg->env */
 	int restart_max;
+	/* uid:gid of images referenced by digest (immutable), so a start does
+	 * not mount the image each time to read its /etc/passwd */
+	pthread_mutex_t lock;
+	struct pm_owner {
+		char *image;
+		uid_t uid;
+		gid_t gid;
+	} owners[32];
+	size_t next_owner;
 };
 
 /* A growable NULL-terminated argument vector; owns its strings. */

@@ -24,6 +24,8 @@
 #define LOG_LINE_MAX (16u << 10)
 #define PROBE_OUT_CAP (64u << 10)
 
+static char *xstrdup(const char *s);
+
 static struct podman *to_podman(struct runtime *rt)
 {
 	return (struct podman *)rt;
@@ -320,6 +322,37 @@ static char *read_image_file(const char *mnt, const char *rel, size_t cap)
 	return strbuf_detach(&sb, NULL);
 }
 
+static int owner_cached(struct podman *p, const char *image, uid_t *uid, gid_t *gid)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < sizeof(p->owners) / sizeof(p->owners[0]); i++)
+		if (p->owners[i].image && !strcmp(p->owners[i].image, image)) {
+			*uid = p->owners[i].uid;
+			*gid = p->owners[i].gid;
+			found = 1;
+			break;
+		}
+	pthread_mutex_unlock(&p->lock);
+	return found;
+}
+
+static void owner_remember(struct podman *p, const char *image, uid_t uid, gid_t gid)
+{
+	struct pm_owner *o;
+
+	if (!strstr(image, "@sha256:"))
+		return; /* a tag may move: only digests are immutable */
+	pthread_mutex_lock(&p->lock);
+	o = &p->owners[p->next_owner++ % (sizeof(p->owners) / sizeof(p->owners[0]))];
+	free(o->image);
+	o->image = xstrdup(image);
+	o->uid = uid;
+	o->gid = gid;
+	pthread_mutex_unlock(&p->lock);
+}
+
 /* uid:gid the image's USER runs as, for owning its configuration files. */
 static int pm_image_owner(struct podman *p, const char *image, const char *user,
 			  uid_t *uid, gid_t *gid, struct ferr *e)
@@ -330,9 +363,10 @@ static int pm_image_owner(struct podman *p, const char *image, const char *user,
 	char *passwd = NULL, *group = NULL;
 	int rc;
 
-	/* Numeric users need no lookup unless a group must be found. */
 	if (!*user || !strcmp(user, "root") || !strcmp(user, "0"))
 		return pm_resolve_user("", NULL, NULL, uid, gid, e);
+	if (owner_cached(p, image, uid, gid))
+		return 0;
 	if (pm_do(p, mnt, &dir, CALL_MS, "mount image", e) < 0)
 		return ferr_prefix(e, "looking up the image's user \"%s\"", user);
 	rtrim(&dir);
@@ -340,6 +374,8 @@ static int pm_image_owner(struct podman *p, const char *image, const char *user,
 	group = read_image_file(dir.buf, "etc/group", 1u << 20);
 	rc = pm_resolve_user(user, passwd, group, uid, gid, e);
 	pm_do(p, umnt, NULL, CALL_MS, "unmount image", NULL);
+	if (rc == 0)
+		owner_remember(p, image, *uid, *gid);
 	free(passwd);
 	free(group);
 	strbuf_release(&dir);
@@ -748,6 +784,9 @@ static void pm_free(struct runtime *rt)
 	free(p->prefix);
 	free(p->init_path);
 	free(p->program);
+	for (size_t i = 0; i < sizeof(p->owners) / sizeof(p->owners[0]); i++)
+		free(p->owners[i].image);
+	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
@@ -807,7 +846,9 @@ int podman_runtime_new(struct runtime **ret, const struct podman_config *cfg,
 	if (!p)
 		abort();
 	p->rt.ops = &podman_ops;
+	pthread_mutex_init(&p->lock, NULL);
 	if (configdir_prepare_root(&p->run_dir, cfg->data_dir, cfg->run_dir, instance, e) < 0) {
+		pthread_mutex_destroy(&p->lock);
 		free(p);
 		return -1;
 	}

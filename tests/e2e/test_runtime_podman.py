@@ -8,8 +8,8 @@ image by id, the tmpfs by its path.
 
 Needs root (podman rootful, the tmpfs mount under DATA/run), podman, buildah,
 /bin/busybox (busybox-static) and a build dir with runtime-tool and
-ferry-init (FERRY_BUILD_DIR, default /work/main/build). A missing piece is a
-failure, never a skip.
+ferry-init (FERRY_BUILD_DIR, default: build/ in this source tree). A missing
+piece is a failure, never a skip.
 
     /usr/bin/python3 -m pytest tests/e2e/test_runtime_podman.py
 """
@@ -35,7 +35,8 @@ runtime = "runc"
 
 
 def build_dir():
-    return os.environ.get("FERRY_BUILD_DIR", "/work/main/build")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.environ.get("FERRY_BUILD_DIR", os.path.join(root, "build"))
 
 
 def need_file(path, hint):

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/configdir.h"
 #include "runtime/podman.h"
 
 static const char SCRIPT[] =
@@ -42,6 +43,9 @@ static const char SCRIPT[] =
 "  ;;\n"
 "*:logs:*) echo one; echo two >&2; printf 'three'; [ \"$2\" = --follow ] && exec sleep 30 ;;\n"
 "*:wait:*) echo 42 ;;\n"
+"*:image:inspect) echo '[{\"Config\":{\"Entrypoint\":[\"/app\"],\"User\":\"app\"}}]' ;;\n"
+"*:image:mount) echo \"$FAKE_IMG\" ;;\n"
+"*:run:*) echo c1 ;;\n"
 "*:exec:*) shift 2; \"$@\" ;;\n"
 "*) ;;\n"
 "esac\n";
@@ -52,6 +56,7 @@ struct fake {
 	char log[128];
 	char run[128];
 	char init[128];
+	char img[128];
 };
 
 static int setup(void **state)
@@ -73,6 +78,18 @@ static int setup(void **state)
 	fp = fopen(f->init, "w");
 	fclose(fp);
 	chmod(f->init, 0755);
+	/* an image's root file system, as `podman image mount` shows it */
+	snprintf(f->img, sizeof(f->img), "%s/img", f->dir);
+	mkdir(f->img, 0755);
+	{
+		char etc[160], passwd[192];
+		snprintf(etc, sizeof(etc), "%s/etc", f->img);
+		mkdir(etc, 0755);
+		snprintf(passwd, sizeof(passwd), "%s/passwd", etc);
+		fp = fopen(passwd, "w");
+		fputs("root:x:0:0::/:/bin/sh\napp:x:1234:2345::/:/bin/sh\n", fp);
+		fclose(fp);
+	}
 	*state = f;
 	return 0;
 }
@@ -84,6 +101,14 @@ static int teardown(void **state)
 	unlink(f->script);
 	unlink(f->log);
 	unlink(f->init);
+	{
+		char path[192];
+		snprintf(path, sizeof(path), "%s/etc/passwd", f->img);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/etc", f->img);
+		rmdir(path);
+		rmdir(f->img);
+	}
 	rmdir(f->run);
 	assert_int_equal(rmdir(f->dir), 0);
 	free(f);
@@ -92,17 +117,19 @@ static int teardown(void **state)
 
 static struct runtime *new_driver(struct fake *f, const char *mode)
 {
-	struct strbuf m = STRBUF_INIT, l = STRBUF_INIT;
-	const char *env[3];
+	struct strbuf m = STRBUF_INIT, l = STRBUF_INIT, im = STRBUF_INIT;
+	const char *env[4];
 	struct podman_config cfg = { 0 };
 	struct runtime *rt;
 	struct ferr e = FERR_INIT;
 
 	strbuf_addf(&m, "FAKE_MODE=%s", mode);
 	strbuf_addf(&l, "FAKE_LOG=%s", f->log);
+	strbuf_addf(&im, "FAKE_IMG=%s", f->img);
 	env[0] = m.buf;
 	env[1] = l.buf;
-	env[2] = NULL;
+	env[2] = im.buf;
+	env[3] = NULL;
 	cfg.instance = "fx";
 	cfg.run_dir = f->run;
 	cfg.init_path = f->init;
@@ -111,6 +138,7 @@ static struct runtime *new_driver(struct fake *f, const char *mode)
 	assert_int_equal(podman_runtime_new(&rt, &cfg, &e), 0);
 	strbuf_release(&m);
 	strbuf_release(&l);
+	strbuf_release(&im);
 	unlink(f->log);
 	return rt;
 }
@@ -271,6 +299,58 @@ static void test_timeouts(void **state)
 	runtime_free(rt);
 }
 
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void test_start_owns_config_by_image_user_and_caches_it(void **state)
+{
+	struct fake *f = *state;
+	struct runtime *rt = new_driver(f, "ok");
+	const char *env[] = { "TOKEN=fake-canary", NULL };
+	struct runtime_spec spec = {
+		.project = "p", .environment = "dev", .component = "web",
+		.deployment = 1, .image = "reg/p/web@sha256:abcd", .env = env,
+	};
+	struct runtime_replica r;
+	struct ferr e = FERR_INIT;
+	struct strbuf path = STRBUF_INIT;
+	struct stat st;
+	char *log;
+
+	for (int i = 0; i < 2; i++) {
+		spec.replica = i;
+		assert_int_equal(runtime_start_replica(rt, &spec, &r, &e), 0);
+		assert_string_equal(r.id, "c1");
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/fx-p-dev-web-d1-r%d/env", f->run, i);
+		assert_int_equal(stat(path.buf, &st), 0);
+		assert_true(st.st_uid == 1234 && st.st_gid == 2345);
+	}
+	log = read_log(f);
+	assert_int_equal(count(log, "image mount"), 1);
+	assert_int_equal(count(log, "image unmount"), 1);
+	assert_int_equal(count(log, "run --detach"), 2);
+	assert_null(strstr(log, "fake-canary"));
+	assert_non_null(strstr(log, "-- /app\n"));
+	free(log);
+	/* a replica of that name is still there: its directory says so */
+	spec.replica = 0;
+	assert_int_equal(runtime_start_replica(rt, &spec, &r, &e), -1);
+	for (int i = 0; i < 2; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "fx-p-dev-web-d1-r%d", i);
+		assert_int_equal(configdir_remove(f->run, name, &e), 0);
+	}
+	strbuf_release(&path);
+	runtime_free(rt);
+}
+
 static void test_new_checks_its_config(void **state)
 {
 	struct fake *f = *state;
@@ -303,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_logs_lines_and_follow_stop),
 		cmocka_unit_test(test_wait_and_exec),
 		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_start_owns_config_by_image_user_and_caches_it),
 		cmocka_unit_test(test_new_checks_its_config),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
