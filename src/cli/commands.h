@@ -38,6 +38,15 @@ int cmd_config_set(int argc, char **argv, struct ferr *e);
 int cmd_config_list(int argc, char **argv, struct ferr *e);
 int cmd_config_unset(int argc, char **argv, struct ferr *e);
 
+int cmd_deploy(int argc, char **argv, struct ferr *e);
+int cmd_promote(int argc, char **argv, struct ferr *e);
+int cmd_rollback(int argc, char **argv, struct ferr *e);
+int cmd_undeploy(int argc, char **argv, struct ferr *e);
+int cmd_deployments(int argc, char **argv, struct ferr *e);
+int cmd_deployment_show(int argc, char **argv, struct ferr *e);
+int cmd_logs_deployment(int argc, char **argv, struct ferr *e);
+int cmd_status(int argc, char **argv, struct ferr *e);
+
 /* Prints "key: value" lines of an object for people. */
 void print_fields(json_t *obj, const char *const *keys);
 

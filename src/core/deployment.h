@@ -95,9 +95,10 @@ int deployment_status(const struct principal *who, const char *project, const ch
 /* After a successful build: deploys it to the first environment when the
  * component has auto-deploy on. */
 void deployment_after_build(int64_t build_id);
-/* After a configuration change: a new deployment where the change applies
- * and the component is active (env_id 0: component-wide → the first
- * environment only; else that environment). */
-void deployment_after_config_change(int64_t component_id, int64_t env_id, const char *who);
+/* After a configuration change (registered with config_set_changed_hook): a
+ * new deployment where the change applies and the component is active
+ * (env_id 0: component-wide → the first environment only, from where
+ * promotion carries it; else that environment). */
+void deployment_after_config_change(int64_t component_id, int64_t env_id);
 
 #endif

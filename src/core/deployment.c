@@ -1,0 +1,794 @@
+#include "deployment.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/component.h"
+#include "core/json.h"
+#include "core/project.h"
+#include "core/rollout.h"
+#include "core/snapshot.h"
+#include "lib/log.h"
+#include "store/store.h"
+#include "lib/banned.h"
+
+static int gateway_port = 8080;
+
+void deployment_set_gateway_port(int port)
+{
+	gateway_port = port;
+}
+
+void deployment_url(const char *project, const char *environment, const char *component,
+		    const char *base_path, char *out, size_t size)
+{
+	snprintf(out, size, "http://%s.%s.%s.localhost:%d%s", component, project, environment,
+		 gateway_port, base_path && *base_path ? base_path : "/");
+}
+
+/* The URL of the first endpoint the gateway serves (Public or
+ * Organization), or NULL if none is exposed. */
+static json_t *public_url(const char *project, const char *env, const char *component,
+			  const char *type, json_t *descriptor)
+{
+	json_t *eps = json_object_get(descriptor, "endpoints"), *ep;
+	char url[512];
+	size_t i;
+
+	if (!strcmp(type, "scheduled-task") || !strcmp(type, "manual-task"))
+		return json_null();
+	json_array_foreach(eps, i, ep) {
+		json_t *vis = json_object_get(ep, "network_visibilities"), *v;
+		size_t j;
+		json_array_foreach(vis, j, v) {
+			const char *s = json_string_value(v);
+			if (s && (!strcmp(s, "Public") || !strcmp(s, "Organization"))) {
+				deployment_url(project, env, component,
+					       !strcmp(type, "web-app") ? "/" :
+					       json_string_value(json_object_get(ep, "base_path")),
+					       url, sizeof(url));
+				return json_string(url);
+			}
+		}
+	}
+	/* A web app without a descriptor is still served at its root. */
+	if (!strcmp(type, "web-app") && json_array_size(eps) == 0) {
+		deployment_url(project, env, component, "/", url, sizeof(url));
+		return json_string(url);
+	}
+	return json_null();
+}
+
+void deployment_event(int64_t id, const char *fmt, ...)
+{
+	char text[4096], now[32];
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	store_now(now);
+	st = store_stmt("INSERT INTO deployment_events (deployment_id, ts, text) VALUES (?, ?, ?)");
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_error("event=deployment_event_failed deployment=%lld", (long long)id);
+	sqlite3_reset(st);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                              */
+
+#define DEPLOYMENT_COLUMNS \
+	"d.id, p.name, e.name, c.name, c.type, d.seq, d.build_id, d.commit_sha, d.digest, d.image," \
+	" d.status, d.cause, d.promoted_from, d.config_version, d.created_by, d.created_at," \
+	" d.started_at, d.finished_at, d.error, d.descriptor, d.component_id, d.project_id," \
+	" d.environment_id, d.snapshot_id, d.independent_snapshot_id"
+#define DEPLOYMENT_FROM \
+	" FROM deployments d JOIN projects p ON p.id = d.project_id" \
+	" JOIN environments e ON e.id = d.environment_id JOIN components c ON c.id = d.component_id"
+
+static json_t *deployment_row(sqlite3_stmt *st)
+{
+	json_t *desc = json_loads((const char *)sqlite3_column_text(st, 19), 0, NULL);
+	const char *project = (const char *)sqlite3_column_text(st, 1);
+	const char *env = (const char *)sqlite3_column_text(st, 2);
+	const char *component = (const char *)sqlite3_column_text(st, 3);
+	json_t *row;
+
+	row = json_pack("{s:I, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:I,"
+			" s:s, s:s, s:o, s:o, s:o, s:o, s:I}",
+		"id", (json_int_t)sqlite3_column_int64(st, 0),
+		"project", project, "environment", env, "component", component,
+		"seq", sqlite3_column_int(st, 5),
+		"build", (json_int_t)sqlite3_column_int64(st, 6),
+		"commit", sqlite3_column_text(st, 7),
+		"digest", sqlite3_column_text(st, 8),
+		"image", sqlite3_column_text(st, 9),
+		"status", sqlite3_column_text(st, 10),
+		"cause", sqlite3_column_text(st, 11),
+		"promoted_from", sqlite3_column_type(st, 12) == SQLITE_NULL ? json_null()
+			: json_integer(sqlite3_column_int64(st, 12)),
+		"config_version", (json_int_t)sqlite3_column_int64(st, 13),
+		"created_by", sqlite3_column_text(st, 14),
+		"created_at", sqlite3_column_text(st, 15),
+		"started_at", json_text_or_null(st, 16),
+		"finished_at", json_text_or_null(st, 17),
+		"error", json_text_or_null(st, 18),
+		"url", public_url(project, env, component, (const char *)sqlite3_column_text(st, 4), desc),
+		"snapshot", (json_int_t)sqlite3_column_int64(st, 23));
+	json_decref(desc);
+	return row;
+}
+
+int deployment_info_load(int64_t id, struct deployment_info *d, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT " DEPLOYMENT_COLUMNS DEPLOYMENT_FROM " WHERE d.id = ?");
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		d->id = id;
+		snprintf(d->project, sizeof(d->project), "%s", sqlite3_column_text(st, 1));
+		snprintf(d->environment, sizeof(d->environment), "%s", sqlite3_column_text(st, 2));
+		snprintf(d->component, sizeof(d->component), "%s", sqlite3_column_text(st, 3));
+		snprintf(d->component_type, sizeof(d->component_type), "%s", sqlite3_column_text(st, 4));
+		d->seq = sqlite3_column_int(st, 5);
+		snprintf(d->digest, sizeof(d->digest), "%s", sqlite3_column_text(st, 8));
+		snprintf(d->image, sizeof(d->image), "%s", sqlite3_column_text(st, 9));
+		snprintf(d->status, sizeof(d->status), "%s", sqlite3_column_text(st, 10));
+		d->descriptor = json_loads((const char *)sqlite3_column_text(st, 19), 0, NULL);
+		if (!d->descriptor)
+			d->descriptor = json_object();
+		d->component_id = sqlite3_column_int64(st, 20);
+		d->project_id = sqlite3_column_int64(st, 21);
+		d->environment_id = sqlite3_column_int64(st, 22);
+		d->snapshot_id = sqlite3_column_int64(st, 23);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ferr_notfound(e, "deployment %lld not found", (long long)id);
+	if (rc != SQLITE_ROW)
+		return store_error(e, "read deployment");
+	return 0;
+}
+
+void deployment_info_release(struct deployment_info *d)
+{
+	json_decref(d->descriptor);
+	d->descriptor = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Status moves                                                         */
+
+static int set_status(int64_t id, const char *from_sql_cond, const char *status,
+		      const char *error, struct ferr *e)
+{
+	sqlite3_stmt *st;
+	char now[32];
+
+	(void)from_sql_cond;
+	store_now(now);
+	st = store_stmt("UPDATE deployments SET status = ?1,"
+			" started_at = CASE WHEN ?1 = 'rolling-out' THEN coalesce(started_at, ?2) ELSE started_at END,"
+			" finished_at = CASE WHEN ?1 IN ('active','failed') THEN ?2 ELSE finished_at END,"
+			" error = coalesce(?3, error) WHERE id = ?4");
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_error(e, "update deployment");
+	if (sqlite3_changes(store_db()) == 0)
+		return ferr_notfound(e, "deployment %lld not found", (long long)id);
+	return 0;
+}
+
+int deployment_mark_rolling_out(int64_t id, struct ferr *e)
+{
+	return set_status(id, NULL, "rolling-out", NULL, e);
+}
+
+int deployment_mark_active(int64_t id, struct ferr *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_begin(e) < 0)
+		return -1;
+	st = store_stmt("UPDATE deployments SET status = 'superseded'"
+			" WHERE status = 'active' AND id != ?1 AND (component_id, environment_id) ="
+			" (SELECT component_id, environment_id FROM deployments WHERE id = ?1)");
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_error(e, "supersede deployment");
+		store_rollback();
+		return -1;
+	}
+	if (set_status(id, NULL, "active", NULL, e) < 0) {
+		store_rollback();
+		return -1;
+	}
+	if (store_commit(e) < 0)
+		return -1;
+	deployment_event(id, "active: this deployment now serves its environment");
+	return 0;
+}
+
+int deployment_mark_failed(int64_t id, const char *error, struct ferr *e)
+{
+	if (set_status(id, NULL, "failed", error ? error : "failed", e) < 0)
+		return -1;
+	deployment_event(id, "failed: %s", error ? error : "failed");
+	return 0;
+}
+
+int deployment_mark_undeployed(int64_t component_id, int64_t environment_id, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt(
+		"UPDATE deployments SET status = CASE status WHEN 'active' THEN 'undeployed' ELSE 'failed' END,"
+		" error = CASE status WHEN 'active' THEN error ELSE 'undeployed before its rollout finished' END,"
+		" finished_at = coalesce(finished_at, strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
+		" WHERE component_id = ? AND environment_id = ? AND status IN ('active','pending','rolling-out')");
+
+	sqlite3_bind_int64(st, 1, component_id);
+	sqlite3_bind_int64(st, 2, environment_id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_error(e, "undeploy");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Creating deployments                                                 */
+
+struct new_deployment {
+	int64_t component_id;
+	int64_t project_id;
+	int64_t env_id;
+	int64_t build_id;
+	int64_t independent_id;  /* 0: snapshot the current component-wide values */
+	int64_t snapshot_id;     /* rollback: reuse this exact joined snapshot */
+	const char *cause;
+	int64_t promoted_from;   /* 0: none */
+	const char *who;
+};
+
+/* Creates the deployment row (pending) with its snapshot, after checking
+ * the snapshot against the build's declared configurables, and queues its
+ * rollout. Nothing is kept when validation fails. */
+static int deployment_create(const struct new_deployment *n, int64_t *ret_id, struct ferr *e)
+{
+	char status[16] = "", commit[64] = "", digest[80] = "", image[512] = "", now[32];
+	struct snapshot *snap = NULL;
+	int64_t snapshot_id = n->snapshot_id, indep = n->independent_id, id;
+	json_t *descriptor = NULL;
+	char *desc_text = NULL;
+	sqlite3_stmt *st;
+	int rc, seq = 1;
+
+	if (store_begin(e) < 0)
+		return -1;
+	st = store_stmt("SELECT status, commit_sha, digest, image, descriptor FROM builds"
+			" WHERE id = ? AND component_id = ?");
+	sqlite3_bind_int64(st, 1, n->build_id);
+	sqlite3_bind_int64(st, 2, n->component_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(status, sizeof(status), "%s", sqlite3_column_text(st, 0));
+		snprintf(commit, sizeof(commit), "%s", sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "");
+		snprintf(digest, sizeof(digest), "%s", sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "");
+		snprintf(image, sizeof(image), "%s", sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "");
+		descriptor = sqlite3_column_text(st, 4) ? json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL) : NULL;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			ferr_notfound(e, "build %lld not found for this component", (long long)n->build_id);
+		else
+			store_error(e, "read build");
+		goto fail;
+	}
+	if (strcmp(status, "succeeded") || !digest[0]) {
+		ferr_conflict(e, "build %lld has not succeeded (it is %s): only a successful build can be deployed",
+			      (long long)n->build_id, status);
+		goto fail;
+	}
+	if (!descriptor)
+		descriptor = json_object();
+
+	if (!snapshot_id) {
+		if (!indep) {
+			if (snapshot_build(n->component_id, n->env_id, &snapshot_id, e) < 0)
+				goto fail;
+		} else if (snapshot_join(indep, n->env_id, &snapshot_id, e) < 0) {
+			goto fail;
+		}
+	}
+	if (snapshot_load(snapshot_id, &snap, e) < 0)
+		goto fail;
+	indep = snap->base_id ? snap->base_id : snapshot_id;
+	if (snapshot_validate(snap, descriptor, NULL, e) < 0) {
+		ferr_prefix(e, "the configuration in this environment does not satisfy build %lld", (long long)n->build_id);
+		goto fail;
+	}
+
+	st = store_stmt("SELECT coalesce(max(seq), 0) + 1 FROM deployments WHERE component_id = ? AND environment_id = ?");
+	sqlite3_bind_int64(st, 1, n->component_id);
+	sqlite3_bind_int64(st, 2, n->env_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		seq = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+
+	desc_text = json_dumps(descriptor, JSON_COMPACT);
+	store_now(now);
+	st = store_stmt("INSERT INTO deployments (component_id, project_id, environment_id, seq, build_id,"
+			" commit_sha, digest, image, descriptor, snapshot_id, independent_snapshot_id,"
+			" config_version, cause, promoted_from, status, created_by, created_at)"
+			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,nullif(?, 0),'pending',?,?)");
+	sqlite3_bind_int64(st, 1, n->component_id);
+	sqlite3_bind_int64(st, 2, n->project_id);
+	sqlite3_bind_int64(st, 3, n->env_id);
+	sqlite3_bind_int(st, 4, seq);
+	sqlite3_bind_int64(st, 5, n->build_id);
+	sqlite3_bind_text(st, 6, commit, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, image, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, desc_text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, snapshot_id);
+	sqlite3_bind_int64(st, 11, indep);
+	sqlite3_bind_int64(st, 12, snap->config_version);
+	sqlite3_bind_text(st, 13, n->cause, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 14, n->promoted_from);
+	sqlite3_bind_text(st, 15, n->who, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 16, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_error(e, "create deployment");
+		goto fail;
+	}
+	id = sqlite3_last_insert_rowid(store_db());
+	if (store_commit(e) < 0)
+		goto out_err;
+	deployment_event(id, "created by %s (cause %s): build %lld, %s", n->who, n->cause,
+			 (long long)n->build_id, digest);
+	if (rollout_queue(id, n->who, e) < 0) {
+		struct ferr ignore = FERR_INIT;
+		deployment_mark_failed(id, e->msg, &ignore);
+		goto out_err;
+	}
+	*ret_id = id;
+	free(desc_text);
+	json_decref(descriptor);
+	snapshot_free(snap);
+	return 0;
+fail:
+	store_rollback();
+out_err:
+	free(desc_text);
+	json_decref(descriptor);
+	snapshot_free(snap);
+	return -1;
+}
+
+static int show_by_id(int64_t id, json_t **ret, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT " DEPLOYMENT_COLUMNS DEPLOYMENT_FROM " WHERE d.id = ?");
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = deployment_row(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ferr_notfound(e, "deployment %lld not found", (long long)id);
+	if (rc != SQLITE_ROW)
+		return store_error(e, "show deployment");
+	return 0;
+}
+
+/* Environment id by name, or the one at rank (when name is NULL). */
+static int env_at(int64_t project_id, const char *name, int rank, int64_t *ret_id, int *ret_rank,
+		  struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT id, rank, name FROM environments WHERE project_id = ?1"
+				      " AND ((?2 IS NULL AND rank = ?3) OR name = ?2)");
+	int rc;
+
+	sqlite3_bind_int64(st, 1, project_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, rank);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_id = sqlite3_column_int64(st, 0);
+		if (ret_rank)
+			*ret_rank = sqlite3_column_int(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return name ? ferr_notfound(e, "environment \"%s\" not found", name)
+			    : ferr_notfound(e, "no environment at position %d of the promotion line", rank + 1);
+	if (rc != SQLITE_ROW)
+		return store_error(e, "find environment");
+	return 0;
+}
+
+/* The active deployment of a component in an environment (0 if none). */
+static int64_t active_in(int64_t component_id, int64_t env_id, int64_t *ret_build,
+			 int64_t *ret_indep)
+{
+	sqlite3_stmt *st = store_stmt("SELECT id, build_id, independent_snapshot_id FROM deployments"
+				      " WHERE component_id = ? AND environment_id = ? AND status = 'active'"
+				      " ORDER BY id DESC LIMIT 1");
+	int64_t id = 0;
+
+	sqlite3_bind_int64(st, 1, component_id);
+	sqlite3_bind_int64(st, 2, env_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		if (ret_build)
+			*ret_build = sqlite3_column_int64(st, 1);
+		if (ret_indep)
+			*ret_indep = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return id;
+}
+
+int deployment_deploy(const struct principal *who, const char *project, const char *component,
+		      int64_t build_id, json_t **ret, struct ferr *e)
+{
+	struct new_deployment n = { .cause = "deploy", .who = who->name };
+	int64_t id;
+
+	if (component_lookup(who, project, component, &n.project_id, &n.component_id, e) < 0 ||
+	    auth_require_write(who, e) < 0 || env_at(n.project_id, NULL, 0, &n.env_id, NULL, e) < 0)
+		return -1;
+	if (!build_id) {
+		sqlite3_stmt *st = store_stmt("SELECT id FROM builds WHERE component_id = ? AND status = 'succeeded'"
+					      " ORDER BY id DESC LIMIT 1");
+		sqlite3_bind_int64(st, 1, n.component_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			build_id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (!build_id)
+			return ferr_conflict(e, "%s/%s has no successful build yet: run ferry build %s/%s first",
+					     project, component, project, component);
+	}
+	n.build_id = build_id;
+	if (deployment_create(&n, &id, e) < 0)
+		return -1;
+	return show_by_id(id, ret, e);
+}
+
+int deployment_promote(const struct principal *who, const char *project, const char *component,
+		       const char *to, const char *from, json_t **ret, struct ferr *e)
+{
+	struct new_deployment n = { .cause = "promote", .who = who->name };
+	int64_t from_id, source, id;
+	int to_rank, from_rank;
+	json_t *health;
+	char from_name[64];
+
+	if (component_lookup(who, project, component, &n.project_id, &n.component_id, e) < 0 ||
+	    auth_require_write(who, e) < 0 || env_at(n.project_id, to, 0, &n.env_id, &to_rank, e) < 0)
+		return -1;
+	if (from) {
+		if (env_at(n.project_id, from, 0, &from_id, &from_rank, e) < 0)
+			return -1;
+		if (from_id == n.env_id)
+			return ferr_invalid(e, "cannot promote from \"%s\" to itself", to);
+	} else {
+		if (to_rank == 0)
+			return ferr_invalid(e, "\"%s\" is the first environment: deploy to it with ferry deploy, or give --from", to);
+		if (env_at(n.project_id, NULL, to_rank - 1, &from_id, &from_rank, e) < 0)
+			return -1;
+	}
+	{
+		sqlite3_stmt *st = store_stmt("SELECT name FROM environments WHERE id = ?");
+		sqlite3_bind_int64(st, 1, from_id);
+		from_name[0] = '\0';
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(from_name, sizeof(from_name), "%s", sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+	}
+	source = active_in(n.component_id, from_id, &n.build_id, &n.independent_id);
+	if (!source)
+		return ferr_conflict(e, "%s/%s has no active deployment in \"%s\" to promote (a failed deployment cannot be promoted)",
+				     project, component, from_name);
+	health = rollout_health(n.component_id, from_id);
+	if (!json_is_true(json_object_get(health, "healthy"))) {
+		json_decref(health);
+		return ferr_conflict(e, "%s/%s is not healthy in \"%s\": an unhealthy deployment cannot be promoted",
+				     project, component, from_name);
+	}
+	json_decref(health);
+	n.promoted_from = source;
+	if (deployment_create(&n, &id, e) < 0)
+		return -1;
+	return show_by_id(id, ret, e);
+}
+
+int deployment_rollback(const struct principal *who, const char *project, const char *component,
+			const char *env, int64_t to, json_t **ret, struct ferr *e)
+{
+	struct new_deployment n = { .cause = "rollback", .who = who->name };
+	int64_t current, id;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (component_lookup(who, project, component, &n.project_id, &n.component_id, e) < 0 ||
+	    auth_require_write(who, e) < 0 || env_at(n.project_id, env, 0, &n.env_id, NULL, e) < 0)
+		return -1;
+	current = active_in(n.component_id, n.env_id, NULL, NULL);
+	/* The target: the given deployment, else the newest one that served
+	 * here before the current one. */
+	st = store_stmt("SELECT id, build_id, snapshot_id, status FROM deployments"
+			" WHERE component_id = ?1 AND environment_id = ?2 AND"
+			" (CASE WHEN ?3 != 0 THEN id = ?3"
+			"  ELSE status IN ('superseded','undeployed') AND id != ?4 END)"
+			" ORDER BY id DESC LIMIT 1");
+	sqlite3_bind_int64(st, 1, n.component_id);
+	sqlite3_bind_int64(st, 2, n.env_id);
+	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, current);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *status = (const char *)sqlite3_column_text(st, 3);
+		if (!strcmp(status, "failed") || !strcmp(status, "pending") || !strcmp(status, "rolling-out")) {
+			sqlite3_reset(st);
+			return ferr_conflict(e, "deployment %lld is %s: only a deployment that served can be rolled back to",
+					     (long long)to, status);
+		}
+		n.build_id = sqlite3_column_int64(st, 1);
+		n.snapshot_id = sqlite3_column_int64(st, 2);
+		n.promoted_from = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		if (to)
+			return ferr_notfound(e, "deployment %lld of %s/%s in \"%s\" not found", (long long)to,
+					     project, component, env);
+		return ferr_conflict(e, "%s/%s has no earlier deployment in \"%s\" to roll back to",
+				     project, component, env);
+	}
+	if (n.promoted_from == current)
+		return ferr_conflict(e, "deployment %lld is the one serving \"%s\" now", (long long)n.promoted_from, env);
+	/* promoted_from records where a rollback came from, too. */
+	if (deployment_create(&n, &id, e) < 0)
+		return -1;
+	return show_by_id(id, ret, e);
+}
+
+int deployment_undeploy(const struct principal *who, const char *project, const char *component,
+			const char *env, json_t **ret, struct ferr *e)
+{
+	int64_t pid, cid, eid, job;
+
+	if (component_lookup(who, project, component, &pid, &cid, e) < 0 ||
+	    auth_require_write(who, e) < 0 || env_at(pid, env, 0, &eid, NULL, e) < 0)
+		return -1;
+	if (!active_in(cid, eid, NULL, NULL)) {
+		sqlite3_stmt *st = store_stmt("SELECT count(*) FROM deployments WHERE component_id = ?"
+					      " AND environment_id = ? AND status IN ('pending','rolling-out')");
+		int busy = 0;
+		sqlite3_bind_int64(st, 1, cid);
+		sqlite3_bind_int64(st, 2, eid);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			busy = sqlite3_column_int(st, 0);
+		sqlite3_reset(st);
+		if (!busy)
+			return ferr_conflict(e, "%s/%s is not deployed in \"%s\"", project, component, env);
+	}
+	if (deployment_mark_undeployed(cid, eid, e) < 0)
+		return -1;
+	job = rollout_queue_undeploy(cid, eid, who->name, e);
+	if (job < 0)
+		return -1;
+	*ret = json_pack("{s:s, s:s, s:s, s:I}", "project", project, "component", component,
+			 "environment", env, "job", (json_int_t)job);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Listing                                                              */
+
+int deployment_list(const struct principal *who, const char *project, const char *component,
+		    const char *env, json_t **ret, struct ferr *e)
+{
+	int64_t pid, cid, eid = 0;
+	sqlite3_stmt *st;
+	json_t *arr;
+	int rc;
+
+	if (component_lookup(who, project, component, &pid, &cid, e) < 0 ||
+	    (env && env_at(pid, env, 0, &eid, NULL, e) < 0))
+		return -1;
+	st = store_stmt("SELECT " DEPLOYMENT_COLUMNS DEPLOYMENT_FROM
+			" WHERE d.component_id = ?1 AND (?2 = 0 OR d.environment_id = ?2)"
+			" ORDER BY d.id DESC LIMIT 500");
+	sqlite3_bind_int64(st, 1, cid);
+	sqlite3_bind_int64(st, 2, eid);
+	arr = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, deployment_row(st));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return store_error(e, "list deployments");
+	}
+	*ret = arr;
+	return 0;
+}
+
+/* Access: the deployment's project must be visible to who. */
+static int check_visible(const struct principal *who, int64_t id, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT project_id FROM deployments WHERE id = ?");
+	int64_t pid = -1;
+
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		pid = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (pid < 0 || (who->project_id && who->project_id != pid))
+		return ferr_notfound(e, "deployment %lld not found", (long long)id);
+	return 0;
+}
+
+int deployment_show(const struct principal *who, int64_t id, json_t **ret, struct ferr *e)
+{
+	if (check_visible(who, id, e) < 0)
+		return -1;
+	return show_by_id(id, ret, e);
+}
+
+int deployment_events(const struct principal *who, int64_t id, int64_t after, json_t **ret,
+		      struct ferr *e)
+{
+	sqlite3_stmt *st;
+	json_t *arr;
+	int rc;
+
+	if (check_visible(who, id, e) < 0)
+		return -1;
+	st = store_stmt("SELECT id, ts, text FROM deployment_events WHERE deployment_id = ? AND id > ?"
+			" ORDER BY id LIMIT 5000");
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, after);
+	arr = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s}",
+			"id", (json_int_t)sqlite3_column_int64(st, 0),
+			"ts", sqlite3_column_text(st, 1), "text", sqlite3_column_text(st, 2)));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return store_error(e, "read deployment log");
+	}
+	*ret = arr;
+	return 0;
+}
+
+int deployment_status(const struct principal *who, const char *project, const char *component,
+		      json_t **ret, struct ferr *e)
+{
+	json_t *comp, *envs = json_array();
+	int64_t pid, cid;
+	sqlite3_stmt *st;
+
+	if (component_lookup(who, project, component, &pid, &cid, e) < 0 ||
+	    component_show(who, project, component, &comp, e) < 0) {
+		json_decref(envs);
+		return -1;
+	}
+	st = store_stmt("SELECT e.id, e.name,"
+			" (SELECT max(d.id) FROM deployments d WHERE d.component_id = ?2"
+			"  AND d.environment_id = e.id AND d.status = 'active')"
+			" FROM environments e WHERE e.project_id = ?1 ORDER BY e.rank");
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int64(st, 2, cid);
+	{
+		/* Collect first: show_by_id reuses statements. */
+		int64_t ids[32][2];
+		char names[32][64];
+		int n = 0;
+		while (sqlite3_step(st) == SQLITE_ROW && n < 32) {
+			ids[n][0] = sqlite3_column_int64(st, 0);
+			ids[n][1] = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
+			snprintf(names[n], sizeof(names[n]), "%s", sqlite3_column_text(st, 1));
+			n++;
+		}
+		sqlite3_reset(st);
+		for (int i = 0; i < n; i++) {
+			json_t *dep = NULL, *health = NULL, *env;
+			if (ids[i][1] && show_by_id(ids[i][1], &dep, e) < 0) {
+				json_decref(envs);
+				json_decref(comp);
+				return -1;
+			}
+			env = json_pack("{s:s, s:o, s:b, s:o}", "name", names[i],
+					"deployment", dep ? dep : json_null(), "healthy", 0,
+					"url", dep ? json_incref(json_object_get(dep, "url")) : json_null());
+			if (dep) {
+				health = rollout_health(cid, ids[i][0]);
+				json_object_set(env, "healthy", json_object_get(health, "healthy"));
+				json_object_set(env, "replicas", json_object_get(health, "replicas"));
+				json_decref(health);
+			}
+			json_array_append_new(envs, env);
+		}
+	}
+	*ret = json_pack("{s:o, s:o}", "component", comp, "environments", envs);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hooks                                                                */
+
+void deployment_after_build(int64_t build_id)
+{
+	struct new_deployment n = { .cause = "auto-deploy", .who = "auto-deploy" };
+	struct ferr e = FERR_INIT;
+	sqlite3_stmt *st;
+	int auto_deploy = 0;
+	int64_t id;
+
+	st = store_stmt("SELECT b.component_id, c.project_id, c.auto_deploy FROM builds b"
+			" JOIN components c ON c.id = b.component_id WHERE b.id = ?");
+	sqlite3_bind_int64(st, 1, build_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		n.component_id = sqlite3_column_int64(st, 0);
+		n.project_id = sqlite3_column_int64(st, 1);
+		auto_deploy = sqlite3_column_int(st, 2);
+	}
+	sqlite3_reset(st);
+	if (!auto_deploy)
+		return;
+	n.build_id = build_id;
+	if (env_at(n.project_id, NULL, 0, &n.env_id, NULL, &e) < 0 || deployment_create(&n, &id, &e) < 0) {
+		log_warnx("event=auto_deploy_failed build=%lld err=\"%s\"", (long long)build_id, e.msg);
+		return;
+	}
+	log_info("event=auto_deploy build=%lld deployment=%lld", (long long)build_id, (long long)id);
+}
+
+void deployment_after_config_change(int64_t component_id, int64_t env_id)
+{
+	struct new_deployment n = { .cause = "config", .who = "configuration change",
+				    .component_id = component_id };
+	struct ferr e = FERR_INIT;
+	sqlite3_stmt *st;
+	int64_t id, indep = 0;
+
+	st = store_stmt("SELECT project_id FROM components WHERE id = ?");
+	sqlite3_bind_int64(st, 1, component_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n.project_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (!n.project_id)
+		return;
+	if (!env_id) {
+		/* Component-wide: a new setup-area snapshot, in the first environment. */
+		if (env_at(n.project_id, NULL, 0, &n.env_id, NULL, &e) < 0)
+			return;
+		if (!active_in(component_id, n.env_id, &n.build_id, NULL))
+			return;
+	} else {
+		/* This environment's own values change; its independent part stays. */
+		n.env_id = env_id;
+		if (!active_in(component_id, env_id, &n.build_id, &indep))
+			return;
+		n.independent_id = indep;
+	}
+	if (deployment_create(&n, &id, &e) < 0) {
+		log_warnx("event=config_redeploy_failed component=%lld err=\"%s\"", (long long)component_id, e.msg);
+		return;
+	}
+	log_info("event=config_redeploy component=%lld deployment=%lld", (long long)component_id, (long long)id);
+}
