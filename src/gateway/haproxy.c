@@ -727,9 +727,13 @@ static int server_add_locked(struct hap_gw *g, const char *key, const char *id,
 				     id, key, r->srv[j].addr, addr);
 	}
 	j = (int)hap_route_add_server(r, id, addr, GATEWAY_SERVER_MAINT);
-	/* dynamic servers start in maintenance; say so anyway, it is cheap
-	 * and makes the state explicit */
-	if (cli_do(g, ok_add_server, &le, "add server r%d/%s %s", i, id, addr) < 0 ||
+	/* HAProxy 2.6 gives a dynamic server no idle-connection pool unless
+	 * both pool settings are explicit: without them every request opens
+	 * a new connection to the replica (measured: half the throughput).
+	 * Dynamic servers start in maintenance; say so anyway, it is cheap
+	 * and makes the state explicit. */
+	if (cli_do(g, ok_add_server, &le, "add server r%d/%s %s pool-max-conn 1000 "
+		   "pool-purge-delay 5s", i, id, addr) < 0 ||
 	    cli_do(g, NULL, &le, "set server r%d/%s state maint", i, id) < 0) {
 		if (!is_down(&le))
 			hap_route_del_server(r, (size_t)j); /* refused: not there */

@@ -45,6 +45,8 @@ class H(http.server.BaseHTTPRequestHandler):
 class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     request_queue_size = 128
+    def handle_error(self, request, client_address):
+        pass  # resets when HAProxy closes idle keep-alive connections
 S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 '''
 
