@@ -284,6 +284,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			ferr_set(&e, 413, "too_large", "the request body is larger than the limit of %zu bytes", body_limit);
 			return send_error(c, rq, &e);
 		}
+		/* One allocation of the announced size: a body may hold secret
+		 * values, and growing would leave copies behind in freed memory. */
+		if (len)
+			strbuf_grow(&rq->body, (size_t)strtoull(len, NULL, 10));
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -322,6 +326,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		 rq->method, log_quote(q, sizeof(q), rq->path), rq->status, ms,
 		 rq->authed ? rq->who.name : "-",
 		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	if (rq->body.alloc)
+		explicit_bzero(rq->body.buf, rq->body.alloc);
 	strbuf_release(&rq->body);
 	free(rq);
 	*con_cls = NULL;

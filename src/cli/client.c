@@ -160,6 +160,9 @@ int api_call(const char *method, const char *path, json_t *body, json_t **ret, s
 			r = ferr_internal(e, "ferryd answered with invalid JSON: %s", je.text);
 	}
 out:
+	/* The request may carry a secret value. */
+	if (text)
+		explicit_bzero(text, strlen(text));
 	free(text);
 	strbuf_release(&out);
 	curl_slist_free_all(hdrs);
