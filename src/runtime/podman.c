@@ -429,7 +429,8 @@ static int pm_write_config(struct podman *p, const struct runtime_spec *spec,
 			    uid, gid, &we) == 0)
 		return 0;
 	if (we.status != 409) {
-		*e = we;
+		if (e && !ferr_isset(e))
+			*e = we;
 		return -1;
 	}
 	ex = pm_exists(p, "container", name, e);
@@ -562,7 +563,8 @@ static int pm_stop_replica(struct runtime *rt, const char *id, int grace_s,
 		grace_s = 0;
 	if (pm_inspect(rt, id, &r, &ie) < 0) {
 		if (ie.status != 404) {
-			*e = ie;
+			if (e && !ferr_isset(e))
+				*e = ie;
 			return -1;
 		}
 		/* already gone: make sure its configuration is too */
@@ -655,14 +657,18 @@ static int pm_logs(struct runtime *rt, const char *id, int follow, runtime_log_f
 	struct runtime_replica r;
 	struct spawn s = SPAWN_INIT;
 	struct strbuf pending = STRBUF_INIT;
-	const char *argv[] = { p->program, "logs", follow ? "--follow" : id,
-			       follow ? id : NULL, NULL };
+	const char *argv[5] = { p->program, "logs", NULL, NULL, NULL };
 	int pfd[2], stop = 0, rc = 0;
 	char buf[8192];
 
 	if (pm_inspect(rt, id, &r, e) < 0)
 		return -1;
-	argv[follow ? 3 : 2] = r.id;
+	if (follow) {
+		argv[2] = "--follow";
+		argv[3] = r.id;
+	} else {
+		argv[2] = r.id;
+	}
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return ferr_internal(e, "pipe: %s", strerror(errno));
 	s.argv = argv;
