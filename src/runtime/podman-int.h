@@ -35,9 +35,11 @@ struct pm_argv {
 
 #define PM_ARGV_INIT { NULL, 0, 0 }
 
+/* Appends a copy of s (allocation failure aborts, as strbuf's does). */
 void pm_argv_push(struct pm_argv *a, const char *s);
 void pm_argv_pushf(struct pm_argv *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Frees the strings and the vector; a is left as PM_ARGV_INIT. */
 void pm_argv_release(struct pm_argv *a);
 
 /* What ferry needs of an image's config. */

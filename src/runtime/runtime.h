@@ -218,12 +218,14 @@ int runtime_wait(struct runtime *rt, const char *id, int timeout_ms,
 /* Frees the driver instance (accepts NULL). Replicas keep running. */
 void runtime_free(struct runtime *rt);
 
+/* Frees the items of l (filled by runtime_list); l is left empty and may be
+ * filled again. */
 void runtime_replica_list_release(struct runtime_replica_list *l);
 
 /* The host port (on 127.0.0.1) published for container_port, or -1. */
 int runtime_replica_host_port(const struct runtime_replica *r, int container_port);
 
-/* "running", "exited", ... */
+/* "running", "exited", ... (static strings). */
 const char *runtime_state_name(enum runtime_state s);
 
 /* 0 if s is a DNS label (1-63 of [a-z0-9-], no '-' first or last); else
