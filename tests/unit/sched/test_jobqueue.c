@@ -1,0 +1,180 @@
+/* The job queue against a real SQLite store in a temp dir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sched/jobqueue.h"
+#include "store/store.h"
+
+static char dir[64];
+static atomic_int ran, concurrent, max_concurrent;
+
+static int count_run(struct job *job, struct ferr *e)
+{
+	int now = atomic_fetch_add(&concurrent, 1) + 1;
+	int fail = json_is_true(json_object_get(job->payload, "fail"));
+
+	if (now > atomic_load(&max_concurrent))
+		atomic_store(&max_concurrent, now);
+	job_log(job, "run %lld", (long long)job->id);
+	usleep(50 * 1000);
+	atomic_fetch_sub(&concurrent, 1);
+	atomic_fetch_add(&ran, 1);
+	return fail ? ferr_set(e, 500, "failed", "asked to fail") : 0;
+}
+
+static int block_run(struct job *job, struct ferr *e)
+{
+	while (!job_cancelled(job))
+		usleep(10 * 1000);
+	return ferr_set(e, 409, "cancelled", "stopped");
+}
+
+static const struct job_kind count_kind = { "count", 1, 1, count_run, NULL };
+static const struct job_kind block_kind = { "block", 2, 0, block_run, NULL };
+
+static int setup(void **state)
+{
+	char path[128];
+	struct ferr e = FERR_INIT;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/ferry-jobq-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ferry.db", dir);
+	assert_int_equal(store_open(path, &e), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char path[128];
+
+	(void)state;
+	store_close();
+	snprintf(path, sizeof(path), "%s/ferry.db", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/ferry.db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/ferry.db-shm", dir);
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+static const char *status_of(int64_t id, char buf[32])
+{
+	json_t *j = NULL;
+	struct ferr e = FERR_INIT;
+
+	assert_int_equal(jobq_show(id, 0, &j, &e), 0);
+	snprintf(buf, 32, "%s", json_string_value(json_object_get(j, "status")));
+	json_decref(j);
+	return buf;
+}
+
+static void wait_status(int64_t id, const char *want)
+{
+	char buf[32];
+
+	for (int i = 0; i < 300 && strcmp(status_of(id, buf), want); i++)
+		usleep(20 * 1000);
+	assert_string_equal(status_of(id, buf), want);
+}
+
+static void test_runs_in_order_within_the_kind_limit(void **state)
+{
+	struct ferr e = FERR_INIT;
+	int64_t ids[5];
+	json_t *log = NULL;
+
+	(void)state;
+	assert_int_equal(jobq_start(4, &e), 0);
+	for (int i = 0; i < 5; i++) {
+		json_t *p = json_pack("{s:b}", "fail", i == 4);
+		ids[i] = jobq_submit("count", p, 0, "test", &e);
+		json_decref(p);
+		assert_true(ids[i] > 0);
+	}
+	for (int i = 0; i < 4; i++)
+		wait_status(ids[i], "succeeded");
+	wait_status(ids[4], "failed");
+	assert_int_equal(atomic_load(&ran), 5);
+	assert_int_equal(atomic_load(&max_concurrent), 1); /* the kind's limit */
+	assert_int_equal(jobq_log_read(ids[0], 0, 0, &log, &e), 0);
+	assert_int_equal(json_array_size(log), 1);
+	json_decref(log);
+	jobq_stop();
+}
+
+static void test_unknown_kind_is_refused(void **state)
+{
+	struct ferr e = FERR_INIT;
+
+	(void)state;
+	assert_int_equal(jobq_submit("nope", NULL, 0, "test", &e), -1);
+	assert_int_equal(e.status, 400);
+}
+
+static void test_cancel_running_and_queued(void **state)
+{
+	struct ferr e = FERR_INIT;
+	int64_t a, b, c;
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(jobq_start(4, &e), 0);
+	a = jobq_submit("block", NULL, 0, "test", &e);
+	b = jobq_submit("block", NULL, 0, "test", &e);
+	c = jobq_submit("block", NULL, 0, "test", &e);
+	wait_status(a, "running");
+	wait_status(b, "running");
+	assert_string_equal(status_of(c, buf), "queued"); /* limit 2 */
+	assert_int_equal(jobq_cancel(c, 0, &e), 0);
+	assert_string_equal(status_of(c, buf), "cancelled");
+	assert_int_equal(jobq_cancel(a, 0, &e), 0);
+	wait_status(a, "cancelled");
+	ferr_clear(&e);
+	assert_int_equal(jobq_cancel(a, 0, &e), -1);
+	assert_int_equal(e.status, 409);
+	/* Stopping interrupts b: its kind is not safe to run twice. */
+	jobq_stop();
+	assert_string_equal(status_of(b, buf), "interrupted");
+}
+
+static void test_scope_hides_other_projects_jobs(void **state)
+{
+	struct ferr e = FERR_INIT;
+	json_t *j = NULL;
+	int64_t id;
+
+	(void)state;
+	/* A project row for the foreign key. */
+	assert_int_equal(store_exec("INSERT INTO projects (id, name, created_at) VALUES (7, 'p', 'now')", &e), 0);
+	id = jobq_submit("count", NULL, 7, "test", &e);
+	assert_int_equal(jobq_show(id, 7, &j, &e), 0);
+	json_decref(j);
+	assert_int_equal(jobq_show(id, 8, &j, &e), -1);
+	assert_int_equal(e.status, 404);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_runs_in_order_within_the_kind_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_kind_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_running_and_queued, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scope_hides_other_projects_jobs, setup, teardown),
+	};
+
+	jobq_register(&count_kind);
+	jobq_register(&block_kind);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
