@@ -159,7 +159,7 @@ static int wait_build(long long id, json_t **ret, struct ferr *e)
 			return 0;
 		}
 		json_decref(b);
-		usleep(300 * 1000);
+		usleep(100 * 1000);
 	}
 }
 

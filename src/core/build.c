@@ -880,8 +880,11 @@ out:
 	return ret;
 }
 
+/* Runs the steps. The local image is left in *img for the caller to
+ * remove once the build's result is recorded (users wait for that, not for
+ * the clean-up). */
 static int run_steps(struct job *job, struct build_run *run, struct build_src *src,
-		     const char *workspace, struct ferr *e)
+		     const char *workspace, struct image_local *out_img, struct ferr *e)
 {
 	struct image_watch w = { tool_line, run, &run->stop, run->deadline_ms };
 	struct image_local img = IMAGE_LOCAL_INIT;
@@ -1005,13 +1008,7 @@ out:
 		step_set(run->build_id, run->step, !strcmp(e->code, "cancelled") ? "cancelled" : "failed",
 			 e->msg);
 	}
-	if (img.name) {
-		struct ferr re = FERR_INIT;
-		if (image_remove_local(core.registry, &img, &re) < 0)
-			log_warnx("event=build_local_image_remove_failed build=%lld err=\"%s\"",
-				  (long long)run->build_id, re.msg);
-	}
-	image_local_release(&img);
+	*out_img = img;
 	descriptor_free(d);
 	strbuf_release(&repo);
 	strbuf_release(&df);
@@ -1022,6 +1019,7 @@ static int build_job_run(struct job *job, struct ferr *e)
 {
 	int64_t build_id = json_integer_value(json_object_get(job->payload, "build"));
 	struct build_run run = { .build_id = build_id, .job_id = job->id, .timeout_s = build_timeout_s };
+	struct image_local img = IMAGE_LOCAL_INIT;
 	struct strbuf ws = STRBUF_INIT;
 	struct build_src src;
 	sqlite3_stmt *st;
@@ -1052,11 +1050,9 @@ static int build_job_run(struct job *job, struct ferr *e)
 	log_info("event=build_start build=%lld job=%lld component=%s/%s", (long long)build_id,
 		 (long long)job->id, src.project, src.component);
 
-	rc = run_steps(job, &run, &src, ws.buf, e);
+	rc = run_steps(job, &run, &src, ws.buf, &img, e);
 
 	runs_remove(&run);
-	if (remove_tree(ws.buf) < 0)
-		log_warn("event=build_workspace_remove_failed build=%lld path=%s", (long long)build_id, ws.buf);
 	if (rc == 0) {
 		build_finish(build_id, "succeeded", NULL);
 		log_info("event=build_end build=%lld status=succeeded", (long long)build_id);
@@ -1076,6 +1072,15 @@ static int build_job_run(struct job *job, struct ferr *e)
 		snprintf(e->msg, sizeof(e->msg), "%s", msg.buf);
 		strbuf_release(&msg);
 	}
+	if (img.name) {
+		struct ferr re = FERR_INIT;
+		if (image_remove_local(core.registry, &img, &re) < 0)
+			log_warnx("event=build_local_image_remove_failed build=%lld err=\"%s\"",
+				  (long long)build_id, re.msg);
+	}
+	image_local_release(&img);
+	if (remove_tree(ws.buf) < 0)
+		log_warn("event=build_workspace_remove_failed build=%lld path=%s", (long long)build_id, ws.buf);
 	strbuf_release(&run.partial);
 	strbuf_release(&ws);
 	build_src_release(&src);
