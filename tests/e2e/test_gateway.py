@@ -28,6 +28,7 @@ import json, sys, time, http.server, socketserver, urllib.parse
 name = sys.argv[2]
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes
     def do_GET(self):
         q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
         if "sleep_ms" in q:
@@ -385,7 +386,7 @@ def test_owner_crash_haproxy_keeps_serving_and_is_adopted(env):
     pid = gw.haproxy_pid
 
     results = []
-    ts = load(gw.port, host, 600, 2, results)
+    ts = load(gw.port, host, 3000, 2, results)
     gw.crash()  # ferryd killed -9 mid-rollout
     time.sleep(0.3)
     gw2 = gateway()  # same data dir and port: adopts
@@ -413,7 +414,7 @@ def test_pool_grows_with_seamless_reload(env):
     gw("add r1 drainer %s" % a)
     gw("state r1 drainer drain")
     results = []
-    ts = load(gw.port, "r0.p.e.localhost", 1000, 2, results)
+    ts = load(gw.port, "r0.p.e.localhost", 3000, 2, results)
     time.sleep(0.2)
     serve(gw, "r2", "r2.p.e.localhost", None, "/", a, "s")  # third: pool doubles
     for t in ts:
