@@ -23,21 +23,36 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "core/auth.h"
 #include "lib/error.h"
 
 struct rollout_config {
 	const char *data_dir;
 	const char *gateway_listen;   /* "127.0.0.1:8080" */
-	const char *const *containers_env; /* env for podman (CONTAINERS_CONF ...) */
+	/* env for podman (CONTAINERS_CONF ...); NULL: the build
+	 * infrastructure's (registry_env), once build_infra_wait succeeds */
+	const char *const *containers_env;
 	const char *init_binary;      /* ferry-init, bind-mounted as PID 1 */
 };
 
-/* Starts the runtime driver and the gateway, registers the job kinds
- * "rollout" and "undeploy", and starts the reconciler. Call after the job
- * queue kinds of other modules are registered and before jobq_start. */
+/* Registers the job kinds "rollout" and "undeploy" and starts the
+ * reconciler thread, which brings up the runtime driver (as soon as the
+ * containers configuration exists) and the gateway (as soon as anything is
+ * deployed, or a HAProxy of an earlier ferryd on this data dir runs: it is
+ * adopted), then adopts running replicas and syncs the gateway. Jobs wait
+ * for that first pass. Sets deployment_set_gateway_port from
+ * gateway_listen. The runtime instance name (label ferry.instance, prefix
+ * of container and network names) is kept in DATA/runtime-instance.
+ * Call after the job queue kinds of other modules are registered and
+ * before jobq_start. Returns 0, or -1 with e set (bad configuration). */
 int rollout_start(const struct rollout_config *cfg, struct ferr *e);
-/* Stops the reconciler and the gateway process handle (HAProxy and the
- * containers keep running: deployed services survive a ferryd stop). */
+/* Marks the daemon as stopping: rollouts the job queue stops from now on
+ * are left to resume at the next start instead of being failed. Call
+ * before jobq_stop. */
+void rollout_begin_shutdown(void);
+/* Stops the reconciler and frees the runtime and gateway handles. HAProxy
+ * and the containers keep running: deployed services survive a ferryd
+ * stop, and the next ferryd adopts them. Call after jobq_stop. */
 void rollout_stop(void);
 
 /* Queues the rollout of a pending deployment. Returns the job id or -1. */
@@ -51,5 +66,24 @@ int64_t rollout_queue_undeploy(int64_t component_id, int64_t environment_id, con
  * {"healthy": bool, "replicas": [{"id", "state", "ready", "restarts"}]}.
  * New reference; never NULL. */
 json_t *rollout_health(int64_t component_id, int64_t environment_id);
+
+/* The output of a component's replicas in an environment, as a stream of
+ * NDJSON lines {"replica": "d12-r0", "line": "..."} (one per line the
+ * program wrote, stdout and stderr, oldest first; replicas of every
+ * deployment still running there, e.g. old and new during a rollout).
+ * With follow the stream goes on until the replicas exit or the reader
+ * closes it. Viewers may read. */
+struct rollout_logs;
+/* Opens the stream. Returns 0 with *ret (close with rollout_logs_close),
+ * or -1 with e set (404: unknown or no replica there; 503: the runtime is
+ * still starting). */
+int rollout_logs_open(const struct principal *who, const char *project, const char *component,
+		      const char *environment, int follow, struct rollout_logs **ret,
+		      struct ferr *e);
+/* Copies up to max bytes of the stream into buf. Returns the count, 0 when
+ * nothing arrived within about 200 ms (call again), or -1 at the end. */
+long rollout_logs_read(struct rollout_logs *s, char *buf, size_t max);
+/* Stops the readers and frees s. Accepts NULL. */
+void rollout_logs_close(struct rollout_logs *s);
 
 #endif
