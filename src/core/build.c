@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -593,6 +594,81 @@ static int infra_sleep(int ms)
 	return stop;
 }
 
+/* The managed registry's pid is kept in DATA/registry/ferryd.pid, so that a
+ * registry left running by a ferryd that was killed (SIGKILL, OOM) can be
+ * stopped at the next start: it would hold the port and keep serving with
+ * the old process's settings (e.g. not read-only during GC). */
+static void registry_pidfile_path(struct strbuf *sb)
+{
+	strbuf_addf(sb, "%s/registry/ferryd.pid", core.data_dir);
+}
+
+static void registry_pidfile_write(pid_t pid)
+{
+	struct strbuf path = STRBUF_INIT, tmp = STRBUF_INIT;
+	FILE *f;
+
+	registry_pidfile_path(&path);
+	strbuf_addf(&tmp, "%s.tmp", path.buf);
+	f = fopen(tmp.buf, "we");
+	if (f) {
+		fprintf(f, "%d\n", (int)pid);
+		if (fclose(f) == 0)
+			rename(tmp.buf, path.buf);
+	}
+	strbuf_release(&path);
+	strbuf_release(&tmp);
+}
+
+/* Stops the registry named in the pid file if it still runs and is ours:
+ * a docker-registry serving this data dir's config. */
+static void registry_stop_stale(void)
+{
+	struct strbuf path = STRBUF_INIT, cmd = STRBUF_INIT, want = STRBUF_INIT;
+	char buf[4096];
+	FILE *f;
+	int pid = 0;
+	size_t n;
+
+	registry_pidfile_path(&path);
+	f = fopen(path.buf, "re");
+	if (!f)
+		goto out;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 1)
+		goto out;
+	strbuf_addf(&cmd, "/proc/%d/cmdline", pid);
+	f = fopen(cmd.buf, "re");
+	if (!f)
+		goto out;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* argv: BINARY serve DATA/registry/config.yml, NUL-separated. */
+	strbuf_addf(&want, "%s/registry/config.yml", core.data_dir);
+	{
+		const char *a1 = buf + strlen(buf) + 1;
+		const char *a2 = a1 < buf + n ? a1 + strlen(a1) + 1 : buf + n;
+		if (a2 >= buf + n || strcmp(a1, "serve") || strcmp(a2, want.buf))
+			goto out;
+	}
+	log_warnx("event=registry_stale pid=%d action=stop", pid);
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 50 && kill(pid, 0) == 0; i++)
+		usleep(100 * 1000);
+	if (kill(pid, 0) == 0)
+		kill(pid, SIGKILL);
+	/* Not our child: it is reaped by init; wait until the port is free. */
+	for (int i = 0; i < 50 && kill(pid, 0) == 0; i++)
+		usleep(100 * 1000);
+out:
+	strbuf_release(&path);
+	strbuf_release(&cmd);
+	strbuf_release(&want);
+}
+
 static void baseimage_line(void *ctx, const char *line, size_t len)
 {
 	(void)ctx;
@@ -603,8 +679,11 @@ static void *infra_main(void *arg)
 {
 	struct registry *reg = NULL;
 	int base_ok = 0, retry_ms = 0;
+	pid_t last_pid = 0;
 
 	(void)arg;
+	if (!infra.opts.registry_url)
+		registry_stop_stale();
 	for (;;) {
 		struct ferr e = FERR_INIT;
 
@@ -626,6 +705,9 @@ static void *infra_main(void *arg)
 				continue;
 			}
 			log_info("event=registry_ready host=%s pid=%d", registry_host(reg), (int)registry_pid(reg));
+			last_pid = registry_pid(reg);
+			if (last_pid > 0)
+				registry_pidfile_write(last_pid);
 			pthread_mutex_lock(&infra.lock);
 			core.registry = reg;
 			pthread_mutex_unlock(&infra.lock);
@@ -657,8 +739,19 @@ static void *infra_main(void *arg)
 			pthread_cond_broadcast(&infra.cond);
 			pthread_mutex_unlock(&infra.lock);
 		}
-		if (registry_supervise(reg, &e) < 0)
+		switch (registry_supervise(reg, &e)) {
+		case -1:
 			log_error("event=registry_restart_failed err=\"%s\"", e.msg);
+			break;
+		case 1:
+			log_warnx("event=registry_restarted pid=%d", (int)registry_pid(reg));
+			break;
+		}
+		if (registry_pid(reg) != last_pid) {
+			last_pid = registry_pid(reg);
+			if (last_pid > 0)
+				registry_pidfile_write(last_pid);
+		}
 	}
 	return NULL;
 }

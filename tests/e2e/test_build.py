@@ -4,6 +4,7 @@ managed registry (docker-registry) and buildah."""
 
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -384,3 +385,60 @@ def test_build_needs_write_access_and_a_known_component(env):
     assert r.rc == 1 and "not found" in r.err
     r = d.cli("build", "show", "999999")
     assert r.rc == 1 and "not found" in r.err
+
+
+def test_build_timeout_stops_buildah(tmp_path):
+    d = Ferryd(str(tmp_path / "data"), extra=["--build-timeout", "10"]).start()
+    try:
+        d.ok("project", "create", "p")
+        repo = Repo(str(tmp_path), name="slow")
+        repo.commit({"Dockerfile": "FROM ferry/busybox\nRUN sleep 120\n"})
+        d.ok("component", "create", "p/slow", "--repo", repo.file_url)
+        t0 = time.time()
+        r = d.cli("build", "p/slow", "--wait", "--json", timeout=120)
+        assert r.rc == 1
+        assert time.time() - t0 < 40
+        [b] = d.ok("builds", "p/slow")
+        assert b["status"] == "failed"
+        assert b["error"] == "image: the build took longer than its timeout of 10 s"
+    finally:
+        d.stop()
+        remove_local_images(d.data)
+
+
+def test_registry_left_by_a_killed_ferryd_is_replaced(tmp_path):
+    """ferryd killed with SIGKILL leaves its registry running; the next start
+    stops it (by the pid it recorded) and starts its own."""
+    d = Ferryd(str(tmp_path / "data")).start()
+    old = None
+    try:
+        d.ok("project", "create", "p")
+        repo = Repo(str(tmp_path), name="app")
+        repo.commit({"Dockerfile": DOCKERFILE, "hello.txt": "x\n"})
+        d.ok("component", "create", "p/app", "--repo", repo.file_url)
+        r = d.cli("build", "p/app", "--wait", "--json", timeout=300)
+        assert r.rc == 0, r
+        first = r.json
+        pidfile = os.path.join(d.data, "registry", "ferryd.pid")
+        old = int(open(pidfile).read())
+        d.kill()
+        assert os.path.exists("/proc/%d" % old), "the registry died with ferryd"
+        d.start()
+        deadline = time.time() + 30
+        while os.path.exists("/proc/%d" % old) or int(open(pidfile).read()) == old:
+            assert time.time() < deadline, d.log()[-3000:]
+            time.sleep(0.1)
+        assert "event=registry_stale pid=%d" % old in d.log()
+        # The old image is still there, and the same commit builds again.
+        assert skopeo_inspect(d, first["image"])["Digest"] == first["digest"]
+        r = d.cli("build", "p/app", "--wait", "--json", timeout=300)
+        assert r.rc == 0, r
+        assert r.json["digest"] == first["digest"]
+    finally:
+        d.stop()
+        remove_local_images(d.data)
+        # If the test failed half-way, the registry this test orphaned.
+        if old and os.path.exists("/proc/%d" % old):
+            with open("/proc/%d/cmdline" % old, "rb") as f:
+                if d.data.encode() in f.read():
+                    os.kill(old, signal.SIGKILL)
