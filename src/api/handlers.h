@@ -41,6 +41,8 @@ int h_build_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_build_cancel(struct api_req *r, json_t **ret, struct ferr *e);
 int h_build_log(struct api_req *r, json_t **ret, struct ferr *e);
 int h_deliveries(struct api_req *r, json_t **ret, struct ferr *e);
+/* runtime_logs.c */
+int h_runtime_logs(struct api_req *r, json_t **ret, struct ferr *e);
 /* hooks.c */
 int h_hook(struct api_req *r, json_t **ret, struct ferr *e);
 

@@ -32,6 +32,7 @@ int cmd_builds(int argc, char **argv, struct ferr *e);
 int cmd_build_show(int argc, char **argv, struct ferr *e);
 int cmd_build_cancel(int argc, char **argv, struct ferr *e);
 int cmd_logs_build(int argc, char **argv, struct ferr *e);
+int cmd_logs_runtime(int argc, char **argv, struct ferr *e);
 int cmd_component_deliveries(int argc, char **argv, struct ferr *e);
 
 int cmd_config_set(int argc, char **argv, struct ferr *e);

@@ -460,6 +460,8 @@ static int engine_runtime_up(struct ferr *e)
 
 	if (eng.rt)
 		return 0;
+	if (!eng.instance[0] && load_instance(e) < 0)
+		return -1;
 	if (eng.env) {
 		pc.env = (const char *const *)eng.env;
 	} else {
@@ -1454,6 +1456,7 @@ int64_t rollout_queue(int64_t deployment_id, const char *who, struct ferr *e)
 	payload = json_pack("{s:I}", "deployment", (json_int_t)deployment_id);
 	id = jobq_submit("rollout", payload, project, who, e);
 	json_decref(payload);
+	kick();
 	return id;
 }
 
@@ -1940,6 +1943,27 @@ out:
 	runtime_replica_list_release(&l);
 }
 
+/* Is there anything for the engine to do? Until something is deployed
+ * (or was, by an earlier run on this data dir) neither podman nor HAProxy
+ * is touched: a ferryd that only builds starts no gateway and mounts no
+ * tmpfs. */
+static int engine_needed(void)
+{
+	char path[4096];
+	sqlite3_stmt *st;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/runtime-instance", eng.data_dir);
+	if (access(path, F_OK) == 0)
+		return 1;
+	st = store_stmt("SELECT EXISTS (SELECT 1 FROM deployments"
+			" WHERE status IN ('active', 'pending', 'rolling-out'))");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
 static void *reconciler(void *arg)
 {
 	(void)arg;
@@ -1953,7 +1977,9 @@ static void *reconciler(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&eng.lock);
-		if (!eng.rt && engine_runtime_up(&e) < 0) {
+		if (!eng.rt && !engine_needed()) {
+			set_why("nothing is deployed yet");
+		} else if (!eng.rt && engine_runtime_up(&e) < 0) {
 			set_why(e.msg);
 		} else if (!eng.ready) {
 			if (first_pass(&e) < 0) {
@@ -2038,8 +2064,6 @@ int rollout_start(const struct rollout_config *cfg, struct ferr *e)
 		for (size_t i = 0; i < n; i++)
 			eng.env[i] = xstrdup(cfg->containers_env[i]);
 	}
-	if (load_instance(e) < 0)
-		return -1;
 	jobq_register(&rollout_kind);
 	jobq_register(&undeploy_kind);
 	eng.stop = 0;

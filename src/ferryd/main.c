@@ -18,6 +18,7 @@
 #include "core/component.h"
 #include "core/core.h"
 #include "core/diag.h"
+#include "core/rollout.h"
 #include "core/webhook.h"
 #include "lib/log.h"
 #include "sched/jobqueue.h"
@@ -42,6 +43,7 @@ struct config {
 	const char *new_master_key_file; /* rotate-master-key only */
 	const char *registry_username;
 	const char *registry_password_file;
+	const char *init_binary;
 	int build_concurrency;
 	int build_timeout;
 	long body_limit;
@@ -56,6 +58,7 @@ static void usage(FILE *f)
 	      "              [--master-key-file FILE | --master-key-command CMD]\n"
 	      "              [--registry-username USER --registry-password-file FILE]\n"
 	      "              [--build-concurrency N] [--build-timeout SECONDS]\n"
+	      "              [--init-binary PATH]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
 	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
 	      "              [--master-key-command CMD --new-master-key-file FILE]\n"
@@ -81,7 +84,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 {
 	enum { O_DATA = 256, O_LISTEN, O_GW, O_REG, O_RT, O_VULN, O_CERT, O_KEY, O_PUB, O_BODY,
 	       O_WORKERS, O_LOG, O_VERSION, O_HELP, O_MKF, O_MKC, O_NEWMK,
-	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT };
+	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -102,6 +105,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "registry-password-file", required_argument, NULL, O_REGPASS },
 		{ "build-concurrency", required_argument, NULL, O_BUILDS },
 		{ "build-timeout", required_argument, NULL, O_BTIMEOUT },
+		{ "init-binary", required_argument, NULL, O_INIT },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -138,6 +142,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 				return -1;
 			}
 			break;
+		case O_INIT: c->init_binary = optarg; break;
 		case O_BTIMEOUT:
 			c->build_timeout = (int)strtol(optarg, &end, 10);
 			if (*end || c->build_timeout < 10 || c->build_timeout > 86400) {
@@ -212,6 +217,27 @@ static int read_password_file(const char *path, char *out, size_t size)
 	out[n] = '\0';
 	out[strcspn(out, "\r\n")] = '\0';
 	return 0;
+}
+
+/* ferry-init, when --init-binary is not given: next to ferryd when
+ * installed (same bindir), or at src/init/ferry-init in the build tree. */
+static void default_init_binary(char *out, size_t size)
+{
+	char self[PATH_MAX - 32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	snprintf(out, size, "ferry-init");
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	if (snprintf(out, size, "%.*s/ferry-init", (int)(size - 32), self) > 0 && access(out, X_OK) == 0)
+		return;
+	snprintf(out, size, "%.*s/../init/ferry-init", (int)(size - 32), self);
 }
 
 static void key_source(const struct config *c, struct vault_key_source *src)
@@ -327,6 +353,23 @@ int main(int argc, char **argv)
 			return 1;
 		bo.registry_password = c.registry_password_file ? password : NULL;
 		build_register(&bo);
+		{
+			char init[PATH_MAX];
+			struct rollout_config rc_cfg = {
+				.data_dir = c.data,
+				.gateway_listen = c.gateway_listen,
+				.containers_env = NULL, /* the build infrastructure's */
+				.init_binary = c.init_binary,
+			};
+			if (!c.init_binary) {
+				default_init_binary(init, sizeof(init));
+				rc_cfg.init_binary = init;
+			}
+			if (rollout_start(&rc_cfg, &e) < 0) {
+				log_error("event=start_failed err=\"%s\"", e.msg);
+				return 1;
+			}
+		}
 		if (jobq_start(c.workers, &e) < 0) {
 			log_error("event=start_failed err=\"%s\"", e.msg);
 			return 1;
@@ -365,7 +408,10 @@ int main(int argc, char **argv)
 	api_stop();
 	webhook_poller_stop();
 	build_begin_shutdown();
+	rollout_begin_shutdown();
 	jobq_stop();
+	/* HAProxy and the replicas keep running (see docs/rollout.md) */
+	rollout_stop();
 	build_infra_stop();
 	vault_free(core.vault);
 	store_close();
