@@ -41,6 +41,15 @@ int h_build_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_build_cancel(struct api_req *r, json_t **ret, struct ferr *e);
 int h_build_log(struct api_req *r, json_t **ret, struct ferr *e);
 int h_deliveries(struct api_req *r, json_t **ret, struct ferr *e);
+/* deployments.c */
+int h_deploy(struct api_req *r, json_t **ret, struct ferr *e);
+int h_promote(struct api_req *r, json_t **ret, struct ferr *e);
+int h_rollback(struct api_req *r, json_t **ret, struct ferr *e);
+int h_undeploy(struct api_req *r, json_t **ret, struct ferr *e);
+int h_deployment_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_status(struct api_req *r, json_t **ret, struct ferr *e);
+int h_deployment_show(struct api_req *r, json_t **ret, struct ferr *e);
+int h_deployment_log(struct api_req *r, json_t **ret, struct ferr *e);
 /* runtime_logs.c */
 int h_runtime_logs(struct api_req *r, json_t **ret, struct ferr *e);
 /* hooks.c */

@@ -31,6 +31,15 @@ const struct api_route api_routes[] = {
 	{ "POST",   P "/builds/{}/cancel",               h_build_cancel,      "build.cancel", 0 },
 	{ "GET",    P "/builds/{}/log",                  h_build_log,         NULL, 0 },
 	{ "GET",    P "/projects/{}/components/{}/environments/{}/logs", h_runtime_logs, NULL, 0 },
+
+	{ "POST",   P "/projects/{}/components/{}/deploy",      h_deploy,          "deployment.deploy", 0 },
+	{ "POST",   P "/projects/{}/components/{}/promote",     h_promote,         "deployment.promote", 0 },
+	{ "POST",   P "/projects/{}/components/{}/rollback",    h_rollback,        "deployment.rollback", 0 },
+	{ "POST",   P "/projects/{}/components/{}/undeploy",    h_undeploy,        "deployment.undeploy", 0 },
+	{ "GET",    P "/projects/{}/components/{}/deployments", h_deployment_list, NULL, 0 },
+	{ "GET",    P "/projects/{}/components/{}/status",      h_status,          NULL, 0 },
+	{ "GET",    P "/deployments/{}",                 h_deployment_show,   NULL, 0 },
+	{ "GET",    P "/deployments/{}/log",             h_deployment_log,    NULL, 0 },
 	{ "POST",   P "/hooks/{}",                       h_hook,              NULL, 1 },
 
 	{ "GET",    P "/tokens",                         h_token_list,        NULL, 0 },
