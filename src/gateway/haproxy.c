@@ -882,7 +882,31 @@ static int hap_sync(struct gateway *gw, const struct gateway_route_state *rs, si
 		}
 		i = hap_state_find(&g->st, d->route.key);
 		r = g->st.slot[i];
-		/* servers that should not be there, or moved */
+		/* Order matters under traffic: first add and ready what should
+		 * serve, then drain or park the others, and only then remove
+		 * what should not be there; at no point is a route left with
+		 * no ready server when the desired state has one. */
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t m = 0; m < d->nservers; m++) {
+				const struct gateway_server *s = &d->servers[m];
+				int j;
+
+				if ((s->state == GATEWAY_SERVER_READY) != (pass == 0))
+					continue;
+				j = hap_route_find_server(r, s->id);
+				if (j >= 0 && strcmp(r->srv[j].addr, s->addr))
+					continue; /* moved: replaced below, once removed */
+				if (j < 0 && server_add_locked(g, d->route.key, s->id, s->addr,
+							       e) < 0) {
+					rc = -1;
+					continue;
+				}
+				j = hap_route_find_server(r, s->id);
+				if (j >= 0 && r->srv[j].state != s->state &&
+				    server_set_state_locked(g, d->route.key, s->id, s->state,
+							    e) < 0)
+					rc = -1;
+			}
 		for (size_t j = r->nsrv; j-- > 0;) {
 			size_t m;
 			for (m = 0; m < d->nservers; m++)
@@ -892,17 +916,15 @@ static int hap_sync(struct gateway *gw, const struct gateway_route_state *rs, si
 			if (m == d->nservers && server_remove_locked(g, (unsigned)i, j, e) < 0)
 				rc = -1;
 		}
+		/* a server id that moved to another address: add it back */
 		for (size_t m = 0; m < d->nservers; m++) {
 			const struct gateway_server *s = &d->servers[m];
-			int j = hap_route_find_server(r, s->id);
 
-			if (j < 0 && server_add_locked(g, d->route.key, s->id, s->addr, e) < 0) {
-				rc = -1;
+			if (hap_route_find_server(r, s->id) >= 0)
 				continue;
-			}
-			j = hap_route_find_server(r, s->id);
-			if (j >= 0 && r->srv[j].state != s->state &&
-			    server_set_state_locked(g, d->route.key, s->id, s->state, e) < 0)
+			if (server_add_locked(g, d->route.key, s->id, s->addr, e) < 0 ||
+			    (s->state != GATEWAY_SERVER_MAINT &&
+			     server_set_state_locked(g, d->route.key, s->id, s->state, e) < 0))
 				rc = -1;
 		}
 	}

@@ -293,12 +293,12 @@ def test_swap_under_load_no_failed_request(env):
     gw("state r b0 ready")
     t0 = time.time()
     gw("drain r a0 10000")  # returns once the slow request is done
-    assert time.time() - t0 > 0.5
+    assert time.time() - t0 > 0.5  # it did wait for it
+    st.join(timeout=5)  # the client thread may lag behind HAProxy a little
     assert "r" in slow and slow["r"].status_code == 200 and slow["r"].json()["name"] == "A"
     gw("remove r a0")
     for t in ts:
         t.join()
-    st.join()
 
     bad = [x for x in results if x[0] != 200]
     assert not bad, bad[:5]
