@@ -1,5 +1,6 @@
 #include "build.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -594,10 +595,7 @@ static int infra_sleep(int ms)
 	return stop;
 }
 
-/* The managed registry's pid is kept in DATA/registry/ferryd.pid, so that a
- * registry left running by a ferryd that was killed (SIGKILL, OOM) can be
- * stopped at the next start: it would hold the port and keep serving with
- * the old process's settings (e.g. not read-only during GC). */
+/* The managed registry's pid, for operators: DATA/registry/ferryd.pid. */
 static void registry_pidfile_path(struct strbuf *sb)
 {
 	strbuf_addf(sb, "%s/registry/ferryd.pid", core.data_dir);
@@ -620,53 +618,70 @@ static void registry_pidfile_write(pid_t pid)
 	strbuf_release(&tmp);
 }
 
-/* Stops the registry named in the pid file if it still runs and is ours:
- * a docker-registry serving this data dir's config. */
-static void registry_stop_stale(void)
+/* 1 if /proc/<pid>/cmdline is "BINARY serve CONFIG" for this data dir's
+ * registry configuration (as given, or made absolute). */
+static int is_our_registry(const char *pid, const char *config, const char *config_abs)
 {
-	struct strbuf path = STRBUF_INIT, cmd = STRBUF_INIT, want = STRBUF_INIT;
-	char buf[4096];
-	FILE *f;
-	int pid = 0;
+	char path[64], buf[4096];
+	const char *a1, *a2;
 	size_t n;
+	FILE *f;
 
-	registry_pidfile_path(&path);
-	f = fopen(path.buf, "re");
+	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+	f = fopen(path, "re");
 	if (!f)
-		goto out;
-	if (fscanf(f, "%d", &pid) != 1)
-		pid = 0;
-	fclose(f);
-	if (pid <= 1)
-		goto out;
-	strbuf_addf(&cmd, "/proc/%d/cmdline", pid);
-	f = fopen(cmd.buf, "re");
-	if (!f)
-		goto out;
+		return 0;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	/* argv: BINARY serve DATA/registry/config.yml, NUL-separated. */
-	strbuf_addf(&want, "%s/registry/config.yml", core.data_dir);
-	{
-		const char *a1 = buf + strlen(buf) + 1;
-		const char *a2 = a1 < buf + n ? a1 + strlen(a1) + 1 : buf + n;
-		if (a2 >= buf + n || strcmp(a1, "serve") || strcmp(a2, want.buf))
-			goto out;
+	a1 = buf + strlen(buf) + 1;
+	if (a1 >= buf + n)
+		return 0;
+	a2 = a1 + strlen(a1) + 1;
+	if (a2 >= buf + n || strcmp(a1, "serve"))
+		return 0;
+	return !strcmp(a2, config) || (config_abs && !strcmp(a2, config_abs));
+}
+
+/* Stops registries left running by a ferryd of this data dir that was
+ * killed (SIGKILL, OOM): found by their exact command line, which names this
+ * data dir's registry configuration. Left alone, one would hold the port
+ * and keep serving with the dead process's settings (e.g. not read-only
+ * during GC). */
+static void registry_stop_stale(void)
+{
+	struct strbuf config = STRBUF_INIT;
+	char *config_abs = NULL;
+	struct dirent *de;
+	DIR *proc;
+
+	strbuf_addf(&config, "%s/registry/config.yml", core.data_dir);
+	config_abs = realpath(config.buf, NULL);
+	proc = opendir("/proc");
+	if (!proc)
+		goto out;
+	while ((de = readdir(proc))) {
+		int pid;
+
+		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
+			continue;
+		pid = atoi(de->d_name);
+		if (pid <= 1 || pid == getpid() || !is_our_registry(de->d_name, config.buf, config_abs))
+			continue;
+		log_warnx("event=registry_stale pid=%d action=stop", pid);
+		kill(pid, SIGTERM);
+		for (int i = 0; i < 50 && kill(pid, 0) == 0; i++)
+			usleep(100 * 1000);
+		if (kill(pid, 0) == 0)
+			kill(pid, SIGKILL);
+		/* Not our child (init reaps it): wait until it is gone. */
+		for (int i = 0; i < 50 && kill(pid, 0) == 0; i++)
+			usleep(100 * 1000);
 	}
-	log_warnx("event=registry_stale pid=%d action=stop", pid);
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 50 && kill(pid, 0) == 0; i++)
-		usleep(100 * 1000);
-	if (kill(pid, 0) == 0)
-		kill(pid, SIGKILL);
-	/* Not our child: it is reaped by init; wait until the port is free. */
-	for (int i = 0; i < 50 && kill(pid, 0) == 0; i++)
-		usleep(100 * 1000);
+	closedir(proc);
 out:
-	strbuf_release(&path);
-	strbuf_release(&cmd);
-	strbuf_release(&want);
+	free(config_abs);
+	strbuf_release(&config);
 }
 
 static void baseimage_line(void *ctx, const char *line, size_t len)
