@@ -1,0 +1,250 @@
+"""The rollout engine end to end: the real ferry CLI against a real ferryd
+that builds examples/hello with buildah, runs it with podman (runc) and
+routes to it through HAProxy.
+
+Everything started is removed by id at the end: replicas and networks by
+this ferryd's runtime instance label, HAProxy by its pid file (the gateway
+and the replicas deliberately outlive ferryd), the tmpfs the podman driver
+mounts under the data dir, and the images this registry named."""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from ferry import ROOT, Ferryd, binary, free_port
+from gitserve import Repo, containers_env, remove_local_images
+
+HELLO = os.path.join(ROOT, "examples", "hello")
+
+
+def hello_files():
+    files = {}
+    for base, _, names in os.walk(HELLO):
+        for n in names:
+            full = os.path.join(base, n)
+            with open(full) as f:
+                files[os.path.relpath(full, HELLO)] = f.read()
+    return files
+
+
+class Load:
+    """Requests through the gateway from a few threads until stopped;
+    counts answers by status and socket errors."""
+
+    def __init__(self, url, host, threads=4):
+        self.url, self.host, self.n = url, host, threads
+        self.stop_ev = threading.Event()
+        self.codes = {}
+        self.errors = []
+        self.bodies = set()
+        self.lock = threading.Lock()
+        self.threads = []
+
+    def _run(self):
+        s = requests.Session()
+        while not self.stop_ev.is_set():
+            try:
+                r = s.get(self.url, headers={"Host": self.host}, timeout=10)
+                with self.lock:
+                    self.codes[r.status_code] = self.codes.get(r.status_code, 0) + 1
+                    self.bodies.add(r.text.strip())
+            except requests.RequestException as ex:
+                with self.lock:
+                    self.errors.append(repr(ex))
+
+    def __enter__(self):
+        for _ in range(self.n):
+            t = threading.Thread(target=self._run, daemon=True)
+            t.start()
+            self.threads.append(t)
+        return self
+
+    def __exit__(self, *a):
+        self.stop_ev.set()
+        for t in self.threads:
+            t.join(20)
+
+    @property
+    def total(self):
+        return sum(self.codes.values()) + len(self.errors)
+
+    def all_ok(self):
+        return self.total > 0 and not self.errors and all(200 <= c < 300 for c in self.codes)
+
+
+def cleanup(data):
+    """Removes, by id, what this ferryd's engine left running."""
+    env = containers_env(data)
+    try:
+        with open(os.path.join(data, "runtime-instance")) as f:
+            inst = f.read().strip()
+    except OSError:
+        inst = None
+    if inst:
+        p = subprocess.run(["podman", "ps", "-aq", "--no-trunc", "--filter", "label=ferry.instance=" + inst],
+                           env=env, capture_output=True, text=True)
+        for cid in p.stdout.split():
+            subprocess.run(["podman", "rm", "-f", "-t", "0", cid], env=env, capture_output=True)
+        p = subprocess.run(["podman", "network", "ls", "-q", "--filter", "label=ferry.instance=" + inst],
+                           env=env, capture_output=True, text=True)
+        for nid in p.stdout.split():
+            subprocess.run(["podman", "network", "rm", "-f", nid], env=env, capture_output=True)
+    try:
+        with open(os.path.join(data, "gateway", "haproxy.pid")) as f:
+            pid = int(f.read().strip())
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGTERM)
+        else:
+            os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+    run = os.path.join(data, "run")
+    if os.path.ismount(run):
+        subprocess.run(["umount", run], capture_output=True)
+    remove_local_images(data)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rollout")
+    data = str(root / "data")
+    gw = free_port()
+    d = Ferryd(data, extra=["--gateway-listen", "127.0.0.1:%d" % gw,
+                            "--init-binary", binary("ferry-init")])
+    d.gw = gw
+    d.root = str(root)
+    d.start()
+    try:
+        d.ok("project", "create", "demo")
+        repo = Repo(str(root), name="hello")
+        repo.commit(hello_files(), message="hello")
+        os.chmod(os.path.join(repo.work, "www/cgi-bin/index.cgi"), 0o755)
+        repo.commit({}, message="executable cgi")
+        d.repo = repo
+        d.ok("component", "create", "demo/hello", "--repo", repo.file_url)
+        d.ok("config", "set", "demo/hello", "GREETING=hello")
+        d.ok("config", "set", "demo/hello", "GREETING=bonjour", "--env", "production")
+        r = d.cli("build", "demo/hello", "--wait", "--json", timeout=600)
+        assert r.rc == 0, r
+        yield d
+    finally:
+        d.stop()
+        cleanup(data)
+
+
+def get(d, env, path="/", host=True):
+    if host:
+        return requests.get("http://127.0.0.1:%d%s" % (d.gw, path),
+                            headers={"Host": "hello.demo.%s.localhost" % env}, timeout=10)
+    return requests.get("http://127.0.0.1:%d/demo/%s/hello%s" % (d.gw, env, path), timeout=10)
+
+
+def deployments(d, env):
+    return d.ok("deployments", "demo/hello", "--env", env)
+
+
+def test_deploy_then_promote_keeps_the_digest_with_each_environments_values(env):
+    d = env
+    r = d.cli("deploy", "demo/hello", "--wait", "--json", timeout=300)
+    assert r.rc == 0, r
+    a = get(d, "development")
+    assert a.status_code == 200, a.text
+    assert a.text.strip() == "hello from development"
+    b = get(d, "development", host=False)
+    assert b.status_code == 200 and b.text.strip() == "hello from development"
+
+    r = d.cli("promote", "demo/hello", "--to", "production", "--wait", "--json", timeout=300)
+    assert r.rc == 0, r
+    p = get(d, "production")
+    assert p.status_code == 200 and p.text.strip() == "bonjour from production"
+    dev = [x for x in deployments(d, "development") if x["status"] == "active"]
+    prod = [x for x in deployments(d, "production") if x["status"] == "active"]
+    assert len(dev) == 1 and len(prod) == 1
+    assert dev[0]["digest"] == prod[0]["digest"]
+    # an unknown host answers 404 from the gateway, not from a service
+    assert requests.get("http://127.0.0.1:%d/" % d.gw, headers={"Host": "nope.demo.development.localhost"},
+                        timeout=10).status_code == 404
+    # the service's own output
+    r = d.cli("logs", "runtime", "demo/hello", "--env", "development")
+    assert r.rc == 0, r
+
+
+def test_ten_rollouts_under_load_drop_nothing(env):
+    d = env
+    if not [x for x in deployments(d, "development") if x["status"] == "active"]:
+        assert d.cli("deploy", "demo/hello", "--wait", timeout=300).rc == 0
+    with Load("http://127.0.0.1:%d/" % d.gw, "hello.demo.development.localhost") as load:
+        for i in range(10):
+            r = d.cli("deploy", "demo/hello", "--wait", "--json", timeout=300)
+            assert r.rc == 0, r
+    assert load.all_ok(), (load.codes, load.errors[:5])
+    assert load.total > 50
+    active = [x for x in deployments(d, "development") if x["status"] == "active"]
+    assert len(active) == 1
+
+
+def test_failing_readiness_never_takes_traffic_and_cannot_be_promoted(env):
+    d = env
+    before = [x for x in deployments(d, "development") if x["status"] == "active"][0]
+    d.repo.commit({"www/healthz": None}, message="break the health check")
+    r = d.cli("build", "demo/hello", "--wait", "--json", timeout=600)
+    assert r.rc == 0, r
+    with Load("http://127.0.0.1:%d/" % d.gw, "hello.demo.development.localhost", threads=2) as load:
+        r = d.cli("deploy", "demo/hello", "--wait", "--json", timeout=300)
+    assert r.rc != 0, r
+    assert load.all_ok(), (load.codes, load.errors[:5])
+    rows = deployments(d, "development")
+    failed = max(rows, key=lambda x: x["id"])
+    assert failed["status"] == "failed"
+    active = [x for x in rows if x["status"] == "active"]
+    assert [x["id"] for x in active] == [before["id"]]
+    log = d.cli("logs", "deployment", str(failed["id"]))
+    assert "HTTP 404" in log.out, log
+    # the failed deployment's replicas are gone; the old one still answers
+    assert get(d, "development").status_code == 200
+    d.repo.commit({"www/healthz": "ok\n"}, message="fix the health check")
+    assert d.cli("build", "demo/hello", "--wait", timeout=600).rc == 0
+
+
+def test_kill_9_mid_rollout_then_restart_finishes_it(env):
+    d = env
+    with Load("http://127.0.0.1:%d/" % d.gw, "hello.demo.development.localhost", threads=2) as load:
+        r = d.cli("deploy", "demo/hello", "--json")
+        assert r.rc == 0, r
+        dep = r.json["id"]
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            st = d.ok("deployment", "show", str(dep))["status"]
+            if st != "pending":
+                break
+            time.sleep(0.05)
+        d.kill()
+        time.sleep(2)
+        d.start()
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            st = d.ok("deployment", "show", str(dep))["status"]
+            if st in ("active", "failed"):
+                break
+            time.sleep(0.2)
+        time.sleep(1)
+    assert st in ("active", "failed"), st
+    assert load.all_ok(), (load.codes, load.errors[:5])
+    assert get(d, "development").status_code == 200
+
+
+def test_undeploy_removes_routes_and_replicas(env):
+    d = env
+    r = d.cli("undeploy", "demo/hello", "--env", "production", "--json")
+    assert r.rc == 0, r
+    deadline = time.time() + 60
+    while time.time() < deadline and get(d, "production").status_code != 404:
+        time.sleep(0.2)
+    assert get(d, "production").status_code == 404
+    assert get(d, "development").status_code == 200
