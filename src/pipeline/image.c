@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -292,6 +293,61 @@ static int scratch_file(struct strbuf *path, const char *what, struct ferr *e)
 	return fd;
 }
 
+/* The image of the last FROM in a Dockerfile, as written ("ferry/busybox",
+ * "build-stage", "${BASE}"), appended to out. Returns 0, or -1 if there is
+ * no FROM. Line continuations are not followed: a FROM line never needs one. */
+static int last_from(const char *text, struct strbuf *out)
+{
+	const char *p = text;
+	int found = 0;
+
+	while (*p) {
+		const char *eol = strchrnul(p, '\n'), *q = p;
+		while (q < eol && (*q == ' ' || *q == '\t'))
+			q++;
+		if (eol - q > 5 && !strncasecmp(q, "FROM", 4) && (q[4] == ' ' || q[4] == '\t')) {
+			q += 4;
+			for (;;) {
+				const char *tok;
+				while (q < eol && (*q == ' ' || *q == '\t' || *q == '\r'))
+					q++;
+				tok = q;
+				while (q < eol && *q != ' ' && *q != '\t' && *q != '\r')
+					q++;
+				if (q == tok)
+					break;
+				if (q - tok > 2 && tok[0] == '-' && tok[1] == '-')
+					continue; /* --platform=... */
+				strbuf_reset(out);
+				strbuf_add(out, tok, (size_t)(q - tok) > 255 ? 255 : (size_t)(q - tok));
+				found = 1;
+				break;
+			}
+		}
+		p = *eol ? eol + 1 : eol;
+	}
+	return found ? 0 : -1;
+}
+
+static int read_text_file(const char *path, size_t cap, struct strbuf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[8192];
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while (out->len < cap && (n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		strbuf_add(out, buf, (size_t)n);
+	}
+	close(fd);
+	return 0;
+}
+
 static int valid_build_arg(const char *kv)
 {
 	const char *eq = kv ? strchr(kv, '=') : NULL;
@@ -343,7 +399,8 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 	static atomic_uint seq;
 	struct strbuf name = STRBUF_INIT, iidfile = STRBUF_INIT, dfile = STRBUF_INIT;
 	struct strbuf ts = STRBUF_INIT, label = STRBUF_INIT, tail = STRBUF_INIT;
-	struct strbuf msg = STRBUF_INIT;
+	struct strbuf msg = STRBUF_INIT, text = STRBUF_INIT, from = STRBUF_INIT;
+	struct strbuf base_name = STRBUF_INIT;
 	const char **argv = NULL;
 	size_t argc = 0, nargs = 0;
 	int fd, status, ret = -1;
@@ -401,6 +458,24 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 		}
 	}
 
+	if (b->dockerfile_text)
+		strbuf_addstr(&text, b->dockerfile_text);
+	else if (read_text_file(dfile.buf, 1 << 20, &text) < 0) {
+		ferr_set(e, 422, "build_failed", "cannot read %s: %s",
+			 b->dockerfile ? b->dockerfile : "Dockerfile", strerror(errno));
+		strbuf_reset(&dfile);
+		goto out;
+	}
+	if (last_from(text.buf, &from) < 0) {
+		ferr_set(e, 422, "build_failed", "%s has no FROM instruction",
+			 b->dockerfile_text ? "the generated Dockerfile" :
+			 b->dockerfile ? b->dockerfile : "Dockerfile");
+		if (!b->dockerfile_text)
+			strbuf_reset(&dfile);
+		goto out;
+	}
+	strbuf_addf(&base_name, "org.opencontainers.image.base.name=%s", from.buf);
+
 	/* Unique per build, so that removing it never takes another build's
 	 * image (two builds of one commit give the same image id). */
 	strbuf_addf(&name, "localhost/ferry-build/%s:%s-%ld-%u",
@@ -408,7 +483,7 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 		    (long)getpid(), atomic_fetch_add(&seq, 1));
 	strbuf_addf(&ts, "%lld", b->timestamp);
 
-	argv = calloc(32 + 2 * nargs, sizeof(*argv));
+	argv = calloc(40 + 2 * nargs, sizeof(*argv));
 	if (!argv)
 		abort();
 	argv[argc++] = "buildah";
@@ -421,6 +496,16 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 	argv[argc++] = "oci";
 	argv[argc++] = "--timestamp";
 	argv[argc++] = ts.buf;
+	/* buildah records the base image under the first name that image has
+	 * in local storage (in the history's last comment and in the
+	 * org.opencontainers.image.base.name annotation). That name depends on
+	 * what else pulled the same image earlier, even another ferryd on the
+	 * machine, so it would make digests of the same commit differ. Keep
+	 * the history out and name the base as the Dockerfile writes it; the
+	 * base.digest annotation still pins the exact base image. */
+	argv[argc++] = "--omit-history";
+	argv[argc++] = "--annotation";
+	argv[argc++] = base_name.buf;
 	if (b->no_cache)
 		argv[argc++] = "--no-cache";
 	if (registry_insecure(r))
@@ -480,6 +565,9 @@ out:
 	strbuf_release(&label);
 	strbuf_release(&tail);
 	strbuf_release(&msg);
+	strbuf_release(&text);
+	strbuf_release(&from);
+	strbuf_release(&base_name);
 	return ret;
 }
 

@@ -4,7 +4,8 @@
  * digest, a failing RUN fails with buildah's message in the log, cancel and
  * timeout stop buildah, a rebuilt commit replaces the old manifest and GC
  * keeps the new one, the static buildpack serves files as nobody.
- * Cleanup: the registry is stopped by pid, local images are removed by id. */
+ * Cleanup: the registry is stopped by pid; local images lose the names this
+ * test gave them (see untag). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,20 +84,14 @@ static int run(const char *const *argv, struct strbuf *out)
 	return st;
 }
 
-/* Removes a local image by its id (looked up from the name we gave it). */
-static void rmi_by_name(const char *name)
+/* Removes a name this test gave a local image. Not by id: the images are
+ * repeatable, so another ferryd on this machine may hold the very same image
+ * id under its own names, and removing by id would take it from under it.
+ * The image goes when its last name does. */
+static void untag(const char *name)
 {
-	struct strbuf id = STRBUF_INIT;
-	const char *insp[] = { "buildah", "inspect", "--type", "image", "--format",
-			       "{{.FromImageID}}", name, NULL };
-
-	if (run(insp, &id) == 0) {
-		while (id.len && id.buf[id.len - 1] == '\n')
-			strbuf_setlen(&id, id.len - 1);
-		const char *rmi[] = { "buildah", "rmi", id.buf, NULL };
-		run(rmi, NULL);
-	}
-	strbuf_release(&id);
+	const char *rmi[] = { "buildah", "rmi", name, NULL };
+	run(rmi, NULL);
 }
 
 static int setup(void **state)
@@ -135,7 +130,7 @@ static int teardown(void **state)
 	/* Builds pulled the base image into local storage under this test's
 	 * registry address. */
 	strbuf_addf(&name, "%s/ferry/busybox:latest", registry_host(reg));
-	rmi_by_name(name.buf);
+	untag(name.buf);
 	strbuf_release(&name);
 	registry_close(reg);
 	return nftw(datadir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -254,6 +249,65 @@ static void test_build_push_repeatable(void **state)
 	strbuf_release(&log);
 	strbuf_release(&out);
 	strbuf_release(&ref);
+	free(ctx);
+}
+
+/* The digest must not depend on the names the base image happens to have
+ * in local storage. buildah 1.28 records one of them (in the history and in
+ * the base.name annotation), and which one depends on the storage's past:
+ * with repeatable base images another ferryd on the machine holds the very
+ * same image id under its own names. Seen in practice as two digests for
+ * one commit; here the annotation must be the Dockerfile's own FROM. */
+static void test_digest_independent_of_base_image_names(void **state)
+{
+	char *ctx = make_context("ctx-names", "FROM ferry/testbase:a\nCOPY hello.txt /hello.txt\n");
+	struct strbuf df = STRBUF_INIT, log = STRBUF_INIT, a = STRBUF_INIT;
+	struct image_build bb = { 0 };
+	struct image_watch w = { collect, &log, NULL, image_deadline(300000) };
+	struct image_local img = IMAGE_LOCAL_INIT;
+	struct image_pushed pa = IMAGE_PUSHED_INIT;
+	struct image_pushed p1 = IMAGE_PUSHED_INIT, p2 = IMAGE_PUSHED_INIT;
+	struct ferr e = FERR_INIT;
+
+	(void)state;
+	/* A base image with an id of its own (nobody else holds it). */
+	strbuf_addf(&df, "FROM ferry/busybox\nLABEL test.nonce=%ld-%lld\n", (long)getpid(),
+		    (long long)time(NULL));
+	bb.context_dir = ctx;
+	bb.dockerfile_text = df.buf;
+	bb.repo = "ferry/testbase";
+	bb.timestamp = 1;
+	if (image_build(reg, &bb, &w, &img, &e) < 0)
+		fail_msg("image_build: %s\n%s", e.msg, log.buf);
+	assert_int_equal(image_push(reg, &img, "ferry/testbase", "a", &w, &pa, &e), 0);
+	strbuf_addf(&a, "%s/ferry/testbase:a", registry_host(reg));
+
+	/* While the image that was committed locally still has its first,
+	 * private name (as when another ferryd on this machine has just made
+	 * the same repeatable base image), the build pulls it as :a ... */
+	build_push(ctx, "names", 1, &log, &p1);
+	/* ... and once that name is gone, it is known as :a only. */
+	assert_int_equal(image_remove_local(reg, &img, &e), 0);
+	image_local_release(&img);
+	build_push(ctx, "names", 1, &log, &p2);
+	untag(a.buf);
+	assert_string_equal(p1.digest, p2.digest);
+
+	/* The annotation names the base as the Dockerfile does. */
+	struct strbuf ref = STRBUF_INIT, out = STRBUF_INIT;
+	strbuf_addf(&ref, "docker://%s", p1.ref);
+	const char *raw[] = { "skopeo", "inspect", "--tls-verify=false", "--raw", ref.buf, NULL };
+	assert_int_equal(run(raw, &out), 0);
+	assert_non_null(strstr(out.buf, "\"org.opencontainers.image.base.name\":\"ferry/testbase:a\""));
+
+	image_pushed_release(&pa);
+	image_pushed_release(&p1);
+	image_pushed_release(&p2);
+	strbuf_release(&df);
+	strbuf_release(&log);
+	strbuf_release(&a);
+	strbuf_release(&ref);
+	strbuf_release(&out);
 	free(ctx);
 }
 
@@ -484,6 +538,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_baseimage_repeatable),
 		cmocka_unit_test(test_build_push_repeatable),
+		cmocka_unit_test(test_digest_independent_of_base_image_names),
 		cmocka_unit_test(test_failing_run),
 		cmocka_unit_test(test_cancel_and_timeout),
 		cmocka_unit_test(test_rebuild_replaces_and_gc),
