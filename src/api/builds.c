@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/build.h"
@@ -81,7 +82,12 @@ int h_build_cancel(struct api_req *r, json_t **ret, struct ferr *e)
 }
 
 /* Following a build's log: NDJSON lines {"id","ts","step","text"} as they
- * are written, then one {"status", "error"} line once the build ended. */
+ * are written, then one {"status", "error"} line once the build ended. A
+ * step can be silent for minutes (a long RUN): an empty line every
+ * HEARTBEAT_S keeps the connection from looking idle to proxies and to the
+ * server's own connection timeout; readers skip empty lines. */
+#define HEARTBEAT_S 15
+
 struct follow {
 	struct principal who;
 	int64_t build;
@@ -89,6 +95,7 @@ struct follow {
 	struct strbuf pending;
 	size_t off;
 	int ended;
+	time_t last_sent;
 };
 
 static long follow_read(void *state, char *buf, size_t max)
@@ -130,10 +137,13 @@ static long follow_read(void *state, char *buf, size_t max)
 		}
 		json_decref(lines);
 		json_decref(err);
+		if (f->pending.len == 0 && time(NULL) - f->last_sent >= HEARTBEAT_S)
+			strbuf_addch(&f->pending, '\n');
 		if (f->pending.len == 0) {
 			usleep(100 * 1000);
 			return 0;
 		}
+		f->last_sent = time(NULL);
 	}
 	{
 		size_t n = f->pending.len - f->off;
@@ -173,6 +183,7 @@ int h_build_log(struct api_req *r, json_t **ret, struct ferr *e)
 		f->who = *r->who;
 		f->build = id;
 		f->last = after;
+		f->last_sent = time(NULL);
 		strbuf_init(&f->pending, 0);
 		r->stream.read = follow_read;
 		r->stream.done = follow_done;

@@ -246,8 +246,15 @@ int webhook_receive(const struct webhook_delivery *d, int *ret_status, json_t **
 		wants = 0;
 	} else {
 		body = json_loadb(d->body, d->len, 0, &je);
+		if (!body && d->len >= 8 && !memcmp(d->body, "payload=", 8)) {
+			ferr_invalid(e, "the payload is form-encoded: set the webhook's content type to application/json");
+			record(&t, provider, event, did.buf, 1, 400, e->msg, 0);
+			audit(&t, 400, e->msg);
+			goto out;
+		}
 		if (!json_is_object(body)) {
-			ferr_invalid(e, "the push payload is not a JSON object: %s", body ? "" : je.text);
+			ferr_invalid(e, "the push payload is not a JSON object%s%s", body ? "" : ": ",
+				     body ? "" : je.text);
 			record(&t, provider, event, did.buf, 1, 400, e->msg, 0);
 			audit(&t, 400, e->msg);
 			goto out;

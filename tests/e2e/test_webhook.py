@@ -257,6 +257,13 @@ def test_bad_requests(env):
     assert r.status_code == 400 and "ref" in r.json()["error"]
     r = h.github("push", {"ref": "refs/heads/main", "after": "main"})
     assert r.status_code == 400 and "40-digit" in r.json()["error"]
+    # GitHub's other content type.
+    form = b"payload=%7B%22ref%22%3A%22refs%2Fheads%2Fmain%22%7D"
+    r = requests.post(h.url, data=form, timeout=30, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "X-Hub-Signature-256": "sha256=" + hmac.new(h.secret.encode(), form, hashlib.sha256).hexdigest()})
+    assert r.status_code == 400 and "application/json" in r.json()["error"]
     # The hook route needs no token, but other routes still do.
     assert requests.get(h.d.url + "/api/v1/builds/1", timeout=30).status_code == 401
     assert h.builds() == []
