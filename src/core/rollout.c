@@ -61,7 +61,7 @@
 #define READY_MIN_MS 10000       /* readiness budget bounds */
 #define READY_MAX_MS 600000
 #define READY_DEFAULT_MS 30000   /* no probe declared */
-#define PROBE_STEP_MS 200        /* probe interval while a rollout waits */
+#define PROBE_STEP_MS 50         /* probe interval while a rollout waits */
 #define BACKOFF_MAX_S 60
 #define ENGINE_WAIT_MS (5 * 60 * 1000)
 #define MAX_ROUTES 16
