@@ -293,10 +293,8 @@ static int scratch_file(struct strbuf *path, const char *what, struct ferr *e)
 	return fd;
 }
 
-/* The image of the last FROM in a Dockerfile, as written ("ferry/busybox",
- * "build-stage", "${BASE}"), appended to out. Returns 0, or -1 if there is
- * no FROM. Line continuations are not followed: a FROM line never needs one. */
-static int last_from(const char *text, struct strbuf *out)
+/* Line continuations are not followed: a FROM line never needs one. */
+int image_dockerfile_base(const char *text, struct strbuf *out)
 {
 	const char *p = text;
 	int found = 0;
@@ -466,7 +464,7 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 		strbuf_reset(&dfile);
 		goto out;
 	}
-	if (last_from(text.buf, &from) < 0) {
+	if (image_dockerfile_base(text.buf, &from) < 0) {
 		ferr_set(e, 422, "build_failed", "%s has no FROM instruction",
 			 b->dockerfile_text ? "the generated Dockerfile" :
 			 b->dockerfile ? b->dockerfile : "Dockerfile");

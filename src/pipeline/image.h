@@ -117,6 +117,12 @@ int image_replace(struct registry *r, const char *repo, const char *old_digest,
  * characters; port out of 1024..65535). */
 int image_static_dockerfile(const char *site_dir, int port, struct strbuf *out, struct ferr *e);
 
+/* The base image of a Dockerfile's final stage as the text writes it: the
+ * image of the last FROM instruction ("ferry/busybox", "builder", "${BASE}";
+ * options such as --platform skipped, "AS name" dropped). Replaces the
+ * contents of out. Returns 0, or -1 if the text has no FROM. */
+int image_dockerfile_base(const char *dockerfile, struct strbuf *out);
+
 /* The port the static buildpack serves on unless told otherwise. */
 #define IMAGE_STATIC_PORT 8080
 

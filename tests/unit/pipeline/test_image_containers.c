@@ -225,6 +225,29 @@ static void test_static_dockerfile(void **state)
 	strbuf_release(&sb);
 }
 
+static void test_dockerfile_base(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	(void)state;
+	assert_int_equal(image_dockerfile_base("FROM ferry/busybox\nRUN true\n", &sb), 0);
+	assert_string_equal(sb.buf, "ferry/busybox");
+	assert_int_equal(image_dockerfile_base(
+		"# syntax comment\n"
+		"ARG BASE=ferry/busybox\n"
+		"from  --platform=linux/amd64 ferry/debian:bookworm AS build\n"
+		"RUN make\n"
+		"  FROM\t${BASE} as final\r\n"
+		"COPY --from=build /out /out\n", &sb), 0);
+	assert_string_equal(sb.buf, "${BASE}");
+	assert_int_equal(image_dockerfile_base("FROM a\nFROM build-stage", &sb), 0);
+	assert_string_equal(sb.buf, "build-stage");
+	/* FROMAGE is not FROM; a bare FROM names nothing. */
+	assert_int_equal(image_dockerfile_base("FROMAGE x\nFROM \nRUN true\n", &sb), -1);
+	assert_int_equal(image_dockerfile_base("", &sb), -1);
+	strbuf_release(&sb);
+}
+
 static void test_replace_noop(void **state)
 {
 	const char *d = "sha256:9caea62681d76639e1825c6e19e5fce7a66f3bc580a206f251d27bc9a8ba519f";
@@ -247,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_rejects_bad_input),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_static_dockerfile),
+		cmocka_unit_test(test_dockerfile_base),
 		cmocka_unit_test(test_replace_noop),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
