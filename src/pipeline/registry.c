@@ -656,9 +656,14 @@ static int start_locked(struct registry *r, int readonly, struct ferr *e)
 			r->proc.pid = 0;
 			last_log_message(r->log_path, &msg);
 			ferr_set(e, 500, "registry_failed",
-				 "the registry (%s) exited with status %d at start: %s (log: %s)",
+				 "the registry (%s) exited with status %d at start: %s (log: %s)%s",
 				 r->binary, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
-				 msg.len ? msg.buf : "no output", r->log_path);
+				 msg.len ? msg.buf : "no output", r->log_path,
+				 strstr(msg.buf, "address already in use") ?
+				 "; free that port, or configure another one (or delete "
+				 "registry/port in the data directory to have a free one "
+				 "chosen; images recorded with the old address must then be "
+				 "rebuilt)" : "");
 			goto out;
 		}
 		strbuf_reset(&resp.body);
