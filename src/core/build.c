@@ -17,6 +17,7 @@
 
 #include "core/component.h"
 #include "core/core.h"
+#include "core/deployment.h"
 #include "core/project.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
@@ -1248,7 +1249,7 @@ void build_recover(void)
 
 void build_succeeded_hook(int64_t build_id)
 {
-	(void)build_id;
+	deployment_after_build(build_id);
 }
 
 /* ------------------------------------------------------------------ */

@@ -131,11 +131,9 @@ int config_current_values(int64_t component_id, int64_t env_id, struct config_va
 void config_values_free(struct config_value *v, size_t n);
 
 /* Called after every committed change of component_id's configuration,
- * with env_id 0 for a component-wide change. The issue says a change where
- * the component is active creates a new deployment: the deploy code
- * registers that with config_set_changed_hook.
- * NEEDSWORK: nothing registers a hook until deployments land, so a change
- * reaches running replicas only with their next deployment. */
+ * with env_id 0 for a component-wide change. A change where the component
+ * is active creates a new deployment: ferryd registers
+ * deployment_after_config_change with config_set_changed_hook. */
 typedef void (*config_changed_fn)(int64_t component_id, int64_t env_id);
 void config_set_changed_hook(config_changed_fn fn);
 void config_changed(int64_t component_id, int64_t env_id);

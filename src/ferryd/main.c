@@ -16,7 +16,9 @@
 #include "core/auth.h"
 #include "core/build.h"
 #include "core/component.h"
+#include "core/config.h"
 #include "core/core.h"
+#include "core/deployment.h"
 #include "core/diag.h"
 #include "core/rollout.h"
 #include "core/webhook.h"
@@ -340,6 +342,8 @@ int main(int argc, char **argv)
 	component_set_public_url(c.public_url ? c.public_url : url);
 
 	diag_register();
+	/* A configuration change redeploys where the component is active. */
+	config_set_changed_hook(deployment_after_config_change);
 	{
 		char password[1024] = "";
 		struct build_options bo = {
