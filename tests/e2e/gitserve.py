@@ -231,13 +231,18 @@ def registry_host(data):
 
 def remove_local_images(data):
     """Removes from buildah's storage, by id, the images that only this
-    ferryd's registry named (pulled base images, anything left behind);
-    images also named elsewhere only lose this registry's names."""
-    import json
+    ferryd's managed registry named (pulled base images, anything left
+    behind); images also named elsewhere only lose this registry's names."""
     try:
         host = registry_host(data)
     except (OSError, ValueError):
         return
+    remove_local_images_for(data, host)
+
+
+def remove_local_images_for(data, host):
+    """remove_local_images for the registry at host (e.g. an external one)."""
+    import json
     env = containers_env(data)
     p = subprocess.run(["buildah", "images", "--json"], env=env, capture_output=True, text=True)
     if p.returncode != 0 or not p.stdout.strip():

@@ -9,9 +9,11 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 from ferry import Ferryd
-from gitserve import GitDaemon, GitHTTP, Repo, containers_env, remove_local_images
+from gitserve import (GitDaemon, GitHTTP, Repo, containers_env, remove_local_images,
+                      remove_local_images_for)
 
 DOCKERFILE = 'FROM ferry/busybox\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n'
 
@@ -442,3 +444,49 @@ def test_registry_left_by_a_killed_ferryd_is_replaced(tmp_path):
             with open("/proc/%d/cmdline" % old, "rb") as f:
                 if d.data.encode() in f.read():
                     os.kill(old, signal.SIGKILL)
+
+
+def test_external_registry(tmp_path):
+    """ferryd --registry URL: nothing is started; images go to that registry
+    (here a docker-registry this test runs itself, on loopback)."""
+    from ferry import free_port
+    port = free_port()
+    cfg = tmp_path / "ext.yml"
+    cfg.write_text(
+        "version: 0.1\n"
+        "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n"
+        "http:\n  addr: 127.0.0.1:%d\n" % (tmp_path / "ext-storage", port))
+    log = open(str(tmp_path / "ext.log"), "wb")
+    reg = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=log, stderr=log,
+                           stdin=subprocess.DEVNULL)
+    log.close()
+    d = Ferryd(str(tmp_path / "data"), extra=["--registry", "http://127.0.0.1:%d" % port])
+    try:
+        deadline = time.time() + 15
+        while True:
+            try:
+                if requests.get("http://127.0.0.1:%d/v2/" % port, timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.time() < deadline and reg.poll() is None
+            time.sleep(0.05)
+        d.start()
+        d.ok("project", "create", "p")
+        repo = Repo(str(tmp_path), name="app")
+        sha = repo.commit({"Dockerfile": DOCKERFILE, "hello.txt": "x\n"})
+        d.ok("component", "create", "p/app", "--repo", repo.file_url)
+        r = d.cli("build", "p/app", "--wait", "--json", timeout=300)
+        assert r.rc == 0, r
+        assert r.json["image"].startswith("127.0.0.1:%d/p/app@sha256:" % port)
+        tags = requests.get("http://127.0.0.1:%d/v2/p/app/tags/list" % port, timeout=5).json()
+        assert tags["tags"] == [sha]
+        # ferry/busybox was put there too, and ferryd started no registry of its own.
+        assert requests.get("http://127.0.0.1:%d/v2/ferry/busybox/tags/list" % port,
+                            timeout=5).status_code == 200
+        assert not os.path.exists(os.path.join(d.data, "registry", "ferryd.pid"))
+    finally:
+        d.stop()
+        remove_local_images_for(d.data, "127.0.0.1:%d" % port)
+        reg.terminate()
+        reg.wait(10)
