@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,8 +89,8 @@ int spawn_start(struct spawn *s, struct ferr *e)
 	char *prog = find_in_path(s->argv[0]);
 	char **env;
 	int pfd[2], devnull, err = 0;
+	pid_t pid, parent;
 	ssize_t r;
-	pid_t pid;
 
 	if (!prog)
 		return ferr_internal(e, "%s: command not found in PATH", s->argv[0]);
@@ -101,6 +102,7 @@ int spawn_start(struct spawn *s, struct ferr *e)
 		return ferr_internal(e, "spawn %s: %s", s->argv[0], strerror(errno));
 	}
 	env = build_env(s->env);
+	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
 		int in = s->in_fd >= 0 ? s->in_fd : devnull;
@@ -109,6 +111,11 @@ int spawn_start(struct spawn *s, struct ferr *e)
 		sigset_t all;
 
 		setpgid(0, 0);
+		if (s->die_with_parent) {
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() != parent) /* it died before prctl */
+				_exit(127);
+		}
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		signal(SIGPIPE, SIG_DFL);

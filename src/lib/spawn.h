@@ -22,10 +22,13 @@ struct spawn {
 	int in_fd;               /* -1: /dev/null */
 	int out_fd;              /* -1: /dev/null */
 	int err_fd;              /* -1: /dev/null; -2: same as out_fd */
+	int die_with_parent;     /* 1: SIGTERM when the thread that started it
+				    ends (a helper that must not outlive ferryd
+				    even after kill -9) */
 	pid_t pid;               /* set by spawn_start */
 };
 
-#define SPAWN_INIT { NULL, NULL, NULL, -1, -1, -1, 0 }
+#define SPAWN_INIT { NULL, NULL, NULL, -1, -1, -1, 0, 0 }
 
 /* Starts the program. Returns 0, or -1 with e set (not found, exec failed). */
 int spawn_start(struct spawn *s, struct ferr *e);

@@ -635,6 +635,10 @@ static int start_locked(struct registry *r, int readonly, struct ferr *e)
 	r->proc.out_fd = fd;
 	r->proc.err_fd = -2;
 	r->proc.dir = r->dir;
+	/* The registry serves only this ferryd: it must not outlive a kill -9.
+	 * It is (re)started from long-lived threads (start-up and supervision,
+	 * job workers for GC), so the death signal comes with ferryd's end. */
+	r->proc.die_with_parent = 1;
 	r->last_start_ms = now_ms();
 	if (spawn_start(&r->proc, e) < 0) {
 		close(fd);
