@@ -253,6 +253,64 @@ const struct migration store_migrations[] = {
 "  text TEXT NOT NULL);"
 "CREATE INDEX deployment_events_dep ON deployment_events(deployment_id, id);"
 },
+/* Task executions (src/core/execution.c, docs/tasks.md). The indexes serve the
+ * list (newest first per component, optionally per environment or only the
+ * running ones), the 30-day count (a covering range scan per component),
+ * retention (by trigger time) and the scheduler (one row per cron slot). */
+{ 6, "executions",
+"ALTER TABLE components ADD COLUMN task_timeout INTEGER NOT NULL DEFAULT 3600;"
+"ALTER TABLE components ADD COLUMN task_concurrency TEXT NOT NULL DEFAULT 'forbid'"
+"  CHECK (task_concurrency IN ('forbid','allow','replace'));"
+"CREATE TABLE executions ("
+"  id INTEGER PRIMARY KEY,"
+"  component_id INTEGER NOT NULL REFERENCES components(id) ON DELETE CASCADE,"
+"  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+"  environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+"  deployment_id INTEGER NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,"
+"  commit_sha TEXT NOT NULL,"
+"  trigger TEXT NOT NULL CHECK (trigger IN ('schedule','manual')),"
+"  triggered_by TEXT NOT NULL,"
+"  triggered_at TEXT NOT NULL,"
+"  scheduled_for INTEGER,"              /* the cron slot (epoch seconds) */
+"  args TEXT NOT NULL DEFAULT '[]',"
+"  status TEXT NOT NULL CHECK (status IN ('pending','running','succeeded','failed',"
+"    'timed-out','cancelled','skipped','interrupted')),"
+"  exit_code INTEGER,"
+"  timeout_s INTEGER NOT NULL,"
+"  container TEXT,"
+"  started_at TEXT,"
+"  finished_at TEXT,"
+"  reason TEXT,"
+"  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+"  log_bytes INTEGER NOT NULL DEFAULT 0);"
+"CREATE INDEX executions_comp ON executions(component_id, id);"
+"CREATE INDEX executions_comp_env ON executions(component_id, environment_id, id);"
+"CREATE INDEX executions_open ON executions(component_id, environment_id, id)"
+"  WHERE status IN ('pending','running');"
+"CREATE INDEX executions_count ON executions(component_id, triggered_at, environment_id, status);"
+"CREATE INDEX executions_time ON executions(triggered_at);"
+"CREATE UNIQUE INDEX executions_slot ON executions(component_id, environment_id, scheduled_for)"
+"  WHERE scheduled_for IS NOT NULL;"
+"CREATE TABLE execution_logs ("
+"  id INTEGER PRIMARY KEY,"
+"  execution_id INTEGER NOT NULL REFERENCES executions(id) ON DELETE CASCADE,"
+"  ts TEXT NOT NULL,"
+"  line TEXT NOT NULL);"
+"CREATE INDEX execution_logs_exec ON execution_logs(execution_id, id);"
+/* Executions pruned by retention while still inside the 30-day window:
+ * only what the count needs, so that it stays exact. */
+"CREATE TABLE execution_tally ("
+"  component_id INTEGER NOT NULL REFERENCES components(id) ON DELETE CASCADE,"
+"  environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+"  triggered_at TEXT NOT NULL);"
+"CREATE INDEX execution_tally_comp ON execution_tally(component_id, triggered_at, environment_id);"
+/* The last cron slot the scheduler handled per component and environment. */
+"CREATE TABLE task_schedules ("
+"  component_id INTEGER NOT NULL REFERENCES components(id) ON DELETE CASCADE,"
+"  environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+"  last_slot INTEGER NOT NULL,"
+"  PRIMARY KEY (component_id, environment_id)) WITHOUT ROWID;"
+},
 };
 
 const int store_migrations_count =
