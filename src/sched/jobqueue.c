@@ -253,7 +253,9 @@ int64_t jobq_submit(const char *kind, json_t *payload, int64_t project_id,
 
 	if (kind_index(kind) < 0)
 		return ferr_invalid(e, "unknown job kind \"%s\"", kind);
-	text = json_dumps(payload ? payload : json_object(), JSON_COMPACT);
+	text = payload ? json_dumps(payload, JSON_COMPACT) : strdup("{}");
+	if (!text)
+		abort();
 	store_now(now);
 	st = store_stmt("INSERT INTO jobs (kind, status, payload, project_id, created_by, created_at)"
 			" VALUES (?, 'queued', ?, nullif(?, 0), ?, ?)");
