@@ -926,8 +926,11 @@ static void wipe_free(char *s)
 }
 
 /* Starts replica i of plan p with its configuration snapshot and the
- * FERRY_* variables. The network must exist. */
-static int replica_start(const struct plan *p, int i, struct runtime_replica *ret, struct ferr *e)
+ * FERRY_* variables (and FERRY_EXECUTION = i for a task, whose replica slot
+ * is its execution id). args, for tasks, replaces the image's CMD (NULL:
+ * keep it). The network must exist. */
+static int replica_start_args(const struct plan *p, int i, const char *const *args,
+			      struct runtime_replica *ret, struct ferr *e)
 {
 	struct runtime_spec spec = { 0 };
 	struct snapshot *snap = NULL;
@@ -962,10 +965,12 @@ static int replica_start(const struct plan *p, int i, struct runtime_replica *re
 	/* ferry's own variables come last: they win over a stored value */
 	snprintf(dep, sizeof(dep), "%lld", (long long)p->d.id);
 	{
-		const char *names[4] = { "FERRY_PROJECT", "FERRY_ENVIRONMENT", "FERRY_COMPONENT",
-					 "FERRY_DEPLOYMENT" };
-		const char *vals[4] = { p->d.project, p->d.environment, p->d.component, dep };
-		for (int k = 0; k < 4; k++) {
+		char exec[32];
+		const char *names[5] = { "FERRY_PROJECT", "FERRY_ENVIRONMENT", "FERRY_COMPONENT",
+					 "FERRY_DEPLOYMENT", "FERRY_EXECUTION" };
+		const char *vals[5] = { p->d.project, p->d.environment, p->d.component, dep, exec };
+		snprintf(exec, sizeof(exec), "%d", i);
+		for (int k = 0; k < (p->task ? 5 : 4); k++) {
 			struct strbuf sb;
 			strbuf_init(&sb, 64);
 			strbuf_addf(&sb, "%s=%s", names[k], vals[k]);
@@ -985,12 +990,47 @@ static int replica_start(const struct plan *p, int i, struct runtime_replica *re
 	spec.env = (const char *const *)env;
 	spec.files = files;
 	spec.nfiles = nfiles;
+	spec.args = args;
+	spec.task = p->task;
 	rc = runtime_start_replica(eng.rt, &spec, ret, e);
 	for (size_t k = 0; k < nenv; k++)
 		wipe_free(env[k]);
 	free(env);
 	free(files);
 	snapshot_free(snap);
+	return rc;
+}
+
+static int replica_start(const struct plan *p, int i, struct runtime_replica *ret, struct ferr *e)
+{
+	return replica_start_args(p, i, NULL, ret, e);
+}
+
+int rollout_task_start(int64_t deployment_id, int64_t execution_id, const char *const *args,
+		       char ret_id[65], struct ferr *e)
+{
+	struct runtime_replica r;
+	struct plan *p = NULL;
+	int rc = -1;
+
+	if (execution_id <= 0 || execution_id > 0x7fffffff)
+		return ferr_invalid(e, "execution id %lld cannot name a container slot", (long long)execution_id);
+	if (!rollout_runtime(e))
+		return -1;
+	if (plan_get(deployment_id, &p, e) < 0)
+		return -1;
+	if (!p->task) {
+		ferr_invalid(e, "deployment %lld is of a %s, not a task", (long long)deployment_id,
+			     p->d.component_type);
+		goto out;
+	}
+	if (runtime_ensure_network(eng.rt, p->d.project, p->d.environment, e) < 0 ||
+	    replica_start_args(p, (int)execution_id, args, &r, e) < 0)
+		goto out;
+	memcpy(ret_id, r.id, sizeof(r.id));
+	rc = 0;
+out:
+	plan_unref(p);
 	return rc;
 }
 
