@@ -4,14 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "api/follow.h"
 #include "core/build.h"
 #include "core/commits.h"
 #include "core/json.h"
 #include "core/webhook.h"
-#include "lib/strbuf.h"
 #include "lib/banned.h"
 
 static int build_id(struct api_req *r, int64_t *ret, struct ferr *e)
@@ -82,86 +80,35 @@ int h_build_cancel(struct api_req *r, json_t **ret, struct ferr *e)
 }
 
 /* Following a build's log: NDJSON lines {"id","ts","step","text"} as they
- * are written, then one {"status", "error"} line once the build ended. A
- * step can be silent for minutes (a long RUN): an empty line every
- * HEARTBEAT_S keeps the connection from looking idle to proxies and to the
- * server's own connection timeout; readers skip empty lines. */
-#define HEARTBEAT_S 15
-
-struct follow {
+ * are written, then one {"status", "error"} line once the build ended. */
+struct build_follow {
 	struct principal who;
 	int64_t build;
-	int64_t last;
-	struct strbuf pending;
-	size_t off;
-	int ended;
-	time_t last_sent;
 };
 
-static long follow_read(void *state, char *buf, size_t max)
+static int build_poll(void *ctx, int64_t after, json_t **ret_lines, json_t **ret_end, struct ferr *e)
 {
-	struct follow *f = state;
+	struct build_follow *f = ctx;
+	json_t *err = NULL;
+	char status[16];
 
-	if (f->off == f->pending.len) {
-		struct ferr e = FERR_INIT;
-		json_t *lines = NULL, *err = NULL, *v;
-		char status[16];
-		size_t i;
-
-		if (f->ended)
-			return -1;
-		strbuf_reset(&f->pending);
-		f->off = 0;
-		/* Status first: every line written before the build ended is then
-		 * seen by the read that follows. */
-		if (build_status(f->build, status, &err, &e) < 0 ||
-		    build_log_read(&f->who, f->build, f->last, 500, &lines, &e) < 0) {
-			json_decref(err);
-			return -1;
-		}
-		json_array_foreach(lines, i, v) {
-			char *s = json_dumps(v, JSON_COMPACT);
-			strbuf_addstr(&f->pending, s);
-			strbuf_addch(&f->pending, '\n');
-			free(s);
-			f->last = json_integer_value(json_object_get(v, "id"));
-		}
-		if (json_array_size(lines) == 0 && build_status_final(status)) {
-			json_t *end = json_pack("{s:s, s:O}", "status", status, "error", err);
-			char *s = json_dumps(end, JSON_COMPACT);
-			strbuf_addstr(&f->pending, s);
-			strbuf_addch(&f->pending, '\n');
-			free(s);
-			json_decref(end);
-			f->ended = 1;
-		}
-		json_decref(lines);
+	/* Status first: every line written before the build ended is then
+	 * seen by the read that follows. */
+	if (build_status(f->build, status, &err, e) < 0)
+		return -1;
+	if (build_log_read(&f->who, f->build, after, 500, ret_lines, e) < 0) {
 		json_decref(err);
-		if (f->pending.len == 0 && time(NULL) - f->last_sent >= HEARTBEAT_S)
-			strbuf_addch(&f->pending, '\n');
-		if (f->pending.len == 0) {
-			usleep(100 * 1000);
-			return 0;
-		}
-		f->last_sent = time(NULL);
+		return -1;
 	}
-	{
-		size_t n = f->pending.len - f->off;
-		if (n > max)
-			n = max;
-		memcpy(buf, f->pending.buf + f->off, n);
-		f->off += n;
-		return (long)n;
-	}
+	*ret_end = build_status_final(status) ? json_pack("{s:s, s:o}", "status", status, "error",
+							 err ? err : json_null())
+					      : NULL;
+	if (!*ret_end)
+		json_decref(err);
+	return 0;
 }
 
-static void follow_done(void *state)
-{
-	struct follow *f = state;
-
-	strbuf_release(&f->pending);
-	free(f);
-}
+static const struct follow_ops build_follow_ops = { build_poll, free };
 
 int h_build_log(struct api_req *r, json_t **ret, struct ferr *e)
 {
@@ -177,17 +124,12 @@ int h_build_log(struct api_req *r, json_t **ret, struct ferr *e)
 		return -1;
 	json_decref(lines);
 	if (follow) {
-		struct follow *f = calloc(1, sizeof(*f));
+		struct build_follow *f = malloc(sizeof(*f));
 		if (!f)
 			abort();
 		f->who = *r->who;
 		f->build = id;
-		f->last = after;
-		f->last_sent = time(NULL);
-		strbuf_init(&f->pending, 0);
-		r->stream.read = follow_read;
-		r->stream.done = follow_done;
-		r->stream.state = f;
+		api_follow(r, &build_follow_ops, f, after);
 		return 0;
 	}
 	return build_log_read(r->who, id, after, 0, ret, e);

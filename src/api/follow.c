@@ -2,12 +2,18 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/strbuf.h"
 #include "lib/banned.h"
 
 #define POLL_INTERVAL_US (100 * 1000)
+/* A source can be silent for minutes (a long RUN step, a quiet task): an
+ * empty line every HEARTBEAT_S keeps the connection from looking idle to
+ * proxies and to the server's own connection timeout. Readers skip empty
+ * lines. */
+#define HEARTBEAT_S 15
 
 struct follow {
 	const struct follow_ops *ops;
@@ -16,6 +22,7 @@ struct follow {
 	struct strbuf pending;
 	size_t off;
 	int ended;
+	time_t last_sent;
 };
 
 static void add_line(struct strbuf *sb, json_t *v)
@@ -55,6 +62,8 @@ static long follow_read(void *state, char *buf, size_t max)
 		}
 		json_decref(lines);
 		json_decref(end);
+		if (f->pending.len == 0 && time(NULL) - f->last_sent >= HEARTBEAT_S)
+			strbuf_addch(&f->pending, '\n');
 		if (f->pending.len == 0) {
 			usleep(POLL_INTERVAL_US);
 			return 0;
@@ -65,6 +74,7 @@ static long follow_read(void *state, char *buf, size_t max)
 		n = max;
 	memcpy(buf, f->pending.buf + f->off, n);
 	f->off += n;
+	f->last_sent = time(NULL);
 	return (long)n;
 }
 
@@ -87,6 +97,7 @@ void api_follow(struct api_req *r, const struct follow_ops *ops, void *ctx, int6
 	f->ops = ops;
 	f->ctx = ctx;
 	f->last = after;
+	f->last_sent = time(NULL);
 	strbuf_init(&f->pending, 0);
 	r->stream.read = follow_read;
 	r->stream.done = follow_done;
