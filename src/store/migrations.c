@@ -311,6 +311,20 @@ const struct migration store_migrations[] = {
 "  last_slot INTEGER NOT NULL,"
 "  PRIMARY KEY (component_id, environment_id)) WITHOUT ROWID;"
 },
+{ 7, "git_credentials",
+/* Credentials for a component's private repository, sealed in the vault:
+ * an HTTPS token (with a user name) or an SSH private key (with an
+ * optional passphrase and a pinned host key fingerprint). */
+"CREATE TABLE git_credentials ("
+"  component_id INTEGER PRIMARY KEY REFERENCES components(id) ON DELETE CASCADE,"
+"  kind TEXT NOT NULL CHECK (kind IN ('https','ssh')),"
+"  username TEXT,"
+"  secret BLOB NOT NULL,"
+"  passphrase BLOB,"
+"  host_fingerprint TEXT,"
+"  updated_by TEXT NOT NULL,"
+"  updated_at TEXT NOT NULL);"
+},
 };
 
 const int store_migrations_count =
