@@ -325,6 +325,26 @@ const struct migration store_migrations[] = {
 "  updated_by TEXT NOT NULL,"
 "  updated_at TEXT NOT NULL);"
 },
+{ 8, "scans",
+/* The scan report of a build (one per build: the scan step runs once), with
+ * its counts by severity kept in columns for lists and summaries. */
+"CREATE TABLE scans ("
+"  build_id INTEGER PRIMARY KEY REFERENCES builds(id) ON DELETE CASCADE,"
+"  passed INTEGER NOT NULL,"
+"  fail_on TEXT NOT NULL,"
+"  critical INTEGER NOT NULL,"
+"  high INTEGER NOT NULL,"
+"  medium INTEGER NOT NULL,"
+"  low INTEGER NOT NULL,"
+"  unknown INTEGER NOT NULL,"
+"  suppressed INTEGER NOT NULL,"
+"  report TEXT NOT NULL,"              /* the whole report, as JSON */
+"  created_at TEXT NOT NULL);"
+/* Per-component scan policy; a component without a row fails on CRITICAL. */
+"CREATE TABLE scan_policies ("
+"  component_id INTEGER PRIMARY KEY REFERENCES components(id) ON DELETE CASCADE,"
+"  fail_on TEXT NOT NULL CHECK (fail_on IN ('critical','high','medium','low','never')));"
+},
 };
 
 const int store_migrations_count =
