@@ -52,7 +52,18 @@ int h_deployment_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_deployment_log(struct api_req *r, json_t **ret, struct ferr *e);
 /* runtime_logs.c */
 int h_runtime_logs(struct api_req *r, json_t **ret, struct ferr *e);
+/* executions.c */
+int h_execution_run(struct api_req *r, json_t **ret, struct ferr *e);
+int h_execution_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_execution_show(struct api_req *r, json_t **ret, struct ferr *e);
+int h_execution_cancel(struct api_req *r, json_t **ret, struct ferr *e);
+int h_execution_log(struct api_req *r, json_t **ret, struct ferr *e);
 /* hooks.c */
 int h_hook(struct api_req *r, json_t **ret, struct ferr *e);
+
+/* gitcreds.c */
+int h_gitcreds_show(struct api_req *r, json_t **ret, struct ferr *e);
+int h_gitcreds_set(struct api_req *r, json_t **ret, struct ferr *e);
+int h_gitcreds_unset(struct api_req *r, json_t **ret, struct ferr *e);
 
 #endif

@@ -23,6 +23,9 @@ const struct api_route api_routes[] = {
 	{ "POST",   P "/projects/{}/components/{}/configs",    h_config_set,   "config.set", 0 },
 	{ "DELETE", P "/projects/{}/components/{}/configs/{}", h_config_unset, "config.unset", 0 },
 
+	{ "GET",    P "/projects/{}/components/{}/git-credentials", h_gitcreds_show,  NULL, 0 },
+	{ "PUT",    P "/projects/{}/components/{}/git-credentials", h_gitcreds_set,   "git_credentials.set", 0 },
+	{ "DELETE", P "/projects/{}/components/{}/git-credentials", h_gitcreds_unset, "git_credentials.unset", 0 },
 	{ "GET",    P "/projects/{}/components/{}/commits",    h_commits,      NULL, 0 },
 	{ "GET",    P "/projects/{}/components/{}/builds",     h_build_list,   NULL, 0 },
 	{ "POST",   P "/projects/{}/components/{}/builds",     h_build_create, "build.create", 0 },
@@ -41,6 +44,12 @@ const struct api_route api_routes[] = {
 	{ "GET",    P "/deployments/{}",                 h_deployment_show,   NULL, 0 },
 	{ "GET",    P "/deployments/{}/log",             h_deployment_log,    NULL, 0 },
 	{ "POST",   P "/hooks/{}",                       h_hook,              NULL, 1 },
+
+	{ "POST",   P "/projects/{}/components/{}/executions",  h_execution_run,   "execution.run", 0 },
+	{ "GET",    P "/projects/{}/components/{}/executions",  h_execution_list,  NULL, 0 },
+	{ "GET",    P "/executions/{}",                  h_execution_show,    NULL, 0 },
+	{ "POST",   P "/executions/{}/cancel",           h_execution_cancel,  "execution.cancel", 0 },
+	{ "GET",    P "/executions/{}/log",              h_execution_log,     NULL, 0 },
 
 	{ "GET",    P "/tokens",                         h_token_list,        NULL, 0 },
 	{ "POST",   P "/tokens",                         h_token_create,      "token.create", 0 },

@@ -76,6 +76,16 @@ void value_text(json_t *v, char *out, size_t size);
 /* With --json prints j; otherwise calls human(j). */
 void print_result(json_t *j, void (*human)(json_t *));
 
+/* Reading values that may be secret (input.c). */
+#include "lib/strbuf.h"
+/* Reads all of fd into sb, at most max bytes (413 beyond); what names the
+ * source in messages. sb grows once to max so no copy is left behind. */
+int input_read_fd(int fd, const char *what, size_t max, struct strbuf *sb, struct ferr *e);
+/* Reads the file at path the same way. */
+int input_read_file(const char *path, size_t max, struct strbuf *sb, struct ferr *e);
+/* Wipes and releases sb. */
+void input_wipe(struct strbuf *sb);
+
 /* Config file path ($XDG_CONFIG_HOME/ferry/config.json or ~/.config/...). */
 int config_path(char *out, size_t size, struct ferr *e);
 

@@ -37,44 +37,6 @@ static int config_path_for(const char *pc, const char *suffix, const char *env, 
 	return 0;
 }
 
-/* Reads all of fd (at most MAX_VALUE bytes) into sb. what names it. */
-static int read_all(int fd, const char *what, struct strbuf *sb, struct ferr *e)
-{
-	char buf[65536];
-
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			sodium_memzero(buf, sizeof(buf));
-			return ferr_invalid(e, "cannot read %s: %s", what, strerror(errno));
-		}
-		if (n == 0)
-			break;
-		if (sb->len + (size_t)n > MAX_VALUE) {
-			sodium_memzero(buf, sizeof(buf));
-			return ferr_set(e, 413, "too_large", "%s is larger than 1 MiB (%d bytes), the largest value ferry keeps",
-					what, MAX_VALUE);
-		}
-		/* Grow once to the cap so a secret is never left behind in a
-		 * block realloc gave back. */
-		if (sb->alloc < MAX_VALUE + 1)
-			strbuf_grow(sb, MAX_VALUE + 1 - sb->len);
-		strbuf_add(sb, buf, (size_t)n);
-	}
-	sodium_memzero(buf, sizeof(buf));
-	return 0;
-}
-
-static void wipe(struct strbuf *sb)
-{
-	if (sb->alloc)
-		sodium_memzero(sb->buf, sb->alloc);
-	strbuf_release(sb);
-}
-
 /* One KEY=VALUE word into a JSON value object. */
 static int pair_json(const char *word, int *stdin_used, json_t **ret, struct ferr *e)
 {
@@ -92,7 +54,7 @@ static int pair_json(const char *word, int *stdin_used, json_t **ret, struct fer
 	if (!strcmp(v, "-")) {
 		if ((*stdin_used)++)
 			return usage_error(e, "only one value can come from standard input (-)");
-		if (read_all(STDIN_FILENO, "standard input", &sb, e) < 0)
+		if (input_read_fd(STDIN_FILENO, "standard input", MAX_VALUE, &sb, e) < 0)
 			goto fail;
 	} else if (v[0] == '@' && v[1] != '@') {
 		int fd = open(v + 1, O_RDONLY | O_CLOEXEC);
@@ -101,7 +63,7 @@ static int pair_json(const char *word, int *stdin_used, json_t **ret, struct fer
 			ferr_invalid(e, "cannot open %s (value of %s): %s", v + 1, key, strerror(errno));
 			goto fail;
 		}
-		if (read_all(fd, v + 1, &sb, e) < 0) {
+		if (input_read_fd(fd, v + 1, MAX_VALUE, &sb, e) < 0) {
 			close(fd);
 			goto fail;
 		}
@@ -141,11 +103,11 @@ static int pair_json(const char *word, int *stdin_used, json_t **ret, struct fer
 		sodium_memzero(b, n);
 		free(b);
 	}
-	wipe(&sb);
+	input_wipe(&sb);
 	*ret = o;
 	return 0;
 fail:
-	wipe(&sb);
+	input_wipe(&sb);
 	return -1;
 }
 

@@ -39,6 +39,7 @@ int cmd_config_set(int argc, char **argv, struct ferr *e);
 int cmd_config_list(int argc, char **argv, struct ferr *e);
 int cmd_config_unset(int argc, char **argv, struct ferr *e);
 
+int cmd_component_credentials(int argc, char **argv, struct ferr *e);
 int cmd_deploy(int argc, char **argv, struct ferr *e);
 int cmd_promote(int argc, char **argv, struct ferr *e);
 int cmd_rollback(int argc, char **argv, struct ferr *e);

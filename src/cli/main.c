@@ -28,6 +28,10 @@ static const struct command {
 	{ "component list",   cmd_component_list,   "component list P" },
 	{ "component show",   cmd_component_show,   "component show P/C" },
 	{ "component delete", cmd_component_delete, "component delete P/C" },
+	{ "component credentials", cmd_component_credentials,
+	  "component credentials P/C [--https-token-file FILE [--username U] |\n"
+	  "                     --ssh-key-file FILE [--ssh-passphrase-file FILE] [--ssh-host-fingerprint SHA256:..] |\n"
+	  "                     --remove]" },
 	{ "component deliveries", cmd_component_deliveries, "component deliveries P/C [--limit N]" },
 	{ "commits",          cmd_commits,          "commits P/C [--limit N]" },
 	{ "build show",       cmd_build_show,       "build show ID" },

@@ -18,6 +18,7 @@
 #include "core/component.h"
 #include "core/core.h"
 #include "core/deployment.h"
+#include "core/gitcreds.h"
 #include "core/project.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
@@ -856,7 +857,7 @@ static int step_checkout(struct build_run *run, struct build_src *src, const cha
 	int ret = -1;
 
 	run_log(run, "fetching %s", src->repo);
-	if (git_mirror_fetch(core.data_dir, src->repo, &fo, &mirror, e) < 0)
+	if (gitcreds_fetch(src->component_id, src->repo, &fo, &mirror, e) < 0)
 		goto out;
 	if (run->partial.len) {
 		run_log_line(run, run->partial.buf, run->partial.len);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/component.h"
+#include "core/gitcreds.h"
 #include "core/core.h"
 #include "pipeline/git.h"
 #include "store/store.h"
@@ -31,7 +32,7 @@ int commits_list(const struct principal *who, const char *project, const char *c
 		ferr_notfound(e, "component \"%s/%s\" not found", project, component);
 		goto out;
 	}
-	if (git_mirror_fetch(core.data_dir, repo, NULL, &mirror, e) < 0)
+	if (gitcreds_fetch(cid, repo, NULL, &mirror, e) < 0)
 		goto out;
 	if (git_log(mirror, branch, limit > 0 ? (size_t)limit : 0, &list, e) < 0) {
 		ferr_prefix(e, "branch \"%s\" of %s", branch, repo);

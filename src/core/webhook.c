@@ -10,6 +10,7 @@
 #include "core/audit.h"
 #include "core/build.h"
 #include "core/component.h"
+#include "core/gitcreds.h"
 #include "core/core.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
@@ -398,7 +399,7 @@ static void poll_one(const struct poll_item *p)
 	sqlite3_stmt *st;
 	int queue = 0;
 
-	if (git_mirror_fetch(core.data_dir, p->repo, NULL, &mirror, &e) < 0 ||
+	if (gitcreds_fetch(p->id, p->repo, NULL, &mirror, &e) < 0 ||
 	    git_resolve(mirror, p->branch, sha, &e) < 0) {
 		log_warnx("event=poll_failed component=%lld err=\"%s\"", (long long)p->id, e.msg);
 		free(mirror);

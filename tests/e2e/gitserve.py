@@ -2,6 +2,7 @@
 by `git daemon` (git://) or `git http-backend` (smart HTTP), or read through
 file://. Every server started here is stopped by its pid."""
 
+import base64
 import http.server
 import os
 import signal
@@ -147,6 +148,15 @@ class _CGIHandler(http.server.BaseHTTPRequestHandler):
         pass
 
     def _run(self):
+        auth = getattr(self.server, "auth", None)
+        if auth:
+            want = "Basic " + base64.b64encode(("%s:%s" % auth).encode()).decode()
+            if self.headers.get("Authorization") != want:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
         path, _, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -190,9 +200,11 @@ class GitHTTP:
     """git http-backend behind a small threaded HTTP server on loopback (a
     thread of the test process: stopped with stop())."""
 
-    def __init__(self, root):
+    def __init__(self, root, auth=None):
+        """auth: (user, password) that every request must carry (basic auth)."""
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CGIHandler)
         self.server.root = root
+        self.server.auth = auth
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -1,0 +1,95 @@
+/* ferry component credentials P/C: git credentials of a private repository. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "lib/banned.h"
+
+#define MAX_KEY (64 * 1024)
+
+static void show_creds(json_t *j)
+{
+	static const char *const keys[] = { "kind", "username", "host_fingerprint", "passphrase",
+					    "updated_by", "updated_at", NULL };
+	if (json_is_null(json_object_get(j, "kind")))
+		printf("no git credentials: the repository is fetched anonymously\n");
+	else
+		print_fields(j, keys);
+}
+
+/* Reads a secret file into a JSON string member of body; trailing newlines
+ * of a token are dropped (a file written by echo). */
+static int add_file(json_t *body, const char *member, const char *path, int trim, struct ferr *e)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (input_read_file(path, MAX_KEY, &sb, e) < 0) {
+		input_wipe(&sb);
+		return -1;
+	}
+	while (trim && sb.len && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r'))
+		sb.buf[--sb.len] = '\0';
+	if (strlen(sb.buf) != sb.len) {
+		input_wipe(&sb);
+		return ferr_invalid(e, "%s has a NUL byte", path);
+	}
+	json_object_set_new(body, member, json_stringn(sb.buf, sb.len));
+	input_wipe(&sb);
+	return 0;
+}
+
+int cmd_component_credentials(int argc, char **argv, struct ferr *e)
+{
+	struct opt opts[] = {
+		{ "https-token-file", 1, NULL }, { "username", 1, NULL }, { "ssh-key-file", 1, NULL },
+		{ "ssh-passphrase-file", 1, NULL }, { "ssh-host-fingerprint", 1, NULL },
+		{ "remove", 0, NULL }, { NULL, 0, NULL },
+	};
+	const char *token = NULL, *key = NULL;
+	char p[64], c[64], pe[200], ce[200], path[512];
+	json_t *body = NULL, *ret;
+	const char *method = "GET";
+	struct args a;
+	int rc;
+
+	if (args_parse(argc, argv, opts, &a, e) < 0)
+		return -1;
+	if (a.npos != 1)
+		return usage_error(e, "give the component as PROJECT/COMPONENT");
+	token = opt_get(opts, "https-token-file");
+	key = opt_get(opts, "ssh-key-file");
+	if (!!token + !!key + !!opt_get(opts, "remove") > 1)
+		return usage_error(e, "give one of --https-token-file, --ssh-key-file or --remove");
+	if (!key && (opt_get(opts, "ssh-passphrase-file") || opt_get(opts, "ssh-host-fingerprint")))
+		return usage_error(e, "--ssh-passphrase-file and --ssh-host-fingerprint go with --ssh-key-file");
+	if (split_pc(a.pos[0], p, c, e) < 0 || cli_resolve(e) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/api/v1/projects/%s/components/%s/git-credentials",
+		 url_escape(p, pe, sizeof(pe)), url_escape(c, ce, sizeof(ce)));
+	if (opt_get(opts, "remove")) {
+		method = "DELETE";
+	} else if (token || key) {
+		method = "PUT";
+		body = json_pack("{s:s, s:s*, s:s*}", "kind", token ? "https" : "ssh",
+				 "username", opt_get(opts, "username"),
+				 "host_fingerprint", opt_get(opts, "ssh-host-fingerprint"));
+		if ((token && add_file(body, "token", token, 1, e) < 0) ||
+		    (key && add_file(body, "private_key", key, 0, e) < 0) ||
+		    (opt_get(opts, "ssh-passphrase-file") &&
+		     add_file(body, "passphrase", opt_get(opts, "ssh-passphrase-file"), 1, e) < 0)) {
+			json_decref(body);
+			return -1;
+		}
+	}
+	rc = api_call(method, path, body, &ret, e);
+	json_decref(body);
+	if (rc < 0)
+		return -1;
+	if (!strcmp(method, "DELETE") && !cli.json)
+		printf("git credentials removed\n");
+	else
+		print_result(ret, show_creds);
+	json_decref(ret);
+	return 0;
+}

@@ -1,0 +1,59 @@
+/* Reading values that may be secret: from files or standard input, without
+ * leaving copies behind. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/banned.h"
+
+int input_read_fd(int fd, const char *what, size_t max, struct strbuf *sb, struct ferr *e)
+{
+	char buf[65536];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			sodium_memzero(buf, sizeof(buf));
+			return ferr_invalid(e, "cannot read %s: %s", what, strerror(errno));
+		}
+		if (n == 0)
+			break;
+		if (sb->len + (size_t)n > max) {
+			sodium_memzero(buf, sizeof(buf));
+			return ferr_set(e, 413, "too_large", "%s is larger than %zu bytes, the most ferry takes",
+					what, max);
+		}
+		/* Grow once to the cap so a secret is never left behind in a
+		 * block realloc gave back. */
+		if (sb->alloc < max + 1)
+			strbuf_grow(sb, max + 1 - sb->len);
+		strbuf_add(sb, buf, (size_t)n);
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return 0;
+}
+
+int input_read_file(const char *path, size_t max, struct strbuf *sb, struct ferr *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return ferr_invalid(e, "cannot open %s: %s", path, strerror(errno));
+	rc = input_read_fd(fd, path, max, sb, e);
+	close(fd);
+	return rc;
+}
+
+void input_wipe(struct strbuf *sb)
+{
+	if (sb->alloc)
+		sodium_memzero(sb->buf, sb->alloc);
+	strbuf_release(sb);
+}
