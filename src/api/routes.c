@@ -51,12 +51,6 @@ const struct api_route api_routes[] = {
 	{ "POST",   P "/executions/{}/cancel",           h_execution_cancel,  "execution.cancel", 0 },
 	{ "GET",    P "/executions/{}/log",              h_execution_log,     NULL, 0 },
 
-	{ "POST",   P "/projects/{}/components/{}/executions",  h_execution_run,   "execution.run", 0 },
-	{ "GET",    P "/projects/{}/components/{}/executions",  h_execution_list,  NULL, 0 },
-	{ "GET",    P "/executions/{}",                  h_execution_show,    NULL, 0 },
-	{ "POST",   P "/executions/{}/cancel",           h_execution_cancel,  "execution.cancel", 0 },
-	{ "GET",    P "/executions/{}/log",              h_execution_log,     NULL, 0 },
-
 	{ "GET",    P "/tokens",                         h_token_list,        NULL, 0 },
 	{ "POST",   P "/tokens",                         h_token_create,      "token.create", 0 },
 	{ "DELETE", P "/tokens/{}",                      h_token_revoke,      "token.revoke", 0 },
