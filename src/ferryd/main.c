@@ -20,10 +20,12 @@
 #include "core/core.h"
 #include "core/deployment.h"
 #include "core/diag.h"
+#include "core/execution.h"
 #include "core/rollout.h"
 #include "core/webhook.h"
 #include "lib/log.h"
 #include "sched/jobqueue.h"
+#include "sched/scheduler.h"
 #include "store/store.h"
 #include "vault/vault.h"
 #include "lib/banned.h"
@@ -50,6 +52,8 @@ struct config {
 	int build_timeout;
 	long body_limit;
 	int workers;
+	int execution_retention_days;
+	int missed_run_deadline;
 };
 
 static void usage(FILE *f)
@@ -61,6 +65,7 @@ static void usage(FILE *f)
 	      "              [--registry-username USER --registry-password-file FILE]\n"
 	      "              [--build-concurrency N] [--build-timeout SECONDS]\n"
 	      "              [--init-binary PATH]\n"
+	      "              [--execution-retention-days DAYS] [--missed-run-deadline SECONDS]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
 	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
 	      "              [--master-key-command CMD --new-master-key-file FILE]\n"
@@ -86,7 +91,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 {
 	enum { O_DATA = 256, O_LISTEN, O_GW, O_REG, O_RT, O_VULN, O_CERT, O_KEY, O_PUB, O_BODY,
 	       O_WORKERS, O_LOG, O_VERSION, O_HELP, O_MKF, O_MKC, O_NEWMK,
-	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT };
+	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT, O_RETENTION, O_DEADLINE };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -108,6 +113,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "build-concurrency", required_argument, NULL, O_BUILDS },
 		{ "build-timeout", required_argument, NULL, O_BTIMEOUT },
 		{ "init-binary", required_argument, NULL, O_INIT },
+		{ "execution-retention-days", required_argument, NULL, O_RETENTION },
+		{ "missed-run-deadline", required_argument, NULL, O_DEADLINE },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -145,6 +152,20 @@ static int parse_args(int argc, char **argv, struct config *c)
 			}
 			break;
 		case O_INIT: c->init_binary = optarg; break;
+		case O_RETENTION:
+			c->execution_retention_days = (int)strtol(optarg, &end, 10);
+			if (*end || c->execution_retention_days < 1 || c->execution_retention_days > 36500) {
+				fprintf(stderr, "ferryd: --execution-retention-days must be from 1 to 36500\n");
+				return -1;
+			}
+			break;
+		case O_DEADLINE:
+			c->missed_run_deadline = (int)strtol(optarg, &end, 10);
+			if (*end || c->missed_run_deadline < 1 || c->missed_run_deadline > 31 * 86400) {
+				fprintf(stderr, "ferryd: --missed-run-deadline must be from 1 to 2678400 seconds\n");
+				return -1;
+			}
+			break;
 		case O_BTIMEOUT:
 			c->build_timeout = (int)strtol(optarg, &end, 10);
 			if (*end || c->build_timeout < 10 || c->build_timeout > 86400) {
@@ -285,6 +306,8 @@ int main(int argc, char **argv)
 		.runtime = "podman",
 		.body_limit = 1L << 20,
 		.workers = 4,
+		.execution_retention_days = 90,
+		.missed_run_deadline = SCHEDULER_DEADLINE_DEFAULT,
 	};
 	char path[PATH_MAX], url[300];
 	struct ferr e = FERR_INIT;
@@ -379,6 +402,16 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		build_recover();
+		{
+			/* tasks: executions (re-attached after a restart) and their schedules */
+			struct execution_options eo = { .retention_days = c.execution_retention_days };
+			struct scheduler_config sc = { .missed_deadline_s = c.missed_run_deadline,
+						       .fire = execution_fire };
+			if (execution_start(&eo, &e) < 0 || scheduler_start(&sc, &e) < 0) {
+				log_error("event=start_failed err=\"%s\"", e.msg);
+				return 1;
+			}
+		}
 		rc = build_infra_start(&bo, &e);
 		explicit_bzero(password, sizeof(password));
 		if (rc < 0 || webhook_poller_start(&e) < 0) {
@@ -413,6 +446,9 @@ int main(int argc, char **argv)
 	webhook_poller_stop();
 	build_begin_shutdown();
 	rollout_begin_shutdown();
+	scheduler_stop();
+	/* running tasks keep running: the next ferryd re-attaches to them */
+	execution_stop();
 	jobq_stop();
 	/* HAProxy and the replicas keep running (see docs/rollout.md) */
 	rollout_stop();
