@@ -5,13 +5,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lib/banned.h"
 
+static const char *size_text(size_t n, char *buf, size_t size)
+{
+	if (n && n % (1u << 20) == 0)
+		snprintf(buf, size, "%zu MiB", n >> 20);
+	else if (n && n % 1024 == 0)
+		snprintf(buf, size, "%zu KiB", n >> 10);
+	else
+		snprintf(buf, size, "%zu bytes", n);
+	return buf;
+}
+
 int input_read_fd(int fd, const char *what, size_t max, struct strbuf *sb, struct ferr *e)
 {
+	char limit[32];
+
 	char buf[65536];
 
 	for (;;) {
@@ -27,8 +41,8 @@ int input_read_fd(int fd, const char *what, size_t max, struct strbuf *sb, struc
 			break;
 		if (sb->len + (size_t)n > max) {
 			sodium_memzero(buf, sizeof(buf));
-			return ferr_set(e, 413, "too_large", "%s is larger than %zu bytes, the most ferry takes",
-					what, max);
+			return ferr_set(e, 413, "too_large", "%s is larger than %s, the most ferry takes",
+					what, size_text(max, limit, sizeof(limit)));
 		}
 		/* Grow once to the cap so a secret is never left behind in a
 		 * block realloc gave back. */
