@@ -25,7 +25,8 @@ void print_fields(json_t *obj, const char *const *keys)
 
 static const char *const component_keys[] = {
 	"project", "name", "type", "repo", "branch", "path", "dockerfile", "buildpack",
-	"auto_build", "auto_deploy", "schedule", "timezone", "poll_interval", "webhook_url",
+	"auto_build", "auto_deploy", "schedule", "timezone", "timeout", "concurrency",
+	"poll_interval", "webhook_url",
 	"created_at", NULL,
 };
 
@@ -67,7 +68,8 @@ int cmd_component_create(int argc, char **argv, struct ferr *e)
 		{ "repo", 1, NULL }, { "branch", 1, NULL }, { "path", 1, NULL }, { "type", 1, NULL },
 		{ "dockerfile", 1, NULL }, { "buildpack", 1, NULL }, { "auto-build", 0, NULL },
 		{ "auto-deploy", 0, NULL }, { "schedule", 1, NULL }, { "timezone", 1, NULL },
-		{ "poll-interval", 1, NULL }, { NULL, 0, NULL },
+		{ "poll-interval", 1, NULL }, { "timeout", 1, NULL }, { "concurrency", 1, NULL },
+		{ NULL, 0, NULL },
 	};
 	char p[64], c[64], path[256], esc[200];
 	json_t *body, *ret;
@@ -100,6 +102,17 @@ int cmd_component_create(int argc, char **argv, struct ferr *e)
 		}
 		json_object_set_new(body, "poll_interval", json_integer(v));
 	}
+	if (opt_get(opts, "timeout")) {
+		char *end;
+		long long v = strtoll(opt_get(opts, "timeout"), &end, 10);
+		if (*end || v < 1) {
+			json_decref(body);
+			return usage_error(e, "--timeout takes seconds (a task run is killed after them)");
+		}
+		json_object_set_new(body, "timeout", json_integer(v));
+	}
+	if (opt_get(opts, "concurrency"))
+		json_object_set_new(body, "concurrency", json_string(opt_get(opts, "concurrency")));
 	rc = api_call("POST", path, body, &ret, e);
 	json_decref(body);
 	if (rc < 0)

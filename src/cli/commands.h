@@ -49,6 +49,12 @@ int cmd_deployment_show(int argc, char **argv, struct ferr *e);
 int cmd_logs_deployment(int argc, char **argv, struct ferr *e);
 int cmd_status(int argc, char **argv, struct ferr *e);
 
+int cmd_run(int argc, char **argv, struct ferr *e);
+int cmd_executions(int argc, char **argv, struct ferr *e);
+int cmd_execution_show(int argc, char **argv, struct ferr *e);
+int cmd_execution_cancel(int argc, char **argv, struct ferr *e);
+int cmd_logs_execution(int argc, char **argv, struct ferr *e);
+
 /* Prints "key: value" lines of an object for people. */
 void print_fields(json_t *obj, const char *const *keys);
 

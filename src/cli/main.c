@@ -24,7 +24,8 @@ static const struct command {
 	{ "component create", cmd_component_create, "component create P/C --repo URL [--branch B] [--path DIR]\n"
 	  "                     [--type service|web-app|scheduled-task|manual-task]\n"
 	  "                     [--dockerfile PATH] [--buildpack NAME] [--auto-build] [--auto-deploy]\n"
-	  "                     [--schedule CRON] [--timezone ZONE] [--poll-interval SECONDS]" },
+	  "                     [--schedule CRON] [--timezone ZONE] [--poll-interval SECONDS]\n"
+	  "                     [--timeout SECONDS] [--concurrency forbid|allow|replace]" },
 	{ "component list",   cmd_component_list,   "component list P" },
 	{ "component show",   cmd_component_show,   "component show P/C" },
 	{ "component delete", cmd_component_delete, "component delete P/C" },
@@ -48,6 +49,11 @@ static const struct command {
 	{ "deployment show",  cmd_deployment_show,  "deployment show ID" },
 	{ "logs deployment",  cmd_logs_deployment,  "logs deployment ID [--follow]" },
 	{ "status",           cmd_status,           "status P/C" },
+	{ "run",              cmd_run,              "run P/C --env ENV [--wait] [-- ARGS...]" },
+	{ "executions",       cmd_executions,       "executions P/C [--env ENV] [--running] [--limit N] [--before ID]" },
+	{ "execution show",   cmd_execution_show,   "execution show ID" },
+	{ "execution cancel", cmd_execution_cancel, "execution cancel ID [--wait]" },
+	{ "logs execution",   cmd_logs_execution,   "logs execution ID [--follow]" },
 	{ "config set",       cmd_config_set,       "config set P/C KEY=VALUE... [--env ENV] [--secret] [--file-mount PATH]\n"
 	  "                     (VALUE: text, @FILE for a file's bytes, - for standard input)" },
 	{ "config list",      cmd_config_list,      "config list P/C [--env ENV] [--history]" },

@@ -114,6 +114,17 @@ static int check_spec(const struct component_spec *s, struct ferr *e)
 		return ferr_invalid(e, "only scheduled-task components have a schedule; this one is a %s", type);
 	if (!task && s->timezone)
 		return ferr_invalid(e, "a time zone is only meaningful with a schedule");
+	{
+		int any_task = task || !strcmp(type, "manual-task");
+		if (!any_task && (s->timeout || s->concurrency))
+			return ferr_invalid(e, "--timeout and --concurrency are for task components; this one is a %s", type);
+		if (s->timeout < 0 || s->timeout > 7 * 86400)
+			return ferr_invalid(e, "a task's timeout must be from 1 to 604800 seconds");
+		if (s->concurrency && strcmp(s->concurrency, "forbid") && strcmp(s->concurrency, "allow") &&
+		    strcmp(s->concurrency, "replace"))
+			return ferr_invalid(e, "concurrency policy \"%s\" is not one of forbid, allow, replace",
+					    s->concurrency);
+	}
 	if (s->schedule) {
 		struct cron c;
 		const struct tz *tz;
@@ -150,7 +161,7 @@ static json_t *next_runs(const char *schedule, const char *zone)
 #define COMPONENT_COLUMNS \
 	"c.id, p.name, c.name, c.type, c.repo, c.branch, c.path, c.dockerfile, c.buildpack," \
 	" c.auto_build, c.auto_deploy, c.schedule, c.timezone, c.webhook_key, c.created_at," \
-	" c.poll_interval"
+	" c.poll_interval, c.task_timeout, c.task_concurrency"
 
 static json_t *component_row(sqlite3_stmt *st)
 {
@@ -175,6 +186,11 @@ static json_t *component_row(sqlite3_stmt *st)
 		"webhook_url", url,
 		"created_at", sqlite3_column_text(st, 14));
 	json_object_set_new(row, "poll_interval", json_integer(sqlite3_column_int64(st, 15)));
+	if (!strcmp((const char *)sqlite3_column_text(st, 3), "scheduled-task") ||
+	    !strcmp((const char *)sqlite3_column_text(st, 3), "manual-task")) {
+		json_object_set_new(row, "timeout", json_integer(sqlite3_column_int64(st, 16)));
+		json_object_set_new(row, "concurrency", json_string((const char *)sqlite3_column_text(st, 17)));
+	}
 	if (sqlite3_column_type(st, 11) != SQLITE_NULL)
 		json_object_set_new(row, "next_runs",
 				    next_runs((const char *)sqlite3_column_text(st, 11),
@@ -282,8 +298,8 @@ int component_create(const struct principal *who, const char *project,
 	store_now(now);
 	st = store_stmt("INSERT INTO components (project_id, name, type, repo, branch, path,"
 			" dockerfile, buildpack, auto_build, auto_deploy, schedule, timezone,"
-			" webhook_key, webhook_secret, created_at, poll_interval)"
-			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+			" webhook_key, webhook_secret, created_at, poll_interval, task_timeout,"
+			" task_concurrency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_text(st, 2, s->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, s->type ? s->type : "service", -1, SQLITE_STATIC);
@@ -303,6 +319,8 @@ int component_create(const struct principal *who, const char *project,
 	sqlite3_bind_blob(st, 14, sealed, (int)sealed_len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 15, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 16, s->poll_interval);
+	sqlite3_bind_int64(st, 17, s->timeout ? s->timeout : 3600);
+	sqlite3_bind_text(st, 18, s->concurrency ? s->concurrency : "forbid", -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	free(sealed);
 	if (rc != SQLITE_DONE) {

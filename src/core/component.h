@@ -21,6 +21,8 @@ struct component_spec {
 	const char *schedule;    /* cron; scheduled-task only, and required there */
 	const char *timezone;    /* IANA zone for schedule; default UTC */
 	int64_t poll_interval;   /* seconds between polls of the branch; 0: off */
+	int64_t timeout;         /* tasks: seconds a run may take (0: 3600), then killed */
+	const char *concurrency; /* tasks: forbid (default), allow or replace */
 };
 
 /* The URL webhook deliveries are sent to is this base plus
