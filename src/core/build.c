@@ -646,8 +646,10 @@ static int is_our_registry(const char *pid, const char *config, const char *conf
 }
 
 /* Stops registries left running by a ferryd of this data dir that was
- * killed (SIGKILL, OOM): found by their exact command line, which names this
- * data dir's registry configuration. Left alone, one would hold the port
+ * killed (SIGKILL, OOM). The registry gets a parent-death signal, so this
+ * is the fallback for one started by an older ferryd or one that ignored
+ * it: found by its exact command line, which names this data dir's
+ * registry configuration. Left alone, one would hold the port
  * and keep serving with the dead process's settings (e.g. not read-only
  * during GC). */
 static void registry_stop_stale(void)
