@@ -5,8 +5,8 @@
  * lockfile, each with the ecosystem whose advisories apply to it and the
  * file it was found in.
  *
- *   var/lib/dpkg/status, var/lib/dpkg/status.d/*   Debian, Ubuntu (the
- *                      latter as distroless images write it)
+ *   var/lib/dpkg/status, var/lib/dpkg/status.d/<file>   Debian, Ubuntu
+ *                      (status.d as distroless images write it)
  *   lib/apk/db/installed                           Alpine
  *   package-lock.json (v1, v2, v3), also node_modules/.package-lock.json
  *   requirements.txt  (only "name==version" pins)  PyPI
