@@ -27,6 +27,7 @@
 #include "pipeline/git.h"
 #include "pipeline/image.h"
 #include "pipeline/registry.h"
+#include "pipeline/scan.h"
 #include "pipeline/yaml_tree.h"
 #include "sched/jobqueue.h"
 #include "store/store.h"
@@ -513,17 +514,92 @@ static json_t *endpoints_json(struct build_run *run, const struct descriptor *d,
 /* ------------------------------------------------------------------ */
 /* The scan seam                                                        */
 
-/* NEEDSWORK: the scan issue plugs an image scanner in here. It gets the
- * local image between build and push and returns 0 to let the push go on,
- * or -1 with e set to fail the build. Until then the step is recorded as
- * skipped so that every build shows the same six steps. */
-static int build_scan_hook(struct build_run *run, const struct image_local *img, struct ferr *e)
+/* The scanners ferryd configured (build_register); zero: Dockerfile rules
+ * only. */
+static struct scan_config scan_cfg;
+
+/* The component's scan policy (scan_policies), CRITICAL without a row. */
+static int scan_fail_on(int64_t component_id)
 {
-	(void)img;
-	(void)e;
-	run_log(run, "skipped: no scanner yet");
-	step_set(run->build_id, STEP_SCAN, "skipped", "no scanner yet");
-	return 0;
+	sqlite3_stmt *st = store_stmt("SELECT fail_on FROM scan_policies WHERE component_id = ?");
+	int level = SCAN_CRITICAL;
+
+	sqlite3_bind_int64(st, 1, component_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int l = scan_fail_on_parse((const char *)sqlite3_column_text(st, 0));
+		if (l > 0)
+			level = l;
+	}
+	sqlite3_reset(st);
+	return level;
+}
+
+static int scan_store(int64_t build_id, json_t *report, struct ferr *e)
+{
+	json_t *s = json_object_get(report, "summary");
+	char *text = json_dumps(report, JSON_COMPACT);
+	sqlite3_stmt *st;
+	char now[32];
+	int rc;
+
+	store_now(now);
+	st = store_stmt("INSERT OR REPLACE INTO scans (build_id, passed, fail_on, critical, high, medium,"
+			" low, unknown, suppressed, report, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+	sqlite3_bind_int64(st, 1, build_id);
+	sqlite3_bind_int(st, 2, json_is_true(json_object_get(report, "passed")));
+	sqlite3_bind_text(st, 3, json_string_value(json_object_get(report, "fail_on")), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(s, "CRITICAL")));
+	sqlite3_bind_int64(st, 5, json_integer_value(json_object_get(s, "HIGH")));
+	sqlite3_bind_int64(st, 6, json_integer_value(json_object_get(s, "MEDIUM")));
+	sqlite3_bind_int64(st, 7, json_integer_value(json_object_get(s, "LOW")));
+	sqlite3_bind_int64(st, 8, json_integer_value(json_object_get(s, "UNKNOWN")));
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)json_array_size(json_object_get(report, "suppressed")));
+	sqlite3_bind_text(st, 10, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	free(text);
+	return rc == SQLITE_DONE ? 0 : store_error(e, "store the scan report");
+}
+
+/* The scan step (pipeline/scan.h): Dockerfile rules, secrets in the
+ * checkout and the image, vulnerabilities, the component's policy. Runs on
+ * the local image before anything is pushed: returns 0 to let the push go
+ * on, or -1 with e set ("scan_failed", 422, saying why) to fail the build.
+ * The report is stored either way. */
+static int build_scan_hook(struct build_run *run, const struct build_src *src, const char *workspace,
+			   const char *dockerfile_text, const struct image_local *img,
+			   const struct image_watch *w, struct ferr *e)
+{
+	struct scan_request rq = {
+		.context_dir = workspace,
+		.dockerfile = dockerfile_text ? NULL : src->dockerfile,
+		.dockerfile_text = dockerfile_text,
+		.image = img->name,
+		.registry = core.registry,
+		.fail_on = scan_fail_on(src->component_id),
+		.w = w,
+	};
+	struct strbuf summary = STRBUF_INIT;
+	json_t *report = NULL;
+	int rc = scan_run(&scan_cfg, &rq, &report, e);
+
+	if (rc < 0)
+		return -1;
+	if (scan_store(run->build_id, report, e) < 0) {
+		json_decref(report);
+		return -1;
+	}
+	scan_report_summary(report, &summary);
+	if (rc == 1)
+		ferr_set(e, 422, "scan_failed", "%s", json_string_value(json_object_get(report, "reason")));
+	else
+		step_set(run->build_id, STEP_SCAN, "succeeded", summary.buf);
+	log_info("event=build_scan build=%lld passed=%d summary=\"%s\"", (long long)run->build_id,
+		 rc == 0, summary.buf);
+	strbuf_release(&summary);
+	json_decref(report);
+	return rc == 0 ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1079,7 +1155,7 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 
 	/* scan */
 	step_begin(run, STEP_SCAN);
-	if (build_scan_hook(run, &img, e) < 0)
+	if (build_scan_hook(run, src, workspace, df.len ? df.buf : NULL, &img, &w, e) < 0)
 		goto out;
 	if (run_stopped(run, job))
 		goto stopped;
@@ -1213,6 +1289,8 @@ void build_register(const struct build_options *opts)
 		build_kind.limit = opts->concurrency;
 	if (opts->timeout_s > 0)
 		build_timeout_s = opts->timeout_s;
+	if (opts->scan)
+		scan_cfg = *opts->scan;
 	jobq_register(&build_kind);
 }
 
@@ -1435,6 +1513,28 @@ static int build_visible(const struct principal *who, int64_t id, struct ferr *e
 	return 0;
 }
 
+/* The build's scan in short (counts by severity), or null before the scan
+ * step ran. */
+static json_t *scan_summary(int64_t id)
+{
+	sqlite3_stmt *st = store_stmt("SELECT passed, fail_on, critical, high, medium, low, unknown,"
+				      " suppressed FROM scans WHERE build_id = ?");
+	json_t *j = json_null();
+
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		j = json_pack("{s:b, s:s, s:{s:I, s:I, s:I, s:I, s:I}, s:I}",
+			      "passed", sqlite3_column_int(st, 0), "fail_on", sqlite3_column_text(st, 1),
+			      "summary", "CRITICAL", (json_int_t)sqlite3_column_int64(st, 2),
+			      "HIGH", (json_int_t)sqlite3_column_int64(st, 3),
+			      "MEDIUM", (json_int_t)sqlite3_column_int64(st, 4),
+			      "LOW", (json_int_t)sqlite3_column_int64(st, 5),
+			      "UNKNOWN", (json_int_t)sqlite3_column_int64(st, 6),
+			      "suppressed", (json_int_t)sqlite3_column_int64(st, 7));
+	sqlite3_reset(st);
+	return j;
+}
+
 int build_show(const struct principal *who, int64_t id, json_t **ret, struct ferr *e)
 {
 	sqlite3_stmt *st;
@@ -1462,7 +1562,32 @@ int build_show(const struct principal *who, int64_t id, json_t **ret, struct fer
 		return rc == SQLITE_DONE ? ferr_notfound(e, "build %lld not found", (long long)id)
 					 : store_error(e, "show build");
 	json_object_set_new(b, "steps", build_steps(id));
+	json_object_set_new(b, "scan", scan_summary(id));
 	*ret = b;
+	return 0;
+}
+
+int build_scan_report(const struct principal *who, int64_t id, json_t **ret, struct ferr *e)
+{
+	sqlite3_stmt *st;
+	json_t *r = NULL;
+	int rc;
+
+	if (build_visible(who, id, e) < 0)
+		return -1;
+	st = store_stmt("SELECT report FROM scans WHERE build_id = ?");
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ferr_notfound(e, "build %lld has no scan report: its scan step has not run "
+				     "(ferry build show %lld says how far it got)", (long long)id, (long long)id);
+	if (rc != SQLITE_ROW || !r)
+		return store_error(e, "read the scan report");
+	json_object_set_new(r, "build", json_integer(id));
+	*ret = r;
 	return 0;
 }
 

@@ -9,8 +9,9 @@
  *   descriptor  read .ferry/component.yaml (or Choreo's files) from it
  *   image       buildah bud of the Dockerfile, or the static buildpack,
  *               stamped with the commit time (repeatable digests)
- *   scan        the seam for an image scanner: "skipped" until one exists
- *               (see build_scan_hook in build.c)
+ *   scan        Dockerfile rules, secrets in the checkout and the image,
+ *               vulnerabilities, the component's policy (pipeline/scan.h);
+ *               a failing scan fails the build before anything is pushed
  *   push        push as PROJECT/COMPONENT:<sha>, record the digest; a rebuild
  *               of a commit that gives another digest deletes the old one
  *   endpoints   the descriptor's endpoints with each schemaFilePath's parsed
@@ -33,6 +34,8 @@
 #include "core/auth.h"
 #include "lib/error.h"
 
+struct scan_config;
+
 #define BUILD_DEFAULT_TIMEOUT_S (30 * 60)
 #define BUILD_DEFAULT_CONCURRENCY 1
 /* Stored log text per step is capped; the rest is counted and dropped. */
@@ -47,6 +50,9 @@ struct build_options {
 	const char *registry_password;   /* copied; the caller may wipe it */
 	const char *registry_binary;     /* NULL: docker-registry from PATH */
 	const char *busybox;             /* NULL: /bin/busybox */
+	/* The scan step's scanners (copied; what it points to must live as
+	 * long as ferryd). NULL: Dockerfile rules only. */
+	const struct scan_config *scan;
 };
 
 /* Registers the "build" job kind with opts' concurrency and timeout. Call
@@ -96,6 +102,10 @@ int build_list(const struct principal *who, const char *project, const char *com
 /* One build with its steps, descriptor and endpoints (schema documents
  * included). 404 if unknown or outside who's project scope. */
 int build_show(const struct principal *who, int64_t id, json_t **ret, struct ferr *e);
+
+/* The scan report of a build (pipeline/scan.h) with "build": id. 404 if
+ * the build is unknown to who, or its scan step has not run. */
+int build_scan_report(const struct principal *who, int64_t id, json_t **ret, struct ferr *e);
 
 /* Cancels a queued build at once, or asks a running one to stop (buildah's
  * process group is killed). 409 if it already ended. */
