@@ -16,7 +16,7 @@ import requests
 from ferry import Ferryd
 from gitserve import GitDaemon, Repo, remove_local_images
 
-DOCKERFILE = 'FROM ferry/busybox\nCOPY hello.txt /hello.txt\n'
+DOCKERFILE = 'FROM ferry/busybox\nCOPY hello.txt /hello.txt\nUSER 65534\n'
 ZERO = "0" * 40
 
 
