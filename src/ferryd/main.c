@@ -24,6 +24,9 @@
 #include "core/rollout.h"
 #include "core/webhook.h"
 #include "lib/log.h"
+#include "pipeline/scan.h"
+#include "pipeline/secrets.h"
+#include "pipeline/vuln.h"
 #include "sched/jobqueue.h"
 #include "sched/scheduler.h"
 #include "store/store.h"
@@ -39,6 +42,8 @@ struct config {
 	const char *registry;
 	const char *runtime;
 	const char *vuln_db;
+	const char *secret_rules;
+	const char *scanner;
 	const char *tls_cert;
 	const char *tls_key;
 	const char *public_url;
@@ -65,6 +70,7 @@ static void usage(FILE *f)
 	      "              [--registry-username USER --registry-password-file FILE]\n"
 	      "              [--build-concurrency N] [--build-timeout SECONDS]\n"
 	      "              [--init-binary PATH]\n"
+	      "              [--secret-rules FILE] [--scanner trivy|grype]\n"
 	      "              [--execution-retention-days DAYS] [--missed-run-deadline SECONDS]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
 	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
@@ -91,7 +97,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 {
 	enum { O_DATA = 256, O_LISTEN, O_GW, O_REG, O_RT, O_VULN, O_CERT, O_KEY, O_PUB, O_BODY,
 	       O_WORKERS, O_LOG, O_VERSION, O_HELP, O_MKF, O_MKC, O_NEWMK,
-	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT, O_RETENTION, O_DEADLINE };
+	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT, O_RETENTION, O_DEADLINE,
+	       O_SECRET_RULES, O_SCANNER };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -99,6 +106,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "registry", required_argument, NULL, O_REG },
 		{ "runtime", required_argument, NULL, O_RT },
 		{ "vuln-db", required_argument, NULL, O_VULN },
+		{ "secret-rules", required_argument, NULL, O_SECRET_RULES },
+		{ "scanner", required_argument, NULL, O_SCANNER },
 		{ "tls-cert", required_argument, NULL, O_CERT },
 		{ "tls-key", required_argument, NULL, O_KEY },
 		{ "public-url", required_argument, NULL, O_PUB },
@@ -136,6 +145,14 @@ static int parse_args(int argc, char **argv, struct config *c)
 			c->runtime = optarg;
 			break;
 		case O_VULN: c->vuln_db = optarg; break;
+		case O_SECRET_RULES: c->secret_rules = optarg; break;
+		case O_SCANNER:
+			if (strcmp(optarg, "trivy") && strcmp(optarg, "grype")) {
+				fprintf(stderr, "ferryd: --scanner must be trivy or grype\n");
+				return -1;
+			}
+			c->scanner = optarg;
+			break;
 		case O_CERT: c->tls_cert = optarg; break;
 		case O_KEY: c->tls_key = optarg; break;
 		case O_PUB: c->public_url = optarg; break;
@@ -263,6 +280,78 @@ static void default_init_binary(char *out, size_t size)
 	snprintf(out, size, "%.*s/../init/ferry-init", (int)(size - 32), self);
 }
 
+/* 1 if name is an executable in PATH. */
+static int in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, name) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return 1;
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return 0;
+}
+
+/* The secret detection rules: --secret-rules, else the installed data file
+ * (DATADIR/ferry), else the source tree's data/ (running from a build
+ * directory). */
+static const char *default_secret_rules(void)
+{
+	static const char *const candidates[] = { FERRY_DATADIR "/secret-rules.json",
+						   FERRY_SOURCE_DATA "/secret-rules.json", NULL };
+	for (const char *const *p = candidates; *p; p++)
+		if (access(*p, R_OK) == 0)
+			return *p;
+	return NULL;
+}
+
+/* Opens what the scan step needs, or says what is wrong. */
+static int scan_open(const struct config *c, struct scan_config *sc, struct secret_rules **rules,
+		     struct vulndb **db, char *dir, size_t dirsize)
+{
+	const char *rules_path = c->secret_rules ? c->secret_rules : default_secret_rules();
+	struct ferr e = FERR_INIT;
+
+	if (!rules_path) {
+		log_error("event=start_failed err=\"no secret rules file: looked for %s and %s; give "
+			  "--secret-rules FILE\"", FERRY_DATADIR "/secret-rules.json",
+			  FERRY_SOURCE_DATA "/secret-rules.json");
+		return -1;
+	}
+	if (secret_rules_load(rules, rules_path, &e) < 0) {
+		log_error("event=start_failed err=\"%s\"", e.msg);
+		return -1;
+	}
+	if (c->vuln_db)
+		snprintf(dir, dirsize, "%s", c->vuln_db);
+	else
+		snprintf(dir, dirsize, "%s/vulndb", c->data);
+	if (vulndb_open(db, dir, &e) < 0) {
+		log_error("event=start_failed err=\"vulnerability database %s: %s\"", dir, e.msg);
+		return -1;
+	}
+	if (c->scanner && !in_path(c->scanner)) {
+		log_error("event=start_failed err=\"--scanner %s: %s is not installed (not in PATH); "
+			  "install it or leave --scanner out: the built-in scanner works alone\"",
+			  c->scanner, c->scanner);
+		return -1;
+	}
+	sc->rules = *rules;
+	sc->vulndb = *db;
+	sc->vulndb_dir = dir;
+	sc->external = c->scanner;
+	log_info("event=scan_ready secret_rules=%s rules=%zu vulndb=%s advisories=%zu scanner=%s",
+		 rules_path, secret_rules_count(*rules), dir, vulndb_count(*db),
+		 c->scanner ? c->scanner : "built-in");
+	return 0;
+}
+
 static void key_source(const struct config *c, struct vault_key_source *src)
 {
 	src->data_dir = c->data;
@@ -310,6 +399,11 @@ int main(int argc, char **argv)
 		.missed_run_deadline = SCHEDULER_DEADLINE_DEFAULT,
 	};
 	char path[PATH_MAX], url[300];
+	/* The scan step's scanners: built-in, loaded once, live until exit. */
+	struct scan_config scan_cfg = { 0 };
+	struct secret_rules *secret_rules = NULL;
+	struct vulndb *vulndb = NULL;
+	char vulndb_path[PATH_MAX];
 	struct ferr e = FERR_INIT;
 	sigset_t sigs;
 	int sig, rc;
@@ -379,6 +473,9 @@ int main(int argc, char **argv)
 								   sizeof(password)) < 0)
 			return 1;
 		bo.registry_password = c.registry_password_file ? password : NULL;
+		if (scan_open(&c, &scan_cfg, &secret_rules, &vulndb, vulndb_path, sizeof(vulndb_path)) < 0)
+			return 1;
+		bo.scan = &scan_cfg;
 		build_register(&bo);
 		{
 			char init[PATH_MAX];
@@ -453,6 +550,8 @@ int main(int argc, char **argv)
 	/* HAProxy and the replicas keep running (see docs/rollout.md) */
 	rollout_stop();
 	build_infra_stop();
+	vulndb_free(vulndb);
+	secret_rules_free(secret_rules);
 	vault_free(core.vault);
 	store_close();
 	log_info("event=stopped");
