@@ -41,6 +41,8 @@ int h_build_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_build_cancel(struct api_req *r, json_t **ret, struct ferr *e);
 int h_build_log(struct api_req *r, json_t **ret, struct ferr *e);
 int h_deliveries(struct api_req *r, json_t **ret, struct ferr *e);
+/* scans.c */
+int h_build_scan(struct api_req *r, json_t **ret, struct ferr *e);
 /* deployments.c */
 int h_deploy(struct api_req *r, json_t **ret, struct ferr *e);
 int h_promote(struct api_req *r, json_t **ret, struct ferr *e);

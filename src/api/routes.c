@@ -33,6 +33,7 @@ const struct api_route api_routes[] = {
 	{ "GET",    P "/builds/{}",                      h_build_show,        NULL, 0 },
 	{ "POST",   P "/builds/{}/cancel",               h_build_cancel,      "build.cancel", 0 },
 	{ "GET",    P "/builds/{}/log",                  h_build_log,         NULL, 0 },
+	{ "GET",    P "/builds/{}/scan",                 h_build_scan,        NULL, 0 },
 	{ "GET",    P "/projects/{}/components/{}/environments/{}/logs", h_runtime_logs, NULL, 0 },
 
 	{ "POST",   P "/projects/{}/components/{}/deploy",      h_deploy,          "deployment.deploy", 0 },

@@ -730,18 +730,28 @@ static int image_mount(const struct scan_request *rq, struct mounted *m, struct 
 {
 	struct image_watch w = { NULL, NULL, rq->w ? rq->w->cancel : NULL,
 				 rq->w ? rq->w->deadline_ms : 0 };
-	const char *from[] = { "buildah", "from", "--pull-never", "--quiet", rq->image, NULL };
+	char cidfile[] = "/tmp/ferry-scan-cid-XXXXXX";
+	const char *from[] = { "buildah", "from", "--pull-never", "--quiet", "--cidfile", cidfile,
+			       rq->image, NULL };
 	const char *mount[] = { "buildah", "mount", NULL, NULL };
-	struct strbuf tail = STRBUF_INIT;
-	int status;
+	struct strbuf tail = STRBUF_INIT, out = STRBUF_INIT;
+	int fd, status;
 
-	status = image_tool_run(rq->registry, from, &w, &m->cid, &tail, e);
+	/* buildah wants to create the cid file itself */
+	fd = mkstemp(cidfile);
+	if (fd < 0)
+		return ferr_internal(e, "cannot make a scratch file: %s", strerror(errno));
+	close(fd);
+	unlink(cidfile);
+	status = image_tool_run(rq->registry, from, &w, &out, &tail, e);
 	if (status < 0)
 		goto fail;
+	if (status == 0)
+		read_capped(cidfile, 4096, &m->cid);
 	last_line(&m->cid);
 	if (status != 0 || !m->cid.len || strspn(m->cid.buf, "0123456789abcdef") != m->cid.len) {
 		ferr_set(e, 500, "scan_failed", "buildah from %s failed (exit %d): %.300s", rq->image,
-			 status, tail.buf);
+			 status, tail.len ? tail.buf : out.buf);
 		strbuf_reset(&m->cid);
 		goto fail;
 	}
@@ -757,10 +767,14 @@ static int image_mount(const struct scan_request *rq, struct mounted *m, struct 
 		strbuf_reset(&m->root);
 		goto fail;
 	}
+	unlink(cidfile);
 	strbuf_release(&tail);
+	strbuf_release(&out);
 	return 0;
 fail:
+	unlink(cidfile);
 	strbuf_release(&tail);
+	strbuf_release(&out);
 	return -1;
 }
 
