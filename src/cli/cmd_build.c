@@ -99,6 +99,7 @@ static void show_build(json_t *b)
 	json_t *v;
 
 	print_fields(b, build_keys);
+	print_scan_summary(json_object_get(b, "scan"));
 	if (json_array_size(steps)) {
 		static const struct column cols[] = {
 			{ "STEP", "name" }, { "STATUS", "status" }, { "STARTED", "started_at" },

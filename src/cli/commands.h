@@ -32,6 +32,9 @@ int cmd_builds(int argc, char **argv, struct ferr *e);
 int cmd_build_show(int argc, char **argv, struct ferr *e);
 int cmd_build_cancel(int argc, char **argv, struct ferr *e);
 int cmd_logs_build(int argc, char **argv, struct ferr *e);
+int cmd_scan(int argc, char **argv, struct ferr *e);
+/* Prints the "scan" summary of a build for people (nothing if null). */
+void print_scan_summary(json_t *scan);
 int cmd_logs_runtime(int argc, char **argv, struct ferr *e);
 int cmd_component_deliveries(int argc, char **argv, struct ferr *e);
 

@@ -40,6 +40,7 @@ static const struct command {
 	{ "build",            cmd_build,            "build P/C [--commit SHA] [--wait]" },
 	{ "builds",           cmd_builds,           "builds P/C [--limit N]" },
 	{ "logs build",       cmd_logs_build,       "logs build ID [--follow]" },
+	{ "scan",             cmd_scan,             "scan ID (every finding of a build's scan)" },
 	{ "logs runtime",     cmd_logs_runtime,     "logs runtime P/C --env ENV [--follow]" },
 	{ "deploy",           cmd_deploy,           "deploy P/C [--build ID] [--wait]" },
 	{ "promote",          cmd_promote,          "promote P/C --to ENV [--from ENV] [--wait]" },
