@@ -13,7 +13,7 @@ int h_component_create(struct api_req *r, json_t **ret, struct ferr *e)
 {
 	static const char *const keys[] = { "name", "type", "repo", "branch", "path", "dockerfile",
 		"buildpack", "auto_build", "auto_deploy", "schedule", "timezone", "poll_interval",
-		"timeout", "concurrency", NULL };
+		"timeout", "concurrency", "scan_fail_on", NULL };
 	struct component_spec s = { 0 };
 	json_t *b = r->body;
 
@@ -28,7 +28,8 @@ int h_component_create(struct api_req *r, json_t **ret, struct ferr *e)
 	    json_get_string(b, "timezone", &s.timezone, e) < 0 ||
 	    json_get_int(b, "poll_interval", &s.poll_interval, e) < 0 ||
 	    json_get_int(b, "timeout", &s.timeout, e) < 0 ||
-	    json_get_string(b, "concurrency", &s.concurrency, e) < 0)
+	    json_get_string(b, "concurrency", &s.concurrency, e) < 0 ||
+	    json_get_string(b, "scan_fail_on", &s.scan_fail_on, e) < 0)
 		return -1;
 	snprintf(r->audit_object, sizeof(r->audit_object), "component %s/%s", r->params[0], s.name);
 	r->status = 201;

@@ -35,6 +35,9 @@ static void show_component(json_t *c)
 	json_t *next = json_object_get(c, "next_runs");
 
 	print_fields(c, component_keys);
+	if (json_is_object(json_object_get(c, "scan_policy")))
+		printf("%-15s  fail-on=%s\n", "scan_policy",
+		       json_string_value(json_object_get(json_object_get(c, "scan_policy"), "fail_on")));
 	if (json_array_size(next)) {
 		size_t i;
 		json_t *v;
@@ -69,7 +72,7 @@ int cmd_component_create(int argc, char **argv, struct ferr *e)
 		{ "dockerfile", 1, NULL }, { "buildpack", 1, NULL }, { "auto-build", 0, NULL },
 		{ "auto-deploy", 0, NULL }, { "schedule", 1, NULL }, { "timezone", 1, NULL },
 		{ "poll-interval", 1, NULL }, { "timeout", 1, NULL }, { "concurrency", 1, NULL },
-		{ NULL, 0, NULL },
+		{ "scan-fail-on", 1, NULL }, { NULL, 0, NULL },
 	};
 	char p[64], c[64], path[256], esc[200];
 	json_t *body, *ret;
@@ -113,6 +116,8 @@ int cmd_component_create(int argc, char **argv, struct ferr *e)
 	}
 	if (opt_get(opts, "concurrency"))
 		json_object_set_new(body, "concurrency", json_string(opt_get(opts, "concurrency")));
+	if (opt_get(opts, "scan-fail-on"))
+		json_object_set_new(body, "scan_fail_on", json_string(opt_get(opts, "scan-fail-on")));
 	rc = api_call("POST", path, body, &ret, e);
 	json_decref(body);
 	if (rc < 0)

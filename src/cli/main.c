@@ -25,7 +25,8 @@ static const struct command {
 	  "                     [--type service|web-app|scheduled-task|manual-task]\n"
 	  "                     [--dockerfile PATH] [--buildpack NAME] [--auto-build] [--auto-deploy]\n"
 	  "                     [--schedule CRON] [--timezone ZONE] [--poll-interval SECONDS]\n"
-	  "                     [--timeout SECONDS] [--concurrency forbid|allow|replace]" },
+	  "                     [--timeout SECONDS] [--concurrency forbid|allow|replace]\n"
+	  "                     [--scan-fail-on critical|high|medium|low|never]" },
 	{ "component list",   cmd_component_list,   "component list P" },
 	{ "component show",   cmd_component_show,   "component show P/C" },
 	{ "component delete", cmd_component_delete, "component delete P/C" },

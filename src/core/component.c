@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/names.h"
 #include "core/project.h"
+#include "pipeline/scan.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 #include "store/store.h"
@@ -106,6 +107,9 @@ static int check_spec(const struct component_spec *s, struct ferr *e)
 		return ferr_invalid(e, "dockerfile path must not be empty");
 	if (s->buildpack && !one_of(s->buildpack, buildpacks))
 		return ferr_invalid(e, "buildpack \"%s\" is not known: the built-in buildpack is \"static\"", s->buildpack);
+	if (s->scan_fail_on && scan_fail_on_parse(s->scan_fail_on) < 0)
+		return ferr_invalid(e, "scan fail-on level \"%s\" is not one of critical, high, medium, "
+				    "low, never", s->scan_fail_on);
 	if (s->poll_interval < 0 || s->poll_interval > 86400)
 		return ferr_invalid(e, "poll interval must be from 0 (off) to 86400 seconds");
 	if (task && (!s->schedule || !*s->schedule))
@@ -161,7 +165,8 @@ static json_t *next_runs(const char *schedule, const char *zone)
 #define COMPONENT_COLUMNS \
 	"c.id, p.name, c.name, c.type, c.repo, c.branch, c.path, c.dockerfile, c.buildpack," \
 	" c.auto_build, c.auto_deploy, c.schedule, c.timezone, c.webhook_key, c.created_at," \
-	" c.poll_interval, c.task_timeout, c.task_concurrency"
+	" c.poll_interval, c.task_timeout, c.task_concurrency," \
+	" (SELECT fail_on FROM scan_policies sp WHERE sp.component_id = c.id)"
 
 static json_t *component_row(sqlite3_stmt *st)
 {
@@ -186,6 +191,8 @@ static json_t *component_row(sqlite3_stmt *st)
 		"webhook_url", url,
 		"created_at", sqlite3_column_text(st, 14));
 	json_object_set_new(row, "poll_interval", json_integer(sqlite3_column_int64(st, 15)));
+	json_object_set_new(row, "scan_policy", json_pack("{s:s}", "fail_on",
+		sqlite3_column_type(st, 18) == SQLITE_NULL ? "critical" : (const char *)sqlite3_column_text(st, 18)));
 	if (!strcmp((const char *)sqlite3_column_text(st, 3), "scheduled-task") ||
 	    !strcmp((const char *)sqlite3_column_text(st, 3), "manual-task")) {
 		json_object_set_new(row, "timeout", json_integer(sqlite3_column_int64(st, 16)));
@@ -329,6 +336,20 @@ int component_create(const struct principal *who, const char *project,
 		if (e && e->status == 409)
 			snprintf(e->msg, sizeof(e->msg), "component \"%s/%s\" already exists", project, s->name);
 		return -1;
+	}
+	if (s->scan_fail_on) {
+		int64_t cid = sqlite3_last_insert_rowid(store_db());
+		char level[16];
+		snprintf(level, sizeof(level), "%s", scan_fail_on_name(scan_fail_on_parse(s->scan_fail_on)));
+		st = store_stmt("INSERT OR REPLACE INTO scan_policies (component_id, fail_on) VALUES (?, ?)");
+		sqlite3_bind_int64(st, 1, cid);
+		sqlite3_bind_text(st, 2, level, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			sodium_memzero(secret_hex, sizeof(secret_hex));
+			return store_error(e, "store the component's scan policy");
+		}
 	}
 	if (component_show(who, project, s->name, ret, e) < 0) {
 		sodium_memzero(secret_hex, sizeof(secret_hex));

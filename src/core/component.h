@@ -23,6 +23,9 @@ struct component_spec {
 	int64_t poll_interval;   /* seconds between polls of the branch; 0: off */
 	int64_t timeout;         /* tasks: seconds a run may take (0: 3600), then killed */
 	const char *concurrency; /* tasks: forbid (default), allow or replace */
+	const char *scan_fail_on; /* the scan fails the build at this severity or
+				     above: critical (default), high, medium,
+				     low, or never (only report) */
 };
 
 /* The URL webhook deliveries are sent to is this base plus
