@@ -657,7 +657,10 @@ static int zip_member(const unsigned char *data, size_t csize, size_t usize, int
 	inflateEnd(&zs);
 	if (rc != Z_STREAM_END || zs.total_out != usize)
 		return -1;
-	strbuf_setlen(sb, usize);
+	/* inflate wrote into the grown buffer: extend len by hand
+	 * (strbuf_setlen only shortens) */
+	sb->len = usize;
+	sb->buf[usize] = '\0';
 	return 0;
 }
 
