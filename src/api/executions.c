@@ -36,6 +36,11 @@ int h_execution_list(struct api_req *r, json_t **ret, struct ferr *e)
 			      (int)limit, before, ret, e);
 }
 
+int h_execution_count(struct api_req *r, json_t **ret, struct ferr *e)
+{
+	return execution_count(r->who, r->params[0], r->params[1], api_query(r, "env"), ret, e);
+}
+
 static int execution_id(struct api_req *r, int64_t *ret, struct ferr *e)
 {
 	char *end;

@@ -57,6 +57,7 @@ int h_runtime_logs(struct api_req *r, json_t **ret, struct ferr *e);
 /* executions.c */
 int h_execution_run(struct api_req *r, json_t **ret, struct ferr *e);
 int h_execution_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_execution_count(struct api_req *r, json_t **ret, struct ferr *e);
 int h_execution_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_execution_cancel(struct api_req *r, json_t **ret, struct ferr *e);
 int h_execution_log(struct api_req *r, json_t **ret, struct ferr *e);

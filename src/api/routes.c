@@ -48,6 +48,7 @@ const struct api_route api_routes[] = {
 
 	{ "POST",   P "/projects/{}/components/{}/executions",  h_execution_run,   "execution.run", 0 },
 	{ "GET",    P "/projects/{}/components/{}/executions",  h_execution_list,  NULL, 0 },
+	{ "GET",    P "/projects/{}/components/{}/executions/count", h_execution_count, NULL, 0 },
 	{ "GET",    P "/executions/{}",                  h_execution_show,    NULL, 0 },
 	{ "POST",   P "/executions/{}/cancel",           h_execution_cancel,  "execution.cancel", 0 },
 	{ "GET",    P "/executions/{}/log",              h_execution_log,     NULL, 0 },

@@ -458,6 +458,18 @@ int execution_list(const struct principal *who, const char *project, const char 
 	return 0;
 }
 
+int execution_count(const struct principal *who, const char *project, const char *component,
+		    const char *env, json_t **ret, struct ferr *e)
+{
+	int64_t pid, cid, eid = 0;
+
+	if (component_lookup(who, project, component, &pid, &cid, e) < 0 ||
+	    (env && env_lookup(pid, env, &eid, e) < 0))
+		return -1;
+	*ret = json_pack("{s:I}", "last_30_days", (json_int_t)execution_count_30d(cid, eid, time(NULL)));
+	return 0;
+}
+
 int execution_show(const struct principal *who, int64_t id, json_t **ret, struct ferr *e)
 {
 	return exec_visible(who, id, ret, e);

@@ -83,6 +83,11 @@ int execution_list(const struct principal *who, const char *project, const char 
 		   const char *env, int running, int limit, int64_t before, json_t **ret,
 		   struct ferr *e);
 
+/* {"last_30_days": N} for P/C (optionally in env), as execution_list
+ * gives it, without the list. Viewers may read. */
+int execution_count(const struct principal *who, const char *project, const char *component,
+		    const char *env, json_t **ret, struct ferr *e);
+
 /* Executions of component_id (in environment_id, or 0: every environment)
  * triggered in the 30 days before now, skipped ones not counted; exact
  * also after retention pruned some of them. */
