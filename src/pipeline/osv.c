@@ -908,7 +908,8 @@ void osv_index_finish(struct osv_index *ix)
 		if (!ix->aff[k].rec->superseded)
 			ix->aff[o++] = ix->aff[k];
 	ix->naff = o;
-	qsort(ix->aff, ix->naff, sizeof(*ix->aff), aff_cmp);
+	if (ix->naff)
+		qsort(ix->aff, ix->naff, sizeof(*ix->aff), aff_cmp);
 	ix->finished = true;
 }
 

@@ -371,7 +371,8 @@ int vuln_scan_rootfs(struct vulndb *db, const char *rootfs, json_t **ret, struct
 		if (strcmp(p->source, p->name))
 			match_name(&f, vi->ix, &l, p, p->name, p->version);
 	}
-	qsort(f.v, f.n, sizeof(*f.v), finding_cmp);
+	if (f.n)
+		qsort(f.v, f.n, sizeof(*f.v), finding_cmp);
 	arr = json_array();
 	for (size_t k = 0; k < f.n; k++) {
 		if (k && same_finding(&f.v[k - 1], &f.v[k]))
