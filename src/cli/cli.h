@@ -59,6 +59,17 @@ int api_stream(const char *path, int (*line)(const char *text, size_t len, void 
 /* Percent-encodes s for a URL path segment or query value into out. */
 const char *url_escape(const char *s, char *out, size_t size);
 
+/* The API path of component pc ("P/C") followed by suffix (which may
+ * carry a query): /api/v1/projects/P/components/C<suffix>. */
+int component_api_path(const char *pc, const char *suffix, char *out, size_t size, struct ferr *e);
+
+/* Follows an NDJSON stream (GET path): calls line(obj, arg) for each line
+ * object, skips heartbeats (empty lines), and keeps the final object, the
+ * one with "status", in *ret_end (new reference). Returns 0, or -1 with e
+ * set (also when the stream ends without a final object). */
+int api_follow_lines(const char *path, void (*line)(json_t *obj, void *arg), void *arg,
+		     json_t **ret_end, struct ferr *e);
+
 /* Splits "P/C" into project and component (into the caller's buffers). */
 int split_pc(const char *s, char project[64], char component[64], struct ferr *e);
 

@@ -274,3 +274,58 @@ int split_pc(const char *s, char project[64], char component[64], struct ferr *e
 	snprintf(component, 64, "%s", slash + 1);
 	return 0;
 }
+
+int component_api_path(const char *pc, const char *suffix, char *out, size_t size, struct ferr *e)
+{
+	char p[64], c[64], pe[200], ce[200];
+	int n;
+
+	if (split_pc(pc, p, c, e) < 0)
+		return -1;
+	n = snprintf(out, size, "/api/v1/projects/%s/components/%s%s", url_escape(p, pe, sizeof(pe)),
+		     url_escape(c, ce, sizeof(ce)), suffix);
+	if (n < 0 || (size_t)n >= size)
+		return ferr_invalid(e, "names too long for a request path");
+	return 0;
+}
+
+struct follow_lines {
+	void (*line)(json_t *obj, void *arg);
+	void *arg;
+	json_t *end;
+};
+
+static int follow_one(const char *text, size_t len, void *arg)
+{
+	struct follow_lines *f = arg;
+	json_t *j;
+
+	if (len == 0)
+		return 0;
+	j = json_loadb(text, len, 0, NULL);
+	if (!j)
+		return 0;
+	if (json_object_get(j, "status")) {
+		json_decref(f->end);
+		f->end = j;
+		return 0;
+	}
+	f->line(j, f->arg);
+	json_decref(j);
+	return 0;
+}
+
+int api_follow_lines(const char *path, void (*line)(json_t *obj, void *arg), void *arg,
+		     json_t **ret_end, struct ferr *e)
+{
+	struct follow_lines f = { line, arg, NULL };
+
+	if (api_stream(path, follow_one, &f, e) < 0) {
+		json_decref(f.end);
+		return -1;
+	}
+	if (!f.end)
+		return ferr_set(e, 502, "stream_ended", "the stream from ferryd ended before the work did");
+	*ret_end = f.end;
+	return 0;
+}

@@ -10,17 +10,14 @@
 #include "cli/commands.h"
 #include "lib/banned.h"
 
-/* /api/v1/projects/P/components/C + suffix + query. */
-static int pc_path(const char *pc, const char *suffix, const char *query, char *out, size_t size,
+/* /api/v1/projects/P/components/C + resource + query. */
+static int pc_path(const char *pc, const char *resource, const char *query, char *out, size_t size,
 		   struct ferr *e)
 {
-	char p[64], c[64], pe[200], ce[200];
+	char suffix[160];
 
-	if (split_pc(pc, p, c, e) < 0)
-		return -1;
-	snprintf(out, size, "/api/v1/projects/%s/components/%s%s%s", url_escape(p, pe, sizeof(pe)),
-		 url_escape(c, ce, sizeof(ce)), suffix, query);
-	return 0;
+	snprintf(suffix, sizeof(suffix), "%s%s", resource, query);
+	return component_api_path(pc, suffix, out, size, e);
 }
 
 static int parse_id(const char *s, const char *what, long long *ret, struct ferr *e)

@@ -54,17 +54,6 @@ static void show_created(json_t *c)
 	       json_string_value(json_object_get(c, "webhook_secret")));
 }
 
-static int component_path(const char *pc, const char *suffix, char *out, size_t size, struct ferr *e)
-{
-	char p[64], c[64], pe[200], ce[200];
-
-	if (split_pc(pc, p, c, e) < 0)
-		return -1;
-	snprintf(out, size, "/api/v1/projects/%s/components/%s%s", url_escape(p, pe, sizeof(pe)),
-		 url_escape(c, ce, sizeof(ce)), suffix);
-	return 0;
-}
-
 int cmd_component_create(int argc, char **argv, struct ferr *e)
 {
 	struct opt opts[] = {
@@ -167,7 +156,7 @@ int cmd_component_show(int argc, char **argv, struct ferr *e)
 		return -1;
 	if (a.npos != 1)
 		return usage_error(e, "give the component as PROJECT/COMPONENT");
-	if (component_path(a.pos[0], "", path, sizeof(path), e) < 0 || cli_resolve(e) < 0 ||
+	if (component_api_path(a.pos[0], "", path, sizeof(path), e) < 0 || cli_resolve(e) < 0 ||
 	    api_call("GET", path, NULL, &ret, e) < 0)
 		return -1;
 	print_result(ret, show_component);
@@ -192,7 +181,7 @@ int cmd_component_delete(int argc, char **argv, struct ferr *e)
 		return -1;
 	if (a.npos != 1)
 		return usage_error(e, "give the component as PROJECT/COMPONENT");
-	if (component_path(a.pos[0], "", path, sizeof(path), e) < 0 || cli_resolve(e) < 0 ||
+	if (component_api_path(a.pos[0], "", path, sizeof(path), e) < 0 || cli_resolve(e) < 0 ||
 	    api_call("DELETE", path, NULL, &ret, e) < 0)
 		return -1;
 	print_result(ret, say_deleted);

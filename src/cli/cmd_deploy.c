@@ -8,17 +8,6 @@
 #include "cli/commands.h"
 #include "lib/banned.h"
 
-static int pc_path(const char *pc, const char *suffix, char *out, size_t size, struct ferr *e)
-{
-	char p[64], c[64], pe[200], ce[200];
-
-	if (split_pc(pc, p, c, e) < 0)
-		return -1;
-	snprintf(out, size, "/api/v1/projects/%s/components/%s%s", url_escape(p, pe, sizeof(pe)),
-		 url_escape(c, ce, sizeof(ce)), suffix);
-	return 0;
-}
-
 static const char *const deployment_keys[] = {
 	"id", "project", "component", "environment", "seq", "status", "cause", "build", "commit",
 	"digest", "image", "config_version", "promoted_from", "url", "created_by", "created_at",
@@ -30,51 +19,35 @@ static void show_deployment(json_t *d)
 	print_fields(d, deployment_keys);
 }
 
-/* Streams the rollout log of deployment id until it settles; prints the
- * lines for people. Returns 0 if it became active, else -1 with e set. */
-struct wait_state {
-	json_t *end;
-};
-
-static int wait_line(const char *text, size_t len, void *arg)
+static void print_event(json_t *j, void *arg)
 {
-	struct wait_state *s = arg;
-	json_t *j = json_loadb(text, len, 0, NULL);
-
-	if (!j)
-		return 0;
-	if (json_object_get(j, "status")) {
-		json_decref(s->end);
-		s->end = j;
-		return 0;
-	}
-	if (!cli.json)
-		printf("%s  %s\n", json_string_value(json_object_get(j, "ts")),
-		       json_string_value(json_object_get(j, "text")));
+	(void)arg;
+	if (cli.json)
+		return;
+	printf("%s  %s\n", json_string_value(json_object_get(j, "ts")),
+	       json_string_value(json_object_get(j, "text")));
 	fflush(stdout);
-	json_decref(j);
-	return 0;
 }
 
+/* Streams the rollout log of deployment id until it settles; prints the
+ * lines for people. Returns 0 if it became active, else -1 with e set. */
 static int wait_deployment(long long id, struct ferr *e)
 {
-	struct wait_state s = { NULL };
 	char path[96];
 	const char *status;
+	json_t *end;
 	int rc = 0;
 
 	snprintf(path, sizeof(path), "/api/v1/deployments/%lld/log?follow=1", id);
-	if (api_stream(path, wait_line, &s, e) < 0)
+	if (api_follow_lines(path, print_event, NULL, &end, e) < 0)
 		return -1;
-	if (!s.end)
-		return ferr_set(e, 502, "stream_ended", "the rollout log ended before the deployment settled");
-	status = json_string_value(json_object_get(s.end, "status"));
+	status = json_string_value(json_object_get(end, "status"));
 	if (strcmp(status, "active")) {
-		const char *err = json_string_value(json_object_get(s.end, "error"));
+		const char *err = json_string_value(json_object_get(end, "error"));
 		rc = ferr_set(e, 422, "deployment_failed", "deployment %lld %s%s%s", id, status,
 			      err ? ": " : "", err ? err : "");
 	}
-	json_decref(s.end);
+	json_decref(end);
 	return rc;
 }
 
@@ -87,7 +60,7 @@ static int deployment_action(const char *pc, const char *action, json_t *body, i
 	long long id;
 	int rc = 0;
 
-	if (pc_path(pc, action, path, sizeof(path), e) < 0 || cli_resolve(e) < 0) {
+	if (component_api_path(pc, action, path, sizeof(path), e) < 0 || cli_resolve(e) < 0) {
 		json_decref(body);
 		return -1;
 	}
@@ -201,7 +174,7 @@ int cmd_undeploy(int argc, char **argv, struct ferr *e)
 		return usage_error(e, "give the component as PROJECT/COMPONENT");
 	if (!opt_get(opts, "env"))
 		return usage_error(e, "say which environment: --env ENV");
-	if (pc_path(a.pos[0], "/undeploy", path, sizeof(path), e) < 0 || cli_resolve(e) < 0)
+	if (component_api_path(a.pos[0], "/undeploy", path, sizeof(path), e) < 0 || cli_resolve(e) < 0)
 		return -1;
 	body = json_pack("{s:s}", "env", opt_get(opts, "env"));
 	rc = api_call("POST", path, body, &ret, e);
@@ -237,7 +210,7 @@ int cmd_deployments(int argc, char **argv, struct ferr *e)
 		return usage_error(e, "give the component as PROJECT/COMPONENT");
 	snprintf(suffix, sizeof(suffix), "/deployments%s%s", opt_get(opts, "env") ? "?env=" : "",
 		 opt_get(opts, "env") ? url_escape(opt_get(opts, "env"), esc, sizeof(esc)) : "");
-	if (pc_path(a.pos[0], suffix, path, sizeof(path), e) < 0 || cli_resolve(e) < 0 ||
+	if (component_api_path(a.pos[0], suffix, path, sizeof(path), e) < 0 || cli_resolve(e) < 0 ||
 	    api_call("GET", path, NULL, &ret, e) < 0)
 		return -1;
 	print_result(ret, list_deployments);
@@ -342,7 +315,7 @@ int cmd_status(int argc, char **argv, struct ferr *e)
 		return -1;
 	if (a.npos != 1)
 		return usage_error(e, "give the component as PROJECT/COMPONENT");
-	if (pc_path(a.pos[0], "/status", path, sizeof(path), e) < 0 || cli_resolve(e) < 0 ||
+	if (component_api_path(a.pos[0], "/status", path, sizeof(path), e) < 0 || cli_resolve(e) < 0 ||
 	    api_call("GET", path, NULL, &ret, e) < 0)
 		return -1;
 	print_result(ret, show_status);

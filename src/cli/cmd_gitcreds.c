@@ -47,7 +47,7 @@ int cmd_component_credentials(int argc, char **argv, struct ferr *e)
 		{ "remove", 0, NULL }, { NULL, 0, NULL },
 	};
 	const char *token = NULL, *key = NULL;
-	char p[64], c[64], pe[200], ce[200], path[512];
+	char path[512];
 	json_t *body = NULL, *ret;
 	const char *method = "GET";
 	struct args a;
@@ -63,10 +63,9 @@ int cmd_component_credentials(int argc, char **argv, struct ferr *e)
 		return usage_error(e, "give one of --https-token-file, --ssh-key-file or --remove");
 	if (!key && (opt_get(opts, "ssh-passphrase-file") || opt_get(opts, "ssh-host-fingerprint")))
 		return usage_error(e, "--ssh-passphrase-file and --ssh-host-fingerprint go with --ssh-key-file");
-	if (split_pc(a.pos[0], p, c, e) < 0 || cli_resolve(e) < 0)
+	if (component_api_path(a.pos[0], "/git-credentials", path, sizeof(path), e) < 0 ||
+	    cli_resolve(e) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "/api/v1/projects/%s/components/%s/git-credentials",
-		 url_escape(p, pe, sizeof(pe)), url_escape(c, ce, sizeof(ce)));
 	if (opt_get(opts, "remove")) {
 		method = "DELETE";
 	} else if (token || key) {
