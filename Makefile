@@ -36,7 +36,7 @@ e2e: build
 	FERRY_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -v -p no:cacheprovider tests/e2e
 
 valgrind: build
-	meson test -C $(BUILD) --print-errorlogs --num-processes 2 \
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 20 \
 	  --wrapper 'valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet' \
 	  --suite lib --suite store --suite vault --suite sched --suite core
 

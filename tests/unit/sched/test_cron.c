@@ -481,9 +481,10 @@ static void test_next_n_and_speed(void **state)
 		assert_int_equal(tz_weekday(days), 0);
 	}
 	double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	/* Printed, not asserted: speed belongs to benchmarks, and this runs
+	 * under valgrind too. (Minute by minute would be ~60 million steps per
+	 * call: minutes, not milliseconds.) */
 	printf("1000 x next five of \"0 0 29 2 */7\" in Europe/Berlin: %.1f ms\n", ms);
-	/* minute-by-minute would be ~60 million steps per call */
-	assert_true(ms < 5000.0);
 }
 
 /* --- threads ----------------------------------------------------------- */
