@@ -274,8 +274,7 @@ bool osv_ecosystem_parse(const char *eco, const char **ret_family, const char **
 
 static enum version_scheme family_scheme(const char *family)
 {
-	if (family == (const char *)PKG_ECO_DEBIAN || family == (const char *)PKG_ECO_UBUNTU ||
-	    !strcmp(family, PKG_ECO_DEBIAN) || !strcmp(family, PKG_ECO_UBUNTU))
+	if (!strcmp(family, PKG_ECO_DEBIAN) || !strcmp(family, PKG_ECO_UBUNTU))
 		return VERSION_DPKG;
 	if (!strcmp(family, PKG_ECO_ALPINE))
 		return VERSION_APK;

@@ -48,11 +48,14 @@ void pkglist_release(struct pkglist *l)
 	*l = (struct pkglist)PKGLIST_INIT;
 }
 
-void pkglist_add(struct pkglist *l, const char *ecosystem, const char *name,
-                 const char *version, const char *source, const char *source_version,
-                 const char *where)
+int pkglist_add(struct pkglist *l, const char *ecosystem, const char *name,
+                const char *version, const char *source, const char *source_version,
+                const char *where)
 {
 	struct pkg *p;
+
+	if (!*name || !*version)
+		return 0;
 
 	if (l->n == l->alloc) {
 		size_t na = l->alloc ? l->alloc * 2 : 64;
@@ -69,6 +72,7 @@ void pkglist_add(struct pkglist *l, const char *ecosystem, const char *name,
 	p->source = xstrdup(source && *source ? source : name);
 	p->source_version = xstrdup(source_version && *source_version ? source_version : version);
 	p->where = xstrdup(where);
+	return 1;
 }
 
 /* ------------------------------------------------------ line utilities */
@@ -154,10 +158,9 @@ static int dpkg_flush(struct pkglist *l, struct dpkg_para *pp, const char *eco, 
 			src = sname;
 			srcver = sver;
 		}
-		pkglist_add(l, eco, pp->package.buf, pp->version.buf, src, srcver, where);
+		added = pkglist_add(l, eco, pp->package.buf, pp->version.buf, src, srcver, where);
 		free(sname);
 		free(sver);
-		added = 1;
 	}
 	strbuf_reset(&pp->package);
 	strbuf_reset(&pp->version);
@@ -239,9 +242,8 @@ int pkgdb_parse_apk_installed(struct pkglist *l, const char *buf, size_t len,
 		more = next_line(&ls, &line, &n);
 		if (!more || !n) {
 			if (name.len && ver.len) {
-				pkglist_add(l, PKG_ECO_ALPINE, name.buf, ver.buf,
-				            origin.len ? origin.buf : NULL, NULL, where);
-				added++;
+				added += pkglist_add(l, PKG_ECO_ALPINE, name.buf, ver.buf,
+				                     origin.len ? origin.buf : NULL, NULL, where);
 			}
 			strbuf_reset(&name);
 			strbuf_reset(&ver);
@@ -287,8 +289,7 @@ static int npm_v1_deps(struct pkglist *l, json_t *deps, const char *where, int d
 		/* "version" of a git or file dependency is a URL, not a
 		 * registry version: skip what cannot be a semver. */
 		if (ver && *ver && strchr("0123456789", ver[0])) {
-			pkglist_add(l, PKG_ECO_NPM, key, ver, NULL, NULL, where);
-			added++;
+			added += pkglist_add(l, PKG_ECO_NPM, key, ver, NULL, NULL, where);
 		}
 		added += npm_v1_deps(l, json_object_get(val, "dependencies"), where, depth + 1);
 	}
@@ -330,8 +331,7 @@ int pkgdb_parse_package_lock(struct pkglist *l, const char *buf, size_t len,
 			ver = json_string_value(json_object_get(val, "version"));
 			if (!name || !*name || !ver || !*ver || !strchr("0123456789", ver[0]))
 				continue;
-			pkglist_add(l, PKG_ECO_NPM, name, ver, NULL, NULL, where);
-			added++;
+			added += pkglist_add(l, PKG_ECO_NPM, name, ver, NULL, NULL, where);
 		}
 	} else {
 		added = npm_v1_deps(l, json_object_get(root, "dependencies"), where, 0);
@@ -397,8 +397,7 @@ int pkgdb_parse_requirements(struct pkglist *l, const char *buf, size_t len,
 		if (p == eq || memchr(eq, '*', (size_t)(p - eq)))
 			continue;   /* "==1.*" is a range, not a pin */
 		sb_set(&ver, eq, (size_t)(p - eq));
-		pkglist_add(l, PKG_ECO_PYPI, name.buf, ver.buf, NULL, NULL, where);
-		added++;
+		added += pkglist_add(l, PKG_ECO_PYPI, name.buf, ver.buf, NULL, NULL, where);
 	}
 	strbuf_release(&name);
 	strbuf_release(&ver);
@@ -456,8 +455,7 @@ int pkgdb_parse_go_sum(struct pkglist *l, const char *buf, size_t len,
 		sb_set(&ver, sp1 + 1, (size_t)(sp2 - sp1 - 1));
 		if (ver.buf[0] != 'v')
 			continue;
-		pkglist_add(l, PKG_ECO_GO, mod.buf, ver.buf, NULL, NULL, where);
-		added++;
+		added += pkglist_add(l, PKG_ECO_GO, mod.buf, ver.buf, NULL, NULL, where);
 	}
 	strbuf_release(&mod);
 	strbuf_release(&ver);
@@ -517,8 +515,7 @@ int pkgdb_parse_cargo_lock(struct pkglist *l, const char *buf, size_t len,
 			 * members (no source) and git checkouts are not what
 			 * crates.io advisories describe. */
 			if (in_pkg && name.len && ver.len && !strncmp(src.buf, "registry+", 9)) {
-				pkglist_add(l, PKG_ECO_CRATES, name.buf, ver.buf, NULL, NULL, where);
-				added++;
+				added += pkglist_add(l, PKG_ECO_CRATES, name.buf, ver.buf, NULL, NULL, where);
 			}
 			strbuf_reset(&name);
 			strbuf_reset(&ver);

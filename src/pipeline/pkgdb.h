@@ -66,8 +66,9 @@ struct pkglist {
 /* Frees the contents; l is left as PKGLIST_INIT. */
 void pkglist_release(struct pkglist *l);
 /* Appends one package (copies every string). source/source_version may be
- * NULL (= name/version). */
-void pkglist_add(struct pkglist *l, const char *ecosystem, const char *name,
+ * NULL (= name/version). Returns 1, or 0 without adding when name or
+ * version is empty (as C strings: a NUL inside an image file's field). */
+int pkglist_add(struct pkglist *l, const char *ecosystem, const char *name,
                  const char *version, const char *source, const char *source_version,
                  const char *where);
 
