@@ -345,6 +345,33 @@ static void test_retention_keeps_the_30_day_count_exact(void **state)
 	json_decref(x);
 }
 
+static void test_log_lines_that_are_not_utf8_are_kept(void **state)
+{
+	struct ferr e = FERR_INIT;
+	json_t *x = NULL, *l = NULL;
+	sqlite3_stmt *st;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(execution_run(&admin, "ops", "job", "dev", NULL, &x, &e), 0);
+	id = json_integer_value(json_object_get(x, "id"));
+	json_decref(x);
+	st = store_stmt("INSERT INTO execution_logs (execution_id, ts, line) VALUES (?, 'now', ?)");
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, "caf\xe9 ok", -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, "na\xc3\xafve", -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_reset(st);
+	assert_int_equal(execution_log_read(&viewer, id, 0, 10, &l, &e), 0);
+	assert_int_equal(json_array_size(l), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(l, 0), "line")), "caf? ok");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(l, 1), "line")), "na\xc3\xafve");
+	json_decref(l);
+}
+
 static void test_cancel(void **state)
 {
 	struct ferr e = FERR_INIT;
@@ -429,6 +456,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_pages_newest_first_and_counts_30_days, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_keeps_the_30_day_count_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_lines_that_are_not_utf8_are_kept, setup, teardown),
 		cmocka_unit_test(test_scheduler_due),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
