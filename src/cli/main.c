@@ -114,7 +114,9 @@ int main(int argc, char **argv)
 	struct ferr e = FERR_INIT;
 	int rc = 2;
 
-	for (int i = 1; i < argc; i++)
+	/* Known early so that even usage errors come out as JSON; words after
+	 * "--" belong to the task being run, not to ferry. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "--json"))
 			cli.json = 1;
 	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
