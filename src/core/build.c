@@ -19,6 +19,7 @@
 #include "core/core.h"
 #include "core/deployment.h"
 #include "core/gitcreds.h"
+#include "lib/jsontext.h"
 #include "core/project.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
@@ -1669,9 +1670,11 @@ int build_log_read(const struct principal *who, int64_t id, int64_t after_id, in
 	sqlite3_bind_int(st, 3, limit > 0 ? limit : 1000000);
 	arr = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s}",
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:o}",
 			"id", (json_int_t)sqlite3_column_int64(st, 0), "ts", sqlite3_column_text(st, 1),
-			"step", sqlite3_column_text(st, 2), "text", sqlite3_column_text(st, 3)));
+			"step", sqlite3_column_text(st, 2),
+			"text", json_text((const char *)sqlite3_column_text(st, 3),
+					  (size_t)sqlite3_column_bytes(st, 3))));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		json_decref(arr);

@@ -10,6 +10,7 @@
 #include "core/project.h"
 #include "core/rollout.h"
 #include "core/snapshot.h"
+#include "lib/jsontext.h"
 #include "lib/log.h"
 #include "store/store.h"
 #include "lib/banned.h"
@@ -663,9 +664,10 @@ int deployment_events(const struct principal *who, int64_t id, int64_t after, js
 	sqlite3_bind_int64(st, 2, after);
 	arr = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"ts", sqlite3_column_text(st, 1), "text", sqlite3_column_text(st, 2)));
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:o}",
+			"id", (json_int_t)sqlite3_column_int64(st, 0), "ts", sqlite3_column_text(st, 1),
+			"text", json_text((const char *)sqlite3_column_text(st, 2),
+					  (size_t)sqlite3_column_bytes(st, 2))));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		json_decref(arr);

@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
+#include "lib/jsontext.h"
 #include "lib/banned.h"
 
 #define GRACE_S 10                 /* SIGTERM → SIGKILL on cancel and timeout */
@@ -480,26 +481,6 @@ int execution_show(const struct principal *who, int64_t id, json_t **ret, struct
 	return exec_visible(who, id, ret, e);
 }
 
-/* A stored output line as a JSON string. Programs may write any bytes; JSON
- * needs UTF-8, so a line that is not valid UTF-8 has its non-ASCII bytes
- * shown as '?' rather than being lost. */
-static json_t *line_json(const char *s, size_t len)
-{
-	json_t *j = json_stringn(s, len);
-	char *copy;
-
-	if (j)
-		return j;
-	copy = malloc(len + 1);
-	if (!copy)
-		abort();
-	for (size_t i = 0; i < len; i++)
-		copy[i] = (unsigned char)s[i] >= 0x80 || !s[i] ? '?' : s[i];
-	j = json_stringn(copy, len);
-	free(copy);
-	return j;
-}
-
 int execution_log_read(const struct principal *who, int64_t id, int64_t after, int limit,
 		       json_t **ret, struct ferr *e)
 {
@@ -520,7 +501,7 @@ int execution_log_read(const struct principal *who, int64_t id, int64_t after, i
 		json_array_append_new(arr, json_pack("{s:I, s:s, s:o}",
 			"id", (json_int_t)sqlite3_column_int64(st, 0),
 			"ts", sqlite3_column_text(st, 1),
-			"line", line_json((const char *)sqlite3_column_text(st, 2),
+			"line", json_text((const char *)sqlite3_column_text(st, 2),
 					  (size_t)sqlite3_column_bytes(st, 2))));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {

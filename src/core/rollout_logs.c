@@ -17,6 +17,7 @@
 #include "core/rollout_int.h"
 #include "lib/strbuf.h"
 #include "runtime/runtime.h"
+#include "lib/jsontext.h"
 #include "lib/banned.h"
 
 #define LOGS_BUF_MAX (1u << 20)
@@ -61,7 +62,7 @@ static int on_line(const char *line, size_t len, void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	if (line) {
-		json_t *j = json_pack("{s:s, s:s%}", "replica", r->label, "line", line, len);
+		json_t *j = json_pack("{s:s, s:o}", "replica", r->label, "line", json_text(line, len));
 		char *text = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 
 		while (!s->stop && s->buf.len - s->off > LOGS_BUF_MAX) {

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "lib/strbuf.h"
+#include "lib/jsontext.h"
 #include "lib/banned.h"
 
 #define MAX_STAGES 128
@@ -46,10 +47,11 @@ static void add_finding(struct dscan *s, const char *id, const char *severity, i
 	va_end(ap);
 	strbuf_addf(&where, "%s:%d", s->file, line);
 	json_array_append_new(s->findings, json_pack(
-		"{s:s, s:s, s:s, s:s, s:n, s:n, s:n, s:s, s:s, s:i}",
-		"id", id, "type", "dockerfile", "severity", severity, "title", title.buf,
+		"{s:s, s:s, s:s, s:o, s:n, s:n, s:n, s:o, s:o, s:i}",
+		"id", id, "type", "dockerfile", "severity", severity,
+		"title", json_text(title.buf, title.len),
 		"package", "installed_version", "fixed_version",
-		"where", where.buf, "file", s->file, "line", line));
+		"where", json_text(where.buf, where.len), "file", json_text0(s->file), "line", line));
 	s->added++;
 	strbuf_release(&title);
 	strbuf_release(&where);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lib/log.h"
+#include "lib/jsontext.h"
 #include "store/store.h"
 #include "lib/banned.h"
 
@@ -373,10 +374,11 @@ int jobq_log_read(int64_t id, int64_t after_id, int limit, json_t **ret, struct 
 	sqlite3_bind_int64(st, 2, after_id);
 	sqlite3_bind_int(st, 3, limit > 0 ? limit : 10000);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s}",
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:o}",
 			"id", (json_int_t)sqlite3_column_int64(st, 0),
 			"ts", sqlite3_column_text(st, 1),
-			"text", sqlite3_column_text(st, 2)));
+			"text", json_text((const char *)sqlite3_column_text(st, 2),
+					  (size_t)sqlite3_column_bytes(st, 2))));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		json_decref(arr);
