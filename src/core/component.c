@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/core.h"
+#include "core/deployment.h"
 #include "core/json.h"
 #include "core/names.h"
 #include "core/project.h"
@@ -414,7 +415,10 @@ int component_delete(const struct principal *who, const char *project, const cha
 
 	if (component_lookup(who, project, name, NULL, &id, e) < 0 || auth_require_write(who, e) < 0)
 		return -1;
-	/* NEEDSWORK: undeploy from every environment once deployments land. */
+	/* The undeploy jobs carry the names they need, so they finish after
+	 * the component's rows are gone. */
+	if (deployment_undeploy_all(id, who->name, e) < 0)
+		return -1;
 	st = store_stmt("DELETE FROM components WHERE id = ?");
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_DONE)

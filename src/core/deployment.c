@@ -596,6 +596,24 @@ int deployment_undeploy(const struct principal *who, const char *project, const 
 	return 0;
 }
 
+int deployment_undeploy_all(int64_t component_id, const char *who, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT DISTINCT environment_id FROM deployments WHERE component_id = ?"
+				      " AND status IN ('active','pending','rolling-out')");
+	int64_t envs[64];
+	int n = 0;
+
+	sqlite3_bind_int64(st, 1, component_id);
+	while (sqlite3_step(st) == SQLITE_ROW && n < 64)
+		envs[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	for (int i = 0; i < n; i++)
+		if (deployment_mark_undeployed(component_id, envs[i], e) < 0 ||
+		    rollout_queue_undeploy(component_id, envs[i], who, e) < 0)
+			return -1;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Listing                                                              */
 

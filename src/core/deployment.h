@@ -82,6 +82,9 @@ int deployment_rollback(const struct principal *who, const char *project, const 
 /* ferry undeploy P/C --env ENV. */
 int deployment_undeploy(const struct principal *who, const char *project, const char *component,
 			const char *env, json_t **ret, struct ferr *e);
+/* Undeploys component_id from every environment where it is deployed or
+ * on its way (no access check: component_delete did it). */
+int deployment_undeploy_all(int64_t component_id, const char *who, struct ferr *e);
 int deployment_list(const struct principal *who, const char *project, const char *component,
 		    const char *env, json_t **ret, struct ferr *e);
 int deployment_show(const struct principal *who, int64_t id, json_t **ret, struct ferr *e);

@@ -224,3 +224,22 @@ def test_canary_secret_never_reaches_disk_or_podman(d):
     assert CANARY not in listed
     for dep in deps(d, "development"):
         assert CANARY not in str(dep)
+
+
+def test_deleting_a_component_undeploys_it_everywhere(d):
+    assert get(d, "development", "auto").status_code == 200
+    assert d.ok("component", "delete", "demo/auto")["deleted"] is True
+    deadline = time.time() + 60
+    while time.time() < deadline and get(d, "development", "auto").status_code != 404:
+        time.sleep(0.2)
+    assert get(d, "development", "auto").status_code == 404
+    ce = containers_env(d.data)
+    while time.time() < deadline:
+        p = subprocess.run(["podman", "ps", "-aq", "--filter", "label=ferry.component=auto",
+                            "--filter", "label=ferry.project=demo"], env=ce, capture_output=True, text=True)
+        if not p.stdout.split():
+            break
+        time.sleep(0.2)
+    assert p.stdout.split() == []
+    # the neighbour in the same environment is untouched
+    assert get(d, "development").status_code == 200
