@@ -134,6 +134,10 @@ class Ferryd:
 
     def ok(self, *args, **kw):
         """Runs the CLI with --json and returns the parsed output; fails loudly."""
-        r = self.cli(*args, "--json", **kw)
+        args = [str(a) for a in args]
+        # --json is ferry's own option: it goes before "--" (what follows
+        # "--" belongs to the task being run)
+        at = args.index("--") if "--" in args else len(args)
+        r = self.cli(*args[:at], "--json", *args[at:], **kw)
         assert r.rc == 0, r
         return r.json
