@@ -150,6 +150,11 @@ static struct {
 
 	struct runtime *rt;      /* set once, then constant */
 	struct gateway *gw;      /* set once, then constant */
+	/* Networks are shared by every component of a project+environment:
+	 * starting a replica (ensure network, then start) holds it for
+	 * reading, removing a network for writing, so an undeploy never
+	 * removes the network between another start's two steps. */
+	pthread_rwlock_t net_lock;
 
 	char (*busy)[OWNER_MAX];
 	size_t nbusy, abusy;
@@ -163,7 +168,8 @@ static struct {
 	size_t nbacks, abacks;
 	struct plan **plans;     /* cache, by deployment id */
 	size_t nplans, aplans;
-} eng = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+} eng = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+	    .net_lock = PTHREAD_RWLOCK_INITIALIZER };
 
 static void owner_of(char out[OWNER_MAX], const char *p, const char *env, const char *c)
 {
@@ -928,8 +934,8 @@ static void wipe_free(char *s)
 /* Starts replica i of plan p with its configuration snapshot and the
  * FERRY_* variables (and FERRY_EXECUTION = i for a task, whose replica slot
  * is its execution id). args, for tasks, replaces the image's CMD (NULL:
- * keep it). The network must exist. */
-static int replica_start_args(const struct plan *p, int i, const char *const *args,
+ * keep it). The network must exist: use replica_start_args. */
+static int replica_start_in_network(const struct plan *p, int i, const char *const *args,
 			      struct runtime_replica *ret, struct ferr *e)
 {
 	struct runtime_spec spec = { 0 };
@@ -1001,6 +1007,21 @@ static int replica_start_args(const struct plan *p, int i, const char *const *ar
 	return rc;
 }
 
+/* Ensures the project+environment network and starts the replica in it,
+ * with no network removal in between (eng.net_lock). */
+static int replica_start_args(const struct plan *p, int i, const char *const *args,
+			      struct runtime_replica *ret, struct ferr *e)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&eng.net_lock);
+	rc = runtime_ensure_network(eng.rt, p->d.project, p->d.environment, e);
+	if (rc == 0)
+		rc = replica_start_in_network(p, i, args, ret, e);
+	pthread_rwlock_unlock(&eng.net_lock);
+	return rc;
+}
+
 static int replica_start(const struct plan *p, int i, struct runtime_replica *ret, struct ferr *e)
 {
 	return replica_start_args(p, i, NULL, ret, e);
@@ -1024,8 +1045,7 @@ int rollout_task_start(int64_t deployment_id, int64_t execution_id, const char *
 			     p->d.component_type);
 		goto out;
 	}
-	if (runtime_ensure_network(eng.rt, p->d.project, p->d.environment, e) < 0 ||
-	    replica_start_args(p, (int)execution_id, args, &r, e) < 0)
+	if (replica_start_args(p, (int)execution_id, args, &r, e) < 0)
 		goto out;
 	memcpy(ret_id, r.id, sizeof(r.id));
 	rc = 0;
@@ -1454,7 +1474,12 @@ static int undeploy_run(struct job *job, struct ferr *e)
 	}
 	{
 		struct ferr ne = FERR_INIT;
-		if (runtime_remove_network(eng.rt, project, env, &ne) < 0) {
+		int removed;
+
+		pthread_rwlock_wrlock(&eng.net_lock);
+		removed = runtime_remove_network(eng.rt, project, env, &ne);
+		pthread_rwlock_unlock(&eng.net_lock);
+		if (removed < 0) {
 			if (ne.status == 409)
 				job_log(job, "network of %s/%s kept: other components still use it", project, env);
 			else
@@ -1673,8 +1698,7 @@ static void replica_revive(const struct plan *p, int i, const struct runtime_rep
 		runtime_stop_replica(eng.rt, r->id, 0, &e);
 		ferr_clear(&e);
 	}
-	if (runtime_ensure_network(eng.rt, p->d.project, p->d.environment, &e) < 0 ||
-	    replica_start(p, i, &fresh, &e) < 0) {
+	if (replica_start(p, i, &fresh, &e) < 0) {
 		deployment_event(p->d.id, "replica %d %s: starting it failed: %s", i, why, e.msg);
 		log_warnx("event=replica_start_failed deployment=%lld replica=%d err=\"%s\"", (long long)p->d.id, i, e.msg);
 		return;
