@@ -169,13 +169,11 @@ void deployment_info_release(struct deployment_info *d)
 /* ------------------------------------------------------------------ */
 /* Status moves                                                         */
 
-static int set_status(int64_t id, const char *from_sql_cond, const char *status,
-		      const char *error, struct ferr *e)
+static int set_status(int64_t id, const char *status, const char *error, struct ferr *e)
 {
 	sqlite3_stmt *st;
 	char now[32];
 
-	(void)from_sql_cond;
 	store_now(now);
 	st = store_stmt("UPDATE deployments SET status = ?1,"
 			" started_at = CASE WHEN ?1 = 'rolling-out' THEN coalesce(started_at, ?2) ELSE started_at END,"
@@ -194,7 +192,7 @@ static int set_status(int64_t id, const char *from_sql_cond, const char *status,
 
 int deployment_mark_rolling_out(int64_t id, struct ferr *e)
 {
-	return set_status(id, NULL, "rolling-out", NULL, e);
+	return set_status(id, "rolling-out", NULL, e);
 }
 
 int deployment_mark_active(int64_t id, struct ferr *e)
@@ -212,7 +210,7 @@ int deployment_mark_active(int64_t id, struct ferr *e)
 		store_rollback();
 		return -1;
 	}
-	if (set_status(id, NULL, "active", NULL, e) < 0) {
+	if (set_status(id, "active", NULL, e) < 0) {
 		store_rollback();
 		return -1;
 	}
@@ -224,7 +222,7 @@ int deployment_mark_active(int64_t id, struct ferr *e)
 
 int deployment_mark_failed(int64_t id, const char *error, struct ferr *e)
 {
-	if (set_status(id, NULL, "failed", error ? error : "failed", e) < 0)
+	if (set_status(id, "failed", error ? error : "failed", e) < 0)
 		return -1;
 	deployment_event(id, "failed: %s", error ? error : "failed");
 	return 0;
