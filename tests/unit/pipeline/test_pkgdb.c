@@ -17,6 +17,7 @@
 #include "lib/strbuf.h"
 #include "pipeline/pkgdb.h"
 
+#include "lib/spawn.h"
 #include "lib/banned.h"
 
 #ifndef DATA_DIR
@@ -237,13 +238,13 @@ static void put_data(const char *root, const char *rel, const char *name)
 	free(buf);
 }
 
+/* Removes the mkdtemp directory this test created (no shell). */
 static void rm_rf(const char *path)
 {
-	char cmd[1100];
+	const char *argv[] = { "rm", "-rf", "--", path, NULL };
+	struct ferr e = FERR_INIT;
 
-	/* test-only clean-up of the mkdtemp directory this test created */
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", path);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(spawn_capture(argv, NULL, NULL, NULL, 0, 60000, &e), 0);
 }
 
 static void test_rootfs(void **state)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/spawn.h"
 #include "lib/strbuf.h"
 #include "pipeline/vuln.h"
 
@@ -59,18 +60,20 @@ static void put_data(const char *root, const char *rel, const char *name)
 	strbuf_release(&sb);
 }
 
-static void run(const char *cmd)
+/* Runs a tool without a shell (copies and removes the mkdtemp directories
+ * this test made). */
+static void run(const char *const *argv)
 {
-	/* test-only: copies and removes the mkdtemp directories this test made */
-	assert_int_equal(system(cmd), 0);
+	struct ferr e = FERR_INIT;
+
+	assert_int_equal(spawn_capture(argv, NULL, NULL, NULL, 0, 60000, &e), 0);
 }
 
 static void rm_rf(const char *path)
 {
-	char cmd[1100];
+	const char *argv[] = { "rm", "-rf", "--", path, NULL };
 
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", path);
-	run(cmd);
+	run(argv);
 }
 
 /* The finding for id and package, or NULL. */
@@ -260,7 +263,7 @@ static void *scan_loop(void *arg)
 
 static void test_refresh(void **state)
 {
-	char dir[] = "/tmp/ferry-vulndb-XXXXXX", cmd[1200], path[1100];
+	char dir[] = "/tmp/ferry-vulndb-XXXXXX", path[1100];
 	struct vulndb *db;
 	struct ferr e = FERR_INIT;
 	struct scanner s[2];
@@ -269,8 +272,10 @@ static void test_refresh(void **state)
 	(void)state;
 
 	assert_non_null(mkdtemp(dir));
-	snprintf(cmd, sizeof(cmd), "cp -r '%s/osvdb/.' '%s/'", DATA_DIR, dir);
-	run(cmd);
+	{
+		const char *argv[] = { "cp", "-r", "--", DATA_DIR "/osvdb/.", dir, NULL };
+		run(argv);
+	}
 	assert_int_equal(vulndb_open(&db, dir, &e), 0);
 	assert_int_equal(vulndb_count(db), 11);
 	assert_string_equal(vulndb_dir(db), dir);
