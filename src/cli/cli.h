@@ -63,6 +63,12 @@ const char *url_escape(const char *s, char *out, size_t size);
  * carry a query): /api/v1/projects/P/components/C<suffix>. */
 int component_api_path(const char *pc, const char *suffix, char *out, size_t size, struct ferr *e);
 
+/* "ferry X P/C [--limit N]": GETs the component's resource (with ?limit=
+ * when given; max_limit 0: the command has no --limit) and prints it with
+ * human, or as JSON. */
+int cli_component_get(int argc, char **argv, const char *resource, int max_limit,
+		      void (*human)(json_t *), struct ferr *e);
+
 /* Follows an NDJSON stream (GET path): calls line(obj, arg) for each line
  * object, skips heartbeats (empty lines), and keeps the final object, the
  * one with "status", in *ret_end (new reference). Returns 0, or -1 with e

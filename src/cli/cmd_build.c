@@ -10,16 +10,6 @@
 #include "cli/commands.h"
 #include "lib/banned.h"
 
-/* /api/v1/projects/P/components/C + resource + query. */
-static int pc_path(const char *pc, const char *resource, const char *query, char *out, size_t size,
-		   struct ferr *e)
-{
-	char suffix[160];
-
-	snprintf(suffix, sizeof(suffix), "%s%s", resource, query);
-	return component_api_path(pc, suffix, out, size, e);
-}
-
 static int parse_id(const char *s, const char *what, long long *ret, struct ferr *e)
 {
 	char *end;
@@ -28,20 +18,6 @@ static int parse_id(const char *s, const char *what, long long *ret, struct ferr
 	if (*end || v <= 0)
 		return usage_error(e, "%s \"%s\" is not a number", what, s);
 	*ret = v;
-	return 0;
-}
-
-static int parse_limit(const char *s, long long *ret, struct ferr *e)
-{
-	char *end;
-
-	if (!s) {
-		*ret = 0;
-		return 0;
-	}
-	*ret = strtoll(s, &end, 10);
-	if (*end || *ret < 1 || *ret > 1000)
-		return usage_error(e, "--limit must be a number from 1 to 1000");
 	return 0;
 }
 
@@ -58,27 +34,7 @@ static void list_commits(json_t *rows)
 
 int cmd_commits(int argc, char **argv, struct ferr *e)
 {
-	struct opt opts[] = { { "limit", 1, NULL }, { NULL, 0, NULL } };
-	char path[512], q[32] = "";
-	long long limit;
-	struct args a;
-	json_t *ret;
-
-	if (args_parse(argc, argv, opts, &a, e) < 0)
-		return -1;
-	if (a.npos != 1)
-		return usage_error(e, "give the component as PROJECT/COMPONENT");
-	if (parse_limit(opt_get(opts, "limit"), &limit, e) < 0)
-		return -1;
-	if (limit)
-		snprintf(q, sizeof(q), "?limit=%lld", limit);
-	if (pc_path(a.pos[0], "/commits", q, path, sizeof(path), e) < 0)
-		return -1;
-	if (cli_resolve(e) < 0 || api_call("GET", path, NULL, &ret, e) < 0)
-		return -1;
-	print_result(ret, list_commits);
-	json_decref(ret);
-	return 0;
+	return cli_component_get(argc, argv, "/commits", 1000, list_commits, e);
 }
 
 /* ---- builds ---------------------------------------------------------- */
@@ -186,7 +142,7 @@ int cmd_build(int argc, char **argv, struct ferr *e)
 		return -1;
 	if (a.npos != 1)
 		return usage_error(e, "give the component as PROJECT/COMPONENT");
-	if (pc_path(a.pos[0], "/builds", "", path, sizeof(path), e) < 0 || cli_resolve(e) < 0)
+	if (component_api_path(a.pos[0], "/builds", path, sizeof(path), e) < 0 || cli_resolve(e) < 0)
 		return -1;
 	body = json_pack("{s:s*}", "commit", opt_get(opts, "commit"));
 	rc = api_call("POST", path, body, &ret, e);
@@ -213,27 +169,7 @@ int cmd_build(int argc, char **argv, struct ferr *e)
 
 int cmd_builds(int argc, char **argv, struct ferr *e)
 {
-	struct opt opts[] = { { "limit", 1, NULL }, { NULL, 0, NULL } };
-	char path[512], q[32] = "";
-	long long limit;
-	struct args a;
-	json_t *ret;
-
-	if (args_parse(argc, argv, opts, &a, e) < 0)
-		return -1;
-	if (a.npos != 1)
-		return usage_error(e, "give the component as PROJECT/COMPONENT");
-	if (parse_limit(opt_get(opts, "limit"), &limit, e) < 0)
-		return -1;
-	if (limit)
-		snprintf(q, sizeof(q), "?limit=%lld", limit > 500 ? 500 : limit);
-	if (pc_path(a.pos[0], "/builds", q, path, sizeof(path), e) < 0)
-		return -1;
-	if (cli_resolve(e) < 0 || api_call("GET", path, NULL, &ret, e) < 0)
-		return -1;
-	print_result(ret, list_builds);
-	json_decref(ret);
-	return 0;
+	return cli_component_get(argc, argv, "/builds", 500, list_builds, e);
 }
 
 int cmd_build_show(int argc, char **argv, struct ferr *e)
@@ -395,25 +331,5 @@ static void list_deliveries(json_t *rows)
 
 int cmd_component_deliveries(int argc, char **argv, struct ferr *e)
 {
-	struct opt opts[] = { { "limit", 1, NULL }, { NULL, 0, NULL } };
-	char path[512], q[32] = "";
-	long long limit;
-	struct args a;
-	json_t *ret;
-
-	if (args_parse(argc, argv, opts, &a, e) < 0)
-		return -1;
-	if (a.npos != 1)
-		return usage_error(e, "give the component as PROJECT/COMPONENT");
-	if (parse_limit(opt_get(opts, "limit"), &limit, e) < 0)
-		return -1;
-	if (limit)
-		snprintf(q, sizeof(q), "?limit=%lld", limit > 500 ? 500 : limit);
-	if (pc_path(a.pos[0], "/deliveries", q, path, sizeof(path), e) < 0)
-		return -1;
-	if (cli_resolve(e) < 0 || api_call("GET", path, NULL, &ret, e) < 0)
-		return -1;
-	print_result(ret, list_deliveries);
-	json_decref(ret);
-	return 0;
+	return cli_component_get(argc, argv, "/deliveries", 500, list_deliveries, e);
 }

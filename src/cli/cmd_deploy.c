@@ -306,19 +306,5 @@ static void show_status(json_t *j)
 
 int cmd_status(int argc, char **argv, struct ferr *e)
 {
-	struct opt opts[] = { { NULL, 0, NULL } };
-	struct args a;
-	char path[512];
-	json_t *ret;
-
-	if (args_parse(argc, argv, opts, &a, e) < 0)
-		return -1;
-	if (a.npos != 1)
-		return usage_error(e, "give the component as PROJECT/COMPONENT");
-	if (component_api_path(a.pos[0], "/status", path, sizeof(path), e) < 0 || cli_resolve(e) < 0 ||
-	    api_call("GET", path, NULL, &ret, e) < 0)
-		return -1;
-	print_result(ret, show_status);
-	json_decref(ret);
-	return 0;
+	return cli_component_get(argc, argv, "/status", 0, show_status, e);
 }
