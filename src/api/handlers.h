@@ -17,6 +17,7 @@ int h_component_list(struct api_req *r, json_t **ret, struct ferr *e);
 int h_component_create(struct api_req *r, json_t **ret, struct ferr *e);
 int h_component_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_component_delete(struct api_req *r, json_t **ret, struct ferr *e);
+int h_component_update(struct api_req *r, json_t **ret, struct ferr *e);
 /* configs.c */
 int h_config_list(struct api_req *r, json_t **ret, struct ferr *e);
 int h_config_set(struct api_req *r, json_t **ret, struct ferr *e);

@@ -18,6 +18,7 @@ const struct api_route api_routes[] = {
 	{ "POST",   P "/projects/{}/components",         h_component_create,  "component.create", 0 },
 	{ "GET",    P "/projects/{}/components/{}",      h_component_show,    NULL, 0 },
 	{ "DELETE", P "/projects/{}/components/{}",      h_component_delete,  "component.delete", 0 },
+	{ "PATCH",  P "/projects/{}/components/{}",      h_component_update,  "component.update", 0 },
 
 	{ "GET",    P "/projects/{}/components/{}/configs",    h_config_list,  NULL, 0 },
 	{ "POST",   P "/projects/{}/components/{}/configs",    h_config_set,   "config.set", 0 },

@@ -425,3 +425,318 @@ int component_delete(const struct principal *who, const char *project, const cha
 		return store_error(e, "delete component");
 	return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* Changing settings                                                    */
+
+/* A component's settings as stored; the strings are owned. */
+struct component_now {
+	char *name, *type, *repo, *branch, *path, *dockerfile, *buildpack;
+	char *schedule, *timezone, *concurrency, *scan_fail_on;
+	int auto_build, auto_deploy;
+	int64_t poll_interval, timeout;
+};
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	char *s;
+
+	if (!t)
+		return NULL;
+	if (!(s = strdup((const char *)t)))
+		abort();
+	return s;
+}
+
+static void component_now_release(struct component_now *c)
+{
+	char **strs[] = { &c->name, &c->type, &c->repo, &c->branch, &c->path, &c->dockerfile,
+			  &c->buildpack, &c->schedule, &c->timezone, &c->concurrency, &c->scan_fail_on };
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+static int component_now_load(int64_t id, struct component_now *c, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt(
+		"SELECT name, type, repo, branch, path, dockerfile, buildpack, auto_build, auto_deploy,"
+		" schedule, timezone, poll_interval, task_timeout, task_concurrency,"
+		" (SELECT fail_on FROM scan_policies sp WHERE sp.component_id = c.id)"
+		" FROM components c WHERE id = ?");
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		c->name = column_dup(st, 0);
+		c->type = column_dup(st, 1);
+		c->repo = column_dup(st, 2);
+		c->branch = column_dup(st, 3);
+		c->path = column_dup(st, 4);
+		c->dockerfile = column_dup(st, 5);
+		c->buildpack = column_dup(st, 6);
+		c->auto_build = sqlite3_column_int(st, 7);
+		c->auto_deploy = sqlite3_column_int(st, 8);
+		c->schedule = column_dup(st, 9);
+		c->timezone = column_dup(st, 10);
+		c->poll_interval = sqlite3_column_int64(st, 11);
+		c->timeout = sqlite3_column_int64(st, 12);
+		c->concurrency = column_dup(st, 13);
+		c->scan_fail_on = column_dup(st, 14);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ferr_notfound(e, "component %lld was deleted meanwhile", (long long)id);
+	if (rc != SQLITE_ROW)
+		return store_error(e, "read component");
+	return 0;
+}
+
+static int is_task_type(const char *type)
+{
+	return !strcmp(type, "scheduled-task") || !strcmp(type, "manual-task");
+}
+
+/* The spec of the component an update would leave: the update's values
+ * over the stored ones. Pointers borrow from u and c. Task settings of a
+ * component that is not a task are left out (the columns hold defaults), so
+ * check_spec refuses them only when the update gives them. */
+static void spec_after_update(const struct component_now *c, const struct component_update *u,
+			      struct component_spec *s)
+{
+	int task = is_task_type(c->type);
+
+	memset(s, 0, sizeof(*s));
+	s->name = c->name;
+	s->type = c->type;
+	s->repo = u->repo ? u->repo : c->repo;
+	s->branch = u->branch ? u->branch : c->branch;
+	s->path = u->path ? u->path : c->path;
+	if (u->dockerfile || u->buildpack) {
+		/* one recipe replaces the other; both at once is check_spec's refusal */
+		s->dockerfile = u->dockerfile;
+		s->buildpack = u->buildpack;
+	} else {
+		s->dockerfile = c->dockerfile;
+		s->buildpack = c->buildpack;
+	}
+	s->auto_build = u->set_auto_build ? u->auto_build : c->auto_build;
+	s->auto_deploy = u->set_auto_deploy ? u->auto_deploy : c->auto_deploy;
+	s->schedule = u->schedule ? u->schedule : c->schedule;
+	s->timezone = u->timezone ? u->timezone : c->timezone;
+	s->poll_interval = u->set_poll_interval ? u->poll_interval : c->poll_interval;
+	s->timeout = u->set_timeout ? u->timeout : task ? c->timeout : 0;
+	s->concurrency = u->concurrency ? u->concurrency : task ? c->concurrency : NULL;
+	s->scan_fail_on = u->scan_fail_on ? u->scan_fail_on : c->scan_fail_on;
+}
+
+static int update_is_empty(const struct component_update *u)
+{
+	return !u->name && !u->type && !u->repo && !u->branch && !u->path && !u->dockerfile &&
+	       !u->buildpack && !u->set_auto_build && !u->set_auto_deploy && !u->schedule &&
+	       !u->timezone && !u->set_poll_interval && !u->set_timeout && !u->concurrency &&
+	       !u->scan_fail_on;
+}
+
+/* "scheme://host:port" of a repository URL, lower case, without user
+ * information: where a fetch (and its credentials) goes. */
+static void repo_origin(const char *url, char *out, size_t size)
+{
+	const char *sep = strstr(url, "://");
+	const char *host = sep ? sep + 3 : url;
+	size_t len = strcspn(host, "/");
+	const char *at = memchr(host, '@', len);
+	int n;
+
+	if (at) {
+		len -= (size_t)(at + 1 - host);
+		host = at + 1;
+	}
+	n = snprintf(out, size, "%.*s%.*s", sep ? (int)(sep + 3 - url) : 0, url, (int)len, host);
+	for (int i = 0; i < n && (size_t)i < size; i++)
+		if (out[i] >= 'A' && out[i] <= 'Z')
+			out[i] = (char)(out[i] - 'A' + 'a');
+}
+
+static int has_git_credentials(int64_t id, int *ret, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT 1 FROM git_credentials WHERE component_id = ?");
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(e, "read git credentials");
+	*ret = rc == SQLITE_ROW;
+	return 0;
+}
+
+static int same_text(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Writes the resulting settings s of component id (stored now as c). */
+static int write_update(int64_t id, const struct component_now *c, const struct component_spec *s,
+			int new_source, int new_schedule, struct ferr *e)
+{
+	int task = is_task_type(c->type);
+	sqlite3_stmt *st;
+	int rc;
+
+	st = store_stmt("UPDATE components SET repo = ?, branch = ?, path = ?, dockerfile = ?,"
+			" buildpack = ?, auto_build = ?, auto_deploy = ?, schedule = ?, timezone = ?,"
+			" poll_interval = ?, task_timeout = ?, task_concurrency = ?,"
+			" poll_head = CASE WHEN ?13 THEN NULL ELSE poll_head END,"
+			" polled_at = CASE WHEN ?13 THEN NULL ELSE polled_at END"
+			" WHERE id = ?14");
+	sqlite3_bind_text(st, 1, s->repo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, s->branch, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, s->path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, s->dockerfile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, s->buildpack, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, !!s->auto_build);
+	sqlite3_bind_int(st, 7, !!s->auto_deploy);
+	sqlite3_bind_text(st, 8, s->schedule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, s->schedule ? (s->timezone ? s->timezone : "UTC") : NULL, -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, s->poll_interval);
+	sqlite3_bind_int64(st, 11, task ? (s->timeout ? s->timeout : 3600) : c->timeout);
+	sqlite3_bind_text(st, 12, task ? (s->concurrency ? s->concurrency : "forbid") : c->concurrency,
+			  -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 13, new_source);
+	sqlite3_bind_int64(st, 14, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_error(e, "update component");
+	if (s->scan_fail_on && !same_text(s->scan_fail_on, c->scan_fail_on)) {
+		st = store_stmt("INSERT OR REPLACE INTO scan_policies (component_id, fail_on) VALUES (?, ?)");
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, scan_fail_on_name(scan_fail_on_parse(s->scan_fail_on)), -1,
+				  SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_error(e, "store the component's scan policy");
+	}
+	if (new_schedule) {
+		/* The scheduler counts runs from last_slot: left at a slot of the
+		 * old schedule, the new one would look late and make up a run
+		 * (or record a missed one) the moment it is set. */
+		st = store_stmt("UPDATE task_schedules SET last_slot = ? WHERE component_id = ?");
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+		sqlite3_bind_int64(st, 2, id);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_error(e, "restart the task's schedule");
+	}
+	return 0;
+}
+
+/* The settings whose value differs between c and s, as JSON names. */
+static json_t *changed_settings(const struct component_now *c, const struct component_spec *s)
+{
+	int task = is_task_type(c->type);
+	const char *tz_after = s->schedule ? (s->timezone ? s->timezone : "UTC") : NULL;
+	const char *fail_before = c->scan_fail_on ? c->scan_fail_on : "critical";
+	const char *fail_after = s->scan_fail_on ? scan_fail_on_name(scan_fail_on_parse(s->scan_fail_on))
+						 : fail_before;
+	json_t *a = json_array();
+
+#define CHANGED(cond, what) do { if (cond) json_array_append_new(a, json_string(what)); } while (0)
+	CHANGED(strcmp(c->repo, s->repo), "repo");
+	CHANGED(strcmp(c->branch, s->branch), "branch");
+	CHANGED(strcmp(c->path, s->path), "path");
+	CHANGED(!same_text(c->dockerfile, s->dockerfile), "dockerfile");
+	CHANGED(!same_text(c->buildpack, s->buildpack), "buildpack");
+	CHANGED(!c->auto_build != !s->auto_build, "auto_build");
+	CHANGED(!c->auto_deploy != !s->auto_deploy, "auto_deploy");
+	CHANGED(!same_text(c->schedule, s->schedule), "schedule");
+	CHANGED(!same_text(c->timezone, tz_after), "timezone");
+	CHANGED(c->poll_interval != s->poll_interval, "poll_interval");
+	CHANGED(task && c->timeout != (s->timeout ? s->timeout : 3600), "timeout");
+	CHANGED(task && strcmp(c->concurrency, s->concurrency ? s->concurrency : "forbid"), "concurrency");
+	CHANGED(strcmp(fail_before, fail_after), "scan_fail_on");
+#undef CHANGED
+	return a;
+}
+
+int component_update(const struct principal *who, const char *project, const char *name,
+		     const struct component_update *u, json_t **ret, struct ferr *e)
+{
+	struct component_now c;
+	struct component_spec s;
+	json_t *changed = NULL;
+	int64_t id;
+	int rc = -1;
+
+	if (component_lookup(who, project, name, NULL, &id, e) < 0 || auth_require_write(who, e) < 0)
+		return -1;
+	if (update_is_empty(u))
+		return ferr_invalid(e, "nothing to change: give at least one setting");
+	if (store_begin(e) < 0)
+		return -1;
+	if (component_now_load(id, &c, e) < 0)
+		goto out;
+	if (u->name && strcmp(u->name, c.name)) {
+		ferr_invalid(e, "a component's name cannot change (it is \"%s\"): create a new component "
+			     "and delete this one", c.name);
+		goto out;
+	}
+	if (u->type && strcmp(u->type, c.type)) {
+		ferr_invalid(e, "a component's type cannot change (%s/%s is a %s): create a new %s "
+			     "component and delete this one", project, name, c.type, u->type);
+		goto out;
+	}
+	spec_after_update(&c, u, &s);
+	if (check_spec(&s, e) < 0)
+		goto out;
+	if (strcmp(s.repo, c.repo)) {
+		char from[256], to[256];
+		int creds = 0;
+
+		repo_origin(c.repo, from, sizeof(from));
+		repo_origin(s.repo, to, sizeof(to));
+		if (strcmp(from, to)) {
+			if (has_git_credentials(id, &creds, e) < 0)
+				goto out;
+			if (creds) {
+				ferr_invalid(e, "%s/%s has git credentials for %s; a repository at %s would "
+					     "be fetched with them: remove them first (ferry component "
+					     "credentials %s/%s --remove), then set the new repository and "
+					     "its credentials", project, name, from, to, project, name);
+				goto out;
+			}
+		}
+	}
+	changed = changed_settings(&c, &s);
+	if (write_update(id, &c, &s, strcmp(s.repo, c.repo) || strcmp(s.branch, c.branch),
+			 !same_text(c.schedule, s.schedule) || !same_text(c.timezone, s.timezone), e) < 0)
+		goto out;
+	if (store_commit(e) < 0) {
+		component_now_release(&c);
+		json_decref(changed);
+		return -1;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		store_rollback();
+	component_now_release(&c);
+	if (rc == 0) {
+		if (component_show(who, project, name, ret, e) < 0)
+			rc = -1;
+		else
+			json_object_set(*ret, "changed", changed);
+	}
+	json_decref(changed);
+	return rc;
+}

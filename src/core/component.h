@@ -43,6 +43,43 @@ int component_show(const struct principal *who, const char *project, const char 
 int component_delete(const struct principal *who, const char *project, const char *name,
 		     struct ferr *e);
 
+/* A change of some settings of a component. Every member is optional: a
+ * NULL pointer or a clear set_ flag leaves that setting as it is, so
+ * { 0 } changes nothing. */
+struct component_update {
+	const char *name;         /* only the current name is accepted: names never change */
+	const char *type;         /* only the current type is accepted: types never change */
+	const char *repo;
+	const char *branch;
+	const char *path;         /* "" is the repository root */
+	const char *dockerfile;   /* setting it clears the buildpack */
+	const char *buildpack;    /* setting it clears the Dockerfile */
+	int set_auto_build, auto_build;
+	int set_auto_deploy, auto_deploy;
+	const char *schedule;     /* scheduled-task only */
+	const char *timezone;     /* scheduled-task only */
+	int set_poll_interval;
+	int64_t poll_interval;
+	int set_timeout;          /* task components only */
+	int64_t timeout;          /* 0: back to the default (3600) */
+	const char *concurrency;  /* task components only */
+	const char *scan_fail_on;
+};
+
+/* Changes the settings u names on project/name (developers and admins;
+ * viewers get 403, a token scoped to another project 404). The component
+ * that results is checked with the same rules as component_create, and
+ * every column and table touched is written in one transaction: on any
+ * error nothing changes. A new repo or branch forgets the poller's
+ * last-seen head (the next poll starts afresh); a new schedule or time
+ * zone runs from now on (no missed run is made up under the new one).
+ * Refused: an empty change, a different name or type, and a repository on
+ * another host while the component has git credentials (they would be sent
+ * there). *ret is the component as component_show gives it plus "changed",
+ * the array of the settings whose value changed (new reference). */
+int component_update(const struct principal *who, const char *project, const char *name,
+		     const struct component_update *u, json_t **ret, struct ferr *e);
+
 /* Component id by project and name as who may see it (404 otherwise). */
 int component_lookup(const struct principal *who, const char *project, const char *name,
 		     int64_t *ret_project_id, int64_t *ret_id, struct ferr *e);
