@@ -54,6 +54,31 @@ static void show_created(json_t *c)
 	       json_string_value(json_object_get(c, "webhook_secret")));
 }
 
+/* --poll-interval, --timeout, --concurrency and --scan-fail-on into body
+ * (create and update share them). */
+static int task_and_poll_opts(struct opt *opts, json_t *body, struct ferr *e)
+{
+	char *end;
+
+	if (opt_get(opts, "poll-interval")) {
+		long long v = strtoll(opt_get(opts, "poll-interval"), &end, 10);
+		if (!*opt_get(opts, "poll-interval") || *end || v < 0)
+			return usage_error(e, "--poll-interval takes seconds (0: off)");
+		json_object_set_new(body, "poll_interval", json_integer(v));
+	}
+	if (opt_get(opts, "timeout")) {
+		long long v = strtoll(opt_get(opts, "timeout"), &end, 10);
+		if (*end || v < 1)
+			return usage_error(e, "--timeout takes seconds (a task run is killed after them)");
+		json_object_set_new(body, "timeout", json_integer(v));
+	}
+	if (opt_get(opts, "concurrency"))
+		json_object_set_new(body, "concurrency", json_string(opt_get(opts, "concurrency")));
+	if (opt_get(opts, "scan-fail-on"))
+		json_object_set_new(body, "scan_fail_on", json_string(opt_get(opts, "scan-fail-on")));
+	return 0;
+}
+
 int cmd_component_create(int argc, char **argv, struct ferr *e)
 {
 	struct opt opts[] = {
@@ -85,28 +110,10 @@ int cmd_component_create(int argc, char **argv, struct ferr *e)
 			 "auto_build", opt_get(opts, "auto-build") != NULL,
 			 "auto_deploy", opt_get(opts, "auto-deploy") != NULL,
 			 "schedule", opt_get(opts, "schedule"), "timezone", opt_get(opts, "timezone"));
-	if (opt_get(opts, "poll-interval")) {
-		char *end;
-		long long v = strtoll(opt_get(opts, "poll-interval"), &end, 10);
-		if (*end || v < 0) {
-			json_decref(body);
-			return usage_error(e, "--poll-interval takes seconds (0: off)");
-		}
-		json_object_set_new(body, "poll_interval", json_integer(v));
+	if (task_and_poll_opts(opts, body, e) < 0) {
+		json_decref(body);
+		return -1;
 	}
-	if (opt_get(opts, "timeout")) {
-		char *end;
-		long long v = strtoll(opt_get(opts, "timeout"), &end, 10);
-		if (*end || v < 1) {
-			json_decref(body);
-			return usage_error(e, "--timeout takes seconds (a task run is killed after them)");
-		}
-		json_object_set_new(body, "timeout", json_integer(v));
-	}
-	if (opt_get(opts, "concurrency"))
-		json_object_set_new(body, "concurrency", json_string(opt_get(opts, "concurrency")));
-	if (opt_get(opts, "scan-fail-on"))
-		json_object_set_new(body, "scan_fail_on", json_string(opt_get(opts, "scan-fail-on")));
 	rc = api_call("POST", path, body, &ret, e);
 	json_decref(body);
 	if (rc < 0)
@@ -171,6 +178,82 @@ int cmd_component_delete(int argc, char **argv, struct ferr *e)
 	    api_call("DELETE", path, NULL, &ret, e) < 0)
 		return -1;
 	print_result(ret, say_deleted);
+	json_decref(ret);
+	return 0;
+}
+
+/* --X / --no-X into body member key; both at once is a usage error. */
+static int switch_pair(struct opt *opts, const char *on, const char *off, const char *key,
+		       json_t *body, struct ferr *e)
+{
+	if (opt_get(opts, on) && opt_get(opts, off))
+		return usage_error(e, "give --%s or --%s, not both", on, off);
+	if (opt_get(opts, on) || opt_get(opts, off))
+		json_object_set_new(body, key, json_boolean(opt_get(opts, on) != NULL));
+	return 0;
+}
+
+static void show_updated(json_t *c)
+{
+	json_t *changed = json_object_get(c, "changed");
+	size_t i;
+	json_t *v;
+
+	show_component(c);
+	printf("\nchanged: ");
+	json_array_foreach(changed, i, v)
+		printf("%s%s", i ? ", " : "", json_string_value(v));
+	printf("%s\n", json_array_size(changed) ? "" : "nothing (the settings were already so)");
+}
+
+int cmd_component_update(int argc, char **argv, struct ferr *e)
+{
+	struct opt opts[] = {
+		{ "repo", 1, NULL }, { "branch", 1, NULL }, { "path", 1, NULL },
+		{ "dockerfile", 1, NULL }, { "buildpack", 1, NULL },
+		{ "auto-build", 0, NULL }, { "no-auto-build", 0, NULL },
+		{ "auto-deploy", 0, NULL }, { "no-auto-deploy", 0, NULL },
+		{ "schedule", 1, NULL }, { "timezone", 1, NULL }, { "poll-interval", 1, NULL },
+		{ "timeout", 1, NULL }, { "concurrency", 1, NULL }, { "scan-fail-on", 1, NULL },
+		{ NULL, 0, NULL },
+	};
+	static const char *const strings[][2] = {
+		{ "repo", "repo" }, { "branch", "branch" }, { "path", "path" },
+		{ "dockerfile", "dockerfile" }, { "buildpack", "buildpack" },
+		{ "schedule", "schedule" }, { "timezone", "timezone" },
+	};
+	char path[512];
+	json_t *body, *ret;
+	struct args a;
+	int rc;
+
+	if (args_parse(argc, argv, opts, &a, e) < 0)
+		return -1;
+	if (a.npos != 1)
+		return usage_error(e, "give the component as PROJECT/COMPONENT");
+	body = json_object();
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		if (opt_get(opts, strings[i][0]))
+			json_object_set_new(body, strings[i][1], json_string(opt_get(opts, strings[i][0])));
+	if (switch_pair(opts, "auto-build", "no-auto-build", "auto_build", body, e) < 0 ||
+	    switch_pair(opts, "auto-deploy", "no-auto-deploy", "auto_deploy", body, e) < 0 ||
+	    task_and_poll_opts(opts, body, e) < 0) {
+		json_decref(body);
+		return -1;
+	}
+	if (!json_object_size(body)) {
+		json_decref(body);
+		return usage_error(e, "nothing to change: give at least one option (see ferry help)");
+	}
+	if (component_api_path(a.pos[0], "", path, sizeof(path), e) < 0 || cli_resolve(e) < 0) {
+		json_decref(body);
+		return -1;
+	}
+	rc = api_call("PATCH", path, body, &ret, e);
+	json_decref(body);
+	if (rc < 0)
+		return -1;
+	print_result(ret, show_updated);
 	json_decref(ret);
 	return 0;
 }

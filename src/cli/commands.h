@@ -17,6 +17,7 @@ int cmd_component_create(int argc, char **argv, struct ferr *e);
 int cmd_component_list(int argc, char **argv, struct ferr *e);
 int cmd_component_show(int argc, char **argv, struct ferr *e);
 int cmd_component_delete(int argc, char **argv, struct ferr *e);
+int cmd_component_update(int argc, char **argv, struct ferr *e);
 
 int cmd_token_create(int argc, char **argv, struct ferr *e);
 int cmd_token_list(int argc, char **argv, struct ferr *e);

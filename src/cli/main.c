@@ -30,6 +30,12 @@ static const struct command {
 	{ "component list",   cmd_component_list,   "component list P" },
 	{ "component show",   cmd_component_show,   "component show P/C" },
 	{ "component delete", cmd_component_delete, "component delete P/C" },
+	{ "component update", cmd_component_update, "component update P/C [--repo URL] [--branch B] [--path DIR]\n"
+	  "                     [--dockerfile PATH | --buildpack NAME] [--auto-build | --no-auto-build]\n"
+	  "                     [--auto-deploy | --no-auto-deploy] [--schedule CRON] [--timezone ZONE]\n"
+	  "                     [--poll-interval SECONDS] [--timeout SECONDS]\n"
+	  "                     [--concurrency forbid|allow|replace]\n"
+	  "                     [--scan-fail-on critical|high|medium|low|never]" },
 	{ "component credentials", cmd_component_credentials,
 	  "component credentials P/C [--https-token-file FILE [--username U] |\n"
 	  "                     --ssh-key-file FILE [--ssh-passphrase-file FILE] [--ssh-host-fingerprint SHA256:..] |\n"
