@@ -19,6 +19,7 @@
 #include "core/core.h"
 #include "core/deployment.h"
 #include "core/gitcreds.h"
+#include "core/json.h"
 #include "lib/jsontext.h"
 #include "core/project.h"
 #include "lib/log.h"
@@ -1420,29 +1421,23 @@ int build_create(const struct principal *who, const char *project, const char *c
 	"b.id, p.name, c.name, b.commit_sha, b.requested, b.status, b.digest, b.image, b.trigger," \
 	" b.triggered_by, b.error, b.created_at, b.started_at, b.finished_at, b.job_id, b.project_id"
 
-static json_t *text_or_null(sqlite3_stmt *st, int c)
-{
-	const unsigned char *t = sqlite3_column_text(st, c);
-	return t ? json_string((const char *)t) : json_null();
-}
-
 static json_t *build_row(sqlite3_stmt *st)
 {
 	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:s, s:s, s:o, s:s, s:o, s:o, s:o}",
 		"id", (json_int_t)sqlite3_column_int64(st, 0),
 		"project", sqlite3_column_text(st, 1),
 		"component", sqlite3_column_text(st, 2),
-		"commit", text_or_null(st, 3),
-		"requested", text_or_null(st, 4),
+		"commit", json_text_or_null(st, 3),
+		"requested", json_text_or_null(st, 4),
 		"status", sqlite3_column_text(st, 5),
-		"digest", text_or_null(st, 6),
-		"image", text_or_null(st, 7),
+		"digest", json_text_or_null(st, 6),
+		"image", json_text_or_null(st, 7),
 		"trigger", sqlite3_column_text(st, 8),
 		"triggered_by", sqlite3_column_text(st, 9),
-		"error", text_or_null(st, 10),
+		"error", json_text_or_null(st, 10),
 		"created_at", sqlite3_column_text(st, 11),
-		"started_at", text_or_null(st, 12),
-		"finished_at", text_or_null(st, 13),
+		"started_at", json_text_or_null(st, 12),
+		"finished_at", json_text_or_null(st, 13),
 		"job", sqlite3_column_type(st, 14) == SQLITE_NULL ? json_null()
 				: json_integer(sqlite3_column_int64(st, 14)));
 }
@@ -1457,8 +1452,8 @@ static json_t *build_steps(int64_t id)
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o, s:o}",
 			"name", sqlite3_column_text(st, 0), "status", sqlite3_column_text(st, 1),
-			"detail", text_or_null(st, 2), "started_at", text_or_null(st, 3),
-			"finished_at", text_or_null(st, 4)));
+			"detail", json_text_or_null(st, 2), "started_at", json_text_or_null(st, 3),
+			"finished_at", json_text_or_null(st, 4)));
 	sqlite3_reset(st);
 	return arr;
 }
@@ -1602,7 +1597,7 @@ int build_status(int64_t id, char status[16], json_t **ret_error, struct ferr *e
 	if (rc == SQLITE_ROW) {
 		snprintf(status, 16, "%s", sqlite3_column_text(st, 0));
 		if (ret_error)
-			*ret_error = text_or_null(st, 1);
+			*ret_error = json_text_or_null(st, 1);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)

@@ -2,13 +2,16 @@
 
 #include <string.h>
 
+#include "lib/jsontext.h"
 #include "lib/banned.h"
 
 json_t *json_text_or_null(sqlite3_stmt *st, int col)
 {
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
 		return json_null();
-	return json_string((const char *)sqlite3_column_text(st, col));
+	/* Stored text may come from tools and repositories: never lose a row
+	 * to bytes that are not UTF-8. */
+	return json_text((const char *)sqlite3_column_text(st, col), (size_t)sqlite3_column_bytes(st, col));
 }
 
 static json_t *member(json_t *obj, const char *key)

@@ -8,7 +8,8 @@
 
 #include "lib/error.h"
 
-/* Column col as a JSON string, or JSON null if it is NULL. New reference. */
+/* Column col as a JSON string (bytes that are not UTF-8 become U+FFFD), or
+ * JSON null if it is NULL. New reference. */
 json_t *json_text_or_null(sqlite3_stmt *st, int col);
 
 /* Reads optional members of a request body with type checks. Each returns 0
