@@ -419,10 +419,15 @@ static void poll_one(const struct poll_item *p)
 		queue = sqlite3_step(st) != SQLITE_ROW;
 		sqlite3_reset(st);
 	}
-	st = store_stmt("UPDATE components SET poll_head = ? WHERE id = ?");
+	/* Only if the component still fetches what this poll read: an update
+	 * of its repo or branch meanwhile reset the head for a fresh start. */
+	st = store_stmt("UPDATE components SET poll_head = ? WHERE id = ? AND repo = ? AND branch = ?");
 	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, p->id);
-	sqlite3_step(st);
+	sqlite3_bind_text(st, 3, p->repo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, p->branch, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(store_db()) == 0)
+		queue = 0; /* moved on meanwhile: the next poll sees the new branch */
 	sqlite3_reset(st);
 	if (!queue || !p->auto_build)
 		return;
