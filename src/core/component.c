@@ -304,6 +304,12 @@ int component_create(const struct principal *who, const char *project,
 		return -1;
 	}
 	store_now(now);
+	/* The component and its scan policy: one transaction. */
+	if (store_begin(e) < 0) {
+		free(sealed);
+		sodium_memzero(secret_hex, sizeof(secret_hex));
+		return -1;
+	}
 	st = store_stmt("INSERT INTO components (project_id, name, type, repo, branch, path,"
 			" dockerfile, buildpack, auto_build, auto_deploy, schedule, timezone,"
 			" webhook_key, webhook_secret, created_at, poll_interval, task_timeout,"
@@ -336,6 +342,7 @@ int component_create(const struct principal *who, const char *project,
 		store_error(e, "component");
 		if (e && e->status == 409)
 			snprintf(e->msg, sizeof(e->msg), "component \"%s/%s\" already exists", project, s->name);
+		store_rollback();
 		return -1;
 	}
 	if (s->scan_fail_on) {
@@ -346,11 +353,17 @@ int component_create(const struct principal *who, const char *project,
 		sqlite3_bind_int64(st, 1, cid);
 		sqlite3_bind_text(st, 2, level, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
-		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
 			sodium_memzero(secret_hex, sizeof(secret_hex));
-			return store_error(e, "store the component's scan policy");
+			store_error(e, "store the component's scan policy");
+			store_rollback();
+			return -1;
 		}
+		sqlite3_reset(st);
+	}
+	if (store_commit(e) < 0) {
+		sodium_memzero(secret_hex, sizeof(secret_hex));
+		return -1;
 	}
 	if (component_show(who, project, s->name, ret, e) < 0) {
 		sodium_memzero(secret_hex, sizeof(secret_hex));
