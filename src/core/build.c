@@ -1348,14 +1348,8 @@ int64_t build_queue(int64_t component_id, const char *commit, const char *trigge
 
 	if (commit && (!*commit || strlen(commit) > 255))
 		return ferr_invalid(e, "commit must be a sha, branch or tag of at most 255 characters");
-	st = store_stmt("SELECT project_id FROM components WHERE id = ?");
-	sqlite3_bind_int64(st, 1, component_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return ferr_notfound(e, "component %lld not found", (long long)component_id);
-	}
-	project_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if (component_project_id(component_id, &project_id, e) < 0)
+		return -1;
 	if (store_begin(e) < 0)
 		return -1;
 	store_now(now);

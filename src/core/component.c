@@ -231,6 +231,23 @@ int component_lookup(const struct principal *who, const char *project, const cha
 	return 0;
 }
 
+int component_project_id(int64_t component_id, int64_t *ret, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT project_id FROM components WHERE id = ?");
+	int rc;
+
+	sqlite3_bind_int64(st, 1, component_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ferr_notfound(e, "component %lld not found", (long long)component_id);
+	if (rc != SQLITE_ROW)
+		return store_error(e, "find component");
+	return 0;
+}
+
 /* The webhook secret is sealed in the vault, bound to its component row. */
 static void webhook_aad(struct strbuf *aad, int64_t project_id, const char *name)
 {

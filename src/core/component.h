@@ -84,6 +84,10 @@ int component_update(const struct principal *who, const char *project, const cha
 int component_lookup(const struct principal *who, const char *project, const char *name,
 		     int64_t *ret_project_id, int64_t *ret_id, struct ferr *e);
 
+/* The project of component component_id (no access check). 404 if the
+ * component does not exist. */
+int component_project_id(int64_t component_id, int64_t *ret, struct ferr *e);
+
 /* Decrypts the component's webhook secret (64 hex digits) into ret. */
 int component_webhook_secret(int64_t component_id, char ret[65], struct ferr *e);
 

@@ -124,23 +124,6 @@ static void value_aad(struct strbuf *aad, int64_t project_id, int64_t component_
 	vault_aad_add(aad, mount_path ? mount_path : "");
 }
 
-static int component_project(int64_t component_id, int64_t *ret, struct ferr *e)
-{
-	sqlite3_stmt *st = store_stmt("SELECT project_id FROM components WHERE id = ?");
-	int rc;
-
-	sqlite3_bind_int64(st, 1, component_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return ferr_notfound(e, "component %lld not found", (long long)component_id);
-	if (rc != SQLITE_ROW)
-		return store_error(e, "find component");
-	return 0;
-}
-
 int config_current_version(int64_t component_id, int64_t *ret, struct ferr *e)
 {
 	sqlite3_stmt *st = store_stmt("SELECT version FROM config_versions WHERE component_id = ?");
@@ -677,7 +660,7 @@ int config_current_values(int64_t component_id, int64_t env_id, struct config_va
 
 	*ret = NULL;
 	*ret_n = 0;
-	if (component_project(component_id, &pid, e) < 0)
+	if (component_project_id(component_id, &pid, e) < 0)
 		return -1;
 	st = store_stmt(CURRENT_SQL);
 	sqlite3_bind_int64(st, 1, component_id);

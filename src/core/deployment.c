@@ -781,15 +781,9 @@ void deployment_after_config_change(int64_t component_id, int64_t env_id)
 	struct new_deployment n = { .cause = "config", .who = "configuration change",
 				    .component_id = component_id };
 	struct ferr e = FERR_INIT;
-	sqlite3_stmt *st;
 	int64_t id, indep = 0;
 
-	st = store_stmt("SELECT project_id FROM components WHERE id = ?");
-	sqlite3_bind_int64(st, 1, component_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n.project_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (!n.project_id)
+	if (component_project_id(component_id, &n.project_id, &e) < 0)
 		return;
 	if (!env_id) {
 		/* Component-wide: a new setup-area snapshot, in the first environment. */

@@ -1,5 +1,7 @@
 #include "snapshot.h"
 
+#include "core/component.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -30,23 +32,6 @@ static int tx_end(int own, int rc, struct ferr *e)
 		return -1;
 	}
 	return store_commit(e);
-}
-
-static int component_project(int64_t component_id, int64_t *ret, struct ferr *e)
-{
-	sqlite3_stmt *st = store_stmt("SELECT project_id FROM components WHERE id = ?");
-	int rc;
-
-	sqlite3_bind_int64(st, 1, component_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return ferr_notfound(e, "component %lld not found", (long long)component_id);
-	if (rc != SQLITE_ROW)
-		return store_error(e, "find component");
-	return 0;
 }
 
 static void entry_aad(struct strbuf *aad, int64_t project_id, int64_t snapshot_id,
@@ -81,7 +66,7 @@ static int write_snapshot(int64_t component_id, int64_t env_id, const char *kind
 	int64_t pid = 0, id;
 	int rc;
 
-	if (component_project(component_id, &pid, e) < 0)
+	if (component_project_id(component_id, &pid, e) < 0)
 		return -1;
 	snprintf(scope, sizeof(scope), "project:%lld", (long long)pid);
 	store_now(now);
@@ -196,7 +181,7 @@ static int join(int64_t independent_id, int64_t env_id, int64_t *ret_id, struct 
 		goto out;
 	}
 	rc = -1;
-	if (component_project(base->component_id, &pid, e) < 0)
+	if (component_project_id(base->component_id, &pid, e) < 0)
 		goto out;
 	if (env_project != pid) {
 		ferr_notfound(e, "environment %lld not found in the component's project", (long long)env_id);
@@ -304,7 +289,7 @@ int snapshot_load(int64_t id, struct snapshot **ret, struct ferr *e)
 		return rc == SQLITE_DONE ? ferr_notfound(e, "configuration snapshot %lld not found", (long long)id)
 					 : store_error(e, "read configuration snapshot");
 	}
-	if (count < 0 || count > 100000 || component_project(s->component_id, &pid, e) < 0) {
+	if (count < 0 || count > 100000 || component_project_id(s->component_id, &pid, e) < 0) {
 		if (count < 0 || count > 100000)
 			tampered(e, id, "impossible entry count");
 		free(s);
