@@ -1,7 +1,5 @@
 #include "snapshot.h"
 
-#include "core/component.h"
-
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/component.h"
 #include "core/core.h"
 #include "lib/strbuf.h"
 #include "store/store.h"
