@@ -10,28 +10,55 @@ int h_component_list(struct api_req *r, json_t **ret, struct ferr *e)
 	return component_list(r->who, r->params[0], ret, e);
 }
 
+/* The settings of a component in a request body, the same for create and
+ * update: each member is read into where its pointer says (absent members
+ * leave it untouched). */
+static const char *const setting_keys[] = { "name", "type", "repo", "branch", "path",
+	"dockerfile", "buildpack", "auto_build", "auto_deploy", "schedule", "timezone",
+	"poll_interval", "timeout", "concurrency", "scan_fail_on", NULL };
+
+struct settings {
+	const char **name, **type, **repo, **branch, **path, **dockerfile, **buildpack;
+	int *auto_build, *auto_deploy;
+	const char **schedule, **timezone;
+	int64_t *poll_interval, *timeout;
+	const char **concurrency, **scan_fail_on;
+};
+
+static int read_settings(json_t *b, const struct settings *t, struct ferr *e)
+{
+	if (json_only_keys(b, setting_keys, e) < 0 || json_get_string(b, "name", t->name, e) < 0 ||
+	    json_get_string(b, "type", t->type, e) < 0 || json_get_string(b, "repo", t->repo, e) < 0 ||
+	    json_get_string(b, "branch", t->branch, e) < 0 || json_get_string(b, "path", t->path, e) < 0 ||
+	    json_get_string(b, "dockerfile", t->dockerfile, e) < 0 ||
+	    json_get_string(b, "buildpack", t->buildpack, e) < 0 ||
+	    json_get_bool(b, "auto_build", t->auto_build, e) < 0 ||
+	    json_get_bool(b, "auto_deploy", t->auto_deploy, e) < 0 ||
+	    json_get_string(b, "schedule", t->schedule, e) < 0 ||
+	    json_get_string(b, "timezone", t->timezone, e) < 0 ||
+	    json_get_int(b, "poll_interval", t->poll_interval, e) < 0 ||
+	    json_get_int(b, "timeout", t->timeout, e) < 0 ||
+	    json_get_string(b, "concurrency", t->concurrency, e) < 0 ||
+	    json_get_string(b, "scan_fail_on", t->scan_fail_on, e) < 0)
+		return -1;
+	return 0;
+}
+
+#define SETTINGS_OF(x) { &(x).name, &(x).type, &(x).repo, &(x).branch, &(x).path, \
+	&(x).dockerfile, &(x).buildpack, &(x).auto_build, &(x).auto_deploy, &(x).schedule, \
+	&(x).timezone, &(x).poll_interval, &(x).timeout, &(x).concurrency, &(x).scan_fail_on }
+
 int h_component_create(struct api_req *r, json_t **ret, struct ferr *e)
 {
-	static const char *const keys[] = { "name", "type", "repo", "branch", "path", "dockerfile",
-		"buildpack", "auto_build", "auto_deploy", "schedule", "timezone", "poll_interval",
-		"timeout", "concurrency", "scan_fail_on", NULL };
 	struct component_spec s = { 0 };
-	json_t *b = r->body;
+	const struct settings t = SETTINGS_OF(s);
 
-	if (json_only_keys(b, keys, e) < 0 || json_need_string(b, "name", &s.name, e) < 0 ||
-	    json_get_string(b, "type", &s.type, e) < 0 || json_need_string(b, "repo", &s.repo, e) < 0 ||
-	    json_get_string(b, "branch", &s.branch, e) < 0 || json_get_string(b, "path", &s.path, e) < 0 ||
-	    json_get_string(b, "dockerfile", &s.dockerfile, e) < 0 ||
-	    json_get_string(b, "buildpack", &s.buildpack, e) < 0 ||
-	    json_get_bool(b, "auto_build", &s.auto_build, e) < 0 ||
-	    json_get_bool(b, "auto_deploy", &s.auto_deploy, e) < 0 ||
-	    json_get_string(b, "schedule", &s.schedule, e) < 0 ||
-	    json_get_string(b, "timezone", &s.timezone, e) < 0 ||
-	    json_get_int(b, "poll_interval", &s.poll_interval, e) < 0 ||
-	    json_get_int(b, "timeout", &s.timeout, e) < 0 ||
-	    json_get_string(b, "concurrency", &s.concurrency, e) < 0 ||
-	    json_get_string(b, "scan_fail_on", &s.scan_fail_on, e) < 0)
+	if (read_settings(r->body, &t, e) < 0)
 		return -1;
+	if (!s.name)
+		return ferr_invalid(e, "field \"name\" is required");
+	if (!s.repo)
+		return ferr_invalid(e, "field \"repo\" is required");
 	snprintf(r->audit_object, sizeof(r->audit_object), "component %s/%s", r->params[0], s.name);
 	r->status = 201;
 	return component_create(r->who, r->params[0], &s, ret, e);
@@ -82,10 +109,8 @@ static int given(json_t *b, const char *key)
 int h_component_update(struct api_req *r, json_t **ret, struct ferr *e)
 {
 	/* name and type are accepted only to say that they cannot change */
-	static const char *const keys[] = { "name", "type", "repo", "branch", "path", "dockerfile",
-		"buildpack", "auto_build", "auto_deploy", "schedule", "timezone", "poll_interval",
-		"timeout", "concurrency", "scan_fail_on", NULL };
 	struct component_update u = { 0 };
+	const struct settings t = SETTINGS_OF(u);
 	json_t *b = r->body, *asked = json_array();
 	const char *key;
 	json_t *v;
@@ -96,19 +121,7 @@ int h_component_update(struct api_req *r, json_t **ret, struct ferr *e)
 			json_array_append_new(asked, json_string(key));
 	audit_settings(r, "update of", asked);
 	json_decref(asked);
-	if (json_only_keys(b, keys, e) < 0 || json_get_string(b, "name", &u.name, e) < 0 ||
-	    json_get_string(b, "type", &u.type, e) < 0 || json_get_string(b, "repo", &u.repo, e) < 0 ||
-	    json_get_string(b, "branch", &u.branch, e) < 0 || json_get_string(b, "path", &u.path, e) < 0 ||
-	    json_get_string(b, "dockerfile", &u.dockerfile, e) < 0 ||
-	    json_get_string(b, "buildpack", &u.buildpack, e) < 0 ||
-	    json_get_bool(b, "auto_build", &u.auto_build, e) < 0 ||
-	    json_get_bool(b, "auto_deploy", &u.auto_deploy, e) < 0 ||
-	    json_get_string(b, "schedule", &u.schedule, e) < 0 ||
-	    json_get_string(b, "timezone", &u.timezone, e) < 0 ||
-	    json_get_int(b, "poll_interval", &u.poll_interval, e) < 0 ||
-	    json_get_int(b, "timeout", &u.timeout, e) < 0 ||
-	    json_get_string(b, "concurrency", &u.concurrency, e) < 0 ||
-	    json_get_string(b, "scan_fail_on", &u.scan_fail_on, e) < 0)
+	if (read_settings(b, &t, e) < 0)
 		return -1;
 	u.set_auto_build = given(b, "auto_build");
 	u.set_auto_deploy = given(b, "auto_deploy");

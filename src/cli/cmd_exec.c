@@ -8,17 +8,6 @@
 #include "cli/commands.h"
 #include "lib/banned.h"
 
-static int pc_path(const char *pc, const char *suffix, char *out, size_t size, struct ferr *e)
-{
-	char p[64], c[64], pe[200], ce[200];
-
-	if (split_pc(pc, p, c, e) < 0)
-		return -1;
-	snprintf(out, size, "/api/v1/projects/%s/components/%s%s", url_escape(p, pe, sizeof(pe)),
-		 url_escape(c, ce, sizeof(ce)), suffix);
-	return 0;
-}
-
 static int parse_exec_id(const char *s, long long *ret, struct ferr *e)
 {
 	char *end;
@@ -41,49 +30,25 @@ static void show_execution(json_t *x)
 	print_fields(x, execution_keys);
 }
 
-/* Streams execution id's output (follow) to stdout for people; *ret_end
- * gets the final {"status", "exit_code", "reason"}. */
-struct log_state {
-	int print;
-	json_t *end;
-};
-
-static int log_line(const char *text, size_t len, void *arg)
+static void print_output(json_t *j, void *arg)
 {
-	struct log_state *s = arg;
-	json_t *j = json_loadb(text, len, 0, NULL);
+	json_t *l = json_object_get(j, "line");
 
-	if (!j)
-		return 0;
-	if (json_object_get(j, "status")) {
-		json_decref(s->end);
-		s->end = j;
-		return 0;
-	}
-	if (s->print) {
-		json_t *l = json_object_get(j, "line");
-		fwrite(json_string_value(l), 1, json_string_length(l), stdout);
-		fputc('\n', stdout);
-		fflush(stdout);
-	}
-	json_decref(j);
-	return 0;
+	if (!*(int *)arg)
+		return;
+	fwrite(json_string_value(l), 1, json_string_length(l), stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
 }
 
+/* Streams execution id's output (follow) to stdout for people when print;
+ * *ret_end gets the final {"status", "exit_code", "reason"}. */
 static int follow_log(long long id, int print, json_t **ret_end, struct ferr *e)
 {
-	struct log_state s = { print, NULL };
 	char path[96];
 
 	snprintf(path, sizeof(path), "/api/v1/executions/%lld/log?follow=1", id);
-	if (api_stream(path, log_line, &s, e) < 0) {
-		json_decref(s.end);
-		return -1;
-	}
-	if (!s.end)
-		return ferr_set(e, 502, "stream_ended", "the output stream ended before execution %lld did", id);
-	*ret_end = s.end;
-	return 0;
+	return api_follow_lines(path, print_output, &print, ret_end, e);
 }
 
 static int fail_unless_succeeded(json_t *x, struct ferr *e)
@@ -117,7 +82,7 @@ int cmd_run(int argc, char **argv, struct ferr *e)
 		return usage_error(e, "give the task as PROJECT/COMPONENT");
 	if (!opt_get(opts, "env"))
 		return usage_error(e, "say where to run it: --env ENVIRONMENT");
-	if (pc_path(a.pos[0], "/executions", path, sizeof(path), e) < 0 || cli_resolve(e) < 0)
+	if (component_api_path(a.pos[0], "/executions", path, sizeof(path), e) < 0 || cli_resolve(e) < 0)
 		return -1;
 	body = json_pack("{s:s}", "env", opt_get(opts, "env"));
 	if (a.rest) {
@@ -209,7 +174,7 @@ int cmd_executions(int argc, char **argv, struct ferr *e)
 		return usage_error(e, "options too long");
 	if (n)
 		q[0] = '?';
-	if (pc_path(a.pos[0], "/executions", path, sizeof(path), e) < 0 || cli_resolve(e) < 0)
+	if (component_api_path(a.pos[0], "/executions", path, sizeof(path), e) < 0 || cli_resolve(e) < 0)
 		return -1;
 	if (strlen(path) + strlen(q) + 1 > sizeof(path))
 		return usage_error(e, "options too long");
