@@ -44,12 +44,15 @@ struct api_req {
 	struct api_stream stream;           /* set .read to stream instead of *ret */
 	char audit_object[256];             /* what a change touched; default: path */
 	char audit_project[64];             /* its project, when not in the path */
+	char set_cookie[200];               /* a Set-Cookie header for the answer, or "" */
 };
 
 /* A query argument, or NULL. */
 const char *api_query(struct api_req *r, const char *name);
 /* A request header, or NULL. */
 const char *api_header(struct api_req *r, const char *name);
+/* A request cookie, or NULL. */
+const char *api_cookie(struct api_req *r, const char *name);
 /* A query argument as an integer in [min, max]; def if absent. -1 with e
  * set if present but not a number in range. */
 int api_query_int(struct api_req *r, const char *name, long long min, long long max,
@@ -73,6 +76,7 @@ struct api_options {
 	const char *tls_cert;    /* PEM files, or NULL for plain HTTP */
 	const char *tls_key;
 	int max_connections;
+	const char *console_dir; /* the web console's files, served at "/"; NULL: no console */
 };
 
 /* Starts serving in background threads. Returns 0 or -1 with e set. */

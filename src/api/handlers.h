@@ -65,6 +65,11 @@ int h_execution_log(struct api_req *r, json_t **ret, struct ferr *e);
 /* hooks.c */
 int h_hook(struct api_req *r, json_t **ret, struct ferr *e);
 
+/* session.c */
+int h_session_create(struct api_req *r, json_t **ret, struct ferr *e);
+int h_session_show(struct api_req *r, json_t **ret, struct ferr *e);
+int h_session_delete(struct api_req *r, json_t **ret, struct ferr *e);
+
 /* gitcreds.c */
 int h_gitcreds_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_gitcreds_set(struct api_req *r, json_t **ret, struct ferr *e);

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/session.h"
+#include "api/headers.h"
+#include "api/static.h"
 #include "core/audit.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
@@ -24,6 +27,7 @@ struct request {
 	int status;
 	char method[16];
 	char path[256];
+	char set_cookie[200];
 };
 
 static struct MHD_Daemon *daemon_;
@@ -38,6 +42,11 @@ const char *api_query(struct api_req *r, const char *name)
 const char *api_header(struct api_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *api_cookie(struct api_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
 }
 
 int api_query_int(struct api_req *r, const char *name, long long min, long long max,
@@ -67,8 +76,9 @@ static enum MHD_Result send_body(struct MHD_Connection *c, struct request *rq, i
 	enum MHD_Result ret;
 
 	MHD_add_response_header(resp, "Content-Type", type);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	api_add_safe_headers(resp);
+	if (rq && rq->set_cookie[0])
+		MHD_add_response_header(resp, "Set-Cookie", rq->set_cookie);
 	if (rq)
 		rq->status = status;
 	ret = MHD_queue_response(c, (unsigned)status, resp);
@@ -171,6 +181,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct request *rq, co
 	json_t *out = NULL;
 	enum MHD_Result ret;
 
+	if (console_wants(url)) {
+		rq->status = 1; /* the console sets the real one */
+		return console_serve(c, method, url, &rq->status);
+	}
 	r.method = method;
 	r.path = url;
 	r.conn = c;
@@ -192,12 +206,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct request *rq, co
 	}
 
 	if (!rt->public) {
-		const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-		if (!h || strncmp(h, "Bearer ", 7)) {
-			ferr_set(&e, 401, "unauthorized", "this needs an API token: send Authorization: Bearer TOKEN");
-			return send_error(c, rq, &e);
-		}
-		if (auth_lookup(h + 7, &rq->who, &e) < 0)
+		int by_cookie;
+		if (api_authenticate(c, method, &rq->who, &by_cookie, &e) < 0)
 			return send_error(c, rq, &e);
 		rq->authed = 1;
 		r.who = &rq->who;
@@ -228,6 +238,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct request *rq, co
 
 	rc = rt->handler(&r, &out, &e);
 	json_decref(r.body);
+	memcpy(rq->set_cookie, r.set_cookie, sizeof(rq->set_cookie));
 	if (rc < 0) {
 		json_decref(out);
 		if (!e.status)
@@ -247,7 +258,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct request *rq, co
 							 s, stream_free_cb);
 		MHD_add_response_header(resp, "Content-Type",
 					s->content_type ? s->content_type : "application/x-ndjson");
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
+		api_add_safe_headers(resp);
 		rq->status = r.status ? r.status : 200;
 		ret = MHD_queue_response(c, (unsigned)rq->status, resp);
 		MHD_destroy_response(resp);
@@ -383,6 +394,7 @@ int api_start(const struct api_options *o, struct ferr *e)
 	if (parse_listen(o->listen, &sa, e) < 0)
 		return -1;
 	body_limit = o->body_limit ? o->body_limit : (1u << 20);
+	console_set_dir(o->console_dir);
 	if (o->tls_cert || o->tls_key) {
 		if (!o->tls_cert || !o->tls_key)
 			return ferr_invalid(e, "--tls-cert and --tls-key go together");

@@ -7,6 +7,9 @@ const struct api_route api_routes[] = {
 	/* method   pattern                              handler              audit action */
 	{ "GET",    "/healthz",                          h_healthz,           NULL, 1 },
 	{ "GET",    P "/whoami",                         h_whoami,            NULL, 0 },
+	{ "POST",   P "/session",                        h_session_create,    NULL, 1 },
+	{ "GET",    P "/session",                        h_session_show,      NULL, 0 },
+	{ "DELETE", P "/session",                        h_session_delete,    "session.delete", 0 },
 
 	{ "GET",    P "/projects",                       h_project_list,      NULL, 0 },
 	{ "POST",   P "/projects",                       h_project_create,    "project.create", 0 },

@@ -181,6 +181,12 @@ int token_revoke(const struct principal *who, int64_t id, struct ferr *e)
 		return store_error(e, "revoke token");
 	if (sqlite3_changes(store_db()) == 0)
 		return ferr_notfound(e, "token %lld not found", (long long)id);
+	/* Its console sessions end with it (session_lookup refuses them
+	 * anyway; this frees their rows at once). */
+	st = store_stmt("DELETE FROM sessions WHERE token_id = ?");
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_error(e, "end the token's sessions");
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "api/session.h"
 #include "core/auth.h"
 #include "core/build.h"
 #include "core/component.h"
@@ -53,6 +54,9 @@ struct config {
 	const char *registry_username;
 	const char *registry_password_file;
 	const char *init_binary;
+	const char *console_dir;
+	int no_console;
+	int session_ttl;
 	int build_concurrency;
 	int build_timeout;
 	long body_limit;
@@ -70,6 +74,7 @@ static void usage(FILE *f)
 	      "              [--registry-username USER --registry-password-file FILE]\n"
 	      "              [--build-concurrency N] [--build-timeout SECONDS]\n"
 	      "              [--init-binary PATH]\n"
+	      "              [--console-dir DIR | --no-console] [--session-ttl SECONDS]\n"
 	      "              [--secret-rules FILE] [--scanner trivy|grype]\n"
 	      "              [--execution-retention-days DAYS] [--missed-run-deadline SECONDS]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
@@ -98,7 +103,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 	enum { O_DATA = 256, O_LISTEN, O_GW, O_REG, O_RT, O_VULN, O_CERT, O_KEY, O_PUB, O_BODY,
 	       O_WORKERS, O_LOG, O_VERSION, O_HELP, O_MKF, O_MKC, O_NEWMK,
 	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT, O_RETENTION, O_DEADLINE,
-	       O_SECRET_RULES, O_SCANNER };
+	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -124,6 +129,9 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "init-binary", required_argument, NULL, O_INIT },
 		{ "execution-retention-days", required_argument, NULL, O_RETENTION },
 		{ "missed-run-deadline", required_argument, NULL, O_DEADLINE },
+		{ "console-dir", required_argument, NULL, O_CONSOLE_DIR },
+		{ "no-console", no_argument, NULL, O_NO_CONSOLE },
+		{ "session-ttl", required_argument, NULL, O_SESSION_TTL },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -176,6 +184,15 @@ static int parse_args(int argc, char **argv, struct config *c)
 			}
 			break;
 		case O_INIT: c->init_binary = optarg; break;
+		case O_CONSOLE_DIR: c->console_dir = optarg; break;
+		case O_NO_CONSOLE: c->no_console = 1; break;
+		case O_SESSION_TTL:
+			c->session_ttl = (int)strtol(optarg, &end, 10);
+			if (*end || c->session_ttl < 60 || c->session_ttl > 30 * 86400) {
+				fprintf(stderr, "ferryd: --session-ttl must be from 60 to 2592000 seconds\n");
+				return -1;
+			}
+			break;
 		case O_RETENTION:
 			c->execution_retention_days = (int)strtol(optarg, &end, 10);
 			if (*end || c->execution_retention_days < 1 || c->execution_retention_days > 36500) {
@@ -239,6 +256,10 @@ static int parse_args(int argc, char **argv, struct config *c)
 	}
 	if ((c->registry_username || c->registry_password_file) && !c->registry) {
 		fprintf(stderr, "ferryd: --registry-username and --registry-password-file go with --registry URL\n");
+		return -1;
+	}
+	if (c->console_dir && c->no_console) {
+		fprintf(stderr, "ferryd: give --console-dir DIR or --no-console, not both\n");
 		return -1;
 	}
 	if (c->master_key_file && c->master_key_command) {
@@ -316,6 +337,24 @@ static const char *default_secret_rules(void)
 		if (access(*p, R_OK) == 0)
 			return *p;
 	return NULL;
+}
+
+/* The console's files, when --console-dir is not given: installed
+ * (DATADIR/ferry/console), else the source tree's web/dist (built by
+ * `make console`, for a build directory). */
+static const char *default_console_dir(void)
+{
+	static const char *const candidates[] = { FERRY_DATADIR "/console", FERRY_SOURCE_WEB "/dist", NULL };
+	char index[PATH_MAX];
+
+	for (const char *const *p = candidates; *p; p++) {
+		snprintf(index, sizeof(index), "%s/index.html", *p);
+		if (access(index, R_OK) == 0)
+			return *p;
+	}
+	log_warnx("event=console_missing looked_in=%s,%s hint=\"run make console, or give --console-dir\"",
+		 FERRY_DATADIR "/console", FERRY_SOURCE_WEB "/dist");
+	return FERRY_SOURCE_WEB "/dist";
 }
 
 /* Opens what the scan step needs, or says what is wrong. */
@@ -531,7 +570,9 @@ int main(int argc, char **argv)
 			.body_limit = (size_t)c.body_limit,
 			.tls_cert = c.tls_cert,
 			.tls_key = c.tls_key,
+			.console_dir = c.no_console ? NULL : c.console_dir ? c.console_dir : default_console_dir(),
 		};
+		api_session_set_ttl(c.session_ttl);
 		if (api_start(&ao, &e) < 0) {
 			log_error("event=start_failed err=\"%s\"", e.msg);
 			webhook_poller_stop();
@@ -541,7 +582,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	log_info("event=ready version=%s listen=%s data=%s", FERRY_VERSION, url, c.data);
+	log_info("event=ready version=%s listen=%s data=%s console=%s", FERRY_VERSION, url, c.data,
+		 c.no_console ? "off" : url);
 
 	while (sigwait(&sigs, &sig) != 0)
 		;

@@ -345,6 +345,20 @@ const struct migration store_migrations[] = {
 "  component_id INTEGER PRIMARY KEY REFERENCES components(id) ON DELETE CASCADE,"
 "  fail_on TEXT NOT NULL CHECK (fail_on IN ('critical','high','medium','low','never')));"
 },
+{ 9, "sessions",
+/* Web console sessions: an API token exchanged once for a cookie. Only the
+ * BLAKE2b hash of the cookie's value is kept; the session lives no longer
+ * than its token (deleted with it, refused once it is revoked). */
+"CREATE TABLE sessions ("
+"  id INTEGER PRIMARY KEY,"
+"  hash BLOB NOT NULL UNIQUE,"
+"  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,"
+"  csrf TEXT NOT NULL,"
+"  created_at TEXT NOT NULL,"
+"  expires_at TEXT NOT NULL,"
+"  expires_ms INTEGER NOT NULL);"
+"CREATE INDEX sessions_token ON sessions(token_id);"
+},
 };
 
 const int store_migrations_count =
