@@ -6,6 +6,7 @@
 
 #include "api/follow.h"
 #include "core/deployment.h"
+#include "core/manifests.h"
 #include "core/json.h"
 #include "lib/banned.h"
 
@@ -76,6 +77,11 @@ int h_deployment_list(struct api_req *r, json_t **ret, struct ferr *e)
 int h_status(struct api_req *r, json_t **ret, struct ferr *e)
 {
 	return deployment_status(r->who, r->params[0], r->params[1], ret, e);
+}
+
+int h_manifests(struct api_req *r, json_t **ret, struct ferr *e)
+{
+	return manifests_show(r->who, r->params[0], r->params[1], api_query(r, "env"), ret, e);
 }
 
 static int deployment_id(struct api_req *r, int64_t *ret, struct ferr *e)

@@ -52,6 +52,7 @@ int h_undeploy(struct api_req *r, json_t **ret, struct ferr *e);
 int h_deployment_list(struct api_req *r, json_t **ret, struct ferr *e);
 int h_status(struct api_req *r, json_t **ret, struct ferr *e);
 int h_deployment_show(struct api_req *r, json_t **ret, struct ferr *e);
+int h_manifests(struct api_req *r, json_t **ret, struct ferr *e);
 int h_deployment_log(struct api_req *r, json_t **ret, struct ferr *e);
 /* runtime_logs.c */
 int h_runtime_logs(struct api_req *r, json_t **ret, struct ferr *e);

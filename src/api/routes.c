@@ -46,6 +46,7 @@ const struct api_route api_routes[] = {
 	{ "POST",   P "/projects/{}/components/{}/undeploy",    h_undeploy,        "deployment.undeploy", 0 },
 	{ "GET",    P "/projects/{}/components/{}/deployments", h_deployment_list, NULL, 0 },
 	{ "GET",    P "/projects/{}/components/{}/status",      h_status,          NULL, 0 },
+	{ "GET",    P "/projects/{}/components/{}/manifests",   h_manifests,       NULL, 0 },
 	{ "GET",    P "/deployments/{}",                 h_deployment_show,   NULL, 0 },
 	{ "GET",    P "/deployments/{}/log",             h_deployment_log,    NULL, 0 },
 	{ "POST",   P "/hooks/{}",                       h_hook,              NULL, 1 },

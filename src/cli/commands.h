@@ -52,6 +52,7 @@ int cmd_deployments(int argc, char **argv, struct ferr *e);
 int cmd_deployment_show(int argc, char **argv, struct ferr *e);
 int cmd_logs_deployment(int argc, char **argv, struct ferr *e);
 int cmd_status(int argc, char **argv, struct ferr *e);
+int cmd_manifests(int argc, char **argv, struct ferr *e);
 
 int cmd_run(int argc, char **argv, struct ferr *e);
 int cmd_executions(int argc, char **argv, struct ferr *e);

@@ -57,6 +57,7 @@ static const struct command {
 	{ "deployment show",  cmd_deployment_show,  "deployment show ID" },
 	{ "logs deployment",  cmd_logs_deployment,  "logs deployment ID [--follow]" },
 	{ "status",           cmd_status,           "status P/C" },
+	{ "manifests",        cmd_manifests,        "manifests P/C --env ENV (the Kubernetes objects, as YAML)" },
 	{ "run",              cmd_run,              "run P/C --env ENV [--wait] [-- ARGS...]" },
 	{ "executions",       cmd_executions,       "executions P/C [--env ENV] [--running] [--limit N] [--before ID]" },
 	{ "execution show",   cmd_execution_show,   "execution show ID" },

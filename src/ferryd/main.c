@@ -22,6 +22,7 @@
 #include "core/deployment.h"
 #include "core/diag.h"
 #include "core/execution.h"
+#include "core/manifests.h"
 #include "core/rollout.h"
 #include "core/webhook.h"
 #include "lib/log.h"
@@ -57,6 +58,8 @@ struct config {
 	const char *console_dir;
 	int no_console;
 	int session_ttl;
+	const char *ingress_class;
+	const char *ingress_namespace;
 	int build_concurrency;
 	int build_timeout;
 	long body_limit;
@@ -75,6 +78,7 @@ static void usage(FILE *f)
 	      "              [--build-concurrency N] [--build-timeout SECONDS]\n"
 	      "              [--init-binary PATH]\n"
 	      "              [--console-dir DIR | --no-console] [--session-ttl SECONDS]\n"
+	      "              [--ingress-class NAME] [--ingress-namespace NAME]\n"
 	      "              [--secret-rules FILE] [--scanner trivy|grype]\n"
 	      "              [--execution-retention-days DAYS] [--missed-run-deadline SECONDS]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
@@ -103,7 +107,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 	enum { O_DATA = 256, O_LISTEN, O_GW, O_REG, O_RT, O_VULN, O_CERT, O_KEY, O_PUB, O_BODY,
 	       O_WORKERS, O_LOG, O_VERSION, O_HELP, O_MKF, O_MKC, O_NEWMK,
 	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT, O_RETENTION, O_DEADLINE,
-	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL };
+	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL,
+	       O_INGRESS_CLASS, O_INGRESS_NS };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -127,6 +132,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "build-concurrency", required_argument, NULL, O_BUILDS },
 		{ "build-timeout", required_argument, NULL, O_BTIMEOUT },
 		{ "init-binary", required_argument, NULL, O_INIT },
+		{ "ingress-class", required_argument, NULL, O_INGRESS_CLASS },
+		{ "ingress-namespace", required_argument, NULL, O_INGRESS_NS },
 		{ "execution-retention-days", required_argument, NULL, O_RETENTION },
 		{ "missed-run-deadline", required_argument, NULL, O_DEADLINE },
 		{ "console-dir", required_argument, NULL, O_CONSOLE_DIR },
@@ -193,6 +200,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 				return -1;
 			}
 			break;
+		case O_INGRESS_CLASS: c->ingress_class = optarg; break;
+		case O_INGRESS_NS: c->ingress_namespace = optarg; break;
 		case O_RETENTION:
 			c->execution_retention_days = (int)strtol(optarg, &end, 10);
 			if (*end || c->execution_retention_days < 1 || c->execution_retention_days > 36500) {
@@ -398,6 +407,27 @@ static int scan_open(const struct config *c, struct scan_config *sc, struct secr
 	return 0;
 }
 
+/* What shapes the Kubernetes objects (ferry manifests, the driver). */
+static void set_manifests_options(const struct config *c, const char *registry_password)
+{
+	char host[256] = "";
+	struct manifests_options mo = {
+		.ingress_class = c->ingress_class,
+		.ingress_namespace = c->ingress_namespace,
+		.missed_run_deadline_s = c->missed_run_deadline,
+		.registry_username = c->registry_username,
+		.registry_password = registry_password,
+	};
+
+	if (c->registry) {
+		const char *h = strstr(c->registry, "://");
+		h = h ? h + 3 : c->registry;
+		snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, "/"), h);
+		mo.registry_host = host;
+	}
+	manifests_set_options(&mo);
+}
+
 static void key_source(const struct config *c, struct vault_key_source *src)
 {
 	src->data_dir = c->data;
@@ -519,6 +549,7 @@ int main(int argc, char **argv)
 								   sizeof(password)) < 0)
 			return 1;
 		bo.registry_password = c.registry_password_file ? password : NULL;
+		set_manifests_options(&c, bo.registry_password);
 		if (scan_open(&c, &scan_cfg, &secret_rules, &vulndb, vulndb_path, sizeof(vulndb_path)) < 0)
 			return 1;
 		bo.scan = &scan_cfg;

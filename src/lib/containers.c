@@ -39,30 +39,6 @@ static int valid_alias(const char *a)
 	return a[strlen(a) - 1] != '/';
 }
 
-static void base64_add(struct strbuf *sb, const unsigned char *s, size_t n)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		strbuf_addch(sb, tbl[s[i] >> 2]);
-		strbuf_addch(sb, tbl[((s[i] & 3) << 4) | (s[i + 1] >> 4)]);
-		strbuf_addch(sb, tbl[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)]);
-		strbuf_addch(sb, tbl[s[i + 2] & 63]);
-	}
-	if (n - i == 1) {
-		strbuf_addch(sb, tbl[s[i] >> 2]);
-		strbuf_addch(sb, tbl[(s[i] & 3) << 4]);
-		strbuf_addstr(sb, "==");
-	} else if (n - i == 2) {
-		strbuf_addch(sb, tbl[s[i] >> 2]);
-		strbuf_addch(sb, tbl[((s[i] & 3) << 4) | (s[i + 1] >> 4)]);
-		strbuf_addch(sb, tbl[(s[i + 1] & 15) << 2]);
-		strbuf_addch(sb, '=');
-	}
-}
-
 /* Writes data to path through path.tmp and rename(), so a tool starting at
  * the same moment reads either the old or the new file, never half. */
 static int write_atomic(const char *path, const struct strbuf *data, mode_t mode,
@@ -169,7 +145,7 @@ static void render_auth(struct strbuf *sb, const struct containers_registry *reg
 	}
 	strbuf_addf(&cred, "%s:%s", reg->username, reg->password ? reg->password : "");
 	strbuf_addf(sb, "{\"auths\": {\"%s\": {\"auth\": \"", reg->host);
-	base64_add(sb, (const unsigned char *)cred.buf, cred.len);
+	strbuf_add_base64(sb, cred.buf, cred.len);
 	strbuf_addstr(sb, "\"}}}\n");
 	/* The credential must not linger in freed heap memory. */
 	explicit_bzero(cred.buf, cred.len);

@@ -128,3 +128,28 @@ void strbuf_setlen(struct strbuf *sb, size_t len)
 	sb->len = len;
 	sb->buf[len] = '\0';
 }
+
+void strbuf_add_base64(struct strbuf *sb, const void *data, size_t n)
+{
+	const unsigned char *s = data;
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		strbuf_addch(sb, tbl[s[i] >> 2]);
+		strbuf_addch(sb, tbl[((s[i] & 3) << 4) | (s[i + 1] >> 4)]);
+		strbuf_addch(sb, tbl[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)]);
+		strbuf_addch(sb, tbl[s[i + 2] & 63]);
+	}
+	if (n - i == 1) {
+		strbuf_addch(sb, tbl[s[i] >> 2]);
+		strbuf_addch(sb, tbl[(s[i] & 3) << 4]);
+		strbuf_addstr(sb, "==");
+	} else if (n - i == 2) {
+		strbuf_addch(sb, tbl[s[i] >> 2]);
+		strbuf_addch(sb, tbl[((s[i] & 3) << 4) | (s[i + 1] >> 4)]);
+		strbuf_addch(sb, tbl[(s[i + 1] & 15) << 2]);
+		strbuf_addch(sb, '=');
+	}
+}

@@ -34,6 +34,8 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
 void strbuf_reset(struct strbuf *sb);
+/* Appends n bytes of data as base64 (RFC 4648, with padding). */
+void strbuf_add_base64(struct strbuf *sb, const void *data, size_t n);
 void strbuf_setlen(struct strbuf *sb, size_t len);
 
 #endif
