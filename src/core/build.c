@@ -1103,6 +1103,10 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 		run_log(run, "read %s (%s format%s%s): %zu endpoint(s), %zu env, %zu file(s)", d->file,
 			descriptor_format_name(d->format), d->schema_version ? ", schemaVersion " : "",
 			d->schema_version ? d->schema_version : "", d->n_endpoints, d->n_env, d->n_files);
+	/* What the reference tolerates and ferry read differently: unknown
+	 * keys, outdated versions, endpoint names mapped to DNS labels. */
+	for (size_t i = 0; i < d->n_warnings; i++)
+		run_log(run, "warning: %s", d->warnings[i]);
 	j = descriptor_to_json(d);
 	ret = store_json_col(run->build_id, 1, j, e);
 	json_decref(j);

@@ -13,10 +13,28 @@
  * endpoints, no declared configuration, one replica, no probes) and the
  * caller decides e.g. which port to expect.
  *
- * The format is documented in docs/descriptor.md. An invalid descriptor
- * gives exactly one error, "FILE:LINE:COL: FIELD: what is wrong", for
- * example ".ferry/component.yaml:7:15: endpoints[0].service.port: must be
- * an integer from 1 to 65535, got \"http\"".
+ * The format is documented in docs/descriptor.md. Choreo's files are read
+ * with the rules of Choreo's own validator and no stricter ones; ferry's
+ * format adds its extensions and refuses unknown keys. An invalid
+ * descriptor gives exactly one error, "FILE:LINE:COL: FIELD: what is
+ * wrong", for example ".choreo/component.yaml:7:15:
+ * endpoints[0].service.port: must be a number greater than 1000 and less
+ * than 65535, got \"http\"". What the reference tolerates but ferry wants
+ * the user to know (unknown keys, outdated schema versions, endpoint names
+ * mapped to DNS labels) becomes a warning in descriptor.warnings, each
+ * "FILE:LINE:COL: FIELD: text", for the build log.
+ *
+ * The code is split by format over one shared reader:
+ *   descriptor.c           names, defaults, free, parse dispatch
+ *   descriptor_reader.c    the YAML reader every format uses (messages,
+ *                          warnings, typed getters, unknown keys)
+ *   descriptor_rules.c     value rules (names, paths, references, sizes)
+ *   descriptor_sections.c  endpoints, dependencies and configurations
+ *   descriptor_ferry.c     .ferry/component.yaml and its extensions
+ *   descriptor_choreo.c    .choreo/component.yaml 1.0, 1.1, 1.2, proxies
+ *   descriptor_legacy.c    component-config.yaml and endpoints.yaml
+ *   descriptor_files.c     finding and opening files in a build context
+ *   descriptor_json.c      the stored JSON form
  *
  * A parsed descriptor is stored with its build as JSON (descriptor_to_json)
  * and read back with descriptor_from_json; the two round-trip exactly.
@@ -33,6 +51,8 @@
 
 /* Largest descriptor file read; bigger files are refused. */
 #define DESCRIPTOR_MAX_FILE_SIZE (256 * 1024)
+/* Most warnings kept for one descriptor. */
+#define DESCRIPTOR_MAX_WARNINGS 64
 
 enum descriptor_format {
 	DESCRIPTOR_DEFAULT = 0,         /* no file: defaults */
@@ -61,6 +81,16 @@ enum config_type {
 	CONFIG_NUMBER,
 	CONFIG_BOOLEAN,
 	CONFIG_SECRET,
+	CONFIG_OBJECT,   /* a JSON object */
+	CONFIG_ARRAY,    /* a JSON array */
+};
+
+/* What a connection reference points at (Choreo's resourceRef prefixes). */
+enum connection_kind {
+	CONNECTION_SERVICE = 0, /* another component's endpoint */
+	CONNECTION_DATABASE,
+	CONNECTION_THIRDPARTY,
+	CONNECTION_STORAGE,
 };
 
 enum probe_kind {
@@ -71,11 +101,17 @@ enum probe_kind {
 };
 
 struct descriptor_endpoint {
-	char *name;             /* DNS label, unique in the descriptor */
-	char *display_name;     /* never NULL: defaults to name */
-	int port;               /* 1..65535 */
-	char *base_path;        /* starts with '/'; NULL if not given (only
-	                           allowed for WS, GRPC, TCP, UDP) */
+	char *name;             /* DNS label, unique in the descriptor: what
+	                           ferry uses in URLs, routes and names */
+	char *declared_name;    /* the name as the file wrote it when ferry had
+	                           to map it ("go_greeter" -> "go-greeter",
+	                           "Greeting Service" -> "greeting-service");
+	                           NULL when it is name itself */
+	char *display_name;     /* never NULL: defaults to the declared name */
+	int port;               /* ferry: 1..65535; Choreo: 1001..65534 */
+	char *base_path;        /* starts with '/'; NULL if not given (REST,
+	                           GraphQL and WS endpoints of component.yaml
+	                           get "/" and a warning) */
 	enum endpoint_type type;
 	unsigned visibilities;  /* VISIBILITY_* bits, never 0 */
 	char *schema_file_path; /* relative to the build context, normalised,
@@ -83,8 +119,25 @@ struct descriptor_endpoint {
 };
 
 struct descriptor_connection {
-	char *name;             /* unique */
-	char *resource_ref;     /* as written, e.g. "service:/p/c/v1/ad088/PUBLIC" */
+	char *name;             /* unique; Choreo's connection names may hold
+	                           single spaces, '.', '_' and '-' */
+	char *resource_ref;     /* as written, e.g. "service:/p/c/v1/ad088/PUBLIC",
+	                           or a legacy "choreo:///org/p/c/ep/v1/PUBLIC" */
+	enum connection_kind kind;
+	/* CONNECTION_SERVICE: the parts of the reference. project NULL means
+	 * the component's own project; endpoint NULL means the dependency's
+	 * first endpoint; visibility ("PUBLIC", "PROJECT", "ORGANIZATION") may
+	 * be NULL. Other kinds: target holds what follows the prefix
+	 * ("server/db", "stripe/v1", "bucket"), the others are NULL. */
+	char *project;
+	char *component;
+	char *version;
+	char *endpoint;
+	char *visibility;
+	char *target;
+	/* A legacy serviceReferences[] entry: its connectionConfig UUID (the
+	 * env[] mapping becomes descriptor_env entries). NULL otherwise. */
+	char *connection_config;
 };
 
 struct descriptor_env {
@@ -92,10 +145,14 @@ struct descriptor_env {
 	char *display_name;     /* never NULL: defaults to name */
 	bool required;          /* default true */
 	enum config_type type;  /* default CONFIG_STRING */
-	/* Set when the value comes from a connection instead of the
-	 * configuration form; then required and type keep their defaults. */
-	char *connection_name;  /* names a descriptor_connection */
+	/* At most one source besides the configuration form: */
+	char *value;            /* a literal "value:": the environment-
+	                           independent default */
+	char *connection_name;  /* valueFrom.connectionRef: names a
+	                           descriptor_connection */
 	char *connection_key;   /* e.g. "ServiceURL" */
+	char *group_name;       /* valueFrom.configGroupRef: a configuration */
+	char *group_key;        /* group of the project and one of its keys */
 };
 
 struct descriptor_file {
@@ -118,6 +175,14 @@ struct descriptor_probe {
 	int initial_delay_seconds; /* 0..3600, default 0 */
 };
 
+/* An API-proxy descriptor (Choreo's top-level proxy:). */
+struct descriptor_proxy {
+	enum endpoint_type type;  /* REST */
+	char *schema_file_path;   /* inside the build context, like an endpoint's */
+	char *doc_path;           /* inside the build context, or NULL */
+	char *thumbnail_path;     /* inside the build context, or NULL */
+};
+
 struct descriptor {
 	enum descriptor_format format;
 	char *file;             /* path of the file read, relative to the build
@@ -133,6 +198,13 @@ struct descriptor {
 	size_t n_env;
 	struct descriptor_file *files;
 	size_t n_files;
+	struct descriptor_proxy *proxy; /* NULL unless an API proxy */
+
+	/* "FILE:LINE:COL: FIELD: text" lines for the build log (unknown keys,
+	 * outdated versions, mapped names, ignored sections), at most
+	 * DESCRIPTOR_MAX_WARNINGS (the last one says how many were dropped). */
+	char **warnings;
+	size_t n_warnings;
 
 	/* ferry's own extensions (only read from .ferry/component.yaml). */
 	struct descriptor_probe readiness;
@@ -185,6 +257,10 @@ int descriptor_load(struct descriptor **ret, const char *context_dir,
 int descriptor_open_in_context(const char *context_dir, const char *relpath,
 			       struct ferr *e);
 
+/* The connection named name in d, or NULL. */
+const struct descriptor_connection *descriptor_connection_find(const struct descriptor *d,
+							       const char *name);
+
 /* Frees d and everything it owns. Accepts NULL. */
 void descriptor_free(struct descriptor *d);
 
@@ -202,5 +278,7 @@ int descriptor_from_json(struct descriptor **ret, const json_t *j, struct ferr *
 const char *endpoint_type_name(enum endpoint_type t);
 const char *config_type_name(enum config_type t);
 const char *probe_kind_name(enum probe_kind k);
+const char *connection_kind_name(enum connection_kind k);
+const char *visibility_name(unsigned visibility_bit);
 
 #endif

@@ -223,6 +223,74 @@ paths:
     assert "greeter" in human.out and "openapi 3.0.3" in human.out
 
 
+def test_choreo_sample_descriptor_builds_as_is(env):
+    # The shapes of Choreo's own sample repositories: an endpoint named with
+    # an underscore, configForm types object and array, a connection, a
+    # configuration group, a literal value, an unknown key and comments.
+    d = env[0]
+    descriptor = """\
+# Go greeter, as in the reference's samples
+schemaVersion: 1.1
+endpoints:
+    - name: go_greeter
+      displayName: Go Greeter
+      service:
+          basePath: /greeting-service
+          port: 9090
+      type: REST
+      networkVisibilities:
+          - Public
+          - Organization
+dependencies:
+  connectionReferences:
+    - name: hello conn
+      resourceRef: service:/connkeys/hello-svc/v1/803f0/PUBLIC
+configuration:
+  env:
+    - name: HELLO_URL
+      valueFrom: {connectionRef: {name: hello conn, key: ServiceURL}}
+    - name: REGION
+      valueFrom: {configGroupRef: {name: shared, key: region}}
+    - name: CUSTOM_VAR
+      value: custom-value
+somethingNew: true
+"""
+    name, repo, sha = component(env, {"Dockerfile": DOCKERFILE, "hello.txt": "x\n",
+                                      ".choreo/component.yaml": descriptor})
+    b = build_wait(d, name).json
+    assert b["status"] == "succeeded"
+    shown = d.ok("build", "show", b["id"])
+    desc = shown["descriptor"]
+    [ep] = desc["endpoints"]
+    assert ep["name"] == "go-greeter" and ep["declared_name"] == "go_greeter"
+    assert [e["name"] for e in desc["env"]] == ["HELLO_URL", "REGION", "CUSTOM_VAR"]
+    assert desc["env"][1]["config_group_ref"] == {"name": "shared", "key": "region"}
+    assert desc["env"][2]["value"] == "custom-value"
+    [c] = desc["connection_references"]
+    assert c["component"] == "hello-svc" and c["project"] == "connkeys"
+    log = log_text(d, b["id"], "descriptor")
+    assert 'endpoints[0].name: "go_greeter" is "go-greeter"' in log, log
+    assert "somethingNew: unknown field, ignored" in log, log
+    assert "component.yaml 1.1 is outdated" in log, log
+    assert len(desc["warnings"]) == 3, desc["warnings"]
+
+
+def test_invalid_choreo_descriptor_says_what_the_reference_accepts(env):
+    d = env[0]
+    name, repo, sha = component(env, {
+        "Dockerfile": DOCKERFILE, "hello.txt": "x\n",
+        ".choreo/component.yaml": "schemaVersion: 1.2\nendpoints:\n"
+                                  "  - name: db\n    service: {port: 5432}\n    type: TCP\n"
+                                  "    networkVisibilities: [Public]\n",
+    })
+    build_wait(d, name, ok=False)
+    [b] = d.ok("builds", "shop/" + name)
+    steps = {s["name"]: s["status"] for s in b["steps"]}
+    assert steps["descriptor"] == "failed" and steps["image"] == "skipped"
+    assert (".choreo/component.yaml:6:26: endpoints[0].networkVisibilities: "
+            "a TCP endpoint can only have networkVisibilities [Project]") in b["error"], b["error"]
+
+
 # ---- failures ------------------------------------------------------------
 
 def test_failing_run_fails_the_image_step_with_buildahs_error(env):

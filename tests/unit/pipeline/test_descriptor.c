@@ -14,6 +14,7 @@
 
 #include "lib/strbuf.h"
 #include "pipeline/descriptor.h"
+#include "descriptor_cases.h"
 
 #if !defined(DATA_DIR) || !defined(SOURCE_ROOT)
 #error "DATA_DIR must name tests/unit/pipeline/data, SOURCE_ROOT the source tree"
@@ -185,7 +186,22 @@ static void test_choreo_1_1(void **state)
 			 VISIBILITY_PROJECT | VISIBILITY_ORGANIZATION);
 	assert_int_equal(d->n_connections, 1);
 	assert_string_equal(d->connections[0].name, "hr-connection");
-	assert_int_equal(d->n_env, 0); /* configurations are 1.2 */
+	assert_int_equal(d->connections[0].kind, CONNECTION_SERVICE);
+	assert_string_equal(d->connections[0].project, "HRProject");
+	assert_string_equal(d->connections[0].component, "UserComponent");
+	assert_string_equal(d->connections[0].version, "v1");
+	assert_string_equal(d->connections[0].endpoint, "ad088");
+	assert_string_equal(d->connections[0].visibility, "PUBLIC");
+	/* configuration (the alias) with the three 1.1 sources */
+	assert_int_equal(d->n_env, 3);
+	assert_string_equal(d->env[0].connection_key, "ServiceURL");
+	assert_string_equal(d->env[1].group_name, "hello-config-group");
+	assert_string_equal(d->env[1].group_key, "config-key");
+	assert_string_equal(d->env[2].value, "custom-value");
+	/* outdated version, unknown top-level key */
+	assert_int_equal(d->n_warnings, 2);
+	assert_string_equal(d->warnings[0], ".choreo/component.yaml:3:16: schemaVersion: component.yaml 1.1 is outdated: 1.2 is current");
+	assert_string_equal(d->warnings[1], ".choreo/component.yaml:29:1: someFutureField: unknown field, ignored (known here: schemaVersion, endpoints, dependencies, configuration, configurations, proxy)");
 	descriptor_free(d);
 }
 
@@ -232,6 +248,17 @@ static void test_component_config(void **state)
 	assert_int_equal(d->endpoints[1].type, ENDPOINT_TCP);
 	assert_null(d->endpoints[1].base_path);
 	assert_int_equal(d->endpoints[1].visibilities, VISIBILITY_PUBLIC);
+	assert_string_equal(d->endpoints[0].declared_name, "Greeting Service");
+	/* the legacy serviceReferences: a connection and its env mapping */
+	assert_int_equal(d->n_connections, 1);
+	assert_string_equal(d->connections[0].name, "choreo:///org/proj/comp/ep/v1/PUBLIC");
+	assert_string_equal(d->connections[0].project, "proj");
+	assert_string_equal(d->connections[0].component, "comp");
+	assert_string_equal(d->connections[0].endpoint, "ep");
+	assert_string_equal(d->connections[0].connection_config, "19d2648b-d29c-4452-afdd-1b9311e81412");
+	assert_int_equal(d->n_env, 1);
+	assert_string_equal(d->env[0].name, "SERVICE_URL");
+	assert_string_equal(d->env[0].connection_key, "ServiceURL");
 	descriptor_free(d);
 }
 
@@ -255,7 +282,7 @@ static void test_legacy_long_name(void **state)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct descriptor *d;
 
-		snprintf(yaml, sizeof(yaml), "endpoints:\n  - {name: %s, port: 1, type: TCP}\n",
+		snprintf(yaml, sizeof(yaml), "version: 0.1\nendpoints:\n  - {name: %s, port: 8080, type: TCP}\n",
 			 names[i]);
 		d = parse_str(EPS, yaml);
 		assert_string_equal(d->endpoints[0].name, want[i]);
@@ -372,26 +399,23 @@ static void test_values(void **state)
 	assert_string_equal(d->liveness.http_path, "/");
 	descriptor_free(d);
 
-	/* WS, GRPC and UDP need no base path */
+	/* GRPC and UDP need no base path; WS gets "/" */
 	d = parse_str(CHOREO,
 		      "schemaVersion: 1.2\n"
 		      "endpoints:\n"
-		      "  - {name: w, service: {port: 1}, type: WS}\n"
-		      "  - {name: g, service: {port: 2}, type: GRPC}\n"
-		      "  - {name: u, service: {port: 65535}, type: UDP}\n");
+		      "  - {name: w, service: {port: 1001}, type: WS}\n"
+		      "  - {name: g, service: {port: 2000}, type: GRPC, networkVisibilities: [Project]}\n"
+		      "  - {name: u, service: {port: 65534}, type: UDP, networkVisibilities: [Project]}\n");
 	assert_int_equal(d->n_endpoints, 3);
+	assert_string_equal(d->endpoints[0].base_path, "/");
+	assert_null(d->endpoints[1].base_path);
 	assert_int_equal(d->endpoints[2].type, ENDPOINT_UDP);
-	assert_int_equal(d->endpoints[2].port, 65535);
+	assert_int_equal(d->endpoints[2].port, 65534);
 	descriptor_free(d);
 }
 
 /* ---- every error, with its exact position ---- */
 
-struct bad {
-	enum descriptor_format fmt;
-	const char *yaml;
-	const char *msg;
-};
 
 static const struct bad bad[] = {
 	/* the shape of the file */
@@ -446,17 +470,17 @@ static const struct bad bad[] = {
 	{ FERRY, "endpoints:\n  - name: api\n    type: TCP\n",
 	  ".ferry/component.yaml:2:5: endpoints[0].port: is required" },
 	{ CHOREO, "schemaVersion: 1.2\nendpoints:\n  - name: api\n    type: TCP\n    port: 8080\n",
-	  ".choreo/component.yaml:3:5: endpoints[0].service: is required" },
+	  ".choreo/component.yaml:3:5: endpoints[0].service: is required (with port, and basePath for REST, GraphQL and WS)" },
 	{ FERRY, "endpoints:\n  - type: TCP\n    port: 1\n",
 	  ".ferry/component.yaml:2:5: endpoints[0].name: is required" },
 	{ FERRY, "endpoints:\n  - name: Orders_API\n",
-	  ".ferry/component.yaml:2:11: endpoints[0].name: must be a DNS label: lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit, got \"Orders_API\"" },
+	  ".ferry/component.yaml:2:11: endpoints[0].name: must start with a lower-case letter and hold only lower-case letters, digits, '_' and '-', at most 50 characters, got \"Orders_API\"" },
 	{ FERRY, "endpoints:\n  - name: \"\"\n",
 	  ".ferry/component.yaml:2:11: endpoints[0].name: must not be empty" },
 	{ FERRY, "endpoints:\n  - name: a\n    displayName: [x]\n",
 	  ".ferry/component.yaml:3:18: endpoints[0].displayName: must be a string, got a list" },
 	{ FERRY, "endpoints:\n  - {name: a, port: 1, type: TCP}\n  - {name: a, port: 2, type: TCP}\n",
-	  ".ferry/component.yaml:3:12: endpoints[1].name: endpoint name \"a\" is already used by endpoints[0]" },
+	  ".ferry/component.yaml:3:12: endpoints[1].name: endpoint name \"a\" is already used by endpoints[0] (names must be unique)" },
 	{ FERRY, "endpoints:\n  - name: a\n    service: {port: 1}\n    port: 2\n",
 	  ".ferry/component.yaml:4:11: endpoints[0].port: give the port and base path either under service or flat, not both" },
 	{ FERRY, "endpoints:\n  - name: a\n    port: 1\n    type: SOAP\n",
@@ -486,12 +510,10 @@ static const struct bad bad[] = {
 	{ FERRY, "endpoints:\n  - {name: a, type: TCP, port: 1, schemaFilePath: ./.}\n",
 	  ".ferry/component.yaml:2:51: endpoints[0].schemaFilePath: must be a file path relative to the build context that stays inside it, got \"./.\"" },
 	/* dependencies */
-	{ FERRY, "dependencies:\n  connectionReferences:\n    - name: x\n",
+	{ FERRY, "dependencies:\n  connectionReferences:\n    - name: xyz\n",
 	  ".ferry/component.yaml:3:7: dependencies.connectionReferences[0].resourceRef: is required" },
-	{ FERRY, "dependencies:\n  connectionReferences:\n    - {name: x, resourceRef: r}\n    - {name: x, resourceRef: s}\n",
-	  ".ferry/component.yaml:4:14: dependencies.connectionReferences[1].name: connection \"x\" is declared twice" },
-	{ FERRY, "dependencies:\n  connectionReferences:\n    - {name: a b, resourceRef: r}\n",
-	  ".ferry/component.yaml:3:14: dependencies.connectionReferences[0].name: must use only letters, digits, '.', '_' and '-', got \"a b\"" },
+	{ FERRY, "dependencies:\n  connectionReferences:\n    - {name: a__b, resourceRef: c/v1}\n",
+	  ".ferry/component.yaml:3:14: dependencies.connectionReferences[0].name: must be 3 to 50 letters and digits, with single '_', '-', '.' or spaces between them, got \"a__b\"" },
 	/* configurations.env */
 	{ FERRY, "configurations:\n  env:\n    - name: 1DB\n",
 	  ".ferry/component.yaml:3:13: configurations.env[0].name: must be letters, digits and '_', not starting with a digit, got \"1DB\"" },
@@ -500,25 +522,25 @@ static const struct bad bad[] = {
 	{ FERRY, "configurations:\n  env:\n    - name: A\n    - name: A\n",
 	  ".ferry/component.yaml:4:13: configurations.env[1].name: environment variable A is declared twice" },
 	{ FERRY, "configurations:\n  env:\n    - name: A\n      type: int\n",
-	  ".ferry/component.yaml:4:13: configurations.env[0].type: must be one of string, number, boolean, secret, got \"int\"" },
+	  ".ferry/component.yaml:4:13: configurations.env[0].type: must be one of string, number, boolean, secret, object, array, got \"int\"" },
 	{ FERRY, "configurations:\n  env:\n    - name: A\n      required: maybe\n",
 	  ".ferry/component.yaml:4:17: configurations.env[0].required: must be true or false, got \"maybe\"" },
 	{ FERRY, "configurations:\n  env:\n    - name: A\n      valueFrom:\n        configForm:\n          type: float\n",
-	  ".ferry/component.yaml:6:17: configurations.env[0].valueFrom.configForm.type: must be one of string, number, boolean, secret, got \"float\"" },
+	  ".ferry/component.yaml:6:17: configurations.env[0].valueFrom.configForm.type: must be one of string, number, boolean, secret, object, array, got \"float\"" },
 	{ FERRY, "configurations:\n  env:\n    - name: A\n      type: secret\n      valueFrom:\n        configForm: {}\n",
 	  ".ferry/component.yaml:4:13: configurations.env[0].type: give it under valueFrom.configForm or flat, not both" },
 	{ FERRY, "configurations:\n  env:\n    - name: A\n      valueFrom:\n        connectionRef: {name: nope, key: URL}\n",
-	  ".ferry/component.yaml:5:31: configurations.env[0].valueFrom.connectionRef.name: names no connection declared in dependencies.connectionReferences, got \"nope\"" },
-	{ FERRY, "dependencies:\n  connectionReferences: [{name: c, resourceRef: r}]\nconfigurations:\n  env:\n    - name: A\n      valueFrom:\n        connectionRef: {name: c}\n",
+	  ".ferry/component.yaml:5:31: configurations.env[0].valueFrom.connectionRef.name: names no connection declared in dependencies, got \"nope\"" },
+	{ FERRY, "dependencies:\n  connectionReferences: [{name: ccc, resourceRef: r/v1}]\nconfigurations:\n  env:\n    - name: A\n      valueFrom:\n        connectionRef: {name: ccc}\n",
 	  ".ferry/component.yaml:7:24: configurations.env[0].valueFrom.connectionRef.key: is required" },
 	{ FERRY, "configurations:\n  env:\n    - name: A\n      valueFrom:\n        configForm: {}\n        connectionRef: {name: c, key: k}\n",
-	  ".ferry/component.yaml:6:24: configurations.env[0].valueFrom.connectionRef: give either configForm or connectionRef, not both" },
+	  ".ferry/component.yaml:5:9: configurations.env[0].valueFrom: give one of connectionRef, configGroupRef or configForm" },
 	{ FERRY, "configurations:\n  env:\n    - name: A\n      valueFrom:\n        fromSecret: x\n",
-	  ".ferry/component.yaml:5:9: configurations.env[0].valueFrom.fromSecret: unknown field (expected one of configForm, connectionRef)" },
+	  ".ferry/component.yaml:5:9: configurations.env[0].valueFrom.fromSecret: unknown field (expected one of connectionRef, configGroupRef, configForm)" },
 	{ CHOREO, "schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: A\n      valueFrom: {}\n",
-	  ".choreo/component.yaml:5:18: configurations.env[0].valueFrom: must hold configForm or connectionRef" },
+	  ".choreo/component.yaml:5:18: configurations.env[0].valueFrom: must hold connectionRef, configGroupRef or configForm" },
 	{ CHOREO, "schemaVersion: 1.2\nconfigurations:\n  env:\n    - name: A\n",
-	  ".choreo/component.yaml:4:7: configurations.env[0].valueFrom: is required (configForm or connectionRef)" },
+	  ".choreo/component.yaml:4:7: configurations.env[0].valueFrom: is required unless a value is given (value, or valueFrom with connectionRef, configGroupRef or configForm)" },
 	/* configurations.file */
 	{ FERRY, "configurations:\n  file:\n    - name: a\n      mountPath: etc/a\n",
 	  ".ferry/component.yaml:4:18: configurations.file[0].mountPath: must be an absolute path without empty, \".\" or \"..\" parts, got \"etc/a\"" },
@@ -593,44 +615,20 @@ static const struct bad bad[] = {
 	  ".choreo/component-config.yaml:2:7: kind: must be ComponentConfig, got \"Component\"" },
 	{ CCONF, "kind: ComponentConfig\n",
 	  ".choreo/component-config.yaml:1:1: apiVersion: is required" },
-	{ CCONF, "apiVersion: core.choreo.dev/v1beta1\nkind: ComponentConfig\nspec:\n  inbound:\n    - name: \"!!\"\n      port: 1\n      type: TCP\n",
+	{ CCONF, "apiVersion: core.choreo.dev/v1beta1\nkind: ComponentConfig\nspec:\n  inbound:\n    - name: \"!!\"\n      port: 8080\n      type: TCP\n",
 	  ".choreo/component-config.yaml:5:13: spec.inbound[0].name: needs at least one letter or digit to make an endpoint name, got \"!!\"" },
-	{ CCONF, "apiVersion: core.choreo.dev/v1beta1\nkind: ComponentConfig\nspec:\n  inbound:\n    - {name: A, port: 1, type: REST}\n",
+	{ CCONF, "apiVersion: core.choreo.dev/v1beta1\nkind: ComponentConfig\nspec:\n  inbound:\n    - {name: A, port: 8080, type: REST}\n",
 	  ".choreo/component-config.yaml:5:7: spec.inbound[0].context: is required for REST endpoints" },
-	{ CCONF, "apiVersion: core.choreo.dev/v1beta1\nkind: ComponentConfig\nspec:\n  inbound:\n    - {name: A b, port: 1, type: TCP}\n    - {name: a-B, port: 2, type: TCP}\n",
-	  ".choreo/component-config.yaml:6:14: spec.inbound[1].name: endpoint name \"a-b\" is already used by inbound[0]" },
-	{ EPS, "endpoints:\n  - {name: a, port: 1, type: TCP, networkVisibility: [Public]}\n",
-	  ".choreo/endpoints.yaml:2:54: endpoints[0].networkVisibility: must be one of Project, Organization, Public, got a list" },
-	{ EPS, "endpoints:\n  - {name: a, port: x, type: TCP}\n",
-	  ".choreo/endpoints.yaml:2:21: endpoints[0].port: must be an integer from 1 to 65535, got \"x\"" },
+	{ EPS, "version: 0.1\nendpoints:\n  - {name: a, port: 8080, type: TCP, networkVisibility: [Public]}\n",
+	  ".choreo/endpoints.yaml:3:57: endpoints[0].networkVisibility: must be one of Project, Organization, Public, got a list" },
+	{ EPS, "version: 0.1\nendpoints:\n  - {name: a, port: x, type: TCP}\n",
+	  ".choreo/endpoints.yaml:3:21: endpoints[0].port: must be an integer from 1001 to 65534, got \"x\"" },
 };
 
-/* Reports every mismatch, not just the first, then fails. */
 static void test_errors(void **state)
 {
-	int wrong = 0;
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct ferr e = FERR_INIT;
-		struct descriptor *d = (struct descriptor *)1;
-		int r = descriptor_parse(&d, bad[i].yaml, strlen(bad[i].yaml),
-					 descriptor_format_path(bad[i].fmt), bad[i].fmt, &e);
-
-		if (r != -1) {
-			print_error("case %zu parsed but should fail with: %s\n", i, bad[i].msg);
-			descriptor_free(d);
-			wrong++;
-			continue;
-		}
-		assert_null(d);
-		assert_int_equal(e.status, 400);
-		if (strcmp(e.msg, bad[i].msg)) {
-			print_error("case %zu:\n  want %s\n  got  %s\n", i, bad[i].msg, e.msg);
-			wrong++;
-		}
-	}
-	assert_int_equal(wrong, 0);
+	check_bad_cases(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 static void test_limits(void **state)
@@ -773,7 +771,7 @@ static void test_load_priority(void **state)
 
 	make_dir(".choreo");
 	write_file(".choreo/endpoints.yaml",
-		   "endpoints:\n  - {name: eps, port: 1, type: TCP}\n");
+		   "version: 0.1\nendpoints:\n  - {name: eps, port: 8001, type: TCP}\n");
 	d = load_ok();
 	assert_int_equal(d->format, DESCRIPTOR_CHOREO_ENDPOINTS);
 	assert_string_equal(d->file, ".choreo/endpoints.yaml");
@@ -782,14 +780,15 @@ static void test_load_priority(void **state)
 
 	write_file(".choreo/component-config.yaml",
 		   "apiVersion: core.choreo.dev/v1beta1\nkind: ComponentConfig\n"
-		   "spec:\n  inbound:\n    - {name: cc, port: 2, type: TCP}\n");
+		   "spec:\n  inbound:\n    - {name: cc, port: 8002, type: TCP}\n");
 	d = load_ok();
 	assert_int_equal(d->format, DESCRIPTOR_CHOREO_COMPONENT_CONFIG);
 	assert_string_equal(d->endpoints[0].name, "cc");
 	descriptor_free(d);
 
 	write_file(".choreo/component.yaml",
-		   "schemaVersion: 1.2\nendpoints:\n  - {name: choreo, service: {port: 3}, type: TCP}\n");
+		   "schemaVersion: 1.2\nendpoints:\n  - {name: choreo, service: {port: 8003}, type: TCP,"
+		   " networkVisibilities: [Project]}\n");
 	d = load_ok();
 	assert_int_equal(d->format, DESCRIPTOR_CHOREO);
 	assert_string_equal(d->endpoints[0].name, "choreo");
