@@ -4,6 +4,8 @@
 
 #include "api/api.h"
 
+/* openapi.c */
+int h_openapi(struct api_req *r, json_t **ret, struct ferr *e);
 /* health.c */
 int h_healthz(struct api_req *r, json_t **ret, struct ferr *e);
 /* projects.c */

@@ -6,6 +6,7 @@
 const struct api_route api_routes[] = {
 	/* method   pattern                              handler              audit action */
 	{ "GET",    "/healthz",                          h_healthz,           NULL, 1 },
+	{ "GET",    P "/openapi.json",                   h_openapi,           NULL, 0 },
 	{ "GET",    P "/whoami",                         h_whoami,            NULL, 0 },
 	{ "POST",   P "/session",                        h_session_create,    NULL, 1 },
 	{ "GET",    P "/session",                        h_session_show,      NULL, 0 },
