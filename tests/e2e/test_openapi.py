@@ -13,7 +13,7 @@ def test_openapi_needs_a_token_and_describes_every_operation(ferryd):
     assert r.headers["Content-Type"] == "application/json"
     doc = r.json()
     assert doc["openapi"] == "3.0.3"
-    assert doc["security"] == [{"token": []}]
+    assert doc["security"] == [{"token": []}, {"session": []}]
     ops = [(m, p, op) for p, o in doc["paths"].items() for m, op in o.items()]
     assert len(ops) >= 50
     for m, p, op in ops:
@@ -37,6 +37,8 @@ def test_answers_conform_to_the_description(ferryd, tmp_path):
 
     assert call("GET", "/healthz", token=None).status_code == 200
     assert call("GET", "/api/v1/whoami").status_code == 200
+    r = call("POST", "/api/v1/session", token=None, json={"token": ferryd.token})
+    assert r.status_code == 201 and r.json()["csrf"]
     assert call("POST", "/api/v1/projects", json={"name": "shop"}).status_code == 201
     assert call("POST", "/api/v1/projects", json={"name": "Bad_Name"}).status_code == 400
     assert call("POST", "/api/v1/projects", json={"name": "shop2", "typo": 1}).status_code == 400
