@@ -1,11 +1,15 @@
 #include "store.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "store/backup.h"
+#include "lib/log.h"
 #include "lib/banned.h"
 #include "migrations.h"
 
@@ -196,27 +200,64 @@ int store_schema_version(void)
 	return v;
 }
 
+/* Before migrating a store that holds data: a copy of it as it was, in
+ * DIR/backups/ferry-v<N>-<time>.db next to the database. */
+static int backup_before_migrate(int have, struct ferr *e)
+{
+	char dir[4096], dest[4200], now[32];
+	const char *slash = strrchr(db_path, '/');
+
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s/backups", (int)(slash - db_path), db_path);
+	else
+		snprintf(dir, sizeof(dir), "backups");
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return ferr_internal(e, "create %s: %s", dir, strerror(errno));
+	store_now(now);
+	snprintf(dest, sizeof(dest), "%s/ferry-v%d-%s.db", dir, have, now);
+	if (store_backup_copy(dest, e) < 0)
+		return ferr_prefix(e, "the backup before migrating");
+	log_info("event=store_backup reason=migration from=%d to=%d path=%s", have,
+		 store_schema_latest(), dest);
+	return 0;
+}
+
+/* Brings the schema to the newest version: every pending migration in ONE
+ * transaction (a failure leaves the store exactly as it was), after a
+ * backup when the store already holds data. A store newer than this binary
+ * is refused: its schema has changes this binary cannot know. */
 static int migrate(struct ferr *e)
 {
-	int have = store_schema_version();
+	int have = store_schema_version(), latest = store_schema_latest();
 
+	if (have > latest)
+		return ferr_conflict(e, "the store %s has schema version %d, newer than this ferryd knows "
+				     "(%d): it was used by a newer ferry; run that version (a downgrade "
+				     "is not supported), or restore a backup made by this one", db_path,
+				     have, latest);
+	if (have == latest)
+		return 0;
+	if (have > 0 && backup_before_migrate(have, e) < 0)
+		return -1;
+	if (store_begin(e) < 0)
+		return -1;
 	for (int i = 0; i < store_migrations_count; i++) {
 		const struct migration *m = &store_migrations[i];
 		char pragma[64];
 
 		if (m->version <= have)
 			continue;
-		if (store_begin(e) < 0)
-			return -1;
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", m->version);
 		if (store_exec(m->sql, e) < 0 || store_exec(pragma, e) < 0) {
 			ferr_prefix(e, "migration %d (%s)", m->version, m->name);
 			store_rollback();
 			return -1;
 		}
-		if (store_commit(e) < 0)
-			return ferr_prefix(e, "migration %d (%s)", m->version, m->name);
 	}
+	if (store_commit(e) < 0)
+		return ferr_prefix(e, "migrating the store from version %d to %d", have, latest);
+	if (have > 0)
+		log_info("event=store_migrated from=%d to=%d", have, latest);
 	return 0;
 }
 

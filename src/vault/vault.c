@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "keyexport.h"
 #include "masterkey.h"
 #include "store/store.h"
 #include "lib/banned.h"
@@ -762,6 +763,22 @@ void vault_key_id(struct vault *v, char out[VAULT_KEY_ID_LEN + 1])
 	pthread_mutex_lock(&v->lock);
 	copy_id(out, v->master_id);
 	pthread_mutex_unlock(&v->lock);
+}
+
+int vault_export_master(struct vault *v, const char *passphrase, struct strbuf *out, struct ferr *e)
+{
+	uint8_t *key = sodium_malloc(KEY_BYTES);
+	int rc;
+
+	if (!key)
+		return ferr_internal(e, "out of memory");
+	/* A copy, so seal and unseal need not wait for Argon2id. */
+	pthread_mutex_lock(&v->lock);
+	memcpy(key, v->master, KEY_BYTES);
+	pthread_mutex_unlock(&v->lock);
+	rc = master_key_seal_passphrase(key, passphrase, out, e);
+	sodium_free(key);
+	return rc;
 }
 
 int vault_refresh(struct vault *v, struct ferr *e)

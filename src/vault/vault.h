@@ -79,6 +79,11 @@ void vault_key_id(struct vault *v, char out[VAULT_KEY_ID_LEN + 1]);
  * source does not give the new key yet. */
 int vault_refresh(struct vault *v, struct ferr *e);
 
+/* Appends the current master key, sealed with passphrase (keyexport.h),
+ * to out: for a backup that must restore on another machine. Returns 0, or
+ * -1 with e set (a passphrase too short). */
+int vault_export_master(struct vault *v, const char *passphrase, struct strbuf *out, struct ferr *e);
+
 /* Encrypts plain (len bytes, at most VAULT_MAX_PLAINTEXT; may hold NULs)
  * with key_scope's data key (created on first use) and associated data aad
  * (aad_len bytes; may be empty but should not be: see vault_aad_add).
