@@ -53,6 +53,7 @@ int cmd_deployment_show(int argc, char **argv, struct ferr *e);
 int cmd_logs_deployment(int argc, char **argv, struct ferr *e);
 int cmd_status(int argc, char **argv, struct ferr *e);
 int cmd_manifests(int argc, char **argv, struct ferr *e);
+int cmd_descriptor_check(int argc, char **argv, struct ferr *e);
 
 int cmd_run(int argc, char **argv, struct ferr *e);
 int cmd_executions(int argc, char **argv, struct ferr *e);

@@ -58,6 +58,8 @@ static const struct command {
 	{ "logs deployment",  cmd_logs_deployment,  "logs deployment ID [--follow]" },
 	{ "status",           cmd_status,           "status P/C" },
 	{ "manifests",        cmd_manifests,        "manifests P/C --env ENV (the Kubernetes objects, as YAML)" },
+	{ "descriptor check", cmd_descriptor_check, "descriptor check [DIR] [--project P] [--component C]\n"
+	  "                     (validates the build context's descriptor locally, no server)" },
 	{ "run",              cmd_run,              "run P/C --env ENV [--wait] [-- ARGS...]" },
 	{ "executions",       cmd_executions,       "executions P/C [--env ENV] [--running] [--limit N] [--before ID]" },
 	{ "execution show",   cmd_execution_show,   "execution show ID" },
