@@ -24,6 +24,13 @@ int h_component_update(struct api_req *r, json_t **ret, struct ferr *e);
 int h_config_list(struct api_req *r, json_t **ret, struct ferr *e);
 int h_config_set(struct api_req *r, json_t **ret, struct ferr *e);
 int h_config_unset(struct api_req *r, json_t **ret, struct ferr *e);
+/* named.c: a project's connections and configuration groups */
+int h_connection_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_connection_set(struct api_req *r, json_t **ret, struct ferr *e);
+int h_connection_delete(struct api_req *r, json_t **ret, struct ferr *e);
+int h_config_group_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_config_group_set(struct api_req *r, json_t **ret, struct ferr *e);
+int h_config_group_delete(struct api_req *r, json_t **ret, struct ferr *e);
 /* tokens.c */
 int h_token_list(struct api_req *r, json_t **ret, struct ferr *e);
 int h_token_create(struct api_req *r, json_t **ret, struct ferr *e);

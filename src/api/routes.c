@@ -18,6 +18,13 @@ const struct api_route api_routes[] = {
 	{ "GET",    P "/projects/{}/environments",       h_env_list,          NULL, 0 },
 	{ "POST",   P "/projects/{}/environments",       h_env_add,           "environment.add", 0 },
 
+	{ "GET",    P "/projects/{}/connections",        h_connection_list,   NULL, 0 },
+	{ "POST",   P "/projects/{}/connections",        h_connection_set,    "connection.set", 0 },
+	{ "DELETE", P "/projects/{}/connections/{}",     h_connection_delete, "connection.delete", 0 },
+	{ "GET",    P "/projects/{}/config-groups",      h_config_group_list, NULL, 0 },
+	{ "POST",   P "/projects/{}/config-groups",      h_config_group_set,  "config_group.set", 0 },
+	{ "DELETE", P "/projects/{}/config-groups/{}",   h_config_group_delete, "config_group.delete", 0 },
+
 	{ "GET",    P "/projects/{}/components",         h_component_list,    NULL, 0 },
 	{ "POST",   P "/projects/{}/components",         h_component_create,  "component.create", 0 },
 	{ "GET",    P "/projects/{}/components/{}",      h_component_show,    NULL, 0 },

@@ -102,6 +102,13 @@ int input_read_fd(int fd, const char *what, size_t max, struct strbuf *sb, struc
 int input_read_file(const char *path, size_t max, struct strbuf *sb, struct ferr *e);
 /* Wipes and releases sb. */
 void input_wipe(struct strbuf *sb);
+/* One KEY=VALUE word into {"key", "value" | "value_base64"}: VALUE taken
+ * literally, except "@FILE" (the file's bytes), "-" (standard input, at
+ * most once: *stdin_used counts) and "@@..." (a literal starting with
+ * "@"). Returns 0 with *ret, or -1 with e set. */
+int cli_pair_json(const char *word, int *stdin_used, json_t **ret, struct ferr *e);
+/* Wipes the "value"/"value_base64" strings of an array of such objects. */
+void cli_wipe_values(json_t *values);
 
 /* Config file path ($XDG_CONFIG_HOME/ferry/config.json or ~/.config/...). */
 int config_path(char *out, size_t size, struct ferr *e);

@@ -37,8 +37,7 @@ static int config_path_for(const char *pc, const char *suffix, const char *env, 
 	return 0;
 }
 
-/* One KEY=VALUE word into a JSON value object. */
-static int pair_json(const char *word, int *stdin_used, json_t **ret, struct ferr *e)
+int cli_pair_json(const char *word, int *stdin_used, json_t **ret, struct ferr *e)
 {
 	const char *eq = strchr(word, '='), *v;
 	struct strbuf sb = STRBUF_INIT;
@@ -124,7 +123,7 @@ static int takes_value(const char *w)
 	return 0;
 }
 
-static void wipe_values(json_t *values)
+void cli_wipe_values(json_t *values)
 {
 	size_t i;
 	json_t *o;
@@ -200,7 +199,7 @@ int cmd_config_set(int argc, char **argv, struct ferr *e)
 	for (int i = 0; i < npairs; i++) {
 		json_t *o = NULL;
 
-		if (pair_json(pairs[i], &stdin_used, &o, e) < 0)
+		if (cli_pair_json(pairs[i], &stdin_used, &o, e) < 0)
 			goto out;
 		if (opt_get(opts, "secret"))
 			json_object_set_new(o, "secret", json_true());
@@ -219,7 +218,7 @@ int cmd_config_set(int argc, char **argv, struct ferr *e)
 	rc = 0;
 out:
 	if (values)
-		wipe_values(values);
+		cli_wipe_values(values);
 	json_decref(body);
 	json_decref(values);
 	json_decref(ret);

@@ -42,6 +42,12 @@ int cmd_component_deliveries(int argc, char **argv, struct ferr *e);
 int cmd_config_set(int argc, char **argv, struct ferr *e);
 int cmd_config_list(int argc, char **argv, struct ferr *e);
 int cmd_config_unset(int argc, char **argv, struct ferr *e);
+int cmd_connection_create(int argc, char **argv, struct ferr *e);
+int cmd_connection_list(int argc, char **argv, struct ferr *e);
+int cmd_connection_delete(int argc, char **argv, struct ferr *e);
+int cmd_config_group_set(int argc, char **argv, struct ferr *e);
+int cmd_config_group_list(int argc, char **argv, struct ferr *e);
+int cmd_config_group_delete(int argc, char **argv, struct ferr *e);
 
 int cmd_component_credentials(int argc, char **argv, struct ferr *e);
 int cmd_deploy(int argc, char **argv, struct ferr *e);

@@ -69,6 +69,13 @@ static const struct command {
 	  "                     (VALUE: text, @FILE for a file's bytes, - for standard input)" },
 	{ "config list",      cmd_config_list,      "config list P/C [--env ENV] [--history]" },
 	{ "config unset",     cmd_config_unset,     "config unset P/C KEY [--env ENV]" },
+	{ "connection create", cmd_connection_create, "connection create P NAME --env ENV KEY=VALUE... [--secret KEY]...\n"
+	  "                     (a connection to an outside resource; descriptors use it by name)" },
+	{ "connection list",  cmd_connection_list,  "connection list P [--env ENV]" },
+	{ "connection delete", cmd_connection_delete, "connection delete P NAME [--env ENV]" },
+	{ "config-group set", cmd_config_group_set, "config-group set P NAME --env ENV KEY=VALUE... [--secret KEY]..." },
+	{ "config-group list", cmd_config_group_list, "config-group list P [--env ENV]" },
+	{ "config-group delete", cmd_config_group_delete, "config-group delete P NAME [--env ENV]" },
 	{ "token create",     cmd_token_create,     "token create --role admin|developer|viewer [--project P] [--name NAME]" },
 	{ "token list",       cmd_token_list,       "token list" },
 	{ "token revoke",     cmd_token_revoke,     "token revoke ID" },

@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "core/project.h"
 #include "core/rollout.h"
+#include "core/resolve.h"
 #include "core/snapshot.h"
 #include "lib/jsontext.h"
 #include "lib/log.h"
@@ -302,12 +303,23 @@ static int deployment_create(const struct new_deployment *n, int64_t *ret_id, st
 		descriptor = json_object();
 
 	if (!snapshot_id) {
-		if (!indep) {
-			if (snapshot_build(n->component_id, n->env_id, &snapshot_id, e) < 0)
-				goto fail;
-		} else if (snapshot_join(indep, n->env_id, &snapshot_id, e) < 0) {
+		/* The descriptor's connections, groups and literal values for this
+		 * environment, recorded in the snapshot (a rollback reuses its
+		 * snapshot, so it keeps what it ran with). */
+		struct config_value *extra = NULL;
+		size_t n_extra = 0;
+
+		if (resolve_descriptor_values(n->component_id, n->env_id, descriptor, &extra,
+					      &n_extra, e) < 0) {
+			ferr_prefix(e, "build %lld cannot be deployed here", (long long)n->build_id);
 			goto fail;
 		}
+		rc = !indep ? snapshot_build_with(n->component_id, n->env_id, extra, n_extra,
+						  &snapshot_id, e) :
+			snapshot_join_with(indep, n->env_id, extra, n_extra, &snapshot_id, e);
+		config_values_free(extra, n_extra);
+		if (rc < 0)
+			goto fail;
 	}
 	if (snapshot_load(snapshot_id, &snap, e) < 0)
 		goto fail;

@@ -153,7 +153,13 @@ int snapshot_create_independent(int64_t component_id, int64_t *ret_id, struct fe
 	return tx_end(own, create_independent(component_id, ret_id, e), e);
 }
 
-static int join(int64_t independent_id, int64_t env_id, int64_t *ret_id, struct ferr *e)
+static int by_key(const void *a, const void *b)
+{
+	return strcmp((*(struct config_value *const *)a)->key, (*(struct config_value *const *)b)->key);
+}
+
+static int join(int64_t independent_id, int64_t env_id, struct config_value *extra,
+		size_t n_extra, int64_t *ret_id, struct ferr *e)
 {
 	struct config_value *own = NULL, **merged = NULL;
 	struct snapshot *base = NULL;
@@ -189,7 +195,8 @@ static int join(int64_t independent_id, int64_t env_id, int64_t *ret_id, struct 
 	if (config_current_version(base->component_id, &version, e) < 0 ||
 	    config_current_values(base->component_id, env_id, &own, &n_own, e) < 0)
 		goto out;
-	if (base->n + n_own && !(merged = calloc(base->n + n_own, sizeof(*merged))))
+	if (base->n + n_own + n_extra &&
+	    !(merged = calloc(base->n + n_own + n_extra, sizeof(*merged))))
 		abort();
 	/* Both lists are sorted by key: the environment's own value wins. */
 	while (i < base->n || j < n_own) {
@@ -202,6 +209,19 @@ static int join(int64_t independent_id, int64_t env_id, int64_t *ret_id, struct 
 			i += cmp == 0;
 		}
 	}
+	/* What the descriptor resolved fills the keys nothing configured. */
+	for (size_t k = 0, m = n; k < n_extra; k++) {
+		size_t x;
+
+		for (x = 0; x < m && strcmp(merged[x]->key, extra[k].key); x++)
+			;
+		if (x == m) {
+			extra[k].env_id = env_id;
+			merged[n++] = &extra[k];
+		}
+	}
+	if (n)
+		qsort(merged, n, sizeof(*merged), by_key);
 	rc = write_snapshot(base->component_id, env_id, "joined", independent_id, version, merged, n,
 			    ret_id, e);
 out:
@@ -211,16 +231,23 @@ out:
 	return rc;
 }
 
-int snapshot_join(int64_t independent_id, int64_t env_id, int64_t *ret_id, struct ferr *e)
+int snapshot_join_with(int64_t independent_id, int64_t env_id, struct config_value *extra,
+		       size_t n_extra, int64_t *ret_id, struct ferr *e)
 {
 	int own;
 
 	if (tx_begin(&own, e) < 0)
 		return -1;
-	return tx_end(own, join(independent_id, env_id, ret_id, e), e);
+	return tx_end(own, join(independent_id, env_id, extra, n_extra, ret_id, e), e);
 }
 
-int snapshot_build(int64_t component_id, int64_t env_id, int64_t *ret_id, struct ferr *e)
+int snapshot_join(int64_t independent_id, int64_t env_id, int64_t *ret_id, struct ferr *e)
+{
+	return snapshot_join_with(independent_id, env_id, NULL, 0, ret_id, e);
+}
+
+int snapshot_build_with(int64_t component_id, int64_t env_id, struct config_value *extra,
+			size_t n_extra, int64_t *ret_id, struct ferr *e)
 {
 	int64_t independent;
 	int own, rc;
@@ -229,8 +256,13 @@ int snapshot_build(int64_t component_id, int64_t env_id, int64_t *ret_id, struct
 		return -1;
 	rc = create_independent(component_id, &independent, e);
 	if (rc == 0)
-		rc = join(independent, env_id, ret_id, e);
+		rc = join(independent, env_id, extra, n_extra, ret_id, e);
 	return tx_end(own, rc, e);
+}
+
+int snapshot_build(int64_t component_id, int64_t env_id, int64_t *ret_id, struct ferr *e)
+{
+	return snapshot_build_with(component_id, env_id, NULL, 0, ret_id, e);
 }
 
 void snapshot_free(struct snapshot *s)

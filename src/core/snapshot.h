@@ -60,6 +60,15 @@ int snapshot_join(int64_t independent_id, int64_t env_id, int64_t *ret_id, struc
  * -1 with e set. */
 int snapshot_build(int64_t component_id, int64_t env_id, int64_t *ret_id, struct ferr *e);
 
+/* snapshot_join and snapshot_build with extra values (resolve.h: what the
+ * build's descriptor resolved for the environment) that fill keys neither
+ * the component-wide nor the environment's own values set. Their env_id
+ * is set to env_id; the caller keeps ownership of extra. */
+int snapshot_join_with(int64_t independent_id, int64_t env_id, struct config_value *extra,
+		       size_t n_extra, int64_t *ret_id, struct ferr *e);
+int snapshot_build_with(int64_t component_id, int64_t env_id, struct config_value *extra,
+			size_t n_extra, int64_t *ret_id, struct ferr *e);
+
 /* Reads and decrypts snapshot id. Returns 0 with *ret (free with
  * snapshot_free), or -1 with e set: 404 if absent, 500 "undecryptable" if
  * any entry was changed, moved, dropped or the master key is wrong. */

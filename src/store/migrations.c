@@ -359,6 +359,23 @@ const struct migration store_migrations[] = {
 "  expires_ms INTEGER NOT NULL);"
 "CREATE INDEX sessions_token ON sessions(token_id);"
 },
+{ 10, "named_values",
+/* A project's connections (to outside resources) and configuration groups:
+ * named sets of keys with one value per environment, sealed in the vault
+ * (core/named_values.h). No history: a set replaces the key's value. */
+"CREATE TABLE named_values ("
+"  id INTEGER PRIMARY KEY,"
+"  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+"  kind TEXT NOT NULL CHECK (kind IN ('connection','config_group')),"
+"  name TEXT NOT NULL,"
+"  env_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+"  key TEXT NOT NULL,"
+"  secret INTEGER NOT NULL,"
+"  value BLOB NOT NULL,"
+"  updated_at TEXT NOT NULL,"
+"  updated_by TEXT NOT NULL,"
+"  UNIQUE (project_id, kind, name, env_id, key));"
+},
 };
 
 const int store_migrations_count =

@@ -15,7 +15,9 @@
 #include "core/component.h"
 #include "core/config.h"
 #include "core/core.h"
+#include "core/named_values.h"
 #include "core/project.h"
+#include "core/resolve.h"
 #include "core/snapshot.h"
 #include "pipeline/descriptor.h"
 #include "store/store.h"
@@ -788,6 +790,164 @@ static void test_check_helpers(void **state)
 	assert_string_equal(config_kind_name(CONFIG_KIND_ENV), "env");
 }
 
+/* ---- connections, configuration groups and what a descriptor resolves ---- */
+
+static void named_ok(enum named_kind kind, const char *name, const char *env,
+		     const struct named_input *in, size_t n)
+{
+	struct ferr e = FERR_INIT;
+	json_t *j = NULL;
+
+	if (named_set(&dev, "shop", kind, name, env, in, n, &j, &e) < 0)
+		fail_msg("named_set: %s", e.msg);
+	json_decref(j);
+}
+
+static void test_named_values(void **state)
+{
+	struct fixture *f = *state;
+	struct named_input in[] = {
+		{ "Host", "db.dev", 6, 0 }, { "Password", CANARY, strlen(CANARY), 1 },
+	};
+	struct config_value v = { 0 };
+	struct ferr e = FERR_INIT;
+	json_t *j = NULL;
+	char *text;
+
+	named_ok(NAMED_CONNECTION, "orders db", "development", in, 2);
+	in[0].value = "db.prod";
+	in[0].value_len = 7;
+	named_ok(NAMED_CONNECTION, "orders db", "production", in, 1);
+	/* list: per environment, secrets without their value */
+	assert_int_equal(named_list(&viewer, "shop", NAMED_CONNECTION, NULL, &j, &e), 0);
+	assert_int_equal(json_array_size(j), 3);
+	text = json_dumps(j, 0);
+	assert_null(strstr(text, CANARY));
+	assert_non_null(strstr(text, "db.prod"));
+	free(text);
+	json_decref(j);
+	assert_int_equal(named_list(&viewer, "shop", NAMED_CONFIG_GROUP, NULL, &j, &e), 0);
+	assert_int_equal(json_array_size(j), 0); /* groups are another kind */
+	json_decref(j);
+	/* the value for core, decrypted */
+	assert_int_equal(named_value_get(f->pid, NAMED_CONNECTION, "orders db", f->dev_env, "Password",
+					 &v, &e), 1);
+	assert_string_equal(v.value, CANARY);
+	assert_true(v.secret);
+	free(v.key);
+	vault_plain_free(v.value, v.value_len);
+	assert_int_equal(named_value_get(f->pid, NAMED_CONNECTION, "orders db", f->prod_env, "Password",
+					 &v, &e), 0);
+	/* refusals change nothing */
+	assert_int_equal(named_set(&viewer, "shop", NAMED_CONNECTION, "x", "development", in, 1, &j, &e), -1);
+	assert_int_equal(e.status, 403);
+	ferr_clear(&e);
+	in[1].secret = 0;
+	assert_int_equal(named_set(&dev, "shop", NAMED_CONNECTION, "orders db", "development", &in[1], 1,
+				   &j, &e), -1);
+	assert_int_equal(e.status, 409);
+	ferr_clear(&e);
+	in[0].key = "bad key";
+	assert_int_equal(named_set(&dev, "shop", NAMED_CONNECTION, "x", "development", in, 1, &j, &e), -1);
+	assert_int_equal(e.status, 400);
+	ferr_clear(&e);
+	assert_int_equal(named_set(&dev, "shop", NAMED_CONNECTION, "a/b", "development", &in[1], 1, &j, &e), -1);
+	ferr_clear(&e);
+	assert_int_equal(named_set(&dev, "shop", NAMED_CONNECTION, "x", "staging", &in[1], 1, &j, &e), -1);
+	assert_int_equal(e.status, 404);
+	ferr_clear(&e);
+	/* delete one environment, then the rest */
+	assert_int_equal(named_delete(&dev, "shop", NAMED_CONNECTION, "orders db", "production", &j, &e), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "deleted")), 1);
+	json_decref(j);
+	assert_int_equal(named_delete(&dev, "shop", NAMED_CONNECTION, "orders db", NULL, &j, &e), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "deleted")), 2);
+	json_decref(j);
+	assert_int_equal(named_delete(&dev, "shop", NAMED_CONNECTION, "orders db", NULL, &j, &e), -1);
+	assert_int_equal(e.status, 404);
+}
+
+static json_t *descriptor_json_of(const char *yaml)
+{
+	struct ferr e = FERR_INIT;
+	struct descriptor *d = NULL;
+	json_t *j;
+
+	if (descriptor_parse(&d, yaml, strlen(yaml), ".choreo/component.yaml", DESCRIPTOR_CHOREO, &e) < 0)
+		fail_msg("descriptor: %s", e.msg);
+	j = descriptor_to_json(d);
+	descriptor_free(d);
+	return j;
+}
+
+static void test_resolve_into_the_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	struct named_input grp = { "region", "eu-dev", 6, 0 };
+	struct named_input pw = { "Password", CANARY, strlen(CANARY), 1 };
+	json_t *desc = descriptor_json_of(
+		"schemaVersion: 1.2\n"
+		"dependencies:\n"
+		"  connectionReferences:\n"
+		"    - {name: orders-db, resourceRef: database:orders}\n"
+		"    - {name: backend conn, resourceRef: backend/v1}\n"
+		"configurations:\n"
+		"  env:\n"
+		"    - {name: MODE, value: fast}\n"
+		"    - {name: LOG_LEVEL, value: info}\n"
+		"    - {name: REGION, valueFrom: {configGroupRef: {name: shared, key: region}}}\n"
+		"    - {name: DB_PASSWORD, valueFrom: {connectionRef: {name: orders-db, key: Password}}}\n");
+	json_t *with_backend = descriptor_json_of(
+		"schemaVersion: 1.2\n"
+		"dependencies:\n"
+		"  connectionReferences:\n"
+		"    - {name: backend conn, resourceRef: backend/v1}\n"
+		"configurations:\n"
+		"  env:\n"
+		"    - {name: URL, valueFrom: {connectionRef: {name: backend conn, key: ServiceURL}}}\n");
+	struct config_value *v = NULL;
+	struct config_input lvl = env_in("LOG_LEVEL", "debug", 0);
+	struct snapshot *snap = NULL;
+	struct ferr e = FERR_INIT;
+	size_t n = 0;
+	int64_t id;
+
+	/* missing group and connection: refused, naming what to create */
+	assert_int_equal(resolve_descriptor_values(f->cid, f->dev_env, desc, &v, &n, &e), -1);
+	assert_int_equal(e.status, 409);
+	assert_string_equal(e.msg, "REGION needs key region of configuration group \"shared\" in development: set it with ferry config-group set shop 'shared' --env development region=...");
+	ferr_clear(&e);
+	named_ok(NAMED_CONFIG_GROUP, "shared", "development", &grp, 1);
+	named_ok(NAMED_CONNECTION, "orders-db", "development", &pw, 1);
+	assert_int_equal(resolve_descriptor_values(f->cid, f->dev_env, desc, &v, &n, &e), 0);
+	assert_int_equal(n, 4);
+	/* a configured value wins over the descriptor's default */
+	set_ok(NULL, &lvl, 1);
+	assert_int_equal(snapshot_build_with(f->cid, f->dev_env, v, n, &id, &e), 0);
+	config_values_free(v, n);
+	assert_int_equal(snapshot_load(id, &snap, &e), 0);
+	assert_int_equal(snap->n, 4);
+	assert_string_equal(snap->entries[0].key, "DB_PASSWORD");
+	assert_string_equal(snap->entries[0].value, CANARY);
+	assert_true(snap->entries[0].secret);
+	assert_string_equal(snap->entries[1].key, "LOG_LEVEL");
+	assert_string_equal(snap->entries[1].value, "debug");
+	assert_string_equal(snap->entries[2].value, "fast");
+	assert_string_equal(snap->entries[3].value, "eu-dev");
+	assert_int_equal(snap->entries[3].env_id, f->dev_env);
+	snapshot_free(snap);
+	/* production has neither */
+	assert_int_equal(resolve_descriptor_values(f->cid, f->prod_env, desc, &v, &n, &e), -1);
+	assert_non_null(strstr(e.msg, "in production"));
+	ferr_clear(&e);
+	/* a component connection needs the dependency deployed there */
+	assert_int_equal(resolve_descriptor_values(f->cid, f->dev_env, with_backend, &v, &n, &e), -1);
+	assert_int_equal(e.status, 409);
+	assert_string_equal(e.msg, "connection backend conn: component backend is not deployed in development (its development's URL is injected there): deploy shop/backend to development first");
+	json_decref(desc);
+	json_decref(with_backend);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -806,6 +966,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_validate_lists_every_problem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validate_accepts_a_good_configuration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validate_message_overflow_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_named_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_into_the_snapshot, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
