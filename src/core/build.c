@@ -28,6 +28,7 @@
 #include "pipeline/descriptor.h"
 #include "pipeline/git.h"
 #include "pipeline/image.h"
+#include "pipeline/sandbox.h"
 #include "pipeline/registry.h"
 #include "pipeline/scan.h"
 #include "pipeline/yaml_tree.h"
@@ -263,6 +264,7 @@ struct build_src {
 	char *dockerfile;  /* NULL with a buildpack */
 	char *buildpack;
 	char *requested;   /* NULL: the branch head */
+	int build_network_egress; /* RUN steps may reach the network */
 };
 
 static char *col_dup(sqlite3_stmt *st, int c)
@@ -312,6 +314,7 @@ static int build_src_load(int64_t build_id, struct build_src *s, struct ferr *e)
 		s->dockerfile = col_dup(st, 7);
 		s->buildpack = col_dup(st, 8);
 		s->requested = col_dup(st, 9);
+		s->build_network_egress = 1;
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
@@ -1070,6 +1073,24 @@ out:
 	return ret;
 }
 
+/* Says in the build's log what the RUN steps are confined to. */
+static void sandbox_describe(struct build_run *run, const struct sandbox *sb)
+{
+	const struct sandbox_config *c = sandbox_settings();
+	char cpus[32];
+
+	if (c->cpus > 0)
+		snprintf(cpus, sizeof(cpus), "%.2f", c->cpus);
+	else
+		snprintf(cpus, sizeof(cpus), "unlimited");
+	run_log(run, "sandbox: RUN steps as an unprivileged user (user namespace of %s), own "
+		"PID/mount/IPC/UTS/network namespaces, network %s; limits: memory %lld MiB, "
+		"processes %ld, disk %lld MiB, CPUs %s, time %d s", SANDBOX_ACCOUNT,
+		sb->egress ? "egress (user-mode, host loopback unreachable)" :
+		sandbox_egress_allowed() ? "none" : "none (the server allows no build network)",
+		c->memory >> 20, c->pids, c->disk >> 20, cpus, run->timeout_s);
+}
+
 /* Runs the steps. The local image is left in *img for the caller to
  * remove once the build's result is recorded (users wait for that, not for
  * the clean-up). */
@@ -1131,6 +1152,9 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 	}
 	strbuf_addf(&repo, "%s/%s", src->project, src->component);
 	{
+		struct sandbox sb = SANDBOX_INIT;
+		char sb_key[40];
+		int rc;
 		struct image_build b = {
 			.context_dir = workspace,
 			.dockerfile = src->dockerfile,
@@ -1138,6 +1162,8 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 			.revision = sha,
 			.timestamp = commit_time,
 		};
+		/* unique on the machine: other ferryds number their builds too */
+		snprintf(sb_key, sizeof(sb_key), "p%ld-b%lld", (long)getpid(), (long long)run->build_id);
 		if (src->buildpack) {
 			int port = IMAGE_STATIC_PORT;
 			if (d->n_endpoints && d->endpoints[0].port >= 1024)
@@ -1151,7 +1177,13 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 			run_log(run, "building %s with buildah (timestamp %lld)", b.dockerfile ? b.dockerfile : "Dockerfile",
 				(long long)commit_time);
 		}
-		if (image_build(core.registry, &b, &w, &img, e) < 0)
+		if (sandbox_open(&sb, sb_key, src->build_network_egress, e) < 0)
+			goto out;
+		b.sandbox = &sb;
+		sandbox_describe(run, &sb);
+		rc = image_build(core.registry, &b, &w, &img, e);
+		sandbox_close(&sb);
+		if (rc < 0)
 			goto out;
 	}
 	run_log(run, "built image %s", img.id);

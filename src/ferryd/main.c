@@ -26,6 +26,7 @@
 #include "core/rollout.h"
 #include "core/webhook.h"
 #include "lib/log.h"
+#include "pipeline/sandbox.h"
 #include "pipeline/scan.h"
 #include "pipeline/secrets.h"
 #include "pipeline/vuln.h"
@@ -60,6 +61,8 @@ struct config {
 	int session_ttl;
 	const char *ingress_class;
 	const char *ingress_namespace;
+	const char *build_runtime;
+	struct sandbox_config sandbox;
 	int build_concurrency;
 	int build_timeout;
 	long body_limit;
@@ -76,7 +79,9 @@ static void usage(FILE *f)
 	      "              [--master-key-file FILE | --master-key-command CMD]\n"
 	      "              [--registry-username USER --registry-password-file FILE]\n"
 	      "              [--build-concurrency N] [--build-timeout SECONDS]\n"
-	      "              [--init-binary PATH]\n"
+	      "              [--build-cpus N] [--build-memory SIZE] [--build-pids N]\n"
+	      "              [--build-disk SIZE] [--build-network egress|none]\n"
+	      "              [--build-runtime PATH] [--init-binary PATH]\n"
 	      "              [--console-dir DIR | --no-console] [--session-ttl SECONDS]\n"
 	      "              [--ingress-class NAME] [--ingress-namespace NAME]\n"
 	      "              [--secret-rules FILE] [--scanner trivy|grype]\n"
@@ -108,7 +113,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 	       O_WORKERS, O_LOG, O_VERSION, O_HELP, O_MKF, O_MKC, O_NEWMK,
 	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT, O_RETENTION, O_DEADLINE,
 	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL,
-	       O_INGRESS_CLASS, O_INGRESS_NS };
+	       O_INGRESS_CLASS, O_INGRESS_NS, O_BCPUS, O_BMEM, O_BPIDS, O_BDISK, O_BNET,
+	       O_BRT };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -134,6 +140,12 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "init-binary", required_argument, NULL, O_INIT },
 		{ "ingress-class", required_argument, NULL, O_INGRESS_CLASS },
 		{ "ingress-namespace", required_argument, NULL, O_INGRESS_NS },
+		{ "build-cpus", required_argument, NULL, O_BCPUS },
+		{ "build-memory", required_argument, NULL, O_BMEM },
+		{ "build-pids", required_argument, NULL, O_BPIDS },
+		{ "build-disk", required_argument, NULL, O_BDISK },
+		{ "build-network", required_argument, NULL, O_BNET },
+		{ "build-runtime", required_argument, NULL, O_BRT },
 		{ "execution-retention-days", required_argument, NULL, O_RETENTION },
 		{ "missed-run-deadline", required_argument, NULL, O_DEADLINE },
 		{ "console-dir", required_argument, NULL, O_CONSOLE_DIR },
@@ -202,6 +214,47 @@ static int parse_args(int argc, char **argv, struct config *c)
 			break;
 		case O_INGRESS_CLASS: c->ingress_class = optarg; break;
 		case O_INGRESS_NS: c->ingress_namespace = optarg; break;
+		case O_BRT: c->build_runtime = optarg; break;
+		case O_BCPUS:
+			c->sandbox.cpus = strtod(optarg, &end);
+			if (*end || !(c->sandbox.cpus >= 0.01 && c->sandbox.cpus <= 1024)) {
+				fprintf(stderr, "ferryd: --build-cpus must be a number of CPUs from 0.01 to 1024\n");
+				return -1;
+			}
+			break;
+		case O_BMEM:
+			if (sandbox_parse_size(optarg, &c->sandbox.memory) < 0 ||
+			    c->sandbox.memory < (64LL << 20)) {
+				fprintf(stderr, "ferryd: --build-memory must be a size of at least 64M "
+						"(e.g. 512M, 4G)\n");
+				return -1;
+			}
+			break;
+		case O_BDISK:
+			if (sandbox_parse_size(optarg, &c->sandbox.disk) < 0 ||
+			    c->sandbox.disk < (1LL << 20)) {
+				fprintf(stderr, "ferryd: --build-disk must be a size of at least 1M "
+						"(e.g. 512M, 20G)\n");
+				return -1;
+			}
+			break;
+		case O_BPIDS:
+			c->sandbox.pids = strtol(optarg, &end, 10);
+			if (*end || c->sandbox.pids < 16 || c->sandbox.pids > 1000000) {
+				fprintf(stderr, "ferryd: --build-pids must be from 16 to 1000000\n");
+				return -1;
+			}
+			break;
+		case O_BNET:
+			if (!strcmp(optarg, "none"))
+				c->sandbox.no_egress = 1;
+			else if (!strcmp(optarg, "egress"))
+				c->sandbox.no_egress = 0;
+			else {
+				fprintf(stderr, "ferryd: --build-network must be egress or none\n");
+				return -1;
+			}
+			break;
 		case O_RETENTION:
 			c->execution_retention_days = (int)strtol(optarg, &end, 10);
 			if (*end || c->execution_retention_days < 1 || c->execution_retention_days > 36500) {
@@ -296,15 +349,16 @@ static int read_password_file(const char *path, char *out, size_t size)
 	return 0;
 }
 
-/* ferry-init, when --init-binary is not given: next to ferryd when
- * installed (same bindir), or at src/init/ferry-init in the build tree. */
-static void default_init_binary(char *out, size_t size)
+/* A helper binary of ferry's (ferry-init, ferry-build-runtime), when no
+ * flag names it: next to ferryd when installed (same bindir), or at
+ * src/<area>/<name> in the build tree. */
+static void default_helper(const char *name, const char *area, char *out, size_t size)
 {
 	char self[PATH_MAX - 32];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
 
-	snprintf(out, size, "ferry-init");
+	snprintf(out, size, "%s", name);
 	if (n <= 0)
 		return;
 	self[n] = '\0';
@@ -312,9 +366,9 @@ static void default_init_binary(char *out, size_t size)
 	if (!slash)
 		return;
 	*slash = '\0';
-	if (snprintf(out, size, "%.*s/ferry-init", (int)(size - 32), self) > 0 && access(out, X_OK) == 0)
+	if (snprintf(out, size, "%.*s/%s", (int)(size - 64), self, name) > 0 && access(out, X_OK) == 0)
 		return;
-	snprintf(out, size, "%.*s/../init/ferry-init", (int)(size - 32), self);
+	snprintf(out, size, "%.*s/../%s/%s", (int)(size - 64), self, area, name);
 }
 
 /* 1 if name is an executable in PATH. */
@@ -553,6 +607,20 @@ int main(int argc, char **argv)
 		if (scan_open(&c, &scan_cfg, &secret_rules, &vulndb, vulndb_path, sizeof(vulndb_path)) < 0)
 			return 1;
 		bo.scan = &scan_cfg;
+		{
+			char rt[PATH_MAX], state[PATH_MAX];
+			if (c.build_runtime)
+				snprintf(rt, sizeof(rt), "%s", c.build_runtime);
+			else
+				default_helper("ferry-build-runtime", "buildrt", rt, sizeof(rt));
+			snprintf(state, sizeof(state), "%s/sandbox", c.data);
+			c.sandbox.runtime = rt;
+			c.sandbox.state_dir = state;
+			if (sandbox_setup(&c.sandbox, &e) < 0) {
+				log_error("event=start_failed err=\"%s\"", e.msg);
+				return 1;
+			}
+		}
 		build_register(&bo);
 		{
 			char init[PATH_MAX];
@@ -563,7 +631,7 @@ int main(int argc, char **argv)
 				.init_binary = c.init_binary,
 			};
 			if (!c.init_binary) {
-				default_init_binary(init, sizeof(init));
+				default_helper("ferry-init", "init", init, sizeof(init));
 				rc_cfg.init_binary = init;
 			}
 			if (rollout_start(&rc_cfg, &e) < 0) {

@@ -119,6 +119,58 @@ static void render_containers_conf(struct strbuf *sb)
 		"events_logger = \"file\"\n");
 }
 
+/* Paths go into TOML strings unquoted-safe only. */
+static int toml_safe_path(const char *p)
+{
+	if (!p || *p != '/')
+		return 0;
+	for (; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void render_storage_conf(struct strbuf *sb, const char *dir)
+{
+	strbuf_addf(sb,
+		"# Written by ferry; rewritten at every start. Do not edit.\n"
+		"# The image store of ferry's builds (the sandbox maps uid 0 of each\n"
+		"# RUN step onto the ferry-build account's range; see docs/security.md).\n"
+		"[storage]\n"
+		"driver = \"overlay\"\n"
+		"graphroot = \"%s/storage\"\n"
+		"runroot = \"%s/run\"\n", dir, dir);
+}
+
+/* containers/storage (1.44, buildah 1.28) with the kernel's idmapped lower
+ * layers writes a mapped container's new files with their host ids and
+ * commits them so: an image built in the sandbox would hold files owned by
+ * uid 1879113726 instead of 65534. It caches whether the kernel has the
+ * feature as an empty file in its runroot; recording "not supported" makes
+ * it chown a copy of the base layers for the mapping once (kept for later
+ * builds) and commit ids correctly. */
+static int disable_idmapped_lower(const char *dir, struct ferr *e)
+{
+	struct strbuf p = STRBUF_INIT;
+	int fd, ret = 0;
+
+	strbuf_addf(&p, "%s/run", dir);
+	mkdir(p.buf, 0700);
+	strbuf_addstr(&p, "/overlay");
+	mkdir(p.buf, 0700);
+	strbuf_addstr(&p, "/idmapped-lower-dir-true");
+	unlink(p.buf);
+	strbuf_setlen(&p, p.len - 4);
+	strbuf_addstr(&p, "false");
+	fd = open(p.buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		ret = ferr_internal(e, "cannot create %s: %s", p.buf, strerror(errno));
+	else
+		close(fd);
+	strbuf_release(&p);
+	return ret;
+}
+
 static void render_registries_conf(struct strbuf *sb, const struct containers_registry *reg)
 {
 	strbuf_addstr(sb,
@@ -177,6 +229,7 @@ int containers_setup(struct containers *c, const char *data_dir,
 	c->conf_path = path_join(c->dir, "containers.conf");
 	c->registries_path = path_join(c->dir, "registries.conf");
 	c->auth_path = path_join(c->dir, "auth.json");
+	c->storage_path = path_join(c->dir, "storage.conf");
 
 	render_containers_conf(&sb);
 	if (write_atomic(c->conf_path, &sb, 0644, e) < 0)
@@ -189,11 +242,37 @@ int containers_setup(struct containers *c, const char *data_dir,
 	render_auth(&sb, reg);
 	if (write_atomic(c->auth_path, &sb, 0600, e) < 0)
 		goto out;
+	explicit_bzero(sb.buf, sb.len);
+	strbuf_reset(&sb);
+	{
+		char *abs = realpath(c->dir, NULL);
+		if (!abs || !toml_safe_path(abs)) {
+			ferr_invalid(e, "the data directory %s cannot be named in storage.conf "
+				     "(it must not contain quotes, backslashes or control characters)",
+				     c->dir);
+			free(abs);
+			goto out;
+		}
+		render_storage_conf(&sb, abs);
+		ret = write_atomic(c->storage_path, &sb, 0644, e) < 0 ||
+		      disable_idmapped_lower(abs, e) < 0 ? -1 : 0;
+		free(abs);
+		if (ret < 0)
+			goto out;
+		ret = -1;
+	}
 
 	c->env[0] = env_entry("CONTAINERS_CONF", c->conf_path);
 	c->env[1] = env_entry("CONTAINERS_REGISTRIES_CONF", c->registries_path);
 	c->env[2] = env_entry("REGISTRY_AUTH_FILE", c->auth_path);
 	c->env[3] = NULL;
+	for (size_t i = 0; i < 3; i++)
+		c->build_env[i] = strdup(c->env[i]);
+	c->build_env[3] = env_entry("CONTAINERS_STORAGE_CONF", c->storage_path);
+	c->build_env[4] = NULL;
+	for (size_t i = 0; i < 4; i++)
+		if (!c->build_env[i])
+			abort();
 	ret = 0;
 out:
 	explicit_bzero(sb.buf, sb.len);
@@ -208,6 +287,11 @@ const char *const *containers_env(const struct containers *c)
 	return (const char *const *)c->env;
 }
 
+const char *const *containers_build_env(const struct containers *c)
+{
+	return (const char *const *)c->build_env;
+}
+
 void containers_release(struct containers *c)
 {
 	if (!c)
@@ -216,7 +300,10 @@ void containers_release(struct containers *c)
 	free(c->conf_path);
 	free(c->registries_path);
 	free(c->auth_path);
+	free(c->storage_path);
 	for (size_t i = 0; i < 4; i++)
 		free(c->env[i]);
+	for (size_t i = 0; i < 5; i++)
+		free(c->build_env[i]);
 	memset(c, 0, sizeof(*c));
 }

@@ -12,6 +12,15 @@
  *                               short names searched only there
  *   REGISTRY_AUTH_FILE          credentials for an external registry (0600)
  *
+ * Build tools (buildah bud/push/rmi/from/mount, skopeo on local images) get
+ * one more, containers_build_env():
+ *
+ *   CONTAINERS_STORAGE_CONF     a local image store of ferry's own for
+ *                               builds, DATA/containers/storage, whose
+ *                               overlay driver does not use idmapped lower
+ *                               layers (see containers.c: with them, the
+ *                               sandbox's uid mapping leaked into layers)
+ *
  * With CONTAINERS_REGISTRIES_CONF set, the tools do not read the system
  * registries.conf nor its registries.conf.d drop-ins, so short names such as
  * "debian" can never silently resolve to a public registry.
@@ -37,10 +46,12 @@ struct containers {
 	char *conf_path;       /* DATA/containers/containers.conf */
 	char *registries_path; /* DATA/containers/registries.conf */
 	char *auth_path;       /* DATA/containers/auth.json */
+	char *storage_path;    /* DATA/containers/storage.conf */
 	char *env[4];          /* the three KEY=VALUE entries, then NULL */
+	char *build_env[5];    /* those and CONTAINERS_STORAGE_CONF, then NULL */
 };
 
-#define CONTAINERS_INIT { NULL, NULL, NULL, NULL, { NULL, NULL, NULL, NULL } }
+#define CONTAINERS_INIT { NULL, NULL, NULL, NULL, NULL, { NULL }, { NULL } }
 
 /* Creates DATA/containers/ (0700) under data_dir and (re)writes
  * containers.conf, registries.conf and auth.json (0600) for reg, each
@@ -54,6 +65,10 @@ int containers_setup(struct containers *c, const char *data_dir,
 /* The NULL-terminated "KEY=VALUE" vector to pass as struct spawn.env to
  * every podman/buildah/skopeo call. Owned by c; valid until release. */
 const char *const *containers_env(const struct containers *c);
+
+/* The same for build tools: also CONTAINERS_STORAGE_CONF, ferry's own
+ * image store for builds. Owned by c; valid until release. */
+const char *const *containers_build_env(const struct containers *c);
 
 /* Frees what containers_setup allocated (the files stay). Accepts a c
  * that was never set up (CONTAINERS_INIT). */

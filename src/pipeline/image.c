@@ -141,8 +141,10 @@ static int stop_tool(struct spawn *s)
 	return 0;
 }
 
-int image_tool_run(struct registry *r, const char *const *argv, const struct image_watch *w,
-		   struct strbuf *out, struct strbuf *tail, struct ferr *e)
+/* Runs argv with env (NULL-terminated "KEY=VALUE" entries over ferryd's
+ * environment), watching sb's limits if sb is not NULL; see image_tool_run. */
+static int tool_run(const char *const *env, const char *const *argv, const struct image_watch *w,
+		    struct sandbox *sb, struct strbuf *out, struct strbuf *tail, struct ferr *e)
 {
 	struct spawn s = SPAWN_INIT;
 	struct line_buf lo = { STRBUF_INIT, 0 }, le = { STRBUF_INIT, 0 };
@@ -158,7 +160,7 @@ int image_tool_run(struct registry *r, const char *const *argv, const struct ima
 		return -1;
 	}
 	s.argv = argv;
-	s.env = registry_env(r);
+	s.env = env;
 	s.out_fd = po[1];
 	s.err_fd = pe[1];
 	if (spawn_start(&s, e) < 0) {
@@ -182,6 +184,10 @@ int image_tool_run(struct registry *r, const char *const *argv, const struct ima
 		}
 		if (w && w->deadline_ms && now_ms() >= w->deadline_ms) {
 			stopped = 2;
+			break;
+		}
+		if (sb && sandbox_poll(sb, e) < 0) {
+			stopped = 3;
 			break;
 		}
 		n = poll(p, 2, POLL_SLICE_MS);
@@ -226,9 +232,17 @@ int image_tool_run(struct registry *r, const char *const *argv, const struct ima
 	if (stopped == 2)
 		return ferr_set(e, 504, "timeout", "%s did not finish before the build's time limit",
 				argv[0]);
+	if (stopped == 3)
+		return -1; /* the check's error */
 	if (status < 0)
 		return ferr_internal(e, "waiting for %s failed", argv[0]);
 	return status;
+}
+
+int image_tool_run(struct registry *r, const char *const *argv, const struct image_watch *w,
+		   struct strbuf *out, struct strbuf *tail, struct ferr *e)
+{
+	return tool_run(registry_build_env(r), argv, w, NULL, out, tail, e);
 }
 
 /* The line of tail most likely to say what went wrong: the last one that
@@ -399,11 +413,13 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 	struct strbuf ts = STRBUF_INIT, label = STRBUF_INIT, tail = STRBUF_INIT;
 	struct strbuf msg = STRBUF_INIT, text = STRBUF_INIT, from = STRBUF_INIT;
 	struct strbuf base_name = STRBUF_INIT;
-	const char **argv = NULL;
-	size_t argc = 0, nargs = 0;
+	const char **argv = NULL, **env = NULL;
+	size_t argc = 0, nargs = 0, nenv = 0;
 	int fd, status, ret = -1;
 
 	*out = (struct image_local)IMAGE_LOCAL_INIT;
+	if (!b->sandbox)
+		return ferr_internal(e, "image_build without a sandbox: RUN steps never run unsandboxed");
 	if (!b->context_dir || !*b->context_dir)
 		return ferr_invalid(e, "no build context directory given");
 	if (!registry_valid_repo(b->repo))
@@ -481,13 +497,12 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 		    (long)getpid(), atomic_fetch_add(&seq, 1));
 	strbuf_addf(&ts, "%lld", b->timestamp);
 
-	argv = calloc(40 + 2 * nargs, sizeof(*argv));
+	argv = calloc(40 + SANDBOX_ARGS_MAX + 2 * nargs, sizeof(*argv));
 	if (!argv)
 		abort();
 	argv[argc++] = "buildah";
 	argv[argc++] = "bud";
-	argv[argc++] = "--isolation";
-	argv[argc++] = "chroot";
+	sandbox_buildah_args(b->sandbox, argv, &argc);
 	argv[argc++] = "--layers=false";
 	argv[argc++] = "--force-rm";
 	argv[argc++] = "--format";
@@ -526,10 +541,24 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 	argv[argc++] = b->context_dir;
 	argv[argc] = NULL;
 
-	status = image_tool_run(r, argv, w, NULL, &tail, e);
+	for (const char *const *p = registry_build_env(r); p && *p; p++)
+		nenv++;
+	for (const char *const *p = sandbox_env(b->sandbox); *p; p++)
+		nenv++;
+	env = calloc(nenv + 1, sizeof(*env));
+	if (!env)
+		abort();
+	nenv = 0;
+	for (const char *const *p = registry_build_env(r); p && *p; p++)
+		env[nenv++] = *p;
+	for (const char *const *p = sandbox_env(b->sandbox); *p; p++)
+		env[nenv++] = *p;
+	status = tool_run(env, argv, w, b->sandbox, NULL, &tail, e);
 	if (status < 0)
 		goto out;
 	if (status != 0) {
+		if (sandbox_explain(b->sandbox, tail.buf, e))
+			goto out;
 		error_line(&tail, &msg);
 		ferr_set(e, 422, "build_failed", "buildah bud failed (exit %d): %s", status, msg.buf);
 		goto out;
@@ -556,6 +585,7 @@ out:
 	if (b->dockerfile_text && dfile.len)
 		unlink(dfile.buf);
 	free(argv);
+	free(env);
 	strbuf_release(&name);
 	strbuf_release(&iidfile);
 	strbuf_release(&dfile);

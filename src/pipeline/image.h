@@ -12,7 +12,8 @@
  * A Dockerfile whose RUN steps write changing content (dates, random data,
  * downloads) is of course not repeatable; ferry cannot fix that.
  *
- * The build runs with `--isolation chroot` (no nested user namespace needed).
+ * Every RUN step runs in the build's sandbox (sandbox.h): its own user,
+ * PID, mount, IPC, UTS and network namespaces, the build's limits.
  * buildah's output is handed to a callback line by line as it happens (the
  * step's log). A build can be cancelled from another thread and has a
  * timeout; both kill buildah's whole process group (SIGTERM, then SIGKILL).
@@ -32,6 +33,7 @@
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "pipeline/registry.h"
+#include "pipeline/sandbox.h"
 
 /* Receives one line of tool output (without the newline; lines longer than
  * IMAGE_LOG_LINE_MAX are cut there). line is only valid during the call. */
@@ -58,6 +60,7 @@ struct image_build {
 	long long timestamp;         /* seconds since the epoch (the commit time) */
 	int no_cache;                /* 1: --no-cache */
 	const char *const *build_args; /* "KEY=VALUE" entries for --build-arg; may be NULL */
+	struct sandbox *sandbox;     /* where RUN steps run (sandbox.h); required */
 };
 
 /* A built image in local storage. */
@@ -126,7 +129,8 @@ int image_dockerfile_base(const char *dockerfile, struct strbuf *out);
 /* The port the static buildpack serves on unless told otherwise. */
 #define IMAGE_STATIC_PORT 8080
 
-/* Runs a container tool (buildah, skopeo...) with r's environment, handing
+/* Runs a container tool (buildah, skopeo...) with r's build environment
+ * (registry_build_env: ferry's image store for builds), handing
  * its output to w->log line by line; also keeps the last lines in tail (may
  * be NULL) for error messages, and all of stdout in out (may be NULL; capped
  * at 1 MiB). Returns the exit status (>= 0), or -1 with e set when it could

@@ -851,6 +851,11 @@ const char *const *registry_env(const struct registry *r)
 	return containers_env(&r->cc);
 }
 
+const char *const *registry_build_env(const struct registry *r)
+{
+	return containers_build_env(&r->cc);
+}
+
 pid_t registry_pid(struct registry *r)
 {
 	pid_t pid;

@@ -71,6 +71,10 @@ int registry_insecure(const struct registry *r);
  * lib/containers.h). Owned by r. */
 const char *const *registry_env(const struct registry *r);
 
+/* The same for build tools (buildah, skopeo on local images): also ferry's
+ * own image store for builds (containers_build_env). Owned by r. */
+const char *const *registry_build_env(const struct registry *r);
+
 /* The managed registry's pid, or 0 (external, or not running). */
 pid_t registry_pid(struct registry *r);
 

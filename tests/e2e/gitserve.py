@@ -232,6 +232,9 @@ def containers_env(data):
         "CONTAINERS_REGISTRIES_CONF": os.path.join(d, "registries.conf"),
         "REGISTRY_AUTH_FILE": os.path.join(d, "auth.json"),
     })
+    # builds' own image store (lib/containers.h), where built images live
+    if os.path.exists(os.path.join(d, "storage.conf")):
+        e["CONTAINERS_STORAGE_CONF"] = os.path.join(d, "storage.conf")
     return e
 
 

@@ -29,10 +29,13 @@
 #include "pipeline/baseimage.h"
 #include "pipeline/image.h"
 #include "pipeline/registry.h"
+#include "pipeline/sandbox.h"
 
 static char datadir[64];
 static struct registry *reg;
 static char base_digest[72];
+/* RUN steps run in a build sandbox (no network: nothing here needs one) */
+static struct sandbox sbx = SANDBOX_INIT;
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
@@ -78,7 +81,7 @@ static void collect(void *ctx, const char *line, size_t len)
 static int run(const char *const *argv, struct strbuf *out)
 {
 	struct ferr e = FERR_INIT;
-	int st = spawn_capture(argv, registry_env(reg), NULL, out, 1 << 20, 120000, &e);
+	int st = spawn_capture(argv, registry_build_env(reg), NULL, out, 1 << 20, 120000, &e);
 	if (st < 0)
 		fail_msg("%s: %s", argv[0], e.msg);
 	return st;
@@ -111,6 +114,18 @@ static int setup(void **state)
 		fprintf(stderr, "registry_open: %s\n", e.msg);
 		return -1;
 	}
+	{
+		struct sandbox_config sc = { .runtime = getenv("FERRY_BUILD_RUNTIME") };
+		char key[32];
+		strbuf_addf(&sd, "%s/sandbox", datadir);
+		sc.state_dir = sd.buf;
+		snprintf(key, sizeof(key), "u%ld", (long)getpid());
+		if (sandbox_setup(&sc, &e) < 0 || sandbox_open(&sbx, key, 0, &e) < 0) {
+			fprintf(stderr, "sandbox: %s\n", e.msg);
+			return -1;
+		}
+		strbuf_reset(&sd);
+	}
 	strbuf_addf(&sd, "%s/baseimage", datadir);
 	bo.state_dir = sd.buf;
 	rc = baseimage_ensure_busybox(reg, &bo, NULL, base_digest, &e);
@@ -133,6 +148,7 @@ static int teardown(void **state)
 	untag(name.buf);
 	strbuf_release(&name);
 	registry_close(reg);
+	sandbox_close(&sbx);
 	return nftw(datadir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -189,7 +205,7 @@ static const char dockerfile[] =
 static void build_push(const char *ctx, const char *tag, int no_cache, struct strbuf *log,
 		       struct image_pushed *out)
 {
-	struct image_build b = { 0 };
+	struct image_build b = { .sandbox = &sbx };
 	struct image_watch w = { collect, log, NULL, image_deadline(300000) };
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct ferr e = FERR_INIT;
@@ -262,7 +278,7 @@ static void test_digest_independent_of_base_image_names(void **state)
 {
 	char *ctx = make_context("ctx-names", "FROM ferry/testbase:a\nCOPY hello.txt /hello.txt\n");
 	struct strbuf df = STRBUF_INIT, log = STRBUF_INIT, a = STRBUF_INIT;
-	struct image_build bb = { 0 };
+	struct image_build bb = { .sandbox = &sbx };
 	struct image_watch w = { collect, &log, NULL, image_deadline(300000) };
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct image_pushed pa = IMAGE_PUSHED_INIT;
@@ -316,7 +332,7 @@ static void test_failing_run(void **state)
 	char *ctx = make_context("ctx-fail",
 		"FROM ferry/busybox\n"
 		"RUN echo about-to-fail && ls /no/such/dir\n");
-	struct image_build b = { 0 };
+	struct image_build b = { .sandbox = &sbx };
 	struct strbuf log = STRBUF_INIT;
 	struct image_watch w = { collect, &log, NULL, 0 };
 	struct image_local img = IMAGE_LOCAL_INIT;
@@ -383,7 +399,7 @@ static long long mono_ms(void)
 static void test_cancel_and_timeout(void **state)
 {
 	char *ctx = make_context("ctx-slow", "FROM ferry/busybox\nRUN echo sleeping && sleep 120\n");
-	struct image_build b = { 0 };
+	struct image_build b = { .sandbox = &sbx };
 	struct strbuf log = STRBUF_INIT;
 	struct image_watch w = { collect, &log, &cancel_flag, 0 };
 	struct image_local img = IMAGE_LOCAL_INIT;
@@ -466,7 +482,7 @@ static void test_static_buildpack(void **state)
 {
 	struct strbuf ctx = STRBUF_INIT, df = STRBUF_INIT, log = STRBUF_INIT;
 	struct strbuf ref = STRBUF_INIT, out = STRBUF_INIT;
-	struct image_build b = { 0 };
+	struct image_build b = { .sandbox = &sbx };
 	struct image_watch w = { collect, &log, NULL, image_deadline(300000) };
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct image_pushed p = IMAGE_PUSHED_INIT;
@@ -515,7 +531,25 @@ static void test_static_buildpack(void **state)
 	const char *sh[] = { "buildah", "run", "--isolation", "chroot", "--user", "65534:65534",
 			     ctr.buf, "--", "/bin/sh", "-c", script.buf, NULL };
 	assert_int_equal(run(sh, &page), 0);
-	assert_non_null(strstr(page.buf, "65534    65534"));
+	assert_non_null(strstr(page.buf, "index.html"));
+	{
+		/* Owned by nobody in the pushed layer. (Local storage keeps the
+		 * sandbox's mapped ids on disk: a container from the local image
+		 * without that mapping sees host ids, so look at the registry's
+		 * copy, which is what deployments pull.) */
+		struct strbuf copy = STRBUF_INIT, dest = STRBUF_INIT, list = STRBUF_INIT;
+		strbuf_addf(&dest, "dir:%s/pushed", datadir);
+		const char *cp[] = { "skopeo", "copy", "--src-tls-verify=false", ref.buf, dest.buf, NULL };
+		assert_int_equal(run(cp, NULL), 0);
+		strbuf_addf(&copy, "for f in %s/pushed/*; do tar -tzvf \"$f\" 2>/dev/null; done", datadir);
+		const char *tar[] = { "sh", "-c", copy.buf, NULL };
+		run(tar, &list);
+		if (!strstr(list.buf, "65534/65534") || !strstr(list.buf, "site/index.html"))
+			fail_msg("pushed layers: %s", strstr(list.buf, "site") ? strstr(list.buf, "site") - 40 : "no site/");
+		strbuf_release(&copy);
+		strbuf_release(&dest);
+		strbuf_release(&list);
+	}
 	assert_non_null(strstr(page.buf, "<h1>ferry static</h1>"));
 	const char *rm[] = { "buildah", "rm", ctr.buf, NULL };
 	assert_int_equal(run(rm, NULL), 0);
