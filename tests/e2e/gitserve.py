@@ -232,9 +232,17 @@ def containers_env(data):
         "CONTAINERS_REGISTRIES_CONF": os.path.join(d, "registries.conf"),
         "REGISTRY_AUTH_FILE": os.path.join(d, "auth.json"),
     })
-    # builds' own image store (lib/containers.h), where built images live
-    if os.path.exists(os.path.join(d, "storage.conf")):
-        e["CONTAINERS_STORAGE_CONF"] = os.path.join(d, "storage.conf")
+    return e
+
+
+def build_env(data):
+    """containers_env for build tools: also the builds' own image store
+    (lib/containers.h: containers_build_env), where built images live.
+    podman (deployments) uses the machine's store: use containers_env."""
+    e = containers_env(data)
+    conf = os.path.join(data, "containers", "storage.conf")
+    if os.path.exists(conf):
+        e["CONTAINERS_STORAGE_CONF"] = conf
     return e
 
 
@@ -258,7 +266,7 @@ def remove_local_images(data):
 def remove_local_images_for(data, host):
     """remove_local_images for the registry at host (e.g. an external one)."""
     import json
-    env = containers_env(data)
+    env = build_env(data)
     p = subprocess.run(["buildah", "images", "--json"], env=env, capture_output=True, text=True)
     if p.returncode != 0 or not p.stdout.strip():
         return

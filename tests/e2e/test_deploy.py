@@ -167,7 +167,10 @@ def test_auto_deploy_after_a_build(d):
 
 def containers_of(d, component, env):
     ce = containers_env(d.data)
+    with open(os.path.join(d.data, "runtime-instance")) as f:
+        inst = f.read().strip()  # only this ferryd's: other runs may deploy demo/hello too
     p = subprocess.run(["podman", "ps", "-q", "--no-trunc",
+                        "--filter", "label=ferry.instance=" + inst,
                         "--filter", "label=ferry.component=" + component,
                         "--filter", "label=ferry.environment=" + env,
                         "--filter", "label=ferry.project=demo"], env=ce, capture_output=True, text=True)
