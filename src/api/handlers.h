@@ -4,6 +4,8 @@
 
 #include "api/api.h"
 
+/* admin.c */
+int h_admin_backup(struct api_req *r, json_t **ret, struct ferr *e);
 /* openapi.c */
 int h_openapi(struct api_req *r, json_t **ret, struct ferr *e);
 /* health.c */

@@ -70,6 +70,8 @@ const struct api_route api_routes[] = {
 	{ "POST",   P "/tokens",                         h_token_create,      "token.create", 0 },
 	{ "DELETE", P "/tokens/{}",                      h_token_revoke,      "token.revoke", 0 },
 
+	{ "POST",   P "/admin/backup",                   h_admin_backup,      "admin.backup", 0 },
+
 	{ "GET",    P "/audit",                          h_audit_list,        NULL, 0 },
 
 	{ "POST",   P "/jobs",                           h_job_create,        "job.create", 0 },

@@ -56,6 +56,11 @@ int api_call(const char *method, const char *path, json_t *body, json_t **ret, s
 int api_stream(const char *path, int (*line)(const char *text, size_t len, void *arg), void *arg,
 	       struct ferr *e);
 
+/* Calls the API and writes a 2xx answer's body to fd as it arrives (a
+ * download: any type, any size), its byte count into *ret_bytes. Returns 0,
+ * or -1 with e set (the server's message on an error answer). */
+int api_download(const char *method, const char *path, json_t *body, int fd, long long *ret_bytes,
+		 struct ferr *e);
 /* Percent-encodes s for a URL path segment or query value into out. */
 const char *url_escape(const char *s, char *out, size_t size);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/strbuf.h"
 #include "lib/banned.h"
@@ -170,6 +171,87 @@ out:
 	return r;
 }
 
+/* For write callbacks: learns the answer's status on the first call; an
+ * error answer's body is kept in err (capped) for answer_error. Returns 1
+ * when data was such a body. */
+static int keep_error_body(CURL *c, long *status, struct strbuf *err, const char *data, size_t len)
+{
+	if (!*status)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (*status < 300)
+		return 0;
+	if (err->len + len <= MAX_RESPONSE)
+		strbuf_add(err, data, len);
+	return 1;
+}
+
+struct download_state {
+	int fd;
+	long status;
+	CURL *c;
+	struct strbuf err;
+	long long bytes;
+	int write_failed;
+};
+
+static size_t download_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct download_state *s = arg;
+	size_t len = size * n, off = 0;
+
+	if (keep_error_body(s->c, &s->status, &s->err, data, len))
+		return len;
+	while (off < len) {
+		ssize_t w = write(s->fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			s->write_failed = errno ? errno : EIO;
+			return 0;
+		}
+		off += (size_t)w;
+	}
+	s->bytes += (long long)len;
+	return len;
+}
+
+int api_download(const char *method, const char *path, json_t *body, int fd, long long *ret_bytes,
+		 struct ferr *e)
+{
+	struct download_state s = { fd, 0, NULL, STRBUF_INIT, 0, 0 };
+	struct curl_slist *hdrs = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "", *text = NULL;
+	CURLcode rc;
+	int r = 0;
+
+	s.c = easy(method, path, &hdrs);
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		curl_easy_setopt(s.c, CURLOPT_POSTFIELDS, text);
+	}
+	curl_easy_setopt(s.c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(s.c, CURLOPT_WRITEFUNCTION, download_write);
+	curl_easy_setopt(s.c, CURLOPT_WRITEDATA, &s);
+	rc = curl_easy_perform(s.c);
+	if (!s.status)
+		curl_easy_getinfo(s.c, CURLINFO_RESPONSE_CODE, &s.status);
+	if (s.status >= 300)
+		r = answer_error(s.status, &s.err, e);
+	else if (s.write_failed)
+		r = ferr_internal(e, "writing the download: %s", strerror(s.write_failed));
+	else if (rc != CURLE_OK)
+		r = transport_error(rc, errbuf, e);
+	if (ret_bytes)
+		*ret_bytes = s.bytes;
+	if (text)
+		explicit_bzero(text, strlen(text));
+	free(text);
+	strbuf_release(&s.err);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(s.c);
+	return r;
+}
+
 struct stream_state {
 	struct strbuf buf;
 	struct strbuf err;     /* body of an error answer */
@@ -185,13 +267,8 @@ static size_t stream_write(char *data, size_t size, size_t n, void *arg)
 	struct stream_state *s = arg;
 	size_t len = size * n, start = 0;
 
-	if (!s->status)
-		curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &s->status);
-	if (s->status >= 300) {
-		if (s->err.len + len <= MAX_RESPONSE)
-			strbuf_add(&s->err, data, len);
+	if (keep_error_body(s->c, &s->status, &s->err, data, len))
 		return len;
-	}
 	strbuf_add(&s->buf, data, len);
 	for (size_t i = 0; i < s->buf.len; i++)
 		if (s->buf.buf[i] == '\n') {

@@ -70,4 +70,7 @@ int cmd_logs_execution(int argc, char **argv, struct ferr *e);
 /* Prints "key: value" lines of an object for people. */
 void print_fields(json_t *obj, const char *const *keys);
 
+/* cmd_admin.c */
+int cmd_admin_backup(int argc, char **argv, struct ferr *e);
+
 #endif

@@ -82,6 +82,7 @@ static const struct command {
 	{ "login",            cmd_login,            "login --server URL --token-file FILE [--ca-file FILE]" },
 	{ "whoami",           cmd_whoami,           "whoami" },
 	{ "audit",            cmd_audit,            "audit [--project P] [--limit N]" },
+	{ "admin backup",     cmd_admin_backup,     "admin backup FILE [--include-registry] [--passphrase-file F] (admin)" },
 	{ NULL, NULL, NULL },
 };
 

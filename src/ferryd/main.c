@@ -25,6 +25,7 @@
 #include "core/manifests.h"
 #include "core/rollout.h"
 #include "core/webhook.h"
+#include "ferryd/restore.h"
 #include "lib/log.h"
 #include "pipeline/sandbox.h"
 #include "pipeline/scan.h"
@@ -89,6 +90,7 @@ static void usage(FILE *f)
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
 	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
 	      "              [--master-key-command CMD --new-master-key-file FILE]\n"
+	      "       ferryd restore FILE --data DIR [--passphrase-file FILE] [--no-master-key]\n"
 	      "       ferryd --version\n", f);
 }
 
@@ -540,6 +542,9 @@ int main(int argc, char **argv)
 
 	int rotate = argc > 1 && !strcmp(argv[1], "rotate-master-key");
 	struct vault_key_source src;
+
+	if (argc > 1 && !strcmp(argv[1], "restore"))
+		return ferryd_restore(argc - 1, argv + 1);
 
 	if (rotate) {
 		argv++;

@@ -60,6 +60,7 @@ class Ferryd:
         self.proc = None
         self.log_path = os.path.join(os.path.dirname(data), "ferryd-%d.log" % self.port)
         self.url = "http://127.0.0.1:%d" % self.port
+        self.admin_token = None  # set to use a token other than DATA/admin.token
 
     def start(self, timeout=20):
         log = open(self.log_path, "ab")
@@ -82,6 +83,8 @@ class Ferryd:
 
     @property
     def token(self):
+        if self.admin_token:
+            return self.admin_token
         with open(os.path.join(self.data, "admin.token")) as f:
             return f.read().strip()
 
