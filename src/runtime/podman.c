@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "configdir.h"
+#include "cni_dns.h"
+#include "subnet.h"
 #include "lib/spawn.h"
 #include "lib/banned.h"
 
@@ -219,11 +221,21 @@ static int pm_ensure_network(struct runtime *rt, const char *project,
 		 * (CNI: ingressPolicy same-bridge; netavark: isolate), so no
 		 * other environment can reach this one. DNS stays on so that
 		 * replicas find their neighbours by component name. */
-		const char *argv[] = { p->program, "network", "create", "--opt=isolate=true",
+		char subnet[32], sub_opt[48];
+		int cursor = 0, tries = 0;
+		const char *argv[] = { p->program, "network", "create", "--opt=isolate=true", sub_opt,
 				       l1.buf, l2.buf, l3.buf, net.buf, NULL };
-		st = pm_call(p, argv, NULL, &err, CALL_MS, e);
-		if (st < 0)
-			goto out;
+		/* A subnet no host interface holds (runtime/subnet.h); one that
+		 * another network has is refused by podman: try the next. */
+		do {
+			if (subnet_next_free(&cursor, subnet, sizeof(subnet), e) < 0)
+				goto out;
+			snprintf(sub_opt, sizeof(sub_opt), "--subnet=%s", subnet);
+			strbuf_reset(&err);
+			st = pm_call(p, argv, NULL, &err, CALL_MS, e);
+			if (st < 0)
+				goto out;
+		} while (st > 0 && strstr(err.buf, "already used") && ++tries < 64);
 		/* st > 0 may be a lost race with another creator: then it exists */
 		if (st > 0 && pm_exists(p, "network", net.buf, NULL) != 1) {
 			pm_fail(e, "create network", st, &err);
@@ -262,9 +274,10 @@ static int pm_remove_network(struct runtime *rt, const char *project,
 		const char *argv[] = { p->program, "network", "rm", net.buf, NULL };
 		st = pm_call(p, argv, NULL, &err, CALL_MS, e);
 	}
-	if (st == 0)
+	if (st == 0) {
 		rc = 0;
-	else if (st > 0 && (strstr(err.buf, "being used") || strstr(err.buf, "in use") ||
+		cni_dns_stop(net.buf);
+	} else if (st > 0 && (strstr(err.buf, "being used") || strstr(err.buf, "in use") ||
 			     strstr(err.buf, "associated containers")))
 		ferr_conflict(e, "network %s still has replicas attached: stop them first",
 			      net.buf);
@@ -477,7 +490,9 @@ static int pm_start_replica(struct runtime *rt, const struct runtime_spec *spec,
 	pm_run_argv(&argv, p, spec, &im, name.buf, net.buf);
 	st = pm_call(p, (const char *const *)argv.v, &out, &err, PULL_MS, e);
 	if (st != 0) {
-		if (st > 0 && strstr(err.buf, "already in use")) {
+		/* "the container name ... is already in use by ..."; not any
+		 * "already in use" (a helper's "Address already in use") */
+		if (st > 0 && strstr(err.buf, "container name") && strstr(err.buf, "already in use")) {
 			/* someone else's container of that name: not ours to remove */
 			configdir_remove(p->run_dir, name.buf, NULL);
 			ferr_conflict(e, "it already exists: stop it first");

@@ -280,3 +280,26 @@ def remove_local_images_for(data, host):
         else:
             for n in mine:
                 subprocess.run(["buildah", "untag", img["id"], n], env=env, capture_output=True)
+
+
+DNSNAME = "/run/containers/cni/dnsname"
+
+
+def remove_network(name, env, force=True):
+    """podman network rm, then the network's own CNI dnsname helper: podman
+    leaves that dnsmasq running, and it takes the address of the next network
+    that gets the same bridge (src/runtime/cni_dns.h). Only a dnsmasq whose
+    command line names this network's config is stopped."""
+    p = subprocess.run(["podman", "network", "rm"] + (["-f"] if force else []) + [name],
+                       env=env, capture_output=True, text=True)
+    try:
+        with open(os.path.join(DNSNAME, name, "pidfile")) as f:
+            pid = int(f.read().strip())
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            cmd = f.read().split(b"\0")
+        if cmd[0] == b"/usr/sbin/dnsmasq" and any(
+                a.endswith(("/%s/dnsmasq.conf" % name).encode()) for a in cmd):
+            os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+    return p

@@ -15,7 +15,7 @@ import requests
 import yaml
 
 from ferry import Ferryd, binary, free_port
-from gitserve import Repo, containers_env
+from gitserve import Repo, containers_env, remove_network
 from test_rollout import cleanup, hello_files
 
 CANARY = "canary-kube-4b1d9e-not-in-manifests"
@@ -181,4 +181,4 @@ def test_podman_kube_play_runs_the_rendered_pod(d, tmp_path):
             subprocess.run(["podman", "pod", "rm", "-f", "-t", "0", pid], env=env, capture_output=True)
         if secret_id:
             subprocess.run(["podman", "secret", "rm", secret_id], env=env, capture_output=True)
-        subprocess.run(["podman", "network", "rm", "-f", net], env=env, capture_output=True)
+        remove_network(net, env)

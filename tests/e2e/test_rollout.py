@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from ferry import ROOT, Ferryd, binary, free_port
-from gitserve import Repo, containers_env, remove_local_images
+from gitserve import Repo, containers_env, remove_local_images, remove_network
 
 HELLO = os.path.join(ROOT, "examples", "hello")
 
@@ -94,7 +94,7 @@ def cleanup(data):
         p = subprocess.run(["podman", "network", "ls", "-q", "--filter", "label=ferry.instance=" + inst],
                            env=env, capture_output=True, text=True)
         for nid in p.stdout.split():
-            subprocess.run(["podman", "network", "rm", "-f", nid], env=env, capture_output=True)
+            remove_network(nid, env)
     try:
         with open(os.path.join(data, "gateway", "haproxy.pid")) as f:
             pid = int(f.read().strip())

@@ -24,6 +24,8 @@ import time
 
 import pytest
 
+from gitserve import remove_network
+
 BUSYBOX = "/bin/busybox"
 CONTAINERS_CONF = """\
 [containers]
@@ -157,7 +159,7 @@ class Env:
         for net in self.networks:
             p = self.sh(["podman", "network", "exists", net], check=False)
             if p.returncode == 0:
-                self.sh(["podman", "network", "rm", net], check=False)
+                remove_network(net, self.env, force=False)
         for iid in reversed(self.images):
             self.sh(["podman", "rmi", "--force", iid], check=False)
         run = os.path.join(self.data, "run")
