@@ -75,7 +75,10 @@ struct api_options {
 	size_t body_limit;       /* bytes; larger → 413 */
 	const char *tls_cert;    /* PEM files, or NULL for plain HTTP */
 	const char *tls_key;
-	int max_connections;
+	int max_connections;      /* all clients; over it: 503 (0: 512) */
+	unsigned per_ip_connections; /* one client address; over it: 503 (0: 64) */
+	unsigned request_timeout_s; /* a request's headers and body (0: 30) */
+	unsigned idle_timeout_s;  /* an idle keep-alive connection (0: 60) */
 	const char *console_dir; /* the web console's files, served at "/"; NULL: no console */
 };
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/connguard.h"
 #include "api/session.h"
 #include "api/headers.h"
 #include "api/static.h"
@@ -309,6 +310,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	connguard_request_read(c);
 	if (rq->status)
 		return MHD_YES; /* already answered (413 on Content-Length) */
 	if (rq->too_large) {
@@ -328,11 +330,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	double ms;
 
 	(void)cls;
+	connguard_request_done(c);
 	if (!rq)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (double)(end.tv_sec - rq->start.tv_sec) * 1e3 + (double)(end.tv_nsec - rq->start.tv_nsec) / 1e6;
-	(void)c;
 	log_info("event=request method=%s path=%s status=%d ms=%.2f actor=%s%s",
 		 rq->method, log_quote(q, sizeof(q), rq->path), rq->status, ms,
 		 rq->authed ? rq->who.name : "-",
@@ -402,24 +404,43 @@ int api_start(const struct api_options *o, struct ferr *e)
 			return -1;
 		flags |= MHD_USE_TLS;
 	}
-	if (tls_cert_pem)
-		daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 512),
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-			MHD_OPTION_HTTPS_MEM_CERT, tls_cert_pem,
-			MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
-			MHD_OPTION_END);
-	else
-		daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 512),
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-			MHD_OPTION_END);
-	if (!daemon_)
+	{
+		struct connguard_limits gl = { .per_ip = o->per_ip_connections,
+					       .total = (unsigned)o->max_connections,
+					       .request_timeout_s = o->request_timeout_s,
+					       .idle_timeout_s = o->idle_timeout_s,
+					       .tls = tls_cert_pem != NULL };
+		if (connguard_start(&gl, e) < 0)
+			return -1;
+	}
+	{
+		const struct connguard_limits *gl = connguard_limits();
+		/* MHD's own hard limit sits above ours, so that a connection over
+		 * our limit still gets its 503 from connguard. */
+		unsigned hard = gl->total + gl->per_ip + 64;
+		if (tls_cert_pem)
+			daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+				MHD_OPTION_NOTIFY_CONNECTION, connguard_notify, NULL,
+				MHD_OPTION_CONNECTION_LIMIT, hard,
+				MHD_OPTION_CONNECTION_TIMEOUT, gl->idle_timeout_s,
+				MHD_OPTION_HTTPS_MEM_CERT, tls_cert_pem,
+				MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
+				MHD_OPTION_END);
+		else
+			daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+				MHD_OPTION_NOTIFY_CONNECTION, connguard_notify, NULL,
+				MHD_OPTION_CONNECTION_LIMIT, hard,
+				MHD_OPTION_CONNECTION_TIMEOUT, gl->idle_timeout_s,
+				MHD_OPTION_END);
+	}
+	if (!daemon_) {
+		connguard_stop();
 		return ferr_internal(e, "cannot listen on %s (in use, or bad TLS key/certificate)", o->listen);
+	}
 	return 0;
 }
 
@@ -428,6 +449,7 @@ void api_stop(void)
 	if (daemon_)
 		MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	connguard_stop();
 	free(tls_cert_pem);
 	free(tls_key_pem);
 	tls_cert_pem = tls_key_pem = NULL;

@@ -64,6 +64,10 @@ struct config {
 	const char *ingress_namespace;
 	const char *build_runtime;
 	struct sandbox_config sandbox;
+	int max_connections;
+	int max_client_connections;
+	int request_timeout;
+	int idle_timeout;
 	int build_concurrency;
 	int build_timeout;
 	long body_limit;
@@ -87,6 +91,8 @@ static void usage(FILE *f)
 	      "              [--ingress-class NAME] [--ingress-namespace NAME]\n"
 	      "              [--secret-rules FILE] [--scanner trivy|grype]\n"
 	      "              [--execution-retention-days DAYS] [--missed-run-deadline SECONDS]\n"
+	      "              [--max-connections N] [--max-client-connections N]\n"
+	      "              [--request-timeout SECONDS] [--idle-timeout SECONDS]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
 	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
 	      "              [--master-key-command CMD --new-master-key-file FILE]\n"
@@ -116,7 +122,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT, O_RETENTION, O_DEADLINE,
 	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL,
 	       O_INGRESS_CLASS, O_INGRESS_NS, O_BCPUS, O_BMEM, O_BPIDS, O_BDISK, O_BNET,
-	       O_BRT };
+	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -148,6 +154,10 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "build-disk", required_argument, NULL, O_BDISK },
 		{ "build-network", required_argument, NULL, O_BNET },
 		{ "build-runtime", required_argument, NULL, O_BRT },
+		{ "max-connections", required_argument, NULL, O_MAXCONN },
+		{ "max-client-connections", required_argument, NULL, O_MAXCLIENT },
+		{ "request-timeout", required_argument, NULL, O_REQTIMEOUT },
+		{ "idle-timeout", required_argument, NULL, O_IDLETIMEOUT },
 		{ "execution-retention-days", required_argument, NULL, O_RETENTION },
 		{ "missed-run-deadline", required_argument, NULL, O_DEADLINE },
 		{ "console-dir", required_argument, NULL, O_CONSOLE_DIR },
@@ -217,6 +227,32 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case O_INGRESS_CLASS: c->ingress_class = optarg; break;
 		case O_INGRESS_NS: c->ingress_namespace = optarg; break;
 		case O_BRT: c->build_runtime = optarg; break;
+		case O_MAXCONN:
+		case O_MAXCLIENT:
+		case O_REQTIMEOUT:
+		case O_IDLETIMEOUT: {
+			static const struct { int o; const char *name; long min, max; } r[] = {
+				{ O_MAXCONN, "--max-connections", 16, 100000 },
+				{ O_MAXCLIENT, "--max-client-connections", 1, 100000 },
+				{ O_REQTIMEOUT, "--request-timeout", 1, 3600 },
+				{ O_IDLETIMEOUT, "--idle-timeout", 1, 86400 },
+			};
+			long v = strtol(optarg, &end, 10);
+			for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+				if (r[i].o != o)
+					continue;
+				if (*end || v < r[i].min || v > r[i].max) {
+					fprintf(stderr, "ferryd: %s must be from %ld to %ld\n", r[i].name,
+						r[i].min, r[i].max);
+					return -1;
+				}
+			}
+			if (o == O_MAXCONN) c->max_connections = (int)v;
+			else if (o == O_MAXCLIENT) c->max_client_connections = (int)v;
+			else if (o == O_REQTIMEOUT) c->request_timeout = (int)v;
+			else c->idle_timeout = (int)v;
+			break;
+		}
 		case O_BCPUS:
 			c->sandbox.cpus = strtod(optarg, &end);
 			if (*end || !(c->sandbox.cpus >= 0.01 && c->sandbox.cpus <= 1024)) {
@@ -672,6 +708,10 @@ int main(int argc, char **argv)
 		struct api_options ao = {
 			.listen = c.listen,
 			.body_limit = (size_t)c.body_limit,
+			.max_connections = c.max_connections,
+			.per_ip_connections = (unsigned)c.max_client_connections,
+			.request_timeout_s = (unsigned)c.request_timeout,
+			.idle_timeout_s = (unsigned)c.idle_timeout,
 			.tls_cert = c.tls_cert,
 			.tls_key = c.tls_key,
 			.console_dir = c.no_console ? NULL : c.console_dir ? c.console_dir : default_console_dir(),

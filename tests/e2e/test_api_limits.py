@@ -1,0 +1,79 @@
+"""The API under hostile clients (src/api/connguard.c): connections over the
+per-client limit are answered 503 with Retry-After (not reset), a request
+that never finishes its headers is closed after --request-timeout, and
+another client is served meanwhile. Loopback only; every socket closed."""
+
+import socket
+import time
+
+import pytest
+
+from ferry import Ferryd
+
+
+@pytest.fixture(scope="module")
+def d(tmp_path_factory):
+    f = Ferryd(str(tmp_path_factory.mktemp("limits") / "data"),
+               extra=["--max-client-connections", "4", "--request-timeout", "2"]).start()
+    yield f
+    f.stop()
+    assert f.proc.returncode == 0
+
+
+def recv_all(s, timeout=10):
+    s.settimeout(timeout)
+    out = b""
+    while True:
+        try:
+            b = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not b:
+            break
+        out += b
+    return out
+
+
+def test_over_the_client_limit_is_503_with_retry_after_and_others_are_served(d):
+    held = []
+    try:
+        for i in range(4):
+            s = socket.create_connection(("127.0.0.1", d.port))
+            s.sendall(b"GET /api/v1/projects HTTP/1.1\r\nHost: x\r\n")  # never finished
+            held.append(s)
+        time.sleep(0.3)
+        extra = socket.create_connection(("127.0.0.1", d.port))
+        held.append(extra)
+        answer = recv_all(extra)
+        assert answer.startswith(b"HTTP/1.1 503 Service Unavailable"), answer
+        assert b"\r\nRetry-After: 5\r\n" in answer
+        assert b"too many connections from this address" in answer
+        # another client address is not affected
+        c = socket.create_connection(("127.0.0.1", d.port), source_address=("127.0.0.2", 0))
+        c.sendall(("GET /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                   "Connection: close\r\n\r\n" % d.token).encode())
+        assert recv_all(c).startswith(b"HTTP/1.1 200")
+        c.close()
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_a_request_that_never_finishes_is_closed_after_the_request_timeout(d):
+    s = socket.create_connection(("127.0.0.1", d.port))
+    try:
+        t0 = time.monotonic()
+        s.sendall(b"GET /api/v1/projects HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        for _ in range(20):  # a byte every 0.3 s: never idle, never done
+            try:
+                s.sendall(b"a")
+            except OSError:
+                break
+            time.sleep(0.3)
+        recv_all(s, timeout=5)
+        took = time.monotonic() - t0
+        assert 1.5 < took < 4.5, took
+    finally:
+        s.close()
+    # the server still answers
+    assert d.api("GET", "/api/v1/projects").status_code == 200
