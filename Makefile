@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 PYTEST     ?= /usr/bin/python3 -m pytest
 MESON_OPTS ?=
 
-.PHONY: all build deps demo demo-stop test unit unit-asan e2e valgrind bench clean
+.PHONY: all build deps demo demo-stop test unit unit-asan e2e valgrind bench fuzz-api clean
 
 all: build
 
@@ -49,6 +49,11 @@ demo: deps build
 
 demo-stop:
 	scripts/demo stop
+
+# schemathesis (PyPI, in a venv under the build dir) against a real ferryd,
+# from its OpenAPI description; not part of `make test`.
+fuzz-api: build
+	scripts/fuzz-api $(CURDIR)/$(BUILD) $(FUZZ_API_OPTS)
 
 bench: build
 	bench/api/run
