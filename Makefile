@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 PYTEST     ?= /usr/bin/python3 -m pytest
 MESON_OPTS ?=
 
-.PHONY: all build deps demo demo-stop test unit unit-asan e2e valgrind bench fuzz-api clean
+.PHONY: all build deps console demo demo-stop test unit unit-asan e2e valgrind bench bench-console fuzz-api clean
 
 all: build
 
@@ -23,6 +23,20 @@ build: $(BUILD)/build.ninja
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
 
+# The web console (web/): npm ci from the lockfile when it changed, then a
+# Vite build into web/dist when a source changed. Idempotent; once installed
+# nothing needs the network.
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run --silent build
+
+console: web/dist/index.html
+
 unit-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -32,7 +46,7 @@ unit-asan: $(ASAN_BUILD)/build.ninja
 unit: build
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
 
-e2e: build
+e2e: build console
 	FERRY_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -v -p no:cacheprovider tests/e2e
 
 valgrind: build
@@ -44,7 +58,7 @@ test: deps
 	$(MAKE) unit-asan
 	$(MAKE) e2e
 
-demo: deps build
+demo: deps build console
 	scripts/demo
 
 demo-stop:
@@ -58,5 +72,8 @@ fuzz-api: build
 bench: build
 	bench/api/run
 
+bench-console: build console
+	bench/console/run
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) web/dist web/node_modules

@@ -1,0 +1,68 @@
+// Shared by the console's browser tests: Debian's chromium driven by
+// playwright-core (never a browser download), a fresh profile per run.
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const require = createRequire(new URL('../../web/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+export const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export async function launch() {
+  const profile = mkdtempSync(join(tmpdir(), 'ferry-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1280, height: 860 },
+    timezoneId: 'Europe/Berlin',
+    locale: 'en-GB',
+  });
+  ctx.setDefaultTimeout(Number(process.env.STEP_TIMEOUT_MS || 30000));
+  const close = async () => {
+    await ctx.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { ctx, close };
+}
+
+// Every API answer the page receives, for looking into afterwards.
+export function recordNetwork(page) {
+  const answers = [];
+  const problems = [];
+  page.on('response', async (res) => {
+    if (!res.url().includes('/api/')) return;
+    let body = '';
+    try { body = await res.text(); } catch { /* a stream cut off by navigation */ }
+    answers.push({ url: res.url(), status: res.status(), headers: res.headers(), body });
+  });
+  page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
+  page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+  return { answers, problems };
+}
+
+export async function signIn(page, base, token) {
+  await page.goto(base + '/');
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+export function shotPath(name) {
+  const dir = process.env.SHOTS;
+  if (!dir) return null;
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name + '.png');
+}
+
+export async function shot(page, name, opts = {}) {
+  const p = shotPath(name);
+  if (p) await page.screenshot({ path: p, fullPage: opts.fullPage ?? true });
+}
+
+export function check(cond, msg) {
+  if (!cond) throw new Error('check failed: ' + msg);
+}

@@ -1,0 +1,191 @@
+"""The web console in a real browser: Debian's headless chromium driven by
+playwright-core (tests/browser/console_e2e.mjs), against a real ferryd with
+the real parts (git, buildah, registry, podman with runc, HAProxy). Each test
+runs one browser scenario and checks what it reports against the server:
+sign in; build a chosen commit and watch its log to the end; deploy from the
+setup area and promote, both environments answering their own value; an
+environment-specific value and the deployment it caused; rollback; a secret
+found nowhere in the page or its answers; a task run with arguments and its
+log; a viewer without write controls whose direct write is refused; sign out.
+
+FERRY_UPDATE_SHOTS=1 copies the screenshots into docs/console/."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import requests
+
+from ferry import ROOT, Ferryd, binary, free_port
+from gitserve import Repo
+from test_rollout import cleanup, hello_files
+from test_tasks import task_files
+
+SCRIPT = os.path.join(ROOT, "tests", "browser", "console_e2e.mjs")
+CONSOLE = os.path.join(ROOT, "web", "dist")
+SHOTS_DOC = os.path.join(ROOT, "docs", "console")
+SECRET = "canary-console-4be1c9d7-never-shown"
+
+
+def get(d, env):
+    return requests.get("http://127.0.0.1:%d/" % d.gw,
+                        headers={"Host": "hello.demo.%s.localhost" % env}, timeout=10)
+
+
+def answers(d, env):
+    r = get(d, env)
+    return r.status_code, r.text.strip()
+
+
+@pytest.fixture(scope="module")
+def d(tmp_path_factory):
+    if not os.path.exists(os.path.join(CONSOLE, "index.html")):
+        pytest.fail("the console is not built: run make console")
+    root = tmp_path_factory.mktemp("console")
+    data = str(root / "data")
+    gw = free_port()
+    f = Ferryd(data, extra=["--gateway-listen", "127.0.0.1:%d" % gw, "--init-binary", binary("ferry-init"),
+                            "--console-dir", CONSOLE])
+    f.gw = gw
+    f.shots = str(root / "shots")
+    f.start()
+    try:
+        f.ok("project", "create", "demo")
+        repo = Repo(str(root), name="hello")
+        repo.commit(hello_files(), message="hello")
+        os.chmod(os.path.join(repo.work, "www/cgi-bin/index.cgi"), 0o755)
+        f.chosen = repo.commit({}, message="executable cgi")
+        repo.commit({"NOTES": "a newer commit the test does not build\n"}, message="notes")
+        f.ok("component", "create", "demo/hello", "--repo", repo.file_url)
+        f.ok("config", "set", "demo/hello", "GREETING=hello")
+        f.ok("config", "set", "demo/hello", "GREETING=bonjour", "--env", "production")
+        task = Repo(str(root), name="task")
+        task.commit(task_files(), message="task")
+        os.chmod(os.path.join(task.work, "task.sh"), 0o755)
+        task.commit({}, message="executable task")
+        f.ok("component", "create", "demo/once", "--repo", task.file_url, "--type", "manual-task")
+        f.ok("config", "set", "demo/once", "MESSAGE=from-config")
+        yield f
+    finally:
+        f.stop()
+        cleanup(data)
+
+
+def browse(d, scenario, timeout=900, **params):
+    params.setdefault("url", d.url)
+    params.setdefault("token", d.token)
+    params.setdefault("project", "demo")
+    env = dict(os.environ, FERRY_E2E=json.dumps(params), SHOTS=d.shots)
+    p = subprocess.run(["node", SCRIPT, scenario], env=env, capture_output=True, text=True, timeout=timeout)
+    lines = [x for x in p.stdout.splitlines() if x.startswith("{")]
+    out = json.loads(lines[-1]) if lines else {}
+    assert p.returncode == 0, "%s failed: %s\n%s\n%s" % (scenario, out.get("error"), p.stderr[-3000:],
+                                                         d.log()[-3000:])
+    assert out["problems"] == [], out["problems"]
+    if os.environ.get("FERRY_UPDATE_SHOTS") == "1" and os.path.isdir(d.shots):
+        os.makedirs(SHOTS_DOC, exist_ok=True)
+        for n in os.listdir(d.shots):
+            if not n.startswith("failed-"):
+                shutil.copy(os.path.join(d.shots, n), os.path.join(SHOTS_DOC, n))
+    return out
+
+
+def test_sign_in_keeps_the_token_out_of_the_browser(d):
+    browse(d, "signin")
+    audit = d.ok("audit")
+    assert any(a["action"] == "session.create" and a["actor"] == "admin" for a in audit)
+
+
+def test_build_a_chosen_commit_and_watch_its_log_to_the_end(d):
+    out = browse(d, "build", commit=d.chosen)
+    b = d.ok("build", "show", out["build"])
+    assert b["commit"] == d.chosen and b["status"] == "succeeded"
+    assert out["end"] == "succeeded"
+    assert out["steps"] == [s["name"] for s in b["steps"]]
+    # every line of the server's log reached the page
+    server_log = d.api("GET", "/api/v1/builds/%d/log" % out["build"]).json()
+    assert out["lines"] == len(server_log) > 10
+    assert "branch main is commit" in out["logText"] or d.chosen in out["logText"]
+    for line in ("fetching", "read .ferry/component.yaml", "endpoint web"):
+        assert line in out["logText"], line
+    d.build = out["build"]
+
+
+def test_deploy_from_the_setup_area_and_promote_to_production(d):
+    out = browse(d, "deploy", build=d.build)
+    assert out["phoneOverflow"] <= 0, "the Deploy page is wider than a phone: %d px" % out["phoneOverflow"]
+    s = d.ok("status", "demo/hello")
+    for e in s["environments"]:
+        assert e["healthy"] is True and e["deployment"]["status"] == "active"
+        assert e["deployment"]["build"] == d.build
+        assert out["urls"][e["name"]] == e["url"]
+    assert answers(d, "development") == (200, "hello from development")
+    assert answers(d, "production") == (200, "bonjour from production")
+
+
+def test_an_environment_specific_value_makes_a_new_deployment(d):
+    before = [x for x in d.ok("deployments", "demo/hello", "--env", "production") if x["status"] == "active"][0]
+    dev_before = [x for x in d.ok("deployments", "demo/hello", "--env", "development") if x["status"] == "active"][0]
+    out = browse(d, "config", value="hola")
+    dep = d.ok("deployment", "show", out["deployment"])
+    assert dep["cause"] == "config" and dep["environment"] == "production" and dep["status"] == "active"
+    assert dep["digest"] == before["digest"] and dep["id"] != before["id"]
+    assert answers(d, "production") == (200, "hola from production")
+    assert [x for x in d.ok("deployments", "demo/hello", "--env", "development")
+            if x["status"] == "active"][0]["id"] == dev_before["id"]
+    d.before_config = before["id"]
+    d.after_config = dep["id"]
+
+
+def test_roll_back_to_an_earlier_deployment(d):
+    out = browse(d, "rollback", to=d.before_config, after=d.after_config)
+    dep = d.ok("deployment", "show", out["active"])
+    assert dep["cause"] == "rollback" and dep["status"] == "active"
+    assert answers(d, "production") == (200, "bonjour from production")
+
+
+def test_a_secret_is_nowhere_in_the_page_or_its_answers(d):
+    out = browse(d, "secret", secret=SECRET)
+    assert out["answers"] > 5
+    entry = [x for x in d.ok("config", "list", "demo/hello") if x["key"] == "API_KEY"][0]
+    assert entry["secret"] is True and "value" not in entry
+    assert SECRET not in d.log()
+
+
+def test_run_a_task_with_arguments_and_read_its_log(d):
+    r = d.cli("build", "demo/once", "--wait", timeout=600)
+    assert r.rc == 0, r
+    r = d.cli("deploy", "demo/once", "--wait", timeout=300)
+    assert r.rc == 0, r
+    out = browse(d, "task", task="once", args=["alpha", "beta gamma"])
+    x = d.ok("execution", "show", out["execution"])
+    assert x["status"] == "succeeded" and x["exit_code"] == 0 and out["end"] == "succeeded"
+    assert out["exitCode"] == "0"
+    assert "task args: alpha beta gamma" in out["log"]
+    assert "MESSAGE=from-config" in out["log"]
+    assert out["count"] == d.ok("executions", "demo/once")["last_30_days"] >= 1
+
+
+def test_a_viewer_sees_no_write_controls_and_a_direct_write_is_refused(d):
+    viewer = d.ok("token", "create", "--role", "viewer", "--name", "watcher")["token"]
+    builds = len(d.ok("builds", "demo/hello"))
+    out = browse(d, "viewer", viewer=viewer)
+    assert out["direct"]["status"] == 403 and "viewer" in out["direct"]["body"]["error"]
+    assert len(d.ok("builds", "demo/hello")) == builds
+
+
+def test_admin_pages_show_a_new_token_once_and_filter_the_audit_log(d):
+    out = browse(d, "admin")
+    t = [x for x in d.ok("token", "list") if x["name"] == "browser-made"][0]
+    assert t["role"] == "viewer"
+    r = d.api("GET", "/api/v1/whoami", token=out["token"])
+    assert r.status_code == 200 and r.json()["name"] == "browser-made"
+
+
+def test_sign_out_ends_the_session(d):
+    out = browse(d, "signout")
+    assert out["after"] == 401
+    r = requests.get(d.url + "/api/v1/projects", cookies={"ferry_session": out["cookie"]}, timeout=10)
+    assert r.status_code == 401
