@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 PYTEST     ?= /usr/bin/python3 -m pytest
 MESON_OPTS ?=
 
-.PHONY: all build deps console demo demo-stop test unit unit-asan e2e valgrind bench bench-console fuzz-api clean
+.PHONY: all build deps console demo demo-stop test unit unit-asan e2e valgrind bench fuzz-api clean
 
 all: build
 
@@ -71,9 +71,6 @@ fuzz-api: build
 
 bench: build
 	bench/api/run
-
-bench-console: build console
-	bench/console/run
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) web/dist web/node_modules
