@@ -173,6 +173,7 @@ const scenarios = {
     await waitFor(page, () => document.querySelector('[data-log-end]')?.dataset.logEnd, null, 240000);
     out.end = await page.locator('[data-log-end]').getAttribute('data-log-end');
     out.log = await page.getByLabel('Execution log').innerText();
+    await waitFor(page, () => document.querySelector('[data-exit-code]')?.textContent.trim() !== '—', null, 30000);
     out.exitCode = (await page.locator('[data-exit-code]').innerText()).trim();
     await shot(page, 'execution');
     await page.goto(comp(P.task) + '/executions');

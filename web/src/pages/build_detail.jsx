@@ -1,5 +1,6 @@
 // One build: its steps with their logs streamed live, the scan summary and
 // every finding, the endpoints and API specs recorded; cancel.
+import { useEffect } from 'preact/hooks';
 import { get, post, componentPath, canWrite } from '../lib/api.js';
 import { usePoll, useFollow } from '../lib/hooks.js';
 import { ComponentNav } from '../components/component_nav.jsx';
@@ -49,6 +50,8 @@ export function BuildDetail({ params }) {
   const comp = useComponent(p, c);
   const b = usePoll(() => get(`/builds/${id}`), [id], 1500);
   const { lines, end } = useFollow(`/api/v1/builds/${encodeURIComponent(id)}/log`);
+  // The stream's end is news: show the final state at once.
+  useEffect(() => { if (end) b.reload(); }, [end]);
   const build = b.data;
   const running = build && !FINAL.has(build.status);
   return (

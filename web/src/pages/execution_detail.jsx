@@ -1,3 +1,4 @@
+import { useEffect } from 'preact/hooks';
 import { get, post, componentPath, canWrite } from '../lib/api.js';
 import { usePoll, useFollow } from '../lib/hooks.js';
 import { ComponentNav } from '../components/component_nav.jsx';
@@ -11,6 +12,8 @@ export function ExecutionDetail({ params }) {
   const comp = useComponent(p, c);
   const x = usePoll(() => get(`/executions/${encodeURIComponent(id)}`), [id], 1500);
   const { lines, end } = useFollow(`/api/v1/executions/${encodeURIComponent(id)}/log`);
+  // The stream's end is news: show the final state at once.
+  useEffect(() => { if (end) x.reload(); }, [end]);
   const e = x.data;
   return (
     <main id="main">
