@@ -1441,8 +1441,28 @@ out:
 /* ------------------------------------------------------------------ */
 /* The undeploy job                                                     */
 
+/* Whether a deployment newer than upto (the newest one when the undeploy
+ * was asked for) of the payload's component and environment is active or
+ * on its way. */
+static int overtaken(json_t *payload, int64_t upto)
+{
+	sqlite3_stmt *st = store_stmt("SELECT count(*) FROM deployments WHERE component_id = ?"
+				      " AND environment_id = ? AND id > ?"
+				      " AND status IN ('active','pending','rolling-out')");
+	int n = 0;
+
+	sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(payload, "component")));
+	sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(payload, "environment")));
+	sqlite3_bind_int64(st, 3, upto);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return n > 0;
+}
+
 static int undeploy_run(struct job *job, struct ferr *e)
 {
+	int64_t upto = json_integer_value(json_object_get(job->payload, "upto"));
 	const char *project = json_string_value(json_object_get(job->payload, "project"));
 	const char *env = json_string_value(json_object_get(job->payload, "environment_name"));
 	const char *comp = json_string_value(json_object_get(job->payload, "component_name"));
@@ -1464,6 +1484,20 @@ static int undeploy_run(struct job *job, struct ferr *e)
 	f.deployment = 0;
 	if (runtime_list(eng.rt, &f, &l, e) < 0) {
 		rc = -1;
+		goto out;
+	}
+	if (upto && overtaken(job->payload, upto)) {
+		/* A deployment made after this undeploy was asked for serves or
+		 * rolls out now: stop only what the undeploy was about, and
+		 * leave the routes and the network to the newer one. */
+		for (size_t i = 0; i < l.n; i++) {
+			if (l.items[i].deployment > upto)
+				continue;
+			replica_retire(&l.items[i], 0, 0, "undeployed");
+			job_log(job, "stopped %s", l.items[i].name);
+		}
+		job_log(job, "%s: a deployment newer than %lld took over; its replicas, routes and network stay",
+			owner, (long long)upto);
 		goto out;
 	}
 	/* routes first: the component is gone from the outside at once */
@@ -1529,7 +1563,9 @@ int64_t rollout_queue_undeploy(int64_t component_id, int64_t environment_id, con
 			       struct ferr *e)
 {
 	sqlite3_stmt *st = store_stmt(
-		"SELECT p.id, p.name, e.name, c.name FROM components c JOIN projects p ON p.id = c.project_id"
+		"SELECT p.id, p.name, e.name, c.name, (SELECT coalesce(max(d.id), 0) FROM deployments d"
+		"  WHERE d.component_id = c.id AND d.environment_id = e.id)"
+		" FROM components c JOIN projects p ON p.id = c.project_id"
 		" JOIN environments e ON e.project_id = p.id AND e.id = ? WHERE c.id = ?");
 	json_t *payload = NULL;
 	int64_t project = 0, id;
@@ -1538,8 +1574,11 @@ int64_t rollout_queue_undeploy(int64_t component_id, int64_t environment_id, con
 	sqlite3_bind_int64(st, 2, component_id);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		project = sqlite3_column_int64(st, 0);
-		payload = json_pack("{s:I, s:I, s:s, s:s, s:s}", "component", (json_int_t)component_id,
+		/* upto: the undeploy is about the deployments made until now,
+		 * not about one a deploy right after it makes */
+		payload = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s}", "component", (json_int_t)component_id,
 				    "environment", (json_int_t)environment_id,
+				    "upto", (json_int_t)sqlite3_column_int64(st, 4),
 				    "project", (const char *)sqlite3_column_text(st, 1),
 				    "environment_name", (const char *)sqlite3_column_text(st, 2),
 				    "component_name", (const char *)sqlite3_column_text(st, 3));
