@@ -142,6 +142,8 @@ int h_config_set(struct api_req *r, json_t **ret, struct ferr *e)
 	audit_keys(r, env, names, n);
 	r->status = 201;
 	rc = config_set(r->who, r->params[0], r->params[1], env, in, n, ret, e);
+	if (rc == 0)
+		api_note_held(r, *ret);
 out:
 	if (r->body && (values = json_object_get(r->body, "values")))
 		json_array_foreach(values, i, o) {
@@ -165,5 +167,8 @@ int h_config_unset(struct api_req *r, json_t **ret, struct ferr *e)
 	const char *env = api_query(r, "env"), *key = r->params[2];
 
 	audit_keys(r, env, &key, 1);
-	return config_unset(r->who, r->params[0], r->params[1], env, key, ret, e);
+	if (config_unset(r->who, r->params[0], r->params[1], env, key, ret, e) < 0)
+		return -1;
+	api_note_held(r, *ret);
+	return 0;
 }

@@ -24,21 +24,32 @@ int h_deploy(struct api_req *r, json_t **ret, struct ferr *e)
 		return -1;
 	audit_pc(r, "deploy");
 	r->status = 202;
-	return deployment_deploy(r->who, r->params[0], r->params[1], build, ret, e);
+	if (deployment_deploy(r->who, r->params[0], r->params[1], build, ret, e) < 0)
+		return -1;
+	api_note_held(r, *ret);
+	return 0;
 }
 
 int h_promote(struct api_req *r, json_t **ret, struct ferr *e)
 {
-	static const char *const keys[] = { "to", "from", NULL };
-	const char *to = NULL, *from = NULL;
+	static const char *const keys[] = { "to", "from", "skip_reason", "wait", NULL };
+	struct promote_opts o = { 0 };
+	int wait = 1;
 
-	if (json_only_keys(r->body, keys, e) < 0 || json_need_string(r->body, "to", &to, e) < 0 ||
-	    json_get_string(r->body, "from", &from, e) < 0)
+	if (json_only_keys(r->body, keys, e) < 0 || json_need_string(r->body, "to", &o.to, e) < 0 ||
+	    json_get_string(r->body, "from", &o.from, e) < 0 ||
+	    json_get_string(r->body, "skip_reason", &o.skip_reason, e) < 0 ||
+	    json_get_bool(r->body, "wait", &wait, e) < 0)
 		return -1;
-	snprintf(r->audit_object, sizeof(r->audit_object), "promote %s/%s to %s", r->params[0],
-		 r->params[1], to);
+	o.no_wait = !wait;
+	snprintf(r->audit_object, sizeof(r->audit_object), "promote %s/%s to %s%s%s%s%s", r->params[0],
+		 r->params[1], o.to, o.from ? " from " : "", o.from ? o.from : "",
+		 o.skip_reason ? ", skipping the line: " : "", o.skip_reason ? o.skip_reason : "");
 	r->status = 202;
-	return deployment_promote(r->who, r->params[0], r->params[1], to, from, ret, e);
+	if (deployment_promote(r->who, r->params[0], r->params[1], &o, ret, e) < 0)
+		return -1;
+	api_note_held(r, *ret);
+	return 0;
 }
 
 int h_rollback(struct api_req *r, json_t **ret, struct ferr *e)
@@ -53,7 +64,10 @@ int h_rollback(struct api_req *r, json_t **ret, struct ferr *e)
 	snprintf(r->audit_object, sizeof(r->audit_object), "rollback %s/%s in %s", r->params[0],
 		 r->params[1], env);
 	r->status = 202;
-	return deployment_rollback(r->who, r->params[0], r->params[1], env, to, ret, e);
+	if (deployment_rollback(r->who, r->params[0], r->params[1], env, to, ret, e) < 0)
+		return -1;
+	api_note_held(r, *ret);
+	return 0;
 }
 
 int h_undeploy(struct api_req *r, json_t **ret, struct ferr *e)

@@ -82,6 +82,17 @@ int h_session_create(struct api_req *r, json_t **ret, struct ferr *e);
 int h_session_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_session_delete(struct api_req *r, json_t **ret, struct ferr *e);
 
+/* approvals.c */
+/* When a change was held for approval (ret has "approval_request"):
+ * answers 202 and names the request in the audit entry. */
+void api_note_held(struct api_req *r, json_t *ret);
+
+int h_env_update(struct api_req *r, json_t **ret, struct ferr *e);
+int h_approval_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_approval_show(struct api_req *r, json_t **ret, struct ferr *e);
+int h_approval_approve(struct api_req *r, json_t **ret, struct ferr *e);
+int h_approval_reject(struct api_req *r, json_t **ret, struct ferr *e);
+
 /* gitcreds.c */
 int h_gitcreds_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_gitcreds_set(struct api_req *r, json_t **ret, struct ferr *e);

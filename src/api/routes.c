@@ -17,6 +17,7 @@ const struct api_route api_routes[] = {
 	{ "GET",    P "/projects/{}",                    h_project_show,      NULL, 0 },
 	{ "GET",    P "/projects/{}/environments",       h_env_list,          NULL, 0 },
 	{ "POST",   P "/projects/{}/environments",       h_env_add,           "environment.add", 0 },
+	{ "PATCH",  P "/projects/{}/environments/{}",    h_env_update,        "environment.update", 0 },
 
 	{ "GET",    P "/projects/{}/connections",        h_connection_list,   NULL, 0 },
 	{ "POST",   P "/projects/{}/connections",        h_connection_set,    "connection.set", 0 },
@@ -57,6 +58,10 @@ const struct api_route api_routes[] = {
 	{ "GET",    P "/projects/{}/components/{}/manifests",   h_manifests,       NULL, 0 },
 	{ "GET",    P "/deployments/{}",                 h_deployment_show,   NULL, 0 },
 	{ "GET",    P "/deployments/{}/log",             h_deployment_log,    NULL, 0 },
+	{ "GET",    P "/approvals",                      h_approval_list,     NULL, 0 },
+	{ "GET",    P "/approvals/{}",                   h_approval_show,     NULL, 0 },
+	{ "POST",   P "/approvals/{}/approve",           h_approval_approve,  "approval.approve", 0 },
+	{ "POST",   P "/approvals/{}/reject",            h_approval_reject,   "approval.reject", 0 },
 	{ "POST",   P "/hooks/{}",                       h_hook,              NULL, 1 },
 
 	{ "POST",   P "/projects/{}/components/{}/executions",  h_execution_run,   "execution.run", 0 },

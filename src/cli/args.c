@@ -77,3 +77,17 @@ int args_parse(int argc, char **argv, struct opt *opts, struct args *a, struct f
 		cli.json = 1;
 	return 0;
 }
+
+json_t *args_split_commas(const char *list)
+{
+	json_t *arr = json_array();
+
+	for (const char *p = list; ; ) {
+		size_t len = strcspn(p, ",");
+		json_array_append_new(arr, json_stringn(p, len));
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	return arr;
+}

@@ -39,6 +39,10 @@ int args_parse(int argc, char **argv, struct opt *opts, struct args *a, struct f
 /* The value of option name in opts, or NULL. */
 const char *opt_get(struct opt *opts, const char *name);
 
+/* "a,b,c" as a JSON array of strings (empty parts kept: the server names
+ * them). New reference. */
+json_t *args_split_commas(const char *list);
+
 /* A mistake in the command line itself (exit status 2). */
 #define usage_error(e, ...) ferr_set((e), 400, "usage", __VA_ARGS__)
 
@@ -50,6 +54,10 @@ int cli_resolve(struct ferr *e);
  * the parsed body (new reference; may be NULL for an empty body). On an
  * error answer returns -1 with e holding the server's message and status. */
 int api_call(const char *method, const char *path, json_t *body, json_t **ret, struct ferr *e);
+/* api_call, then print_result of the answer with human; takes body (may be
+ * NULL) over. Returns 0 or -1 with e set. */
+int api_call_print(const char *method, const char *path, json_t *body, void (*human)(json_t *),
+		   struct ferr *e);
 
 /* Streams a GET: calls line() for each line of the body as it arrives.
  * Returns 0 at the end of the stream, or -1 with e set. */

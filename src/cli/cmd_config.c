@@ -214,7 +214,12 @@ int cmd_config_set(int argc, char **argv, struct ferr *e)
 		json_object_set_new(body, "env", json_string(opt_get(opts, "env")));
 	if (api_call("POST", path, body, &ret, e) < 0)
 		goto out;
-	print_result(ret, list_set);
+	if (cli_say_held(ret)) {
+		if (cli.json)
+			print_json(ret);
+	} else {
+		print_result(ret, list_set);
+	}
 	rc = 0;
 out:
 	if (values)
@@ -334,7 +339,12 @@ int cmd_config_unset(int argc, char **argv, struct ferr *e)
 	if (config_path_for(a.pos[0], suffix, opt_get(opts, "env"), path, sizeof(path), e) < 0 ||
 	    cli_resolve(e) < 0 || api_call("DELETE", path, NULL, &ret, e) < 0)
 		return -1;
-	print_result(ret, say_unset);
+	if (cli_say_held(ret)) {
+		if (cli.json)
+			print_json(ret);
+	} else {
+		print_result(ret, say_unset);
+	}
 	json_decref(ret);
 	return 0;
 }

@@ -68,7 +68,35 @@ static int deployment_action(const char *pc, const char *action, json_t *body, i
 	json_decref(body);
 	if (rc < 0)
 		return -1;
+	if (cli_say_held(ret)) {
+		/* without --wait the request is the answer; with it, the
+		 * deployment it makes once approved */
+		id = json_integer_value(json_object_get(json_object_get(ret, "approval_request"), "id"));
+		if (!wait) {
+			if (cli.json)
+				print_json(ret);
+			json_decref(ret);
+			return 0;
+		}
+		json_decref(ret);
+		if (!cli.json)
+			printf("waiting for the decision on approval request %lld\n", id);
+		if (cli_wait_approval(id, &id, e) < 0)
+			return -1;
+		snprintf(path, sizeof(path), "/api/v1/deployments/%lld", id);
+		if (api_call("GET", path, NULL, &ret, e) < 0)
+			return -1;
+	}
 	id = json_integer_value(json_object_get(ret, "id"));
+	if (!cli.json && json_is_object(json_object_get(ret, "source"))) {
+		json_t *src = json_object_get(ret, "source");
+		printf("promoting deployment %lld (#%lld in %s, commit %.12s, %s)\n",
+		       (long long)json_integer_value(json_object_get(src, "id")),
+		       (long long)json_integer_value(json_object_get(src, "seq")),
+		       json_string_value(json_object_get(src, "environment")),
+		       json_string_value(json_object_get(src, "commit")),
+		       json_string_value(json_object_get(src, "digest")));
+	}
 	if (!cli.json)
 		printf("deployment %lld (#%lld in %s): %s\n", id,
 		       (long long)json_integer_value(json_object_get(ret, "seq")),
@@ -114,8 +142,9 @@ int cmd_deploy(int argc, char **argv, struct ferr *e)
 int cmd_promote(int argc, char **argv, struct ferr *e)
 {
 	struct opt opts[] = { { "to", 1, NULL }, { "from", 1, NULL }, { "wait", 0, NULL },
-			      { NULL, 0, NULL } };
+			      { "skip-reason", 1, NULL }, { "no-wait", 0, NULL }, { NULL, 0, NULL } };
 	struct args a;
+	json_t *body;
 
 	if (args_parse(argc, argv, opts, &a, e) < 0)
 		return -1;
@@ -123,9 +152,13 @@ int cmd_promote(int argc, char **argv, struct ferr *e)
 		return usage_error(e, "give the component as PROJECT/COMPONENT");
 	if (!opt_get(opts, "to"))
 		return usage_error(e, "say where to: --to ENV");
-	return deployment_action(a.pos[0], "/promote",
-				 json_pack("{s:s, s:s*}", "to", opt_get(opts, "to"), "from", opt_get(opts, "from")),
-				 opt_get(opts, "wait") != NULL, e);
+	if (opt_get(opts, "wait") && opt_get(opts, "no-wait"))
+		return usage_error(e, "--wait and --no-wait exclude each other");
+	body = json_pack("{s:s, s:s*, s:s*}", "to", opt_get(opts, "to"), "from", opt_get(opts, "from"),
+			 "skip_reason", opt_get(opts, "skip-reason"));
+	if (opt_get(opts, "no-wait"))
+		json_object_set_new(body, "wait", json_false());
+	return deployment_action(a.pos[0], "/promote", body, opt_get(opts, "wait") != NULL, e);
 }
 
 int cmd_rollback(int argc, char **argv, struct ferr *e)

@@ -29,16 +29,8 @@ int cmd_project_create(int argc, char **argv, struct ferr *e)
 		return -1;
 	if (a.npos != 1)
 		return usage_error(e, "give one project name");
-	if ((list = opt_get(opts, "environments"))) {
-		envs = json_array();
-		for (const char *p = list; ; ) {
-			size_t len = strcspn(p, ",");
-			json_array_append_new(envs, json_stringn(p, len));
-			if (!p[len])
-				break;
-			p += len + 1;
-		}
-	}
+	if ((list = opt_get(opts, "environments")))
+		envs = args_split_commas(list);
 	if (cli_resolve(e) < 0) {
 		json_decref(envs);
 		return -1;

@@ -3,6 +3,8 @@
 #ifndef FERRY_CLI_COMMANDS_H
 #define FERRY_CLI_COMMANDS_H
 
+#include <jansson.h>
+
 #include "lib/error.h"
 
 typedef int (*cmd_fn)(int argc, char **argv, struct ferr *e);
@@ -66,6 +68,19 @@ int cmd_executions(int argc, char **argv, struct ferr *e);
 int cmd_execution_show(int argc, char **argv, struct ferr *e);
 int cmd_execution_cancel(int argc, char **argv, struct ferr *e);
 int cmd_logs_execution(int argc, char **argv, struct ferr *e);
+
+int cmd_env_update(int argc, char **argv, struct ferr *e);
+int cmd_approvals(int argc, char **argv, struct ferr *e);
+int cmd_approval_show(int argc, char **argv, struct ferr *e);
+int cmd_approve(int argc, char **argv, struct ferr *e);
+int cmd_reject(int argc, char **argv, struct ferr *e);
+/* When ret is the answer of a change an environment holds for approval
+ * ({"approval_request": …}): says so for people and returns 1; else 0. */
+int cli_say_held(json_t *ret);
+/* Waits until approval request id is decided; 0 with the deployment it
+ * made (0 for a configuration change) when approved, else -1 with e
+ * naming how it ended. */
+int cli_wait_approval(long long id, long long *ret_deployment, struct ferr *e);
 
 /* Prints "key: value" lines of an object for people. */
 void print_fields(json_t *obj, const char *const *keys);

@@ -21,6 +21,8 @@ static const struct command {
 	{ "project show",     cmd_project_show,     "project show P" },
 	{ "env list",         cmd_env_list,         "env list P" },
 	{ "env add",          cmd_env_add,          "env add P NAME --after ENV" },
+	{ "env update",       cmd_env_update,       "env update P ENV --require-approval [--approvers ROLE|TOKEN-NAME,...]\n"
+	  "    [--approvals N] [--approval-ttl 24h] | --no-require-approval" },
 	{ "component create", cmd_component_create, "component create P/C --repo URL [--branch B] [--path DIR]\n"
 	  "                     [--type service|web-app|scheduled-task|manual-task]\n"
 	  "                     [--dockerfile PATH] [--buildpack NAME] [--auto-build] [--auto-deploy]\n"
@@ -50,7 +52,7 @@ static const struct command {
 	{ "scan",             cmd_scan,             "scan ID (every finding of a build's scan)" },
 	{ "logs runtime",     cmd_logs_runtime,     "logs runtime P/C --env ENV [--follow]" },
 	{ "deploy",           cmd_deploy,           "deploy P/C [--build ID] [--wait]" },
-	{ "promote",          cmd_promote,          "promote P/C --to ENV [--from ENV] [--wait]" },
+	{ "promote",          cmd_promote,          "promote P/C --to ENV [--from ENV [--skip-reason TEXT]] [--wait | --no-wait]" },
 	{ "rollback",         cmd_rollback,         "rollback P/C --env ENV [--to DEPLOYMENT_ID] [--wait]" },
 	{ "undeploy",         cmd_undeploy,         "undeploy P/C --env ENV" },
 	{ "deployments",      cmd_deployments,      "deployments P/C [--env ENV]" },
@@ -81,6 +83,10 @@ static const struct command {
 	{ "token revoke",     cmd_token_revoke,     "token revoke ID" },
 	{ "login",            cmd_login,            "login --server URL --token-file FILE [--ca-file FILE]" },
 	{ "whoami",           cmd_whoami,           "whoami" },
+	{ "approvals",        cmd_approvals,        "approvals [P] [--all] (pending approval requests; --all: decided ones too)" },
+	{ "approval show",    cmd_approval_show,    "approval show ID" },
+	{ "approve",          cmd_approve,          "approve ID [--comment TEXT]" },
+	{ "reject",           cmd_reject,           "reject ID --reason TEXT" },
 	{ "audit",            cmd_audit,            "audit [--project P] [--limit N]" },
 	{ "admin backup",     cmd_admin_backup,     "admin backup FILE [--include-registry] [--passphrase-file F] (admin)" },
 	{ NULL, NULL, NULL },

@@ -84,3 +84,17 @@ void print_result(json_t *j, void (*human)(json_t *))
 	else
 		human(j);
 }
+
+int api_call_print(const char *method, const char *path, json_t *body, void (*human)(json_t *),
+		   struct ferr *e)
+{
+	json_t *ret = NULL;
+	int rc = api_call(method, path, body, &ret, e);
+
+	json_decref(body);
+	if (rc < 0)
+		return -1;
+	print_result(ret, human);
+	json_decref(ret);
+	return 0;
+}

@@ -135,6 +135,22 @@ void config_values_free(struct config_value *v, size_t n);
  * is active creates a new deployment: ferryd registers
  * deployment_after_config_change with config_set_changed_hook. */
 typedef void (*config_changed_fn)(int64_t component_id, int64_t env_id);
+
+/* The gate config_set and config_unset pass after their checks and before
+ * any change (approval_install sets it). env_id 0: component-wide (env
+ * NULL). unset_key: config_unset's key (in NULL, n 0). Returns 0 to go
+ * ahead, 1 when the change is held (*ret set), or -1 with e set. */
+typedef int (*config_gate_fn)(const struct principal *who, int64_t project_id, int64_t component_id,
+			      int64_t env_id, const char *env, const char *component,
+			      const struct config_input *in, size_t n, const char *unset_key,
+			      json_t **ret, struct ferr *e);
+void config_set_gate_hook(config_gate_fn fn);
+/* config_set and config_unset past the gate: an approved change. */
+int config_set_approved(const struct principal *who, const char *project, const char *component,
+			const char *env, const struct config_input *in, size_t n, json_t **ret,
+			struct ferr *e);
+int config_unset_approved(const struct principal *who, const char *project, const char *component,
+			  const char *env, const char *key, json_t **ret, struct ferr *e);
 void config_set_changed_hook(config_changed_fn fn);
 void config_changed(int64_t component_id, int64_t env_id);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/component.h"
+#include "core/deployment_int.h"
 #include "core/json.h"
 #include "core/project.h"
 #include "core/rollout.h"
@@ -17,6 +18,32 @@
 #include "lib/banned.h"
 
 static int gateway_port = 8080;
+static deployment_gate_fn gate;
+
+void deployment_set_gate(deployment_gate_fn fn)
+{
+	gate = fn;
+}
+
+int deployment_gate(const struct principal *who, const struct new_deployment *n,
+		    const struct deployment_gate_info *g, json_t **ret, struct ferr *e)
+{
+	return gate ? gate(who, n, g, ret, e) : 0;
+}
+
+/* "build 12 (commit 0123456789ab, sha256:…)" for approval summaries. */
+static void build_text(int64_t build_id, char *out, size_t size)
+{
+	sqlite3_stmt *st = store_stmt("SELECT commit_sha, digest FROM builds WHERE id = ?");
+
+	snprintf(out, size, "build %lld", (long long)build_id);
+	sqlite3_bind_int64(st, 1, build_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, size, "build %lld (commit %.12s, %s)", (long long)build_id,
+			 sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "?",
+			 sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "?");
+	sqlite3_reset(st);
+}
 
 void deployment_set_gateway_port(int port)
 {
@@ -89,7 +116,7 @@ void deployment_event(int64_t id, const char *fmt, ...)
 	"d.id, p.name, e.name, c.name, c.type, d.seq, d.build_id, d.commit_sha, d.digest, d.image," \
 	" d.status, d.cause, d.promoted_from, d.config_version, d.created_by, d.created_at," \
 	" d.started_at, d.finished_at, d.error, d.descriptor, d.component_id, d.project_id," \
-	" d.environment_id, d.snapshot_id, d.independent_snapshot_id"
+	" d.environment_id, d.snapshot_id, d.independent_snapshot_id, d.skip_reason"
 #define DEPLOYMENT_FROM \
 	" FROM deployments d JOIN projects p ON p.id = d.project_id" \
 	" JOIN environments e ON e.id = d.environment_id JOIN components c ON c.id = d.component_id"
@@ -123,6 +150,8 @@ static json_t *deployment_row(sqlite3_stmt *st)
 		"error", json_text_or_null(st, 18),
 		"url", public_url(project, env, component, (const char *)sqlite3_column_text(st, 4), desc),
 		"snapshot", (json_int_t)sqlite3_column_int64(st, 23));
+	if (sqlite3_column_type(st, 25) != SQLITE_NULL)
+		json_object_set_new(row, "skip_reason", json_text_or_null(st, 25));
 	json_decref(desc);
 	return row;
 }
@@ -247,22 +276,8 @@ int deployment_mark_undeployed(int64_t component_id, int64_t environment_id, str
 /* ------------------------------------------------------------------ */
 /* Creating deployments                                                 */
 
-struct new_deployment {
-	int64_t component_id;
-	int64_t project_id;
-	int64_t env_id;
-	int64_t build_id;
-	int64_t independent_id;  /* 0: snapshot the current component-wide values */
-	int64_t snapshot_id;     /* rollback: reuse this exact joined snapshot */
-	const char *cause;
-	int64_t promoted_from;   /* 0: none */
-	const char *who;
-};
 
-/* Creates the deployment row (pending) with its snapshot, after checking
- * the snapshot against the build's declared configurables, and queues its
- * rollout. Nothing is kept when validation fails. */
-static int deployment_create(const struct new_deployment *n, int64_t *ret_id, struct ferr *e)
+int deployment_create(const struct new_deployment *n, int64_t *ret_id, struct ferr *e)
 {
 	char status[16] = "", commit[64] = "", digest[80] = "", image[512] = "", now[32];
 	struct snapshot *snap = NULL;
@@ -340,8 +355,8 @@ static int deployment_create(const struct new_deployment *n, int64_t *ret_id, st
 	store_now(now);
 	st = store_stmt("INSERT INTO deployments (component_id, project_id, environment_id, seq, build_id,"
 			" commit_sha, digest, image, descriptor, snapshot_id, independent_snapshot_id,"
-			" config_version, cause, promoted_from, status, created_by, created_at)"
-			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,nullif(?, 0),'pending',?,?)");
+			" config_version, cause, promoted_from, status, created_by, created_at, skip_reason)"
+			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,nullif(?, 0),'pending',?,?,?)");
 	sqlite3_bind_int64(st, 1, n->component_id);
 	sqlite3_bind_int64(st, 2, n->project_id);
 	sqlite3_bind_int64(st, 3, n->env_id);
@@ -358,6 +373,7 @@ static int deployment_create(const struct new_deployment *n, int64_t *ret_id, st
 	sqlite3_bind_int64(st, 14, n->promoted_from);
 	sqlite3_bind_text(st, 15, n->who, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 16, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 17, n->skip_reason, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		store_error(e, "create deployment");
 		goto fail;
@@ -367,6 +383,8 @@ static int deployment_create(const struct new_deployment *n, int64_t *ret_id, st
 		goto out_err;
 	deployment_event(id, "created by %s (cause %s): build %lld, %s", n->who, n->cause,
 			 (long long)n->build_id, digest);
+	if (n->skip_reason)
+		deployment_event(id, "promoted past the environment line by %s: %s", n->who, n->skip_reason);
 	if (rollout_queue(id, n->who, e) < 0) {
 		struct ferr ignore = FERR_INIT;
 		deployment_mark_failed(id, e->msg, &ignore);
@@ -386,7 +404,7 @@ out_err:
 	return -1;
 }
 
-static int show_by_id(int64_t id, json_t **ret, struct ferr *e)
+int deployment_show_by_id(int64_t id, json_t **ret, struct ferr *e)
 {
 	sqlite3_stmt *st = store_stmt("SELECT " DEPLOYMENT_COLUMNS DEPLOYMENT_FROM " WHERE d.id = ?");
 	int rc;
@@ -403,8 +421,7 @@ static int show_by_id(int64_t id, json_t **ret, struct ferr *e)
 	return 0;
 }
 
-/* Environment id by name, or the one at rank (when name is NULL). */
-static int env_at(int64_t project_id, const char *name, int rank, int64_t *ret_id, int *ret_rank,
+int deployment_env_at(int64_t project_id, const char *name, int rank, int64_t *ret_id, int *ret_rank,
 		  struct ferr *e)
 {
 	sqlite3_stmt *st = store_stmt("SELECT id, rank, name FROM environments WHERE project_id = ?1"
@@ -429,8 +446,7 @@ static int env_at(int64_t project_id, const char *name, int rank, int64_t *ret_i
 	return 0;
 }
 
-/* The active deployment of a component in an environment (0 if none). */
-static int64_t active_in(int64_t component_id, int64_t env_id, int64_t *ret_build,
+int64_t deployment_active_in(int64_t component_id, int64_t env_id, int64_t *ret_build,
 			 int64_t *ret_indep)
 {
 	sqlite3_stmt *st = store_stmt("SELECT id, build_id, independent_snapshot_id FROM deployments"
@@ -455,10 +471,11 @@ int deployment_deploy(const struct principal *who, const char *project, const ch
 		      int64_t build_id, json_t **ret, struct ferr *e)
 {
 	struct new_deployment n = { .cause = "deploy", .who = who->name };
+	int newest = !build_id;
 	int64_t id;
 
 	if (component_lookup(who, project, component, &n.project_id, &n.component_id, e) < 0 ||
-	    auth_require_write(who, e) < 0 || env_at(n.project_id, NULL, 0, &n.env_id, NULL, e) < 0)
+	    auth_require_write(who, e) < 0 || deployment_env_at(n.project_id, NULL, 0, &n.env_id, NULL, e) < 0)
 		return -1;
 	if (!build_id) {
 		sqlite3_stmt *st = store_stmt("SELECT id FROM builds WHERE component_id = ? AND status = 'succeeded'"
@@ -472,57 +489,18 @@ int deployment_deploy(const struct principal *who, const char *project, const ch
 					     project, component, project, component);
 	}
 	n.build_id = build_id;
-	if (deployment_create(&n, &id, e) < 0)
-		return -1;
-	return show_by_id(id, ret, e);
-}
-
-int deployment_promote(const struct principal *who, const char *project, const char *component,
-		       const char *to, const char *from, json_t **ret, struct ferr *e)
-{
-	struct new_deployment n = { .cause = "promote", .who = who->name };
-	int64_t from_id, source, id;
-	int to_rank, from_rank;
-	json_t *health;
-	char from_name[64];
-
-	if (component_lookup(who, project, component, &n.project_id, &n.component_id, e) < 0 ||
-	    auth_require_write(who, e) < 0 || env_at(n.project_id, to, 0, &n.env_id, &to_rank, e) < 0)
-		return -1;
-	if (from) {
-		if (env_at(n.project_id, from, 0, &from_id, &from_rank, e) < 0)
-			return -1;
-		if (from_id == n.env_id)
-			return ferr_invalid(e, "cannot promote from \"%s\" to itself", to);
-	} else {
-		if (to_rank == 0)
-			return ferr_invalid(e, "\"%s\" is the first environment: deploy to it with ferry deploy, or give --from", to);
-		if (env_at(n.project_id, NULL, to_rank - 1, &from_id, &from_rank, e) < 0)
-			return -1;
-	}
 	{
-		sqlite3_stmt *st = store_stmt("SELECT name FROM environments WHERE id = ?");
-		sqlite3_bind_int64(st, 1, from_id);
-		from_name[0] = '\0';
-		if (sqlite3_step(st) == SQLITE_ROW)
-			snprintf(from_name, sizeof(from_name), "%s", sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
+		char what[256], summary[512];
+		struct deployment_gate_info g = { .summary = summary, .newest_build = newest };
+		int held;
+		build_text(build_id, what, sizeof(what));
+		snprintf(summary, sizeof(summary), "deploy %s of %s/%s", what, project, component);
+		if ((held = deployment_gate(who, &n, &g, ret, e)) != 0)
+			return held < 0 ? -1 : 0;
 	}
-	source = active_in(n.component_id, from_id, &n.build_id, &n.independent_id);
-	if (!source)
-		return ferr_conflict(e, "%s/%s has no active deployment in \"%s\" to promote (a failed deployment cannot be promoted)",
-				     project, component, from_name);
-	health = rollout_health(n.component_id, from_id);
-	if (!json_is_true(json_object_get(health, "healthy"))) {
-		json_decref(health);
-		return ferr_conflict(e, "%s/%s is not healthy in \"%s\": an unhealthy deployment cannot be promoted",
-				     project, component, from_name);
-	}
-	json_decref(health);
-	n.promoted_from = source;
 	if (deployment_create(&n, &id, e) < 0)
 		return -1;
-	return show_by_id(id, ret, e);
+	return deployment_show_by_id(id, ret, e);
 }
 
 int deployment_rollback(const struct principal *who, const char *project, const char *component,
@@ -534,9 +512,9 @@ int deployment_rollback(const struct principal *who, const char *project, const 
 	int rc;
 
 	if (component_lookup(who, project, component, &n.project_id, &n.component_id, e) < 0 ||
-	    auth_require_write(who, e) < 0 || env_at(n.project_id, env, 0, &n.env_id, NULL, e) < 0)
+	    auth_require_write(who, e) < 0 || deployment_env_at(n.project_id, env, 0, &n.env_id, NULL, e) < 0)
 		return -1;
-	current = active_in(n.component_id, n.env_id, NULL, NULL);
+	current = deployment_active_in(n.component_id, n.env_id, NULL, NULL);
 	/* The target: the given deployment, else the newest one that served
 	 * here before the current one. */
 	st = store_stmt("SELECT id, build_id, snapshot_id, status FROM deployments"
@@ -570,10 +548,21 @@ int deployment_rollback(const struct principal *who, const char *project, const 
 	}
 	if (n.promoted_from == current)
 		return ferr_conflict(e, "deployment %lld is the one serving \"%s\" now", (long long)n.promoted_from, env);
+	{
+		char what[256], summary[512];
+		struct deployment_gate_info g = { .summary = summary, .source_deployment = current,
+						  .source_env = n.env_id };
+		int held;
+		build_text(n.build_id, what, sizeof(what));
+		snprintf(summary, sizeof(summary), "roll %s/%s in %s back from deployment %lld to deployment %lld, %s",
+			 project, component, env, (long long)current, (long long)n.promoted_from, what);
+		if ((held = deployment_gate(who, &n, &g, ret, e)) != 0)
+			return held < 0 ? -1 : 0;
+	}
 	/* promoted_from records where a rollback came from, too. */
 	if (deployment_create(&n, &id, e) < 0)
 		return -1;
-	return show_by_id(id, ret, e);
+	return deployment_show_by_id(id, ret, e);
 }
 
 int deployment_undeploy(const struct principal *who, const char *project, const char *component,
@@ -582,9 +571,9 @@ int deployment_undeploy(const struct principal *who, const char *project, const 
 	int64_t pid, cid, eid, job;
 
 	if (component_lookup(who, project, component, &pid, &cid, e) < 0 ||
-	    auth_require_write(who, e) < 0 || env_at(pid, env, 0, &eid, NULL, e) < 0)
+	    auth_require_write(who, e) < 0 || deployment_env_at(pid, env, 0, &eid, NULL, e) < 0)
 		return -1;
-	if (!active_in(cid, eid, NULL, NULL)) {
+	if (!deployment_active_in(cid, eid, NULL, NULL)) {
 		sqlite3_stmt *st = store_stmt("SELECT count(*) FROM deployments WHERE component_id = ?"
 					      " AND environment_id = ? AND status IN ('pending','rolling-out')");
 		int busy = 0;
@@ -632,27 +621,16 @@ int deployment_list(const struct principal *who, const char *project, const char
 {
 	int64_t pid, cid, eid = 0;
 	sqlite3_stmt *st;
-	json_t *arr;
-	int rc;
 
 	if (component_lookup(who, project, component, &pid, &cid, e) < 0 ||
-	    (env && env_at(pid, env, 0, &eid, NULL, e) < 0))
+	    (env && deployment_env_at(pid, env, 0, &eid, NULL, e) < 0))
 		return -1;
 	st = store_stmt("SELECT " DEPLOYMENT_COLUMNS DEPLOYMENT_FROM
 			" WHERE d.component_id = ?1 AND (?2 = 0 OR d.environment_id = ?2)"
 			" ORDER BY d.id DESC LIMIT 500");
 	sqlite3_bind_int64(st, 1, cid);
 	sqlite3_bind_int64(st, 2, eid);
-	arr = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, deployment_row(st));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return store_error(e, "list deployments");
-	}
-	*ret = arr;
-	return 0;
+	return json_rows(st, deployment_row, "list deployments", ret, e);
 }
 
 /* Access: the deployment's project must be visible to who. */
@@ -674,7 +652,7 @@ int deployment_show(const struct principal *who, int64_t id, json_t **ret, struc
 {
 	if (check_visible(who, id, e) < 0)
 		return -1;
-	return show_by_id(id, ret, e);
+	return deployment_show_by_id(id, ret, e);
 }
 
 int deployment_events(const struct principal *who, int64_t id, int64_t after, json_t **ret,
@@ -737,7 +715,7 @@ int deployment_status(const struct principal *who, const char *project, const ch
 		sqlite3_reset(st);
 		for (int i = 0; i < n; i++) {
 			json_t *dep = NULL, *health = NULL, *env;
-			if (ids[i][1] && show_by_id(ids[i][1], &dep, e) < 0) {
+			if (ids[i][1] && deployment_show_by_id(ids[i][1], &dep, e) < 0) {
 				json_decref(envs);
 				json_decref(comp);
 				return -1;
@@ -764,10 +742,12 @@ int deployment_status(const struct principal *who, const char *project, const ch
 void deployment_after_build(int64_t build_id)
 {
 	struct new_deployment n = { .cause = "auto-deploy", .who = "auto-deploy" };
+	char summary[512];
+	struct deployment_gate_info g = { .summary = summary, .newest_build = 1 };
 	struct ferr e = FERR_INIT;
 	sqlite3_stmt *st;
-	int auto_deploy = 0;
-	int64_t id;
+	int auto_deploy = 0, held = 0;
+	int64_t id = 0;
 
 	st = store_stmt("SELECT b.component_id, c.project_id, c.auto_deploy FROM builds b"
 			" JOIN components c ON c.id = b.component_id WHERE b.id = ?");
@@ -781,11 +761,18 @@ void deployment_after_build(int64_t build_id)
 	if (!auto_deploy)
 		return;
 	n.build_id = build_id;
-	if (env_at(n.project_id, NULL, 0, &n.env_id, NULL, &e) < 0 || deployment_create(&n, &id, &e) < 0) {
+	snprintf(summary, sizeof(summary), "auto-deploy ");
+	build_text(build_id, summary + strlen(summary), sizeof(summary) - strlen(summary));
+	if (deployment_env_at(n.project_id, NULL, 0, &n.env_id, NULL, &e) < 0 ||
+	    (held = deployment_gate(NULL, &n, &g, NULL, &e)) < 0 ||
+	    (!held && deployment_create(&n, &id, &e) < 0)) {
 		log_warnx("event=auto_deploy_failed build=%lld err=\"%s\"", (long long)build_id, e.msg);
 		return;
 	}
-	log_info("event=auto_deploy build=%lld deployment=%lld", (long long)build_id, (long long)id);
+	if (held)
+		log_info("event=auto_deploy_held build=%lld", (long long)build_id);
+	else
+		log_info("event=auto_deploy build=%lld deployment=%lld", (long long)build_id, (long long)id);
 }
 
 void deployment_after_config_change(int64_t component_id, int64_t env_id)
@@ -799,14 +786,14 @@ void deployment_after_config_change(int64_t component_id, int64_t env_id)
 		return;
 	if (!env_id) {
 		/* Component-wide: a new setup-area snapshot, in the first environment. */
-		if (env_at(n.project_id, NULL, 0, &n.env_id, NULL, &e) < 0)
+		if (deployment_env_at(n.project_id, NULL, 0, &n.env_id, NULL, &e) < 0)
 			return;
-		if (!active_in(component_id, n.env_id, &n.build_id, NULL))
+		if (!deployment_active_in(component_id, n.env_id, &n.build_id, NULL))
 			return;
 	} else {
 		/* This environment's own values change; its independent part stays. */
 		n.env_id = env_id;
-		if (!active_in(component_id, env_id, &n.build_id, &indep))
+		if (!deployment_active_in(component_id, env_id, &n.build_id, &indep))
 			return;
 		n.independent_id = indep;
 	}

@@ -73,9 +73,24 @@ void deployment_set_gateway_port(int port);
 /* ferry deploy P/C [--build ID]: newest successful build by default. */
 int deployment_deploy(const struct principal *who, const char *project, const char *component,
 		      int64_t build_id, json_t **ret, struct ferr *e);
-/* ferry promote P/C --to ENV [--from ENV]. */
+/* ferry promote P/C --to ENV [--from ENV] [--skip-reason TEXT] [--no-wait]
+ * (core/promotion.c). from NULL: the environment before to. A from other
+ * than that one needs an admin and a skip_reason. While the source
+ * environment rolls out, waits for it (no_wait: 409 naming the deployment
+ * in flight) and promotes its result; a failed result promotes nothing.
+ * *ret is the new deployment with "source" {id, environment, seq, commit,
+ * digest}. */
+struct promote_opts {
+	const char *to;
+	const char *from;
+	const char *skip_reason;
+	int no_wait;
+};
 int deployment_promote(const struct principal *who, const char *project, const char *component,
-		       const char *to, const char *from, json_t **ret, struct ferr *e);
+		       const struct promote_opts *o, json_t **ret, struct ferr *e);
+/* Makes promotes that wait for a rollout give up (503) so that the API
+ * can stop; call before api_stop. */
+void deployment_stop_waiting(void);
 /* ferry rollback P/C --env ENV [--to ID]: default the active one before the current. */
 int deployment_rollback(const struct principal *who, const char *project, const char *component,
 			const char *env, int64_t to, json_t **ret, struct ferr *e);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "lib/jsontext.h"
+#include "store/store.h"
 #include "lib/banned.h"
 
 json_t *json_text_or_null(sqlite3_stmt *st, int col)
@@ -86,5 +87,22 @@ int json_only_keys(json_t *obj, const char *const *allowed, struct ferr *e)
 		if (!ok)
 			return ferr_invalid(e, "unknown field \"%s\"", key);
 	}
+	return 0;
+}
+
+int json_rows(sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st), const char *what, json_t **ret,
+	      struct ferr *e)
+{
+	json_t *arr = json_array();
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, row(st));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return store_error(e, what);
+	}
+	*ret = arr;
 	return 0;
 }

@@ -12,6 +12,12 @@
  * JSON null if it is NULL. New reference. */
 json_t *json_text_or_null(sqlite3_stmt *st, int col);
 
+/* Steps st to its end, appending row(st) for each row to a new array:
+ * 0 with *ret, or -1 with e set (the store's error, naming what). Resets
+ * st either way. */
+int json_rows(sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st), const char *what, json_t **ret,
+	      struct ferr *e);
+
 /* Reads optional members of a request body with type checks. Each returns 0
  * (leaving *ret untouched when the member is absent or null), or -1 with a
  * 400 in e naming the field and the expected type. */

@@ -45,17 +45,24 @@ int env_lookup(int64_t project_id, const char *name, int64_t *ret_id, struct fer
 
 static json_t *envs_json(int64_t project_id)
 {
-	sqlite3_stmt *st = store_stmt("SELECT name, rank, production, created_at FROM environments"
-				      " WHERE project_id = ? ORDER BY rank");
+	sqlite3_stmt *st = store_stmt("SELECT e.name, e.rank, e.production, e.created_at, a.approvers,"
+				      " a.approvals, a.ttl_s FROM environments e LEFT JOIN environment_approvals a"
+				      " ON a.environment_id = e.id WHERE e.project_id = ? ORDER BY e.rank");
 	json_t *arr = json_array();
 
 	sqlite3_bind_int64(st, 1, project_id);
 	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:s, s:i, s:b, s:s}",
+		/* approval: the policy core/approval.c keeps, or null */
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:b, s:s, s:o}",
 			"name", sqlite3_column_text(st, 0),
 			"rank", sqlite3_column_int(st, 1),
 			"production", sqlite3_column_int(st, 2),
-			"created_at", sqlite3_column_text(st, 3)));
+			"created_at", sqlite3_column_text(st, 3),
+			"approval", sqlite3_column_type(st, 4) == SQLITE_NULL ? json_null()
+				: json_pack("{s:o, s:i, s:I}",
+					"approvers", json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL),
+					"approvals", sqlite3_column_int(st, 5),
+					"ttl_s", (json_int_t)sqlite3_column_int64(st, 6))));
 	sqlite3_reset(st);
 	return arr;
 }

@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/session.h"
+#include "core/approval.h"
 #include "core/auth.h"
 #include "core/build.h"
 #include "core/component.h"
@@ -632,6 +633,7 @@ int main(int argc, char **argv)
 	diag_register();
 	/* A configuration change redeploys where the component is active. */
 	config_set_changed_hook(deployment_after_config_change);
+	approval_install();
 	{
 		char password[1024] = "";
 		struct build_options bo = {
@@ -732,6 +734,7 @@ int main(int argc, char **argv)
 	while (sigwait(&sigs, &sig) != 0)
 		;
 	log_info("event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+	deployment_stop_waiting();
 	api_stop();
 	webhook_poller_stop();
 	build_begin_shutdown();

@@ -376,6 +376,56 @@ const struct migration store_migrations[] = {
 "  updated_by TEXT NOT NULL,"
 "  UNIQUE (project_id, kind, name, env_id, key));"
 },
+{ 11, "promotion_rules",
+/* An admin's reason for a promotion that skips the next environment of the
+ * line (NULL for every other deployment). */
+"ALTER TABLE deployments ADD COLUMN skip_reason TEXT;"
+},
+{ 12, "approvals",
+/* An environment whose changes wait for approval (no row: none needed). */
+"CREATE TABLE environment_approvals ("
+"  environment_id INTEGER PRIMARY KEY REFERENCES environments(id) ON DELETE CASCADE,"
+"  approvers TEXT NOT NULL,"            /* JSON array of role names or token names */
+"  approvals INTEGER NOT NULL CHECK (approvals BETWEEN 1 AND 10),"
+"  ttl_s INTEGER NOT NULL CHECK (ttl_s > 0),"
+"  updated_by TEXT NOT NULL,"
+"  updated_at TEXT NOT NULL);"
+/* A change held back until approved: payload says what to make (the
+ * resolved deployment, or a configuration change whose values are in
+ * sealed, by the vault); approvers and approvals_needed are the policy's
+ * when it was asked for. */
+"CREATE TABLE approval_requests ("
+"  id INTEGER PRIMARY KEY,"
+"  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+"  component_id INTEGER NOT NULL REFERENCES components(id) ON DELETE CASCADE,"
+"  environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+"  action TEXT NOT NULL CHECK (action IN ('deploy','promote','rollback','config.set','config.unset')),"
+"  summary TEXT NOT NULL,"
+"  payload TEXT NOT NULL,"
+"  sealed BLOB,"
+"  approvers TEXT NOT NULL,"
+"  approvals_needed INTEGER NOT NULL,"
+"  requested_by TEXT NOT NULL,"
+"  requested_by_token INTEGER NOT NULL,"
+"  requested_role TEXT NOT NULL,"
+"  requested_scope INTEGER,"
+"  status TEXT NOT NULL CHECK (status IN"
+"    ('pending','approving','approved','rejected','expired','invalidated','failed')),"
+"  created_at TEXT NOT NULL,"
+"  expires_at TEXT NOT NULL,"
+"  decided_at TEXT,"
+"  reason TEXT,"
+"  deployment_id INTEGER REFERENCES deployments(id) ON DELETE SET NULL);"
+"CREATE INDEX approval_requests_open ON approval_requests(project_id, id) WHERE status = 'pending';"
+"CREATE TABLE approval_votes ("
+"  request_id INTEGER NOT NULL REFERENCES approval_requests(id) ON DELETE CASCADE,"
+"  token_id INTEGER NOT NULL,"
+"  name TEXT NOT NULL,"
+"  decision TEXT NOT NULL CHECK (decision IN ('approve','reject')),"
+"  comment TEXT,"
+"  at TEXT NOT NULL,"
+"  PRIMARY KEY (request_id, token_id));"
+},
 };
 
 const int store_migrations_count =
