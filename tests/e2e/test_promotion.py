@@ -14,7 +14,9 @@ import pytest
 import requests
 
 from ferry import Ferryd, binary, free_port
+from cnihold import BridgeHold
 from gitserve import Repo
+from openapi_check import Description
 from test_deploy import active, deps, settle
 from test_rollout import cleanup, hello_files
 
@@ -47,6 +49,7 @@ def d(tmp_path_factory):
     f = Ferryd(data, extra=["--gateway-listen", "127.0.0.1:%d" % gw,
                             "--init-binary", binary("ferry-init")])
     f.gw = gw
+    hold = BridgeHold().__enter__()
     f.start()
     try:
         f.ok("project", "create", "demo", "--environments", ",".join(LINE))
@@ -66,6 +69,7 @@ def d(tmp_path_factory):
     finally:
         f.stop()
         cleanup(data)
+        hold.__exit__(None, None, None)
 
 
 def test_promote_names_the_source_deployment_commit_and_digest(d):
@@ -269,6 +273,13 @@ def test_rejected_request_changes_nothing(d):
     assert req["action"] == "rollback" and "back from deployment %d" % before["id"] in req["summary"], req
     r = d.cli("reject", req["id"], token=d.dev2)
     assert r.rc == 2 and "--reason" in r.err, r
+    # the API's answers are the ones its OpenAPI description promises
+    spec = Description(d.api("GET", "/api/v1/openapi.json").json())
+    spec.check(d.api("GET", "/api/v1/approvals?project=demo&all=1"), "GET", "/api/v1/approvals")
+    spec.check(d.api("GET", "/api/v1/approvals/%d" % req["id"]), "GET", "/api/v1/approvals/%d" % req["id"])
+    for e in d.ok("env", "list", "demo"):
+        assert "approval" in e
+    spec.check(d.api("GET", "/api/v1/projects/demo/environments"), "GET", "/api/v1/projects/demo/environments")
     r = d.cli("reject", req["id"], "--reason", "not during the sale", "--json", token=d.dev2)
     assert r.rc == 0 and r.json["status"] == "rejected" and r.json["reason"] == "not during the sale", r
     r = d.cli("approve", req["id"], "--json")
@@ -333,6 +344,11 @@ def test_configuration_change_waits_for_approval(d):
     # unset waits too; an unknown key is refused at once
     r = d.cli("config", "unset", "demo/hello", "NOPE", "--env", "production", "--json", token=d.dev)
     assert r.rc != 0 and r.err_json["status"] == 404, r
+    a = d.api("DELETE", "/api/v1/projects/demo/components/hello/configs/API_KEY?env=production")
+    assert a.status_code == 202, a.text
+    Description(d.api("GET", "/api/v1/openapi.json").json()).check(
+        a, "DELETE", "/api/v1/projects/demo/components/hello/configs/API_KEY")
+    d.ok("reject", a.json()["approval_request"]["id"], "--reason", "not this way")
     req = held(d.cli("config", "unset", "demo/hello", "API_KEY", "--env", "production", "--json", token=d.dev))
     assert req["action"] == "config.unset"
     d.ok("reject", req["id"], "--reason", "keep it", token=d.dev2)
