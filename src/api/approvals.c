@@ -38,16 +38,18 @@ int h_env_update(struct api_req *r, json_t **ret, struct ferr *e)
 	    json_get_int(r->body, "approvals", &n, e) < 0 ||
 	    json_get_int(r->body, "approval_ttl_s", &ttl, e) < 0)
 		return -1;
-	if (!p.require && (json_object_get(r->body, "approvers") || n || ttl))
+	list = json_object_get(r->body, "approvers");
+	if (json_is_null(list))
+		list = NULL;
+	if (!p.require && (list || n || ttl))
 		return ferr_invalid(e, "approvers, approvals and the expiry only go with require_approval");
-	if (json_object_get(r->body, "approvals") && (n < 1 || n > APPROVAL_MAX_COUNT))
+	if (json_is_integer(json_object_get(r->body, "approvals")) && (n < 1 || n > APPROVAL_MAX_COUNT))
 		return ferr_invalid(e, "\"approvals\" must be from 1 to %d", APPROVAL_MAX_COUNT);
-	if (json_object_get(r->body, "approval_ttl_s") && ttl < 1)
+	if (json_is_integer(json_object_get(r->body, "approval_ttl_s")) && ttl < 1)
 		return ferr_invalid(e, "\"approval_ttl_s\" must be at least 1 second");
 	p.approvals = (int)n;
 	p.ttl_s = ttl;
-	list = json_object_get(r->body, "approvers");
-	if (list && !json_is_null(list)) {
+	if (list) {
 		if (!json_is_array(list) || json_array_size(list) > APPROVAL_MAX_APPROVERS - 1)
 			return ferr_invalid(e, "\"approvers\" must be an array of at most %d role or token names",
 					    APPROVAL_MAX_APPROVERS - 1);
