@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/core.h"
+#include "core/repo_policy.h"
 #include "core/deployment.h"
 #include "core/json.h"
 #include "core/names.h"
@@ -305,7 +306,7 @@ int component_create(const struct principal *who, const char *project,
 	int rc;
 
 	if (project_lookup(who, project, &pid, e) < 0 || auth_require_write(who, e) < 0 ||
-	    check_spec(s, e) < 0)
+	    check_spec(s, e) < 0 || repo_policy_check(who, s->repo, e) < 0)
 		return -1;
 	randombytes_buf(key, sizeof(key));
 	randombytes_buf(secret, sizeof(secret));
@@ -728,6 +729,8 @@ int component_update(const struct principal *who, const char *project, const cha
 	}
 	spec_after_update(&c, u, &s);
 	if (check_spec(&s, e) < 0)
+		goto out;
+	if (strcmp(s.repo, c.repo) && repo_policy_check(who, s.repo, e) < 0)
 		goto out;
 	if (strcmp(s.repo, c.repo)) {
 		char from[256], to[256];
