@@ -2,6 +2,7 @@
  * the delivery proves itself with the component's secret (core/webhook.h). */
 #include "api/handlers.h"
 
+#include "api/ratelimit.h"
 #include "core/webhook.h"
 #include "lib/banned.h"
 
@@ -19,7 +20,13 @@ int h_hook(struct api_req *r, json_t **ret, struct ferr *e)
 		.len = r->raw_body ? r->raw_len : 0,
 	};
 	int status = 200;
+	unsigned wait = ratelimit_take(r->params[0]);
 
+	/* Before the signature is checked: a flood costs no HMAC work. */
+	if (wait)
+		return ferr_set(e, 429, "too_many_requests", "too many webhook deliveries for this "
+				"component (at most %u a minute): try again in %u s",
+				ratelimit_per_minute(), wait);
 	if (webhook_receive(&d, &status, ret, e) < 0)
 		return -1;
 	r->status = status;

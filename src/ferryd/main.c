@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "api/ratelimit.h"
 #include "api/session.h"
 #include "core/approval.h"
 #include "core/auth.h"
@@ -93,7 +94,8 @@ static void usage(FILE *f)
 	      "              [--ingress-class NAME] [--ingress-namespace NAME]\n"
 	      "              [--secret-rules FILE] [--scanner trivy|grype]\n"
 	      "              [--execution-retention-days DAYS] [--missed-run-deadline SECONDS]\n"
-	      "              [--allow-local-repos] [--max-connections N] [--max-client-connections N]\n"
+	      "              [--allow-local-repos] [--webhook-rate N]\n"
+	      "              [--max-connections N] [--max-client-connections N]\n"
 	      "              [--request-timeout SECONDS] [--idle-timeout SECONDS]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
 	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
@@ -124,7 +126,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT, O_RETENTION, O_DEADLINE,
 	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL,
 	       O_INGRESS_CLASS, O_INGRESS_NS, O_BCPUS, O_BMEM, O_BPIDS, O_BDISK, O_BNET,
-	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT, O_ALLOWLOCAL };
+	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT, O_ALLOWLOCAL, O_HOOKRATE };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -157,6 +159,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "build-network", required_argument, NULL, O_BNET },
 		{ "build-runtime", required_argument, NULL, O_BRT },
 		{ "allow-local-repos", no_argument, NULL, O_ALLOWLOCAL },
+		{ "webhook-rate", required_argument, NULL, O_HOOKRATE },
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
 		{ "max-client-connections", required_argument, NULL, O_MAXCLIENT },
 		{ "request-timeout", required_argument, NULL, O_REQTIMEOUT },
@@ -231,6 +234,16 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case O_INGRESS_NS: c->ingress_namespace = optarg; break;
 		case O_BRT: c->build_runtime = optarg; break;
 		case O_ALLOWLOCAL: repo_policy_allow_local(1); break;
+		case O_HOOKRATE: {
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 100000) {
+				fprintf(stderr, "ferryd: --webhook-rate must be from 1 to 100000 deliveries "
+						"a minute\n");
+				return -1;
+			}
+			ratelimit_configure((unsigned)v, (unsigned)(v > 1 ? v / 2 : 1));
+			break;
+		}
 		case O_MAXCONN:
 		case O_MAXCLIENT:
 		case O_REQTIMEOUT:

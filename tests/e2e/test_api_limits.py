@@ -77,3 +77,25 @@ def test_a_request_that_never_finishes_is_closed_after_the_request_timeout(d):
         s.close()
     # the server still answers
     assert d.api("GET", "/api/v1/projects").status_code == 200
+
+
+def test_webhook_deliveries_are_rate_limited_per_component(tmp_path):
+    import requests
+    f = Ferryd(str(tmp_path / "data"), extra=["--webhook-rate", "4"]).start()
+    try:
+        f.ok("project", "create", "p")
+        a = f.ok("component", "create", "p/a", "--repo", "https://git.example/a")
+        b = f.ok("component", "create", "p/b", "--repo", "https://git.example/b")
+        codes = []
+        for i in range(4):  # burst of 2 (half the rate), then 429
+            r = requests.post(a["webhook_url"], data=b"{}", timeout=10,
+                              headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"})
+            codes.append(r.status_code)
+        assert codes[:2] != [429, 429] and codes[2:] == [429, 429], codes
+        assert "too many webhook deliveries for this component (at most 4 a minute)" in r.json()["error"]
+        # another component's deliveries are not affected
+        r = requests.post(b["webhook_url"], data=b"{}", timeout=10,
+                          headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"})
+        assert r.status_code != 429
+    finally:
+        f.stop()
