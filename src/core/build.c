@@ -26,6 +26,7 @@
 #include "lib/strbuf.h"
 #include "pipeline/baseimage.h"
 #include "pipeline/descriptor.h"
+#include "pipeline/dockerfile_from.h"
 #include "pipeline/git.h"
 #include "pipeline/image.h"
 #include "pipeline/sandbox.h"
@@ -620,8 +621,43 @@ static struct {
 	struct ferr error;         /* the last start-up failure */
 	struct build_options opts;
 	char *password;
+	/* Pull-through caches of --base-registry, in order (opened once). */
+	struct registry *caches[BUILD_MAX_BASE_REGISTRIES];
+	char *cache_hosts[BUILD_MAX_BASE_REGISTRIES + 1];
+	size_t n_caches;
 } infra = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, FERR_INIT,
-	    { 0 }, NULL };
+	    { 0 }, NULL, { NULL }, { NULL }, 0 };
+
+/* Opens the pull-through cache of each --base-registry URL that is not
+ * open yet: a managed docker-registry in proxy mode under
+ * DATA/basecache/<n>/. Returns 0 when all are open, else -1 with e set. */
+static int open_base_caches(struct ferr *e)
+{
+	while (infra.n_caches < infra.opts.n_base_registries) {
+		size_t i = infra.n_caches;
+		char sub[32];
+		struct registry_config rc = {
+			.data_dir = core.data_dir, .subdir = sub,
+			.binary = infra.opts.registry_binary,
+			.proxy_url = infra.opts.base_registries[i],
+		};
+		struct strbuf dir = STRBUF_INIT;
+
+		strbuf_addf(&dir, "%s/basecache", core.data_dir);
+		mkdir(dir.buf, 0700);
+		strbuf_release(&dir);
+		snprintf(sub, sizeof(sub), "basecache/%zu", i);
+		if (registry_open(&infra.caches[i], &rc, e) < 0)
+			return ferr_prefix(e, "base registry %s", infra.opts.base_registries[i]);
+		infra.cache_hosts[i] = strdup(registry_host(infra.caches[i]));
+		if (!infra.cache_hosts[i])
+			abort();
+		log_info("event=base_cache_ready upstream=%s host=%s", infra.opts.base_registries[i],
+			 infra.cache_hosts[i]);
+		infra.n_caches++;
+	}
+	return 0;
+}
 
 int build_infra_wait(int timeout_ms, struct ferr *e)
 {
@@ -790,9 +826,21 @@ static void *infra_main(void *arg)
 		if (infra_sleep(retry_ms))
 			break;
 		retry_ms = 1000;
+		if (open_base_caches(&e) < 0) {
+			log_error("event=base_cache_failed err=\"%s\"", e.msg);
+			infra_error(&e);
+			retry_ms = 5000;
+			continue;
+		}
+		for (size_t i = 0; i < infra.n_caches; i++)
+			if (registry_supervise(infra.caches[i], &e) < 0) {
+				log_error("event=base_cache_restart_failed err=\"%s\"", e.msg);
+				ferr_clear(&e);
+			}
 		if (!reg) {
 			struct registry_config rc = {
 				.data_dir = core.data_dir,
+				.search_after = (const char *const *)infra.cache_hosts,
 				.binary = infra.opts.registry_binary,
 				.external_url = infra.opts.registry_url,
 				.username = infra.opts.registry_username,
@@ -889,6 +937,13 @@ void build_infra_stop(void)
 	infra.started = 0;
 	registry_close(core.registry);
 	core.registry = NULL;
+	for (size_t i = 0; i < infra.n_caches; i++) {
+		registry_close(infra.caches[i]);
+		free(infra.cache_hosts[i]);
+		infra.caches[i] = NULL;
+		infra.cache_hosts[i] = NULL;
+	}
+	infra.n_caches = 0;
 	if (infra.password) {
 		explicit_bzero(infra.password, strlen(infra.password));
 		free(infra.password);
@@ -997,6 +1052,109 @@ static int store_json_col(int64_t build_id, int descriptor, json_t *j, struct fe
 	return rc == SQLITE_DONE ? 0 : store_error(e, "store the build's descriptor");
 }
 
+/* Base images by short name (FROM python:3.12-slim): looked up in ferry's
+ * registry, then in each base-image cache in order. One found in a cache
+ * is pinned in the Dockerfile buildah gets (dockerfile_from.h); the final
+ * stage's base is recorded with the build (builds.base). Full references
+ * (with a registry host), build arguments and stage names are left alone. */
+struct base_ctx {
+	struct build_run *run;
+	json_t *last;          /* the latest FROM resolved: the final stage's */
+};
+
+static int base_resolve(void *arg, const char *image, struct strbuf *ref)
+{
+	struct base_ctx *ctx = arg;
+	struct strbuf name = STRBUF_INIT;
+	struct registry *where = NULL;
+	const char *tag = "latest", *upstream = NULL, *slash;
+	char digest[72] = "", *cut;
+	int pin = 0;
+
+	strbuf_addstr(&name, image);
+	slash = strchr(name.buf, '/');
+	if (slash && (memchr(name.buf, '.', (size_t)(slash - name.buf)) ||
+		      memchr(name.buf, ':', (size_t)(slash - name.buf)) ||
+		      !strncmp(name.buf, "localhost/", 10)))
+		goto out;
+	if ((cut = strchr(name.buf, '@')) || ((cut = strrchr(name.buf, ':')) && !strchr(cut, '/'))) {
+		*cut = '\0';
+		tag = cut + 1;
+	}
+	if (!registry_valid_repo(name.buf))
+		goto out;
+	if (registry_manifest_digest(core.registry, name.buf, tag, digest, NULL) == 1) {
+		where = core.registry;
+	} else {
+		for (size_t i = 0; i < infra.n_caches && !where; i++)
+			if (registry_manifest_digest(infra.caches[i], name.buf, tag, digest, NULL) == 1) {
+				where = infra.caches[i];
+				upstream = infra.opts.base_registries[i];
+			}
+	}
+	if (!where) {
+		run_log(ctx->run, "base image %s: not found in ferry's registry%s", image,
+			infra.n_caches ? " nor in its base-image caches" : "");
+		goto out;
+	}
+	run_log(ctx->run, "base image %s is %s/%s@%s%s%s", image, registry_host(where), name.buf,
+		digest, upstream ? ", cached from " : "", upstream ? upstream : "");
+	json_decref(ctx->last);
+	ctx->last = json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", name.buf, "tag", tag,
+			      "registry", registry_host(where), "digest", digest,
+			      "upstream", upstream ? json_string(upstream) : json_null());
+	if (upstream) {
+		strbuf_addf(ref, "%s/%s@%s", registry_host(where), name.buf, digest);
+		pin = 1;
+	}
+out:
+	strbuf_release(&name);
+	return pin;
+}
+
+/* Pins text's cached short-name bases into pinned (left empty when none
+ * is) and records the final stage's base. Never fails the build: a base
+ * ferry cannot find is left to buildah, which says so. */
+static void resolve_bases(struct build_run *run, const char *text, struct strbuf *pinned)
+{
+	struct base_ctx ctx = { run, NULL };
+	int n = dockerfile_pin_from(text, base_resolve, &ctx, pinned);
+
+	if (n <= 0)
+		strbuf_reset(pinned);
+	if (ctx.last) {
+		char *jt = json_dumps(ctx.last, JSON_COMPACT);
+		sqlite3_stmt *st = store_stmt("UPDATE builds SET base = ? WHERE id = ?");
+
+		sqlite3_bind_text(st, 1, jt, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, run->build_id);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			log_error("event=build_base_not_stored build=%lld", (long long)run->build_id);
+		sqlite3_reset(st);
+		free(jt);
+		json_decref(ctx.last);
+	}
+}
+
+/* The Dockerfile at rel below workspace (at most 1 MiB) into out; 0 or -1. */
+static int read_dockerfile(const char *workspace, const char *rel, struct strbuf *out)
+{
+	struct strbuf path = STRBUF_INIT;
+	char buf[8192];
+	ssize_t n;
+	int fd;
+
+	strbuf_addf(&path, "%s/%s", workspace, rel ? rel : "Dockerfile");
+	fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	strbuf_release(&path);
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && out->len < (1u << 20))
+		strbuf_add(out, buf, (size_t)n);
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
 /* The digest of the newest earlier successful build of the same commit. */
 static int previous_digest(int64_t build_id, int64_t component_id, const char *sha, char out[72])
 {
@@ -1100,7 +1258,7 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 	struct image_watch w = { tool_line, run, &run->stop, run->deadline_ms };
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct descriptor *d = NULL;
-	struct strbuf repo = STRBUF_INIT, df = STRBUF_INIT;
+	struct strbuf repo = STRBUF_INIT, df = STRBUF_INIT, pinned = STRBUF_INIT;
 	char sha[GIT_SHA_SIZE] = "";
 	int64_t commit_time = 0;
 	json_t *j;
@@ -1177,6 +1335,20 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 			run_log(run, "building %s with buildah (timestamp %lld)", b.dockerfile ? b.dockerfile : "Dockerfile",
 				(long long)commit_time);
 		}
+		{
+			struct strbuf text = STRBUF_INIT;
+
+			if (df.len || read_dockerfile(workspace, src->dockerfile, &text) == 0)
+				resolve_bases(run, df.len ? df.buf : text.buf, &pinned);
+			strbuf_release(&text);
+			if (pinned.len) {
+				/* what buildah builds, and what the scan step reads */
+				strbuf_reset(&df);
+				strbuf_add(&df, pinned.buf, pinned.len);
+				b.dockerfile = NULL;
+				b.dockerfile_text = df.buf;
+			}
+		}
 		if (sandbox_open(&sb, sb_key, src->build_network_egress, e) < 0)
 			goto out;
 		b.sandbox = &sb;
@@ -1238,6 +1410,7 @@ out:
 	descriptor_free(d);
 	strbuf_release(&repo);
 	strbuf_release(&df);
+	strbuf_release(&pinned);
 	return ret;
 }
 
@@ -1569,7 +1742,7 @@ int build_show(const struct principal *who, int64_t id, json_t **ret, struct fer
 
 	if (build_visible(who, id, e) < 0)
 		return -1;
-	st = store_stmt("SELECT " BUILD_COLUMNS ", b.descriptor, b.endpoints"
+	st = store_stmt("SELECT " BUILD_COLUMNS ", b.descriptor, b.endpoints, b.base"
 			" FROM builds b JOIN components c ON c.id = b.component_id"
 			" JOIN projects p ON p.id = b.project_id WHERE b.id = ?");
 	sqlite3_bind_int64(st, 1, id);
@@ -1579,7 +1752,10 @@ int build_show(const struct principal *who, int64_t id, json_t **ret, struct fer
 		const char *ep = (const char *)sqlite3_column_text(st, 17);
 		json_t *dj = d ? json_loads(d, 0, NULL) : NULL;
 		json_t *ej = ep ? json_loads(ep, 0, NULL) : NULL;
+		const char *base = (const char *)sqlite3_column_text(st, 18);
+		json_t *bj = base ? json_loads(base, 0, NULL) : NULL;
 		b = build_row(st);
+		json_object_set_new(b, "base", bj ? bj : json_null());
 		json_object_set_new(b, "descriptor", dj ? dj : json_null());
 		json_object_set_new(b, "endpoints", ej ? ej : json_array());
 	}

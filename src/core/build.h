@@ -38,6 +38,7 @@ struct scan_config;
 
 #define BUILD_DEFAULT_TIMEOUT_S (30 * 60)
 #define BUILD_DEFAULT_CONCURRENCY 1
+#define BUILD_MAX_BASE_REGISTRIES 8
 /* Stored log text per step is capped; the rest is counted and dropped. */
 #define BUILD_STEP_LOG_MAX (4u << 20)
 
@@ -50,6 +51,12 @@ struct build_options {
 	const char *registry_password;   /* copied; the caller may wipe it */
 	const char *registry_binary;     /* NULL: docker-registry from PATH */
 	const char *busybox;             /* NULL: /bin/busybox */
+	/* Upstream registries for base images by short name (FROM
+	 * python:3.12-slim), searched in order after ferry's own registry,
+	 * each through a pull-through cache ferryd runs (copied pointers: the
+	 * strings must live as long as ferryd). */
+	const char *const *base_registries;
+	size_t n_base_registries;        /* at most BUILD_MAX_BASE_REGISTRIES */
 	/* The scan step's scanners (copied; what it points to must live as
 	 * long as ferryd). NULL: Dockerfile rules only. */
 	const struct scan_config *scan;

@@ -77,6 +77,8 @@ struct config {
 	int workers;
 	int execution_retention_days;
 	int missed_run_deadline;
+	const char *base_registries[BUILD_MAX_BASE_REGISTRIES];
+	size_t n_base_registries;
 };
 
 static void usage(FILE *f)
@@ -86,6 +88,7 @@ static void usage(FILE *f)
 	      "              [--tls-cert FILE --tls-key FILE] [--public-url URL]\n"
 	      "              [--master-key-file FILE | --master-key-command CMD]\n"
 	      "              [--registry-username USER --registry-password-file FILE]\n"
+	      "              [--base-registry URL]... (upstreams for FROM by short name, cached)\n"
 	      "              [--build-concurrency N] [--build-timeout SECONDS]\n"
 	      "              [--build-cpus N] [--build-memory SIZE] [--build-pids N]\n"
 	      "              [--build-disk SIZE] [--build-network egress|none]\n"
@@ -126,12 +129,14 @@ static int parse_args(int argc, char **argv, struct config *c)
 	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT, O_RETENTION, O_DEADLINE,
 	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL,
 	       O_INGRESS_CLASS, O_INGRESS_NS, O_BCPUS, O_BMEM, O_BPIDS, O_BDISK, O_BNET,
-	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT, O_ALLOWLOCAL, O_HOOKRATE };
+	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT, O_ALLOWLOCAL, O_HOOKRATE,
+	       O_BASEREG };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "gateway-listen", required_argument, NULL, O_GW },
 		{ "registry", required_argument, NULL, O_REG },
+		{ "base-registry", required_argument, NULL, O_BASEREG },
 		{ "runtime", required_argument, NULL, O_RT },
 		{ "vuln-db", required_argument, NULL, O_VULN },
 		{ "secret-rules", required_argument, NULL, O_SECRET_RULES },
@@ -182,6 +187,14 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case O_LISTEN: c->listen = optarg; break;
 		case O_GW: c->gateway_listen = optarg; break;
 		case O_REG: c->registry = optarg; break;
+		case O_BASEREG:
+			if (c->n_base_registries == BUILD_MAX_BASE_REGISTRIES) {
+				fprintf(stderr, "ferryd: at most %d --base-registry\n",
+					BUILD_MAX_BASE_REGISTRIES);
+				return -1;
+			}
+			c->base_registries[c->n_base_registries++] = optarg;
+			break;
 		case O_RT:
 			if (!strcmp(optarg, "kubernetes")) {
 				/* In the contract (CLI.md) but not built yet: say so
@@ -657,6 +670,8 @@ int main(int argc, char **argv)
 			.timeout_s = c.build_timeout,
 			.registry_url = c.registry,
 			.registry_username = c.registry_username,
+			.base_registries = c.base_registries,
+			.n_base_registries = c.n_base_registries,
 		};
 		if (c.registry_password_file && read_password_file(c.registry_password_file, password,
 								   sizeof(password)) < 0)

@@ -175,12 +175,20 @@ static void render_registries_conf(struct strbuf *sb, const struct containers_re
 {
 	strbuf_addstr(sb,
 		"# Written by ferry; rewritten at every start. Do not edit.\n"
-		"# Short names (FROM name) are looked up only in ferry's registry,\n"
-		"# never on a public one.\n");
-	strbuf_addf(sb, "unqualified-search-registries = [\"%s\"]\n", reg->host);
-	strbuf_addstr(sb, "short-name-mode = \"enforcing\"\n\n");
+		"# Short names (FROM name) are looked up in ferry's registry, then in\n"
+		"# ferry's base-image caches (ferryd --base-registry), never elsewhere.\n");
+	strbuf_addf(sb, "unqualified-search-registries = [\"%s\"", reg->host);
+	for (size_t i = 0; reg->search_after && reg->search_after[i]; i++)
+		strbuf_addf(sb, ", \"%s\"", reg->search_after[i]);
+	/* With base-image caches after it, a short name is tried in each in
+	 * order (enforcing would want a terminal to choose). */
+	strbuf_addf(sb, "]\nshort-name-mode = \"%s\"\n\n",
+		    reg->search_after && reg->search_after[0] ? "permissive" : "enforcing");
 	strbuf_addf(sb, "[[registry]]\nlocation = \"%s\"\ninsecure = %s\n\n",
 		    reg->host, reg->insecure ? "true" : "false");
+	for (size_t i = 0; reg->search_after && reg->search_after[i]; i++)
+		strbuf_addf(sb, "[[registry]]\nlocation = \"%s\"\ninsecure = true\n\n",
+			    reg->search_after[i]);
 	strbuf_addstr(sb, "[aliases]\n");
 	for (size_t i = 0; reg->aliases && reg->aliases[i]; i++)
 		strbuf_addf(sb, "\"%s\" = \"%s/%s\"\n", reg->aliases[i], reg->host,
@@ -214,6 +222,10 @@ int containers_setup(struct containers *c, const char *data_dir,
 	if (!valid_host(reg->host))
 		return ferr_invalid(e, "registry host \"%s\" is not a host[:port]",
 				    reg->host ? reg->host : "");
+	for (size_t i = 0; reg->search_after && reg->search_after[i]; i++)
+		if (!valid_host(reg->search_after[i]))
+			return ferr_invalid(e, "base registry host \"%s\" is not a host[:port]",
+					    reg->search_after[i]);
 	for (size_t i = 0; reg->aliases && reg->aliases[i]; i++)
 		if (!valid_alias(reg->aliases[i]))
 			return ferr_invalid(e, "image alias \"%s\" is not a repository name "
@@ -228,6 +240,11 @@ int containers_setup(struct containers *c, const char *data_dir,
 	}
 	c->conf_path = path_join(c->dir, "containers.conf");
 	c->registries_path = path_join(c->dir, "registries.conf");
+	c->registries_dir = path_join(c->dir, "registries.conf.d");
+	if (mkdir(c->registries_dir, 0700) < 0 && errno != EEXIST) {
+		ferr_internal(e, "cannot create %s: %s", c->registries_dir, strerror(errno));
+		goto out;
+	}
 	c->auth_path = path_join(c->dir, "auth.json");
 	c->storage_path = path_join(c->dir, "storage.conf");
 
@@ -299,6 +316,7 @@ void containers_release(struct containers *c)
 	free(c->dir);
 	free(c->conf_path);
 	free(c->registries_path);
+	free(c->registries_dir);
 	free(c->auth_path);
 	free(c->storage_path);
 	for (size_t i = 0; i < 4; i++)

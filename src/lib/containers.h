@@ -39,19 +39,28 @@ struct containers_registry {
 	/* Short names resolved to host/<name>, e.g. "ferry/busybox". NULL-
 	 * terminated, may be NULL. Each matches [a-z0-9][a-z0-9._/-]*. */
 	const char *const *aliases;
+	/* Registries (host:port, plain HTTP: ferry's loopback base-image
+	 * caches) searched for other short names after host, in order.
+	 * NULL-terminated, may be NULL. */
+	const char *const *search_after;
 };
 
 struct containers {
 	char *dir;             /* DATA/containers */
 	char *conf_path;       /* DATA/containers/containers.conf */
 	char *registries_path; /* DATA/containers/registries.conf */
+	/* DATA/containers/registries.conf.d, kept empty: buildah reads the
+	 * system's registries.conf.d drop-ins (Debian's shortnames.conf maps
+	 * "python" to docker.io) even with CONTAINERS_REGISTRIES_CONF set,
+	 * unless --registries-conf-dir names another directory. */
+	char *registries_dir;
 	char *auth_path;       /* DATA/containers/auth.json */
 	char *storage_path;    /* DATA/containers/storage.conf */
 	char *env[4];          /* the three KEY=VALUE entries, then NULL */
 	char *build_env[5];    /* those and CONTAINERS_STORAGE_CONF, then NULL */
 };
 
-#define CONTAINERS_INIT { NULL, NULL, NULL, NULL, NULL, { NULL }, { NULL } }
+#define CONTAINERS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, { NULL }, { NULL } }
 
 /* Creates DATA/containers/ (0700) under data_dir and (re)writes
  * containers.conf, registries.conf and auth.json (0600) for reg, each

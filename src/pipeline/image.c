@@ -501,6 +501,9 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 	if (!argv)
 		abort();
 	argv[argc++] = "buildah";
+	/* FROM short names: ferry's registries.conf alone (no system drop-ins) */
+	argv[argc++] = "--registries-conf-dir";
+	argv[argc++] = registry_confdir(r);
 	argv[argc++] = "bud";
 	sandbox_buildah_args(b->sandbox, argv, &argc);
 	argv[argc++] = "--layers=false";

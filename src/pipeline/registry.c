@@ -43,6 +43,7 @@ struct registry {
 	int insecure;
 	char *username;
 	char *password;
+	char *proxy_url;            /* a pull-through cache of this registry */
 	struct containers cc;
 	struct spawn proc;          /* proc.pid == 0: not running */
 	long long last_start_ms;
@@ -277,11 +278,20 @@ static int write_config(struct registry *r, int readonly, struct ferr *e)
 		"      interval: 24h\n"
 		"      dryrun: false\n"
 		"    readonly:\n"
-		"      enabled: %s\n"
+		"      enabled: %s\n",
+		readonly ? "true" : "false");
+	if (r->proxy_url) {
+		/* distribution's proxy mode: pulls go to remoteurl once, and what
+		 * was pulled is served from storage, also when it is unreachable */
+		strbuf_addstr(&sb, "proxy:\n  remoteurl: ");
+		yaml_quote(&sb, r->proxy_url);
+		strbuf_addch(&sb, '\n');
+	}
+	strbuf_addf(&sb,
 		"http:\n"
 		"  addr: 127.0.0.1:%d\n"
 		"  secret: \"",
-		readonly ? "true" : "false", r->port);
+		r->port);
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		strbuf_addf(&sb, "%02x", rnd[i]);
 	strbuf_addstr(&sb,
@@ -752,7 +762,20 @@ int registry_open(struct registry **ret, const struct registry_config *cfg, stru
 			goto fail;
 	} else {
 		r->managed = 1;
-		r->dir = path_join(cfg->data_dir, "registry");
+		if (cfg->proxy_url) {
+			if (strncmp(cfg->proxy_url, "http://", 7) && strncmp(cfg->proxy_url, "https://", 8)) {
+				ferr_invalid(e, "base registry %s: give an http:// or https:// URL",
+					     cfg->proxy_url);
+				goto fail;
+			}
+			for (const char *p = cfg->proxy_url; *p; p++)
+				if ((unsigned char)*p <= 0x20 || *p == '"' || *p == '\\') {
+					ferr_invalid(e, "base registry URL holds a space, quote or control character");
+					goto fail;
+				}
+			r->proxy_url = xstrdup(cfg->proxy_url);
+		}
+		r->dir = path_join(cfg->data_dir, cfg->subdir ? cfg->subdir : "registry");
 		if (mkdir(r->dir, 0700) < 0 && errno != EEXIST) {
 			ferr_internal(e, "cannot create %s: %s", r->dir, strerror(errno));
 			goto fail;
@@ -778,7 +801,9 @@ int registry_open(struct registry **ret, const struct registry_config *cfg, stru
 	creg.username = r->username;
 	creg.password = r->password;
 	creg.aliases = registry_aliases;
-	if (containers_setup(&r->cc, cfg->data_dir, &creg, e) < 0)
+	creg.search_after = cfg->search_after;
+	/* A cache is reached only through the main registry's search list. */
+	if (!r->proxy_url && containers_setup(&r->cc, cfg->data_dir, &creg, e) < 0)
 		goto fail;
 
 	if (r->managed) {
@@ -827,6 +852,7 @@ void registry_close(struct registry *r)
 		free(r->password);
 	}
 	free(r->username);
+	free(r->proxy_url);
 	free(r->dir);
 	free(r->config_path);
 	free(r->log_path);
@@ -844,6 +870,11 @@ const char *registry_host(const struct registry *r)
 int registry_insecure(const struct registry *r)
 {
 	return r->insecure;
+}
+
+const char *registry_confdir(const struct registry *r)
+{
+	return r->cc.registries_dir;
 }
 
 const char *const *registry_env(const struct registry *r)

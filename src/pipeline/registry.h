@@ -40,6 +40,14 @@ struct registry_config {
 	/* Managed mode (external_url == NULL). */
 	int port;                  /* 0: the one in DATA/registry/port, else a free one */
 	const char *binary;        /* NULL: "docker-registry" from PATH */
+	const char *subdir;        /* below DATA; NULL: "registry" */
+	/* Managed only: run as a pull-through cache of this upstream registry
+	 * (distribution's proxy mode) instead; ferry's containers
+	 * configuration is then not written. */
+	const char *proxy_url;
+	/* Hosts (host:port, plain HTTP) searched for short names after this
+	 * registry, in order: the base-image caches. NULL-terminated or NULL. */
+	const char *const *search_after;
 	/* External mode. */
 	const char *external_url;  /* "https://host[:port]" or "http://host[:port]" */
 	const char *username;      /* NULL: anonymous */
@@ -75,6 +83,10 @@ const char *const *registry_env(const struct registry *r);
  * own image store for builds (containers_build_env). Owned by r. */
 const char *const *registry_build_env(const struct registry *r);
 
+/* The empty registries.conf.d directory buildah must be given with
+ * --registries-conf-dir so that only ferry's registries.conf decides what a
+ * short name means (see lib/containers.h). Owned by r. */
+const char *registry_confdir(const struct registry *r);
 /* The managed registry's pid, or 0 (external, or not running). */
 pid_t registry_pid(struct registry *r);
 

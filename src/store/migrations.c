@@ -426,6 +426,11 @@ const struct migration store_migrations[] = {
 "  at TEXT NOT NULL,"
 "  PRIMARY KEY (request_id, token_id));"
 },
+{ 13, "build_base",
+/* The base image a build's FROM resolved to: name, tag, registry, digest
+ * and the upstream it was cached from (JSON), or NULL when not looked up. */
+"ALTER TABLE builds ADD COLUMN base TEXT;"
+},
 };
 
 const int store_migrations_count =

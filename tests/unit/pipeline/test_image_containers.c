@@ -55,7 +55,7 @@ static void slurp(const char *path, struct strbuf *sb)
 static void test_managed_files_and_env(void **state)
 {
 	const char *aliases[] = { "ferry/busybox", "ferry/debian", NULL };
-	struct containers_registry reg = { "127.0.0.1:5123", 1, NULL, NULL, aliases };
+	struct containers_registry reg = { "127.0.0.1:5123", 1, NULL, NULL, aliases, NULL };
 	struct containers c = CONTAINERS_INIT;
 	struct ferr e = FERR_INIT;
 	struct strbuf sb = STRBUF_INIT, want = STRBUF_INIT;
@@ -104,6 +104,26 @@ static void test_managed_files_and_env(void **state)
 	slurp(c.registries_path, &sb);
 	assert_null(strstr(sb.buf, "5123"));
 	assert_non_null(strstr(sb.buf, "\"ferry/busybox\" = \"127.0.0.1:6000/ferry/busybox\""));
+	assert_non_null(strstr(sb.buf, "short-name-mode = \"enforcing\""));
+
+	/* Base-image caches: searched after ferry's registry, in order. */
+	{
+		const char *caches[] = { "127.0.0.1:7001", "127.0.0.1:7002", NULL };
+		const char *bad[] = { "x\"y", NULL };
+
+		reg.search_after = caches;
+		assert_int_equal(containers_setup(&c, tmpdir, &reg, &e), 0);
+		strbuf_reset(&sb);
+		slurp(c.registries_path, &sb);
+		assert_non_null(strstr(sb.buf, "unqualified-search-registries = [\"127.0.0.1:6000\", "
+				       "\"127.0.0.1:7001\", \"127.0.0.1:7002\"]\n"
+				       "short-name-mode = \"permissive\""));
+		assert_non_null(strstr(sb.buf, "location = \"127.0.0.1:7002\"\ninsecure = true"));
+		reg.search_after = bad;
+		assert_int_equal(containers_setup(&c, tmpdir, &reg, &e), -1);
+		ferr_clear(&e);
+		reg.search_after = NULL;
+	}
 
 	containers_release(&c);
 	containers_release(&c); /* twice is fine */
@@ -113,7 +133,7 @@ static void test_managed_files_and_env(void **state)
 
 static void test_external_auth(void **state)
 {
-	struct containers_registry reg = { "registry.example.com", 0, "ci", "s3cr:t", NULL };
+	struct containers_registry reg = { "registry.example.com", 0, "ci", "s3cr:t", NULL, NULL };
 	struct containers c = CONTAINERS_INIT;
 	struct ferr e = FERR_INIT;
 	struct strbuf sb = STRBUF_INIT;
@@ -135,7 +155,7 @@ static void test_rejects_bad_input(void **state)
 {
 	const char *bad_alias[] = { "ferry/busybox\"]\n[x", NULL };
 	const char *host_alias[] = { "/abs", NULL };
-	struct containers_registry reg = { "127.0.0.1:5000\"\nx", 1, NULL, NULL, NULL };
+	struct containers_registry reg = { "127.0.0.1:5000\"\nx", 1, NULL, NULL, NULL, NULL };
 	struct containers c = CONTAINERS_INIT;
 	struct ferr e = FERR_INIT;
 
