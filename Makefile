@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 PYTEST     ?= /usr/bin/python3 -m pytest
 MESON_OPTS ?=
 
-.PHONY: all build deps console demo demo-stop test unit unit-asan e2e valgrind bench fuzz-api clean
+.PHONY: all build deps console demo demo-stop test unit unit-asan e2e k8s valgrind bench fuzz-api clean
 
 all: build
 
@@ -54,8 +54,14 @@ valgrind: build
 	  --wrapper 'valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet' \
 	  --suite lib --suite store --suite vault --suite sched --suite core
 
+# The test Kubernetes control plane (docs/kubernetes.md), built once from the
+# official Go modules and cached in /var/cache/ferry-k8s.
+k8s:
+	tests/k8s/build-control-plane
+
 test: deps
 	$(MAKE) unit-asan
+	$(MAKE) k8s
 	$(MAKE) e2e
 
 demo: deps build console

@@ -1,0 +1,208 @@
+"""A real Kubernetes control plane on loopback for the tests: etcd,
+kube-apiserver, kube-controller-manager and kube-scheduler built from the
+official Go modules at a pinned release (tests/k8s/build-control-plane),
+and kwok simulating the node and its kubelet (pod phases, readiness).
+
+Everything listens on 127.0.0.1 at free ports, keeps its state under the
+given directory, and is stopped by its own pid (each in its own process
+group). Authentication: a static admin token (group system:masters) and
+service-account tokens; authorization: RBAC."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import requests
+
+from ferry import ROOT, free_port
+
+BUILD = os.path.join(ROOT, "tests", "k8s", "build-control-plane")
+KWOK_STAGES = os.path.join(ROOT, "tests", "k8s", "kwok-stages.yaml")
+
+
+def bin_dir():
+    """Builds (once; cached outside the clone) and returns the bin dir."""
+    p = subprocess.run([BUILD], capture_output=True, text=True, timeout=3600)
+    if p.returncode != 0:
+        raise RuntimeError("building the control plane failed:\n" + p.stderr[-4000:])
+    return p.stdout.strip().splitlines()[-1]
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True)
+
+
+class ControlPlane:
+    def __init__(self, root):
+        self.root = root
+        self.bin = bin_dir()
+        self.procs = []
+        self.token = "ferry-test-admin-" + os.urandom(12).hex()
+        self.etcd_port, self.peer_port, self.api_port = free_port(), free_port(), free_port()
+        self.server = "https://127.0.0.1:%d" % self.api_port
+        self.pki = os.path.join(root, "pki")
+        self.kubeconfig = os.path.join(root, "admin.kubeconfig")
+
+    # -- set-up ------------------------------------------------------------
+    def _pki(self):
+        os.makedirs(self.pki, mode=0o700)
+        d = self.pki
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=ferry-test-ca", cwd=d)
+        with open(os.path.join(d, "ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n"
+                    "extendedKeyUsage=serverAuth\n")
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", "apiserver.key", "-out", "apiserver.csr", "-subj", "/CN=kube-apiserver", cwd=d)
+        openssl("x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", "apiserver.crt", "-days", "2", "-extfile", "ext", cwd=d)
+        openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
+        openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
+        with open(os.path.join(d, "tokens.csv"), "w") as f:
+            f.write('%s,admin,admin-uid,"system:masters"\n' % self.token)
+        os.chmod(os.path.join(d, "tokens.csv"), 0o600)
+
+    def write_kubeconfig(self, path, token, context="test", namespace=None):
+        ctx = {"cluster": "test", "user": "u"}
+        if namespace:
+            ctx["namespace"] = namespace
+        cfg = {
+            "apiVersion": "v1", "kind": "Config", "current-context": context,
+            "clusters": [{"name": "test", "cluster": {"server": self.server,
+                                                      "certificate-authority": os.path.join(self.pki, "ca.crt")}}],
+            "users": [{"name": "u", "user": {"token": token}}],
+            "contexts": [{"name": context, "context": ctx}],
+        }
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        os.chmod(path, 0o600)
+        return path
+
+    def _spawn(self, name, argv):
+        log = open(os.path.join(self.root, name + ".log"), "ab")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        log.close()
+        self.procs.append((name, p))
+        return p
+
+    def _wait(self, what, ok, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for name, p in self.procs:
+                if p.poll() is not None:
+                    raise RuntimeError("%s exited (%s) while waiting for %s:\n%s" %
+                                       (name, p.returncode, what, self.log(name)[-3000:]))
+            try:
+                if ok():
+                    return
+            except (requests.RequestException, OSError, subprocess.SubprocessError):
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("timed out waiting for " + what)
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.root, name + ".log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def get(self, path, token=None):
+        return requests.get(self.server + path, headers={"Authorization": "Bearer " + (token or self.token)},
+                            verify=os.path.join(self.pki, "ca.crt"), timeout=10)
+
+    def start(self):
+        b = self.bin
+        self._pki()
+        pki = self.pki
+        self.audit_log = os.path.join(self.root, "audit.log")
+        with open(os.path.join(self.root, "audit-policy.yaml"), "w") as f:
+            f.write("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n")
+        self._spawn("etcd", [
+            os.path.join(b, "etcd"), "--name", "test", "--data-dir", os.path.join(self.root, "etcd"),
+            "--listen-client-urls", "http://127.0.0.1:%d" % self.etcd_port,
+            "--advertise-client-urls", "http://127.0.0.1:%d" % self.etcd_port,
+            "--listen-peer-urls", "http://127.0.0.1:%d" % self.peer_port,
+            "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % self.peer_port,
+            "--initial-cluster", "test=http://127.0.0.1:%d" % self.peer_port,
+            "--listen-metrics-urls", "http://127.0.0.1:%d" % free_port(),
+            "--log-level", "warn"])
+        self._wait("etcd", lambda: requests.get("http://127.0.0.1:%d/health" % self.etcd_port,
+                                                timeout=2).status_code == 200)
+        self._spawn("kube-apiserver", [
+            os.path.join(b, "kube-apiserver"),
+            "--etcd-servers", "http://127.0.0.1:%d" % self.etcd_port,
+            "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
+            "--secure-port", str(self.api_port),
+            "--tls-cert-file", os.path.join(pki, "apiserver.crt"),
+            "--tls-private-key-file", os.path.join(pki, "apiserver.key"),
+            "--client-ca-file", os.path.join(pki, "ca.crt"),
+            "--token-auth-file", os.path.join(pki, "tokens.csv"),
+            "--authorization-mode", "RBAC",
+            "--service-account-issuer", "https://kubernetes.default.svc",
+            "--service-account-key-file", os.path.join(pki, "sa.pub"),
+            "--service-account-signing-key-file", os.path.join(pki, "sa.key"),
+            "--service-cluster-ip-range", "10.96.0.0/16",
+            "--cert-dir", os.path.join(self.root, "apiserver-certs"),
+            "--audit-policy-file", os.path.join(self.root, "audit-policy.yaml"),
+            "--audit-log-path", self.audit_log, "--audit-log-format", "json",
+            # the kubernetes Service endpoint cannot be a loopback address
+            "--endpoint-reconciler-type", "none",
+            "--allow-privileged=false", "--v", "0"])
+        self._wait("kube-apiserver", lambda: self.get("/readyz").status_code == 200, timeout=180)
+        self.write_kubeconfig(self.kubeconfig, self.token)
+        common = ["--kubeconfig", self.kubeconfig, "--leader-elect=false", "--secure-port", "0", "--v", "0"]
+        self._spawn("kube-controller-manager", [
+            os.path.join(b, "kube-controller-manager")] + common + [
+            "--service-account-private-key-file", os.path.join(pki, "sa.key"),
+            "--root-ca-file", os.path.join(pki, "ca.crt"),
+            "--use-service-account-credentials=false",
+            "--controllers", "*,-node-ipam-controller"])
+        self._spawn("kube-scheduler", [os.path.join(b, "kube-scheduler")] + common)
+        self._spawn("kwok", [
+            os.path.join(b, "kwok"), "--kubeconfig", self.kubeconfig,
+            "--config", KWOK_STAGES,
+            "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
+            "--cidr", "10.0.0.1/24", "--node-ip", "10.0.0.1",
+            "--server-address", "127.0.0.1:%d" % free_port()])
+        self.kubectl("apply", "-f", "-", input=json.dumps(self.node()))
+        self._wait("the node to be Ready", self.node_ready, timeout=120)
+        # the default service account of the default namespace: the
+        # controllers are running
+        self._wait("the service-account controller",
+                   lambda: self.kubectl("get", "serviceaccount", "default", check=False).returncode == 0)
+
+    @staticmethod
+    def node():
+        return {"apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": "kwok-node-0", "annotations": {"kwok.x-k8s.io/node": "fake"},
+                             "labels": {"kubernetes.io/hostname": "kwok-node-0", "type": "kwok"}},
+                "spec": {},
+                "status": {"allocatable": {"cpu": "32", "memory": "64Gi", "pods": "110"},
+                           "capacity": {"cpu": "32", "memory": "64Gi", "pods": "110"}}}
+
+    def node_ready(self):
+        n = json.loads(self.kubectl("get", "node", "kwok-node-0", "-o", "json").stdout)
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+
+    def kubectl(self, *args, input=None, check=True, kubeconfig=None, timeout=120):
+        p = subprocess.run([os.path.join(self.bin, "kubectl"), "--kubeconfig", kubeconfig or self.kubeconfig]
+                           + list(args), input=input, capture_output=True, text=True, timeout=timeout)
+        if check and p.returncode != 0:
+            raise RuntimeError("kubectl %s: %s" % (" ".join(args), p.stderr))
+        return p
+
+    def stop(self):
+        for name, p in reversed(self.procs):
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+        self.procs = []
