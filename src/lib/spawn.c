@@ -173,6 +173,19 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* poll()'s timeout until deadline (0: none, -1); -2 once it has passed. */
+static int poll_wait_ms(long long deadline)
+{
+	long long left;
+
+	if (!deadline)
+		return -1;
+	left = deadline - now_ms();
+	if (left <= 0)
+		return -2;
+	return (int)(left > INT_MAX ? INT_MAX : left);
+}
+
 int spawn_capture(const char *const *argv, const char *const *env, const char *dir,
 		  struct strbuf *out, size_t cap, int timeout_ms, struct ferr *e)
 {
@@ -196,17 +209,13 @@ int spawn_capture(const char *const *argv, const char *const *env, const char *d
 	close(pfd[1]);
 	for (;;) {
 		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		int wait = -1;
+		int wait = poll_wait_ms(deadline);
 		ssize_t n;
 
-		if (deadline) {
-			long long left = deadline - now_ms();
-			if (left <= 0) {
-				timed_out = 1;
-				spawn_kill(&s, SIGKILL);
-				break;
-			}
-			wait = (int)(left > INT_MAX ? INT_MAX : left);
+		if (wait == -2) {
+			timed_out = 1;
+			spawn_kill(&s, SIGKILL);
+			break;
 		}
 		if (poll(&p, 1, wait) < 0) {
 			if (errno == EINTR)
@@ -227,5 +236,105 @@ int spawn_capture(const char *const *argv, const char *const *env, const char *d
 	status = spawn_wait(&s);
 	if (timed_out)
 		return ferr_set(e, 504, "timeout", "%s timed out after %d ms", argv[0], timeout_ms);
+	return status;
+}
+
+int spawn_pipe(const struct spawn_io *io, struct ferr *e)
+{
+	struct spawn s = SPAWN_INIT;
+	long long deadline = io->timeout_ms > 0 ? now_ms() + io->timeout_ms : 0;
+	int ipipe[2] = { -1, -1 }, opipe[2], epipe[2], timed_out = 0, status;
+	size_t written = 0;
+	struct pollfd pf[3];
+	char buf[8192];
+
+	if (pipe2(ipipe, O_CLOEXEC) < 0)
+		return ferr_internal(e, "pipe: %s", strerror(errno));
+	if (pipe2(opipe, O_CLOEXEC) < 0) {
+		close(ipipe[0]);
+		close(ipipe[1]);
+		return ferr_internal(e, "pipe: %s", strerror(errno));
+	}
+	if (pipe2(epipe, O_CLOEXEC) < 0) {
+		close(ipipe[0]);
+		close(ipipe[1]);
+		close(opipe[0]);
+		close(opipe[1]);
+		return ferr_internal(e, "pipe: %s", strerror(errno));
+	}
+	s.argv = io->argv;
+	s.env = io->env;
+	s.in_fd = ipipe[0];
+	s.out_fd = opipe[1];
+	s.err_fd = epipe[1];
+	if (spawn_start(&s, e) < 0) {
+		close(ipipe[0]);
+		close(ipipe[1]);
+		close(opipe[0]);
+		close(opipe[1]);
+		close(epipe[0]);
+		close(epipe[1]);
+		return -1;
+	}
+	close(ipipe[0]);
+	close(opipe[1]);
+	close(epipe[1]);
+	/* the child's stdin may fill while it writes: never block on it */
+	fcntl(ipipe[1], F_SETFL, fcntl(ipipe[1], F_GETFL) | O_NONBLOCK);
+	pf[0] = (struct pollfd){ .fd = opipe[0], .events = POLLIN };
+	pf[1] = (struct pollfd){ .fd = epipe[0], .events = POLLIN };
+	pf[2] = (struct pollfd){ .fd = ipipe[1], .events = POLLOUT };
+	if (!io->in_len) {
+		close(ipipe[1]);
+		pf[2].fd = -1;
+	}
+	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
+		int wait = poll_wait_ms(deadline);
+
+		if (wait == -2) {
+			timed_out = 1;
+			spawn_kill(&s, SIGKILL);
+			break;
+		}
+		if (poll(pf, 3, wait) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[2].fd >= 0 && pf[2].revents) {
+			ssize_t n = (pf[2].revents & POLLOUT) ?
+				    write(pf[2].fd, io->in + written, io->in_len - written) : -1;
+			if (n > 0)
+				written += (size_t)n;
+			if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == io->in_len) {
+				close(pf[2].fd);
+				pf[2].fd = -1;
+			}
+		}
+		for (int i = 0; i < 2; i++) {
+			struct strbuf *sb = i ? io->err : io->out;
+			size_t cap = i ? io->err_cap : io->out_cap;
+			ssize_t n;
+
+			if (pf[i].fd < 0 || !pf[i].revents)
+				continue;
+			n = read(pf[i].fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				continue;
+			}
+			if (sb && sb->len < cap)
+				strbuf_add(sb, buf, (size_t)n > cap - sb->len ? cap - sb->len : (size_t)n);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		if (pf[i].fd >= 0)
+			close(pf[i].fd);
+	status = spawn_wait(&s);
+	if (timed_out)
+		return ferr_set(e, 504, "timeout", "%s timed out after %d ms", io->argv[0], io->timeout_ms);
 	return status;
 }

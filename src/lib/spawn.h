@@ -46,4 +46,23 @@ void spawn_kill(struct spawn *s, int sig);
 int spawn_capture(const char *const *argv, const char *const *env, const char *dir,
 		  struct strbuf *out, size_t cap, int timeout_ms, struct ferr *e);
 
+/* Runs argv to completion with in_len bytes of in on its stdin (then
+ * closed; NULL/0: none) and its stdout and stderr collected apart (at most
+ * out_cap / err_cap bytes each, the rest read and dropped; either strbuf
+ * may be NULL). The input never touches a disk: for secrets handed to a
+ * tool. Kills the process group after timeout_ms (0: none). Returns the
+ * exit status (>= 0), or -1 with e set (could not start, timed out). */
+struct spawn_io {
+	const char *const *argv;
+	const char *const *env;
+	const char *in;
+	size_t in_len;
+	struct strbuf *out;
+	size_t out_cap;
+	struct strbuf *err;
+	size_t err_cap;
+	int timeout_ms;
+};
+int spawn_pipe(const struct spawn_io *io, struct ferr *e);
+
 #endif

@@ -33,93 +33,23 @@ static struct podman *to_podman(struct runtime *rt)
 	return (struct podman *)rt;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs argv with the driver's environment, stdout into out and stderr into
  * err (each capped; either may be NULL). Returns the exit status, or -1 with
  * e set when it could not run or timed out (code "timeout"). */
 static int pm_call(struct podman *p, const char *const *argv, struct strbuf *out,
 		   struct strbuf *err, int timeout_ms, struct ferr *e)
 {
-	struct spawn s = SPAWN_INIT;
-	int opipe[2], epipe[2], open_fds = 2, timed_out = 0, status;
-	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
-	struct pollfd pf[2];
-	char buf[8192];
+	struct spawn_io io = { .argv = argv, .env = (const char *const *)p->env,
+			       .out = out, .out_cap = OUT_CAP, .err = err, .err_cap = ERR_CAP,
+			       .timeout_ms = timeout_ms };
+	struct ferr pe = FERR_INIT;
+	int status = spawn_pipe(&io, &pe);
 
-	if (pipe2(opipe, O_CLOEXEC) < 0)
-		return ferr_internal(e, "pipe: %s", strerror(errno));
-	if (pipe2(epipe, O_CLOEXEC) < 0) {
-		close(opipe[0]);
-		close(opipe[1]);
-		return ferr_internal(e, "pipe: %s", strerror(errno));
-	}
-	s.argv = argv;
-	s.env = (const char *const *)p->env;
-	s.out_fd = opipe[1];
-	s.err_fd = epipe[1];
-	if (spawn_start(&s, e) < 0) {
-		close(opipe[0]);
-		close(opipe[1]);
-		close(epipe[0]);
-		close(epipe[1]);
-		return -1;
-	}
-	close(opipe[1]);
-	close(epipe[1]);
-	pf[0] = (struct pollfd){ .fd = opipe[0], .events = POLLIN };
-	pf[1] = (struct pollfd){ .fd = epipe[0], .events = POLLIN };
-	while (open_fds > 0) {
-		int wait = -1;
-
-		if (deadline) {
-			long long left = deadline - now_ms();
-			if (left <= 0) {
-				timed_out = 1;
-				spawn_kill(&s, SIGKILL);
-				break;
-			}
-			wait = (int)(left > INT_MAX ? INT_MAX : left);
-		}
-		if (poll(pf, 2, wait) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int i = 0; i < 2; i++) {
-			struct strbuf *sb = i ? err : out;
-			size_t cap = i ? ERR_CAP : OUT_CAP;
-			ssize_t n;
-
-			if (pf[i].fd < 0 || !pf[i].revents)
-				continue;
-			n = read(pf[i].fd, buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				close(pf[i].fd);
-				pf[i].fd = -1;
-				open_fds--;
-				continue;
-			}
-			if (sb && sb->len < cap)
-				strbuf_add(sb, buf, (size_t)n > cap - sb->len ?
-					   cap - sb->len : (size_t)n);
-		}
-	}
-	for (int i = 0; i < 2; i++)
-		if (pf[i].fd >= 0)
-			close(pf[i].fd);
-	status = spawn_wait(&s);
-	if (timed_out)
-		return ferr_set(e, 504, "timeout", "podman %s timed out after %d s",
-				argv[1], timeout_ms / 1000);
+	if (status < 0 && !strcmp(pe.code, "timeout"))
+		return ferr_set(e, 504, "timeout", "podman %s timed out after %d s", argv[1],
+				timeout_ms / 1000);
+	if (status < 0)
+		ferr_set(e, pe.status, pe.code, "%s", pe.msg);
 	return status;
 }
 

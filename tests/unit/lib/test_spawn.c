@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/spawn.h"
@@ -64,6 +65,31 @@ static void test_capture_is_capped(void **state)
 	strbuf_release(&out);
 }
 
+static void test_pipe_stdin_and_separate_streams(void **state)
+{
+	/* more than a pipe buffer each way: neither side may block the other */
+	size_t n = 300000;
+	char *in = malloc(n);
+	const char *argv[] = { "sh", "-c", "cat; echo oops >&2; exit 3", NULL };
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	struct spawn_io io = { .argv = argv, .out = &out, .out_cap = 1 << 20, .err = &err,
+			       .err_cap = 4096, .timeout_ms = 20000 };
+	struct ferr e = FERR_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		in[i] = (char)('a' + i % 26);
+	io.in = in;
+	io.in_len = n;
+	assert_int_equal(spawn_pipe(&io, &e), 3);
+	assert_int_equal(out.len, n);
+	assert_memory_equal(out.buf, in, n);
+	assert_string_equal(err.buf, "oops\n");
+	strbuf_release(&out);
+	strbuf_release(&err);
+	free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -72,6 +98,7 @@ int main(void)
 		cmocka_unit_test(test_missing_program_is_an_error),
 		cmocka_unit_test(test_timeout_kills_the_group),
 		cmocka_unit_test(test_capture_is_capped),
+		cmocka_unit_test(test_pipe_stdin_and_separate_streams),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
