@@ -1,13 +1,106 @@
+/* GET /healthz: liveness for anyone; with ?verbose=1 and a token, the state
+ * of each part ferryd depends on. */
 #include "api/handlers.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/session.h"
+#include "core/core.h"
+#include "core/diskspace.h"
+#include "pipeline/registry.h"
 #include "store/store.h"
 #include "lib/banned.h"
 
+static int pid_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+static json_t *store_part(void)
+{
+	char path[4096];
+	struct stat st;
+	long long bytes = 0;
+
+	snprintf(path, sizeof(path), "%s/ferry.db", core.data_dir);
+	if (stat(path, &st) == 0)
+		bytes += st.st_size;
+	snprintf(path, sizeof(path), "%s/ferry.db-wal", core.data_dir);
+	if (stat(path, &st) == 0)
+		bytes += st.st_size;
+	return json_pack("{s:s, s:i, s:I}", "state", "up", "schema", store_schema_version(), "bytes",
+			 (json_int_t)bytes);
+}
+
+static json_t *registry_part(void)
+{
+	struct registry *reg = core.registry;
+	pid_t pid;
+
+	if (!reg)
+		return json_pack("{s:s}", "state", "starting");
+	pid = registry_pid(reg);
+	if (pid == 0)
+		return json_pack("{s:s, s:s, s:s}", "state", "external", "host", registry_host(reg),
+				 "supervised", "no");
+	return json_pack("{s:s, s:s, s:i}", "state", pid_alive(pid) ? "up" : "down", "host",
+			 registry_host(reg), "pid", (int)pid);
+}
+
+/* HAProxy: started once something is deployed; its pid in DATA/gateway. */
+static json_t *gateway_part(void)
+{
+	char path[4096], buf[32];
+	FILE *f;
+	long pid = 0;
+
+	snprintf(path, sizeof(path), "%s/gateway/haproxy.pid", core.data_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return json_pack("{s:s}", "state", "not started");
+	if (fgets(buf, sizeof(buf), f))
+		pid = strtol(buf, NULL, 10);
+	fclose(f);
+	return json_pack("{s:s, s:i}", "state", pid_alive((pid_t)pid) ? "up" : "down", "pid", (int)pid);
+}
+
 int h_healthz(struct api_req *r, json_t **ret, struct ferr *e)
 {
-	(void)r;
+	json_t *disk, *parts;
+	long long verbose;
+	int low, degraded;
+
+	if (api_query_int(r, "verbose", 0, 1, 0, &verbose, e) < 0)
+		return -1;
 	if (store_exec("SELECT 1", e) < 0)
 		return -1;
-	*ret = json_pack("{s:s, s:i}", "status", "ok", "schema", store_schema_version());
+	disk = diskspace_report();
+	low = disk && json_is_true(json_object_get(disk, "low"));
+	if (!verbose) {
+		json_decref(disk);
+		*ret = json_pack("{s:s, s:i, s:s}", "status", low ? "degraded" : "ok", "schema",
+				 store_schema_version(), "disk", low ? "low" : "ok");
+		return 0;
+	}
+	{
+		/* the parts' details are for token holders only */
+		struct principal who;
+		int cookie;
+		if (api_authenticate(r->conn, r->method, &who, &cookie, e) < 0) {
+			json_decref(disk);
+			return -1;
+		}
+	}
+	parts = json_pack("{s:o, s:o, s:o, s:o}", "store", store_part(), "registry", registry_part(),
+			  "gateway", gateway_part(), "disk", disk ? disk : json_pack("{s:s}", "state", "unknown"));
+	degraded = low || !strcmp(json_string_value(json_object_get(json_object_get(parts, "registry"), "state")), "down") ||
+		   !strcmp(json_string_value(json_object_get(json_object_get(parts, "gateway"), "state")), "down");
+	*ret = json_pack("{s:s, s:i, s:s, s:o}", "status", degraded ? "degraded" : "ok", "schema",
+			 store_schema_version(), "disk", low ? "low" : "ok", "parts", parts);
 	return 0;
 }

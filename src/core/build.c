@@ -17,6 +17,7 @@
 
 #include "core/component.h"
 #include "core/core.h"
+#include "core/diskspace.h"
 #include "core/deployment.h"
 #include "core/gitcreds.h"
 #include "core/json.h"
@@ -1557,7 +1558,7 @@ int64_t build_queue(int64_t component_id, const char *commit, const char *trigge
 
 	if (commit && (!*commit || strlen(commit) > 255))
 		return ferr_invalid(e, "commit must be a sha, branch or tag of at most 255 characters");
-	if (component_project_id(component_id, &project_id, e) < 0)
+	if (component_project_id(component_id, &project_id, e) < 0 || diskspace_check_build(e) < 0)
 		return -1;
 	if (store_begin(e) < 0)
 		return -1;

@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "core/core.h"
 #include "core/deployment.h"
+#include "core/diskspace.h"
 #include "core/diag.h"
 #include "core/repo_policy.h"
 #include "core/execution.h"
@@ -79,6 +80,7 @@ struct config {
 	int missed_run_deadline;
 	const char *base_registries[BUILD_MAX_BASE_REGISTRIES];
 	size_t n_base_registries;
+	long long min_free_mib;
 };
 
 static void usage(FILE *f)
@@ -100,6 +102,7 @@ static void usage(FILE *f)
 	      "              [--allow-local-repos] [--webhook-rate N]\n"
 	      "              [--max-connections N] [--max-client-connections N]\n"
 	      "              [--request-timeout SECONDS] [--idle-timeout SECONDS]\n"
+	      "              [--min-free-space MIB]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
 	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
 	      "              [--master-key-command CMD --new-master-key-file FILE]\n"
@@ -127,7 +130,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 	enum { O_DATA = 256, O_LISTEN, O_GW, O_REG, O_RT, O_VULN, O_CERT, O_KEY, O_PUB, O_BODY,
 	       O_WORKERS, O_LOG, O_VERSION, O_HELP, O_MKF, O_MKC, O_NEWMK,
 	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT, O_RETENTION, O_DEADLINE,
-	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL,
+	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL, O_MINFREE,
 	       O_INGRESS_CLASS, O_INGRESS_NS, O_BCPUS, O_BMEM, O_BPIDS, O_BDISK, O_BNET,
 	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT, O_ALLOWLOCAL, O_HOOKRATE,
 	       O_BASEREG };
@@ -174,6 +177,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "console-dir", required_argument, NULL, O_CONSOLE_DIR },
 		{ "no-console", no_argument, NULL, O_NO_CONSOLE },
 		{ "session-ttl", required_argument, NULL, O_SESSION_TTL },
+		{ "min-free-space", required_argument, NULL, O_MINFREE },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -334,6 +338,13 @@ static int parse_args(int argc, char **argv, struct config *c)
 			c->missed_run_deadline = (int)strtol(optarg, &end, 10);
 			if (*end || c->missed_run_deadline < 1 || c->missed_run_deadline > 31 * 86400) {
 				fprintf(stderr, "ferryd: --missed-run-deadline must be from 1 to 2678400 seconds\n");
+				return -1;
+			}
+			break;
+		case O_MINFREE:
+			c->min_free_mib = strtoll(optarg, &end, 10);
+			if (*end || c->min_free_mib < 0 || c->min_free_mib > (1LL << 40)) {
+				fprintf(stderr, "ferryd: --min-free-space must be a number of MiB (0: no floor)\n");
 				return -1;
 			}
 			break;
@@ -595,6 +606,7 @@ int main(int argc, char **argv)
 		.workers = 4,
 		.execution_retention_days = 90,
 		.missed_run_deadline = SCHEDULER_DEADLINE_DEFAULT,
+		.min_free_mib = DISKSPACE_MIN_FREE_DEFAULT >> 20,
 	};
 	char path[PATH_MAX], url[300];
 	/* The scan step's scanners: built-in, loaded once, live until exit. */
@@ -647,6 +659,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	core.data_dir = c.data;
+	diskspace_set_min_free((int64_t)c.min_free_mib << 20);
 	snprintf(path, sizeof(path), "%s/admin.token", c.data);
 	rc = auth_bootstrap(path, &e);
 	if (rc < 0) {

@@ -1,0 +1,26 @@
+/* diskspace: the free space of the data dir's file system, and the floor
+ * below which new builds are refused (a build that would fail half-way
+ * through a full disk is refused at once, with the reason).
+ */
+#ifndef FERRY_CORE_DISKSPACE_H
+#define FERRY_CORE_DISKSPACE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "lib/error.h"
+
+#define DISKSPACE_MIN_FREE_DEFAULT (512LL << 20)
+
+/* Sets the floor in bytes (ferryd --min-free-space); 0 turns the check off. */
+void diskspace_set_min_free(int64_t bytes);
+
+/* {"path", "free_bytes", "total_bytes", "min_free_bytes", "low"} for
+ * core.data_dir. New reference; NULL if statvfs fails. */
+json_t *diskspace_report(void);
+
+/* 0 if a build may start; -1 with a 507 in e naming the free space, the
+ * floor and what to do when the data dir's file system is below it. */
+int diskspace_check_build(struct ferr *e);
+
+#endif
