@@ -172,6 +172,13 @@ int manifests_app_load(struct manifests_app *m, int64_t deployment_id, int redac
 	a->replicas = m->desc->replicas > 0 ? m->desc->replicas : 1;
 	a->cpu_millicores = m->desc->cpu_millicores;
 	a->memory_bytes = m->desc->memory_bytes;
+	n = 0;
+	for (int k = 0; k < DESCRIPTOR_N_CAPABILITIES; k++)
+		if (m->desc->capabilities & (1u << k))
+			m->caps[n++] = descriptor_capabilities[k];
+	m->caps[n] = NULL;
+	a->capabilities = m->caps;
+	a->read_only_root = m->desc->read_only_root;
 	if (map_endpoints(m, e) < 0)
 		return -1;
 	map_probes(m);

@@ -17,6 +17,7 @@
 
 #include "core/auth.h"
 #include "core/deployment.h"
+#include "pipeline/descriptor.h"
 #include "lib/error.h"
 #include "runtime/kube_render.h"
 
@@ -50,6 +51,7 @@ struct manifests_app {
 	char bases[MANIFESTS_MAX_ENDPOINTS][260];
 	struct kube_config *config;
 	char *schedule, *timezone, *concurrency;
+	const char *caps[DESCRIPTOR_N_CAPABILITIES + 1];
 };
 
 /* Loads deployment_id's desired state into *ret (the caller's; release

@@ -939,6 +939,8 @@ static int replica_start_in_network(const struct plan *p, int i, const char *con
 			      struct runtime_replica *ret, struct ferr *e)
 {
 	struct runtime_spec spec = { 0 };
+	const char *caps[DESCRIPTOR_N_CAPABILITIES + 1];
+	size_t ncaps = 0;
 	struct snapshot *snap = NULL;
 	struct runtime_file *files = NULL;
 	char **env = NULL;
@@ -998,6 +1000,12 @@ static int replica_start_in_network(const struct plan *p, int i, const char *con
 	spec.nfiles = nfiles;
 	spec.args = args;
 	spec.task = p->task;
+	for (int k = 0; k < DESCRIPTOR_N_CAPABILITIES; k++)
+		if (p->desc->capabilities & (1u << k))
+			caps[ncaps++] = descriptor_capabilities[k];
+	caps[ncaps] = NULL;
+	spec.capabilities = caps;
+	spec.read_only_root = p->desc->read_only_root;
 	rc = runtime_start_replica(eng.rt, &spec, ret, e);
 	for (size_t k = 0; k < nenv; k++)
 		wipe_free(env[k]);

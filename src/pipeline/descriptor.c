@@ -19,6 +19,10 @@ const char *const descriptor_config_types[6] = {
 const char *const descriptor_file_types[2] = { "string", "secret" };
 const enum config_type descriptor_file_config_types[2] = { CONFIG_STRING, CONFIG_SECRET };
 const char *const descriptor_probe_kinds[4] = { "none", "http", "tcp", "exec" };
+const char *const descriptor_capabilities[DESCRIPTOR_N_CAPABILITIES] = {
+	"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE",
+	"SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+};
 const char *const descriptor_connection_kinds[4] = {
 	"service", "database", "thirdparty", "storage",
 };

@@ -214,7 +214,19 @@ struct descriptor {
 	int64_t memory_bytes;   /* 0 = not given */
 	char *schedule;         /* as written (checked by the scheduler), or NULL */
 	char *timezone;         /* IANA-looking name as written, or NULL */
+	/* security: the Linux capabilities the service needs (bit i is
+	 * descriptor_capabilities[i]; every other one is dropped at run time)
+	 * and whether its root file system is mounted read-only. */
+	uint32_t capabilities;
+	bool read_only_root;
 };
+
+/* The capabilities a descriptor may declare, by their names without
+ * "CAP_": podman's default set. Anything beyond it (SYS_ADMIN, NET_ADMIN,
+ * NET_RAW ...) would give repository content more than a default container
+ * has, and is refused. */
+#define DESCRIPTOR_N_CAPABILITIES 11
+extern const char *const descriptor_capabilities[DESCRIPTOR_N_CAPABILITIES];
 
 /* The relative path (".ferry/component.yaml" ...) a format is read from,
  * or NULL for DESCRIPTOR_DEFAULT. */

@@ -4,6 +4,7 @@
  * entry's displayName, required and type beside its name) and unknown keys
  * refused as typos. */
 #include <stdio.h>
+#include <strings.h>
 
 #include "pipeline/descriptor_int.h"
 
@@ -105,6 +106,48 @@ static int parse_probe(struct dp *p, const struct ynode *health, const char *key
 	return 0;
 }
 
+/* security: {capabilities: [NAME...], readOnlyRootFilesystem: BOOL} */
+static int parse_security(struct dp *p, const struct ynode *root)
+{
+	static const char *const keys[] = { "capabilities", "readOnlyRootFilesystem", NULL };
+	struct descriptor *d = p->d;
+	const struct ynode *sec, *caps;
+	char got[80], list[256];
+	size_t old;
+
+	if (dp_get_map(p, root, "security", &sec) < 0)
+		return -1;
+	if (!sec)
+		return 0;
+	old = dp_push_key(p, "security");
+	if (dp_check_keys(p, sec, keys) < 0 ||
+	    dp_get_bool(p, sec, "readOnlyRootFilesystem", false, &d->read_only_root) < 0 ||
+	    dp_get_list(p, sec, "capabilities", DESCRIPTOR_N_CAPABILITIES, &caps) < 0)
+		return -1;
+	dp_push_key(p, "capabilities");
+	for (size_t i = 0; caps && i < caps->n; i++) {
+		const struct ynode *v = caps->child[i];
+		const char *name = v->kind == YNODE_SCALAR ? v->str : "";
+		size_t o = dp_push_index(p, i);
+		int k;
+
+		if (!strncasecmp(name, "CAP_", 4))
+			name += 4;
+		k = v->kind == YNODE_SCALAR ?
+			rule_enum_index(descriptor_capabilities, DESCRIPTOR_N_CAPABILITIES, name) : -1;
+		if (k < 0) {
+			rule_join_names(list, sizeof(list), descriptor_capabilities,
+					DESCRIPTOR_N_CAPABILITIES);
+			return dp_fail(p, v, NULL, "must be one of %s (a service gets no other "
+				       "capability), got %s", list, dp_describe(v, got, sizeof(got)));
+		}
+		dp_pop(p, o);
+		d->capabilities |= 1u << k;
+	}
+	dp_pop(p, old);
+	return 0;
+}
+
 static int parse_ferry_extensions(struct dp *p, const struct ynode *root)
 {
 	static const char *const health_keys[] = { "readiness", "liveness", NULL };
@@ -150,14 +193,14 @@ static int parse_ferry_extensions(struct dp *p, const struct ynode *root)
 		return dp_fail(p, dp_get(root, "timezone"), "timezone",
 			    "must be a time zone name like \"Europe/Berlin\" or \"UTC\", got %s",
 			    dp_describe(dp_get(root, "timezone"), got, sizeof(got)));
-	return 0;
+	return parse_security(p, root);
 }
 
 int dp_parse_ferry(struct dp *p, const struct ynode *root)
 {
 	static const char *const keys[] = {
 		"schemaVersion", "endpoints", "dependencies", "configurations", "health",
-		"replicas", "resources", "schedule", "timezone", NULL,
+		"replicas", "resources", "schedule", "timezone", "security", NULL,
 	};
 	static const int versions[] = { 10, 11, 12 };
 	int v;

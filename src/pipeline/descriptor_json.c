@@ -125,6 +125,12 @@ json_t *descriptor_to_json(const struct descriptor *d)
 		"memory_bytes", d->memory_bytes ? json_integer(d->memory_bytes) : json_null()));
 	json_object_set_new(o, "schedule", jstr_or_null(d->schedule));
 	json_object_set_new(o, "timezone", jstr_or_null(d->timezone));
+	a = json_array();
+	for (int i = 0; i < DESCRIPTOR_N_CAPABILITIES; i++)
+		if (d->capabilities & (1u << i))
+			json_array_append_new(a, json_string(descriptor_capabilities[i]));
+	json_object_set_new(o, "security", json_pack("{s:o, s:b}", "capabilities", a,
+		"read_only_root_filesystem", d->read_only_root));
 	return o;
 }
 
@@ -476,6 +482,32 @@ static int from_json(struct jr *r, struct descriptor *d, const json_t *j)
 		return -1;
 	if (d->timezone && !rule_timezone(d->timezone))
 		return jfail(r, "timezone", "must be a time zone name");
+	/* absent in descriptors stored before it existed: the defaults */
+	v = json_object_get(j, "security");
+	if (v && !json_is_null(v)) {
+		const json_t *caps;
+		int k;
+
+		if (!json_is_object(v))
+			return jfail(r, "security", "must be an object");
+		snprintf(r->field, sizeof(r->field), "security");
+		if (json_object_get(v, "read_only_root_filesystem") &&
+		    jbool(r, v, "read_only_root_filesystem", &d->read_only_root) < 0)
+			return -1;
+		caps = json_object_get(v, "capabilities");
+		if (caps && !json_is_array(caps))
+			return jfail(r, "capabilities", "must be a list");
+		for (size_t i = 0; i < json_array_size(caps); i++) {
+			const json_t *c = json_array_get(caps, i);
+
+			k = json_is_string(c) ? rule_enum_index(descriptor_capabilities,
+				DESCRIPTOR_N_CAPABILITIES, json_string_value(c)) : -1;
+			if (k < 0)
+				return jfail(r, "capabilities", "must hold capability names");
+			d->capabilities |= 1u << k;
+		}
+		r->field[0] = '\0';
+	}
 	return 0;
 }
 

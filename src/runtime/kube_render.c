@@ -315,11 +315,21 @@ static json_t *render_probe(const struct kube_probe *p, int override_failures)
 	return o;
 }
 
-static json_t *security_context_container(void)
+static json_t *security_context_container(const struct kube_app *a)
 {
-	return json_pack("{s:b, s:b, s:{s:[s]}, s:{s:s}}", "runAsNonRoot", 1,
-			 "allowPrivilegeEscalation", 0, "capabilities", "drop", "ALL",
-			 "seccompProfile", "type", "RuntimeDefault");
+	json_t *sc = json_pack("{s:b, s:b, s:{s:[s]}, s:{s:s}}", "runAsNonRoot", 1,
+			       "allowPrivilegeEscalation", 0, "capabilities", "drop", "ALL",
+			       "seccompProfile", "type", "RuntimeDefault");
+
+	if (a->capabilities && a->capabilities[0]) {
+		json_t *add = json_array();
+		for (const char *const *c = a->capabilities; *c; c++)
+			json_array_append_new(add, jstr(*c));
+		json_object_set_new(json_object_get(sc, "capabilities"), "add", add);
+	}
+	if (a->read_only_root)
+		json_object_set_new(sc, "readOnlyRootFilesystem", json_true());
+	return sc;
 }
 
 static json_t *resources(const struct kube_app *a)
@@ -415,7 +425,7 @@ static json_t *pod_template(const struct kube_app *a, int64_t execution_id,
 		json_object_set_new(c, "ports", ports);
 	}
 	json_object_set_new(c, "resources", resources(a));
-	json_object_set_new(c, "securityContext", security_context_container());
+	json_object_set_new(c, "securityContext", security_context_container(a));
 	if (service) {
 		json_t *r = render_probe(&a->readiness, 0);
 		json_t *l = render_probe(&a->liveness, 0);

@@ -98,6 +98,10 @@ struct kube_app {
 	int replicas;               /* >= 1 */
 	int64_t cpu_millicores;     /* 0: none */
 	int64_t memory_bytes;       /* 0: none */
+	/* capabilities added back after dropping ALL (names without "CAP_"),
+	 * NULL-terminated or NULL; and readOnlyRootFilesystem */
+	const char *const *capabilities;
+	int read_only_root;
 	const struct kube_endpoint *endpoints;
 	size_t nendpoints;
 	struct kube_probe readiness;

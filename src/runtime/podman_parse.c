@@ -501,6 +501,12 @@ int pm_check_spec(const struct runtime_spec *spec, struct ferr *e)
 				return ferr_invalid(e, "file mount path \"%s\" is given twice",
 						    spec->files[i].path);
 	}
+	for (size_t i = 0; spec->capabilities && spec->capabilities[i]; i++) {
+		const char *c = spec->capabilities[i];
+
+		if (!*c || strlen(c) > 32 || strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != strlen(c))
+			return ferr_invalid(e, "bad capability name \"%s\"", c);
+	}
 	return 0;
 }
 
@@ -542,6 +548,16 @@ void pm_run_argv(struct pm_argv *a, const struct podman *p,
 	for (int i = 0; i < spec->nports; i++)
 		pm_argv_pushf(a, "--publish=127.0.0.1::%d/tcp", spec->ports[i]);
 	pm_argv_push(a, "--log-opt=max-size=10mb");
+	/* No capability but the declared ones, no setuid or file-capability
+	 * gain inside. podman's default seccomp profile stays on: ferry never
+	 * passes seccomp=unconfined. --read-only keeps podman's tmpfs on /tmp,
+	 * /var/tmp and /run (--read-only-tmpfs, on by default). */
+	pm_argv_push(a, "--security-opt=no-new-privileges");
+	pm_argv_push(a, "--cap-drop=all");
+	for (size_t i = 0; spec->capabilities && spec->capabilities[i]; i++)
+		pm_argv_pushf(a, "--cap-add=%s", spec->capabilities[i]);
+	if (spec->read_only_root)
+		pm_argv_push(a, "--read-only");
 	pm_argv_pushf(a, "--volume=%s:/.ferry/init:ro", p->init_path);
 	pm_argv_pushf(a, "--volume=%s/%s:/.ferry/config:ro", p->run_dir, name);
 	for (size_t i = 0; i < spec->nfiles; i++) {

@@ -63,6 +63,12 @@ struct runtime_spec {
 	 * keeps the image's CMD. For tasks. */
 	const char *const *args;
 	int task;                 /* 1: run to completion, never restarted */
+	/* The Linux capabilities the container keeps, by name without "CAP_"
+	 * ("NET_BIND_SERVICE"), NULL-terminated; NULL: none. Every other
+	 * capability is dropped. Replicas also always run with
+	 * no-new-privileges and the runtime's default seccomp profile. */
+	const char *const *capabilities;
+	int read_only_root;       /* 1: the root file system is read-only */
 };
 
 enum runtime_state {

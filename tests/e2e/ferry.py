@@ -144,3 +144,13 @@ class Ferryd:
         r = self.cli(*args[:at], "--json", *args[at:], **kw)
         assert r.rc == 0, r
         return r.json
+
+
+def deploying_ferryd(data, extra=()):
+    """A started Ferryd that can deploy: its own gateway on a free loopback
+    port (the port in .gw) and the build's ferry-init."""
+    gw = free_port()
+    f = Ferryd(data, extra=["--gateway-listen", "127.0.0.1:%d" % gw,
+                            "--init-binary", binary("ferry-init")] + list(extra))
+    f.gw = gw
+    return f.start()

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from ferry import Ferryd, binary, free_port
+from ferry import deploying_ferryd
 from gitserve import Repo, containers_env
 from test_rollout import cleanup
 
@@ -109,11 +109,7 @@ def component(d, root, name, descriptor, cgi):
 def d(tmp_path_factory):
     root = tmp_path_factory.mktemp("connections")
     data = str(root / "data")
-    gw = free_port()
-    f = Ferryd(data, extra=["--gateway-listen", "127.0.0.1:%d" % gw,
-                            "--init-binary", binary("ferry-init")])
-    f.gw = gw
-    f.start()
+    f = deploying_ferryd(data)
     try:
         f.ok("project", "create", "shop")
         component(f, root, "backend", BACKEND_DESCRIPTOR, BACKEND_CGI)

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from ferry import Ferryd, binary, free_port
+from ferry import deploying_ferryd
 from gitserve import Repo, containers_env
 from test_rollout import cleanup, hello_files
 
@@ -56,11 +56,7 @@ def settle(d, env, component="hello", timeout=120):
 def d(tmp_path_factory):
     root = tmp_path_factory.mktemp("deploy")
     data = str(root / "data")
-    gw = free_port()
-    f = Ferryd(data, extra=["--gateway-listen", "127.0.0.1:%d" % gw,
-                            "--init-binary", binary("ferry-init")])
-    f.gw = gw
-    f.start()
+    f = deploying_ferryd(data)
     try:
         f.ok("project", "create", "demo")
         repo = Repo(str(root), name="hello")

@@ -150,6 +150,8 @@ static void test_ferry_full(void **state)
 	assert_int_equal(d->memory_bytes, 256LL << 20);
 	assert_string_equal(d->schedule, "*/5 * * * *");
 	assert_string_equal(d->timezone, "Europe/Berlin");
+	assert_int_equal(d->capabilities, (1u << 0) | (1u << 5)); /* CHOWN, NET_BIND_SERVICE */
+	assert_true(d->read_only_root);
 	descriptor_free(d);
 }
 
@@ -439,7 +441,7 @@ static const struct bad bad[] = {
 	  ".ferry/component.yaml:1:11: a string holds a NUL character" },
 	/* unknown keys are typos in ferry's format */
 	{ FERRY, "replicas: 2\nendpoint: []\n",
-	  ".ferry/component.yaml:2:1: endpoint: unknown field (expected one of schemaVersion, endpoints, dependencies, configurations, health, replicas, resources, schedule, timezone)" },
+	  ".ferry/component.yaml:2:1: endpoint: unknown field (expected one of schemaVersion, endpoints, dependencies, configurations, health, replicas, resources, schedule, timezone, security)" },
 	{ FERRY, "endpoints:\n  - name: api\n    servce: {}\n",
 	  ".ferry/component.yaml:3:5: endpoints[0].servce: unknown field (expected one of name, displayName, service, port, basePath, type, networkVisibilities, schemaFilePath)" },
 	{ FERRY, "endpoints:\n  - name: api\n    type: TCP\n    service:\n      port: 1\n      path: /\n",
@@ -608,6 +610,15 @@ static const struct bad bad[] = {
 	  ".ferry/component.yaml:1:11: schedule: must be a string, got a mapping" },
 	{ FERRY, "timezone: ../../etc/passwd\n",
 	  ".ferry/component.yaml:1:11: timezone: must be a time zone name like \"Europe/Berlin\" or \"UTC\", got \"../../etc/passwd\"" },
+	/* security: only podman's default capabilities can be declared */
+	{ FERRY, "security:\n  capabilities: [NET_BIND_SERVICE, SYS_ADMIN]\n",
+	  ".ferry/component.yaml:2:36: security.capabilities[1]: must be one of CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT (a service gets no other capability), got \"SYS_ADMIN\"" },
+	{ FERRY, "security:\n  capabilities: NET_RAW\n",
+	  ".ferry/component.yaml:2:17: security.capabilities: must be a list, got \"NET_RAW\"" },
+	{ FERRY, "security:\n  readOnlyRootFilesystem: maybe\n",
+	  ".ferry/component.yaml:2:27: security.readOnlyRootFilesystem: must be true or false, got \"maybe\"" },
+	{ FERRY, "security:\n  privileged: true\n",
+	  ".ferry/component.yaml:2:3: security.privileged: unknown field (expected one of capabilities, readOnlyRootFilesystem)" },
 	/* Choreo's older files */
 	{ CCONF, "apiVersion: core.choreo.dev/v1\nkind: ComponentConfig\n",
 	  ".choreo/component-config.yaml:1:13: apiVersion: must be core.choreo.dev/v1beta1, got \"core.choreo.dev/v1\"" },

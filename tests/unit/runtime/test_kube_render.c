@@ -155,6 +155,8 @@ static void test_deployment_strategy_probes_resources_security(void **state)
 	assert_true(json_is_true(json_at(c, "securityContext.runAsNonRoot")));
 	assert_string_equal(json_string_value(json_array_get(json_at(c, "securityContext.capabilities.drop"), 0)), "ALL");
 	assert_string_equal(str_at(c, "securityContext.seccompProfile.type"), "RuntimeDefault");
+	assert_null(json_at(c, "securityContext.capabilities.add"));
+	assert_null(json_at(c, "securityContext.readOnlyRootFilesystem"));
 	assert_string_equal(str_at(c, "resources.requests.cpu"), "250m");
 	assert_string_equal(str_at(c, "resources.limits.cpu"), "250m");
 	assert_string_equal(str_at(c, "resources.limits.memory"), "67108864");
@@ -166,6 +168,26 @@ static void test_deployment_strategy_probes_resources_security(void **state)
 	/* startup probe: the liveness check, for as long as the rollout may take */
 	assert_int_equal(json_integer_value(json_at(c, "startupProbe.failureThreshold")), 12);
 	assert_int_equal(json_array_size(json_object_get(c, "ports")), 2);
+	json_decref(objs);
+}
+
+static void test_declared_capabilities_and_read_only_root(void **state)
+{
+	static const char *const caps[] = { "NET_BIND_SERVICE", NULL };
+	struct kube_app a = service_app();
+	struct ferr e = FERR_INIT;
+	json_t *objs, *c;
+
+	(void)state;
+	a.capabilities = caps;
+	a.read_only_root = 1;
+	assert_int_equal(kube_render(&a, &objs, &e), 0);
+	c = json_array_get(json_at(find(objs, "Deployment", "cart"), "spec.template.spec.containers"), 0);
+	assert_string_equal(json_string_value(json_array_get(json_at(c, "securityContext.capabilities.drop"), 0)), "ALL");
+	assert_int_equal(json_array_size(json_at(c, "securityContext.capabilities.add")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_at(c, "securityContext.capabilities.add"), 0)), "NET_BIND_SERVICE");
+	assert_true(json_is_true(json_at(c, "securityContext.readOnlyRootFilesystem")));
+	assert_true(json_is_false(json_at(c, "securityContext.allowPrivilegeEscalation")));
 	json_decref(objs);
 }
 
@@ -409,6 +431,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_service_objects_in_apply_order),
 		cmocka_unit_test(test_deployment_strategy_probes_resources_security),
+		cmocka_unit_test(test_declared_capabilities_and_read_only_root),
 		cmocka_unit_test(test_configuration_only_in_the_immutable_secret),
 		cmocka_unit_test(test_redacted_secret_names_keys_only),
 		cmocka_unit_test(test_pull_secret_only_with_credentials),

@@ -238,6 +238,15 @@ static void test_run_argv(void **state)
 	assert_true(argv_has(&a, "--volume=/run/ferry/fx-shop-dev-api-d12-r1/files/0:"
 			     "/etc/app.conf:ro"));
 	assert_true(argv_has(&a, "--entrypoint=/.ferry/init"));
+	/* no capability, no privilege gain, default seccomp, writable root */
+	assert_true(argv_has(&a, "--cap-drop=all"));
+	assert_true(argv_has(&a, "--security-opt=no-new-privileges"));
+	for (size_t i = 0; i < a.n; i++) {
+		assert_true(strncmp(a.v[i], "--cap-add", 9));
+		assert_null(strstr(a.v[i], "seccomp"));
+		assert_null(strstr(a.v[i], "--privileged"));
+		assert_true(strcmp(a.v[i], "--read-only"));
+	}
 	/* configuration values never reach podman's command line */
 	for (size_t i = 0; i < a.n; i++) {
 		assert_null(strstr(a.v[i], "canary"));
@@ -252,6 +261,24 @@ static void test_run_argv(void **state)
 	assert_string_equal(a.v[img + 3], "serve");
 	assert_string_equal(a.v[img + 4], "--fast");
 	pm_argv_release(&a);
+
+	/* declared capabilities come back after dropping all; read-only root */
+	{
+		const char *caps[] = { "NET_BIND_SERVICE", "CHOWN", NULL };
+		spec.capabilities = caps;
+		spec.read_only_root = 1;
+		assert_int_equal(pm_check_spec(&spec, NULL), 0);
+		pm_run_argv(&a, &p, &spec, &im, name.buf, net.buf);
+		assert_true(argv_index(&a, "--cap-drop=all") < argv_index(&a, "--cap-add=NET_BIND_SERVICE"));
+		assert_true(argv_has(&a, "--cap-add=CHOWN"));
+		assert_true(argv_has(&a, "--read-only"));
+		assert_true(argv_index(&a, "--read-only") < argv_index(&a, spec.image));
+		pm_argv_release(&a);
+		caps[1] = "ALL --privileged";
+		assert_int_equal(pm_check_spec(&spec, NULL), -1);
+		spec.capabilities = NULL;
+		spec.read_only_root = 0;
+	}
 
 	/* a task: its args replace the image's CMD, never restarted, no ports */
 	{
