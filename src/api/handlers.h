@@ -93,6 +93,13 @@ int h_approval_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_approval_approve(struct api_req *r, json_t **ret, struct ferr *e);
 int h_approval_reject(struct api_req *r, json_t **ret, struct ferr *e);
 
+/* notifications.c */
+int h_notify_list(struct api_req *r, json_t **ret, struct ferr *e);
+int h_notify_create(struct api_req *r, json_t **ret, struct ferr *e);
+int h_notify_delete(struct api_req *r, json_t **ret, struct ferr *e);
+int h_notify_test(struct api_req *r, json_t **ret, struct ferr *e);
+int h_notify_deliveries(struct api_req *r, json_t **ret, struct ferr *e);
+
 /* gitcreds.c */
 int h_gitcreds_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_gitcreds_set(struct api_req *r, json_t **ret, struct ferr *e);

@@ -26,6 +26,12 @@ const struct api_route api_routes[] = {
 	{ "POST",   P "/projects/{}/config-groups",      h_config_group_set,  "config_group.set", 0 },
 	{ "DELETE", P "/projects/{}/config-groups/{}",   h_config_group_delete, "config_group.delete", 0 },
 
+	{ "GET",    P "/projects/{}/notifications",      h_notify_list,       NULL, 0 },
+	{ "POST",   P "/projects/{}/notifications",      h_notify_create,     "notification.create", 0 },
+	{ "DELETE", P "/projects/{}/notifications/{}",   h_notify_delete,     "notification.delete", 0 },
+	{ "POST",   P "/projects/{}/notifications/{}/test", h_notify_test,    "notification.test", 0 },
+	{ "GET",    P "/projects/{}/notification-deliveries", h_notify_deliveries, NULL, 0 },
+
 	{ "GET",    P "/projects/{}/components",         h_component_list,    NULL, 0 },
 	{ "POST",   P "/projects/{}/components",         h_component_create,  "component.create", 0 },
 	{ "GET",    P "/projects/{}/components/{}",      h_component_show,    NULL, 0 },

@@ -113,6 +113,10 @@ void print_result(json_t *j, void (*human)(json_t *));
 int input_read_fd(int fd, const char *what, size_t max, struct strbuf *sb, struct ferr *e);
 /* Reads the file at path the same way. */
 int input_read_file(const char *path, size_t max, struct strbuf *sb, struct ferr *e);
+/* Reads the file at path (at most max bytes, no NUL) into the JSON string
+ * member of body; trim drops trailing newlines (a file written by echo). */
+int input_file_member(json_t *body, const char *member, const char *path, size_t max, int trim,
+		      struct ferr *e);
 /* Wipes and releases sb. */
 void input_wipe(struct strbuf *sb);
 /* One KEY=VALUE word into {"key", "value" | "value_base64"}: VALUE taken

@@ -18,27 +18,6 @@ static void show_creds(json_t *j)
 		print_fields(j, keys);
 }
 
-/* Reads a secret file into a JSON string member of body; trailing newlines
- * of a token are dropped (a file written by echo). */
-static int add_file(json_t *body, const char *member, const char *path, int trim, struct ferr *e)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	if (input_read_file(path, MAX_KEY, &sb, e) < 0) {
-		input_wipe(&sb);
-		return -1;
-	}
-	while (trim && sb.len && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r'))
-		sb.buf[--sb.len] = '\0';
-	if (strlen(sb.buf) != sb.len) {
-		input_wipe(&sb);
-		return ferr_invalid(e, "%s has a NUL byte", path);
-	}
-	json_object_set_new(body, member, json_stringn(sb.buf, sb.len));
-	input_wipe(&sb);
-	return 0;
-}
-
 int cmd_component_credentials(int argc, char **argv, struct ferr *e)
 {
 	struct opt opts[] = {
@@ -73,10 +52,10 @@ int cmd_component_credentials(int argc, char **argv, struct ferr *e)
 		body = json_pack("{s:s, s:s*, s:s*}", "kind", token ? "https" : "ssh",
 				 "username", opt_get(opts, "username"),
 				 "host_fingerprint", opt_get(opts, "ssh-host-fingerprint"));
-		if ((token && add_file(body, "token", token, 1, e) < 0) ||
-		    (key && add_file(body, "private_key", key, 0, e) < 0) ||
+		if ((token && input_file_member(body, "token", token, MAX_KEY, 1, e) < 0) ||
+		    (key && input_file_member(body, "private_key", key, MAX_KEY, 0, e) < 0) ||
 		    (opt_get(opts, "ssh-passphrase-file") &&
-		     add_file(body, "passphrase", opt_get(opts, "ssh-passphrase-file"), 1, e) < 0)) {
+		     input_file_member(body, "passphrase", opt_get(opts, "ssh-passphrase-file"), MAX_KEY, 1, e) < 0)) {
 			json_decref(body);
 			return -1;
 		}

@@ -69,6 +69,12 @@ int cmd_execution_show(int argc, char **argv, struct ferr *e);
 int cmd_execution_cancel(int argc, char **argv, struct ferr *e);
 int cmd_logs_execution(int argc, char **argv, struct ferr *e);
 
+int cmd_notify_create(int argc, char **argv, struct ferr *e);
+int cmd_notify_list(int argc, char **argv, struct ferr *e);
+int cmd_notify_delete(int argc, char **argv, struct ferr *e);
+int cmd_notify_test(int argc, char **argv, struct ferr *e);
+int cmd_notify_deliveries(int argc, char **argv, struct ferr *e);
+
 int cmd_env_update(int argc, char **argv, struct ferr *e);
 int cmd_approvals(int argc, char **argv, struct ferr *e);
 int cmd_approval_show(int argc, char **argv, struct ferr *e);

@@ -71,3 +71,23 @@ void input_wipe(struct strbuf *sb)
 		sodium_memzero(sb->buf, sb->alloc);
 	strbuf_release(sb);
 }
+
+int input_file_member(json_t *body, const char *member, const char *path, size_t max, int trim,
+		      struct ferr *e)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (input_read_file(path, max, &sb, e) < 0) {
+		input_wipe(&sb);
+		return -1;
+	}
+	while (trim && sb.len && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r'))
+		sb.buf[--sb.len] = '\0';
+	if (strlen(sb.buf) != sb.len) {
+		input_wipe(&sb);
+		return ferr_invalid(e, "%s has a NUL byte", path);
+	}
+	json_object_set_new(body, member, json_stringn(sb.buf, sb.len));
+	input_wipe(&sb);
+	return 0;
+}

@@ -87,6 +87,14 @@ static const struct command {
 	{ "approval show",    cmd_approval_show,    "approval show ID" },
 	{ "approve",          cmd_approve,          "approve ID [--comment TEXT]" },
 	{ "reject",           cmd_reject,           "reject ID --reason TEXT" },
+	{ "notifications create", cmd_notify_create, "notifications create P NAME --url URL --events E,...|all\n"
+	  "                     [--format json|slack] [--secret-file FILE]\n"
+	  "                     (events: build.succeeded build.failed deployment.active deployment.failed\n"
+	  "                     deployment.rolled-back approval.requested approval.decided execution.failed)" },
+	{ "notifications list", cmd_notify_list,    "notifications list P" },
+	{ "notifications delete", cmd_notify_delete, "notifications delete P NAME" },
+	{ "notifications test", cmd_notify_test,    "notifications test P NAME (queues a \"ping\" delivery)" },
+	{ "notifications deliveries", cmd_notify_deliveries, "notifications deliveries P [--hook NAME] [--limit N]" },
 	{ "audit",            cmd_audit,            "audit [--project P] [--limit N]" },
 	{ "admin backup",     cmd_admin_backup,     "admin backup FILE [--include-registry] [--passphrase-file F] (admin)" },
 	{ NULL, NULL, NULL },

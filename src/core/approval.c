@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "core/events.h"
 #include "core/audit.h"
 #include "core/component.h"
 #include "core/config.h"
@@ -347,6 +348,8 @@ static int request_close(int64_t id, const char *status, const char *reason, int
 	}
 	sqlite3_reset(st);
 	n = sqlite3_changes(store_db());
+	if (n > 0)
+		event_publish(EVENT_APPROVAL_DECIDED, id);
 	return n > 0;
 }
 
@@ -789,6 +792,7 @@ static void audit_requested(const struct principal *who, int64_t id, const char 
 
 	snprintf(object, sizeof(object), "approval request %lld: %s", (long long)id, summary);
 	audit_record(who, who ? NULL : "auto-deploy", "approval.request", object, project, 202, "ok");
+	event_publish(EVENT_APPROVAL_REQUESTED, id);
 }
 
 static void project_name(int64_t project_id, char *out, size_t size)

@@ -19,6 +19,7 @@
 #include "core/core.h"
 #include "core/diskspace.h"
 #include "core/deployment.h"
+#include "core/events.h"
 #include "core/gitcreds.h"
 #include "core/json.h"
 #include "lib/jsontext.h"
@@ -247,6 +248,10 @@ static void build_finish(int64_t build_id, const char *status, const char *error
 	sqlite3_bind_int64(st, 3, build_id);
 	sqlite3_step(st);
 	sqlite3_reset(st);
+	if (!strcmp(status, "succeeded"))
+		event_publish(EVENT_BUILD_SUCCEEDED, build_id);
+	else if (!strcmp(status, "failed"))
+		event_publish(EVENT_BUILD_FAILED, build_id);
 }
 
 int build_status_final(const char *s)

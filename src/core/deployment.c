@@ -7,6 +7,7 @@
 
 #include "core/component.h"
 #include "core/deployment_int.h"
+#include "core/events.h"
 #include "core/json.h"
 #include "core/project.h"
 #include "core/rollout.h"
@@ -247,6 +248,7 @@ int deployment_mark_active(int64_t id, struct ferr *e)
 	if (store_commit(e) < 0)
 		return -1;
 	deployment_event(id, "active: this deployment now serves its environment");
+	event_publish(EVENT_DEPLOYMENT_ACTIVE, id);
 	return 0;
 }
 
@@ -255,6 +257,7 @@ int deployment_mark_failed(int64_t id, const char *error, struct ferr *e)
 	if (set_status(id, "failed", error ? error : "failed", e) < 0)
 		return -1;
 	deployment_event(id, "failed: %s", error ? error : "failed");
+	event_publish(EVENT_DEPLOYMENT_FAILED, id);
 	return 0;
 }
 

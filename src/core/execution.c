@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/events.h"
 #include "core/component.h"
 #include "core/json.h"
 #include "core/project.h"
@@ -539,6 +540,8 @@ static int exec_finish(int64_t id, const char *status, int exit_code, const char
 	if (changed)
 		log_info("event=execution_finished execution=%lld status=%s exit_code=%d", (long long)id,
 			 status, exit_code);
+	if (changed && (!strcmp(status, "failed") || !strcmp(status, "timed-out")))
+		event_publish(EVENT_EXECUTION_FAILED, id);
 	return changed;
 }
 

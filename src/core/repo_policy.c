@@ -115,3 +115,12 @@ int repo_policy_check(const struct principal *who, const char *url, struct ferr 
 				"or when ferryd runs with --allow-local-repos", host);
 	return 0;
 }
+
+int repo_policy_url_local(const struct principal *who, const char *url)
+{
+	char host[256];
+
+	if (allow_local || (who && who->role == ROLE_ADMIN))
+		return 0;
+	return url_host(url, host, sizeof(host)) == 0 && host_is_local(host);
+}

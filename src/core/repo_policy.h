@@ -25,4 +25,9 @@ void repo_policy_allow_local(int allow);
  * or -1 with e set (403 "forbidden", naming the rule and the flag). */
 int repo_policy_check(const struct principal *who, const char *url, struct ferr *e);
 
+/* 1 if url's host is, or resolves to, a loopback, link-local or
+ * unspecified address and who may not reach those (the same rule for any
+ * URL ferryd itself calls, such as a notification hook's); else 0. */
+int repo_policy_url_local(const struct principal *who, const char *url);
+
 #endif

@@ -15,6 +15,8 @@
 #include "api/api.h"
 #include "api/ratelimit.h"
 #include "api/session.h"
+#include "core/events.h"
+#include "core/notify.h"
 #include "core/approval.h"
 #include "core/auth.h"
 #include "core/build.h"
@@ -676,6 +678,12 @@ int main(int argc, char **argv)
 	/* A configuration change redeploys where the component is active. */
 	config_set_changed_hook(deployment_after_config_change);
 	approval_install();
+	/* Notifications: events queue deliveries, sender threads send them. */
+	event_subscribe(notify_on_event);
+	if (notify_start(&e) < 0) {
+		log_error("event=start_failed err=\"%s\"", e.msg);
+		return 1;
+	}
 	{
 		char password[1024] = "";
 		struct build_options bo = {
@@ -789,6 +797,7 @@ int main(int argc, char **argv)
 	jobq_stop();
 	/* HAProxy and the replicas keep running (see docs/rollout.md) */
 	rollout_stop();
+	notify_stop();
 	build_infra_stop();
 	vulndb_free(vulndb);
 	secret_rules_free(secret_rules);

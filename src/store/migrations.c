@@ -431,6 +431,48 @@ const struct migration store_migrations[] = {
  * and the upstream it was cached from (JSON), or NULL when not looked up. */
 "ALTER TABLE builds ADD COLUMN base TEXT;"
 },
+{ 14, "notifications",
+/* A project's outgoing webhooks: events is a JSON array of event names,
+ * secret the HMAC key, sealed by the vault. */
+"CREATE TABLE notification_hooks ("
+"  id INTEGER PRIMARY KEY,"
+"  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+"  name TEXT NOT NULL,"
+"  url TEXT NOT NULL,"
+"  events TEXT NOT NULL,"
+"  format TEXT NOT NULL CHECK (format IN ('json','slack')),"
+"  secret BLOB NOT NULL,"
+"  created_by TEXT NOT NULL,"
+"  created_at TEXT NOT NULL,"
+"  UNIQUE (project_id, name));"
+/* One event for one hook: the body as sent (signed at each try), due at
+ * next_at_ms while pending or retrying. */
+"CREATE TABLE notification_deliveries ("
+"  id INTEGER PRIMARY KEY,"
+"  hook_id INTEGER NOT NULL REFERENCES notification_hooks(id) ON DELETE CASCADE,"
+"  event TEXT NOT NULL,"
+"  event_id TEXT NOT NULL,"
+"  subject TEXT NOT NULL,"
+"  body TEXT NOT NULL,"
+"  status TEXT NOT NULL CHECK (status IN ('pending','sending','retrying','delivered','failed')),"
+"  attempts INTEGER NOT NULL DEFAULT 0,"
+"  next_at_ms INTEGER NOT NULL,"
+"  last_status INTEGER,"
+"  last_error TEXT,"
+"  created_at TEXT NOT NULL,"
+"  finished_at TEXT);"
+"CREATE INDEX notification_due ON notification_deliveries(next_at_ms)"
+"  WHERE status IN ('pending','retrying');"
+"CREATE INDEX notification_by_hook ON notification_deliveries(hook_id, id);"
+"CREATE TABLE notification_attempts ("
+"  delivery_id INTEGER NOT NULL REFERENCES notification_deliveries(id) ON DELETE CASCADE,"
+"  n INTEGER NOT NULL,"
+"  at TEXT NOT NULL,"
+"  http_status INTEGER,"
+"  error TEXT,"
+"  duration_ms INTEGER NOT NULL,"
+"  PRIMARY KEY (delivery_id, n));"
+},
 };
 
 const int store_migrations_count =
