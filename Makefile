@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 PYTEST     ?= /usr/bin/python3 -m pytest
 MESON_OPTS ?=
 
-.PHONY: all build deps console demo demo-stop test unit unit-asan e2e k8s valgrind bench fuzz-api clean
+.PHONY: all build deps console demo demo-stop test unit unit-asan e2e k8s valgrind bench bench-console fuzz-api clean
 
 all: build
 
@@ -77,6 +77,9 @@ fuzz-api: build
 
 bench: build
 	bench/api/run
+
+bench-console: build console
+	bench/console/run
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) web/dist web/node_modules
