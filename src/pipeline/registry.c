@@ -19,6 +19,7 @@
 
 #include "lib/containers.h"
 #include "lib/spawn.h"
+#include "pipeline/registry_auth.h"
 
 #include "lib/banned.h"
 
@@ -44,6 +45,7 @@ struct registry {
 	char *username;
 	char *password;
 	char *proxy_url;            /* a pull-through cache of this registry */
+	char *htpasswd_path;        /* managed, not a cache: its credentials */
 	struct containers cc;
 	struct spawn proc;          /* proc.pid == 0: not running */
 	long long last_start_ms;
@@ -285,6 +287,12 @@ static int write_config(struct registry *r, int readonly, struct ferr *e)
 		 * was pulled is served from storage, also when it is unreachable */
 		strbuf_addstr(&sb, "proxy:\n  remoteurl: ");
 		yaml_quote(&sb, r->proxy_url);
+		strbuf_addch(&sb, '\n');
+	}
+	if (r->htpasswd_path) {
+		/* every request needs ferryd's credentials (registry_auth.h) */
+		strbuf_addstr(&sb, "auth:\n  htpasswd:\n    realm: ferry-registry\n    path: ");
+		yaml_quote(&sb, r->htpasswd_path);
 		strbuf_addch(&sb, '\n');
 	}
 	strbuf_addf(&sb,
@@ -682,7 +690,7 @@ static int start_locked(struct registry *r, int readonly, struct ferr *e)
 		}
 		strbuf_reset(&resp.body);
 		resp.status = 0;
-		if (http_once(r, "GET", probe.buf, NULL, 0, 1L, &resp, &he) == 0 &&
+		if (http_once(r, "GET", probe.buf, NULL, 1, 1L, &resp, &he) == 0 &&
 		    resp.status == 200) {
 			ret = 0;
 			goto out;
@@ -795,6 +803,24 @@ int registry_open(struct registry **ret, const struct registry_config *cfg, stru
 		strbuf_addf(&sb, "http://%s", r->host);
 		r->base_url = strbuf_detach(&sb, NULL);
 		r->insecure = 1;
+		if (!r->proxy_url) {
+			/* the registry builds are pushed to: only ferryd's
+			 * credentials get in. A cache takes no pushes (proxy
+			 * mode) and holds only copies of its upstream. */
+			struct registry_auth ra;
+			if (registry_auth_load(&ra, r->dir, e) < 0)
+				goto fail;
+			free(r->username);
+			if (r->password) {
+				explicit_bzero(r->password, strlen(r->password));
+				free(r->password);
+			}
+			r->username = xstrdup(ra.user);
+			r->password = xstrdup(ra.password);
+			r->htpasswd_path = ra.htpasswd_path;
+			ra.htpasswd_path = NULL;
+			registry_auth_release(&ra);
+		}
 	}
 	creg.host = r->host;
 	creg.insecure = r->insecure;
@@ -853,6 +879,7 @@ void registry_close(struct registry *r)
 	}
 	free(r->username);
 	free(r->proxy_url);
+	free(r->htpasswd_path);
 	free(r->dir);
 	free(r->config_path);
 	free(r->log_path);

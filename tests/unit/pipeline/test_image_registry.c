@@ -20,8 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <crypt.h>
+#include <fcntl.h>
+
 #include "lib/strbuf.h"
 #include "pipeline/registry.h"
+#include "pipeline/registry_auth.h"
 
 static char datadir[64];
 
@@ -162,13 +166,31 @@ static void test_external_mode(void **state)
 
 	strbuf_addf(&url, "http://%s", registry_host(managed));
 	ext.external_url = url.buf;
+	/* It answers /v2/ with 401 to anyone without its credentials ... */
 	assert_int_equal(registry_open(&r, &ext, &e), 0);
+	assert_int_equal(registry_manifest_digest(r, "p/c", "latest", digest, &e), -1);
+	assert_non_null(strstr(e.msg, "401"));
+	ferr_clear(&e);
+	registry_close(r);
+	/* ... and serves the holder of DATA/registry/password */
+	{
+		struct registry_auth ra;
+		struct strbuf dir = STRBUF_INIT;
+		strbuf_addf(&dir, "%s/registry", other);
+		assert_int_equal(registry_auth_load(&ra, dir.buf, &e), 0);
+		ext.username = REGISTRY_AUTH_USER;
+		ext.password = ra.password;
+		assert_int_equal(registry_open(&r, &ext, &e), 0);
+		registry_auth_release(&ra);
+		strbuf_release(&dir);
+	}
 	assert_string_equal(registry_host(r), registry_host(managed));
 	assert_int_equal(registry_pid(r), 0);
 	assert_int_equal(registry_supervise(r, &e), 0);
 	assert_int_equal(registry_gc(r, NULL, &e), 0);
 	assert_int_equal(registry_manifest_digest(r, "p/c", "latest", digest, &e), 0);
 	registry_close(r);
+	ext.username = ext.password = NULL;
 
 	/* Not a URL, and a URL nothing answers on. */
 	ext.external_url = "registry.example.com";
@@ -187,12 +209,76 @@ static void test_external_mode(void **state)
 	strbuf_release(&url);
 }
 
+static mode_t mode_of(const char *dir, const char *name)
+{
+	struct strbuf p = STRBUF_INIT;
+	struct stat st;
+
+	strbuf_addf(&p, "%s/%s", dir, name);
+	assert_int_equal(stat(p.buf, &st), 0);
+	strbuf_release(&p);
+	return st.st_mode & 07777;
+}
+
+static void test_auth_files(void **state)
+{
+	struct registry_auth a, b;
+	struct ferr e = FERR_INIT;
+	char dir[96], line[256], path[160], hash[200];
+	struct crypt_data cd;
+	FILE *f;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/auth", datadir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(registry_auth_load(&a, dir, &e), 0);
+	assert_string_equal(a.user, "ferry");
+	assert_int_equal(strlen(a.password), 64);
+	assert_int_equal(strspn(a.password, "0123456789abcdef"), 64);
+	assert_int_equal(mode_of(dir, "password"), 0600);
+	assert_int_equal(mode_of(dir, "htpasswd"), 0600);
+	/* the same password at the next start, a new salt in the htpasswd */
+	assert_int_equal(registry_auth_load(&b, dir, &e), 0);
+	assert_string_equal(a.password, b.password);
+	/* the htpasswd holds a bcrypt hash of it, not the password */
+	snprintf(path, sizeof(path), "%s/htpasswd", dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_int_equal(strncmp(line, "ferry:$2b$04$", 13), 0);
+	assert_null(strstr(line, a.password));
+	snprintf(hash, sizeof(hash), "%.*s", (int)strcspn(line + 6, "\n"), line + 6);
+	memset(&cd, 0, sizeof(cd));
+	assert_string_equal(crypt_rn(a.password, hash, &cd, sizeof(cd)), hash);
+	memset(&cd, 0, sizeof(cd));
+	assert_string_not_equal(crypt_rn("wrong", hash, &cd, sizeof(cd)), hash);
+	registry_auth_release(&a);
+	registry_auth_release(&b);
+
+	/* a password file others may read, or one that holds garbage, is refused */
+	snprintf(path, sizeof(path), "%s/password", dir);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(registry_auth_load(&a, dir, &e), -1);
+	assert_non_null(strstr(e.msg, "mode 0600"));
+	ferr_clear(&e);
+	assert_int_equal(chmod(path, 0600), 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("hunter2\n", f);
+	fclose(f);
+	assert_int_equal(registry_auth_load(&a, dir, &e), -1);
+	assert_non_null(strstr(e.msg, "64 hex digits"));
+	ferr_clear(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_start_answer_restart_stop),
 		cmocka_unit_test(test_port_in_use_reports_registry_message),
 		cmocka_unit_test(test_external_mode),
+		cmocka_unit_test(test_auth_files),
 	};
 	if (access("/usr/bin/docker-registry", X_OK) != 0) {
 		fprintf(stderr, "docker-registry is not installed: run scripts/install-deps\n");
