@@ -1,5 +1,7 @@
 /* Administration: POST /api/v1/admin/backup streams a backup (core/backup.h)
- * of the running installation. */
+ * of the running installation; GET /api/v1/admin/df says what uses the disk
+ * (core/diskuse.h); POST /api/v1/admin/prune frees it now
+ * (core/housekeeping.h). */
 #include "api/handlers.h"
 
 #include <errno.h>
@@ -13,6 +15,8 @@
 #include <unistd.h>
 
 #include "core/backup.h"
+#include "core/diskuse.h"
+#include "core/housekeeping.h"
 #include "core/json.h"
 #include "lib/log.h"
 #include "lib/banned.h"
@@ -91,4 +95,21 @@ int h_admin_backup(struct api_req *r, json_t **ret, struct ferr *e)
 	r->stream.state = s;
 	r->stream.content_type = "application/x-tar";
 	return 0;
+}
+
+int h_admin_df(struct api_req *r, json_t **ret, struct ferr *e)
+{
+	return diskuse_report(r->who, ret, e);
+}
+
+int h_admin_prune(struct api_req *r, json_t **ret, struct ferr *e)
+{
+	static const char *const keys[] = { "registry_gc", NULL };
+	int gc = 0;
+
+	if (auth_require_admin(r->who, e) < 0 || json_only_keys(r->body, keys, e) < 0 ||
+	    json_get_bool(r->body, "registry_gc", &gc, e) < 0)
+		return -1;
+	snprintf(r->audit_object, sizeof(r->audit_object), "disk%s", gc ? " with registry gc" : "");
+	return housekeeping_run(gc, ret, e);
 }

@@ -6,6 +6,8 @@
 
 /* admin.c */
 int h_admin_backup(struct api_req *r, json_t **ret, struct ferr *e);
+int h_admin_df(struct api_req *r, json_t **ret, struct ferr *e);
+int h_admin_prune(struct api_req *r, json_t **ret, struct ferr *e);
 /* openapi.c */
 int h_openapi(struct api_req *r, json_t **ret, struct ferr *e);
 /* health.c */

@@ -82,6 +82,8 @@ const struct api_route api_routes[] = {
 	{ "DELETE", P "/tokens/{}",                      h_token_revoke,      "token.revoke", 0 },
 
 	{ "POST",   P "/admin/backup",                   h_admin_backup,      "admin.backup", 0 },
+	{ "GET",    P "/admin/df",                       h_admin_df,          NULL, 0 },
+	{ "POST",   P "/admin/prune",                    h_admin_prune,       "admin.prune", 0 },
 
 	{ "GET",    P "/audit",                          h_audit_list,        NULL, 0 },
 

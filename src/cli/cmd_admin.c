@@ -1,4 +1,4 @@
-/* ferry admin: operating the installation (backups). */
+/* ferry admin: operating the installation (backups, disk use). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -91,5 +91,123 @@ out:
 		unlink(partial);
 	json_decref(body);
 	input_wipe(&pass);
+	return rc;
+}
+
+/* 1.5 GiB, 20.0 MiB, 512 B */
+static void size_str(long long n, char out[32])
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, 32, "%lld B", n);
+	else
+		snprintf(out, 32, "%.1f %s", v, units[u]);
+}
+
+static void df_row(const char *what, json_t *bytes, json_t *reclaim, const char *note)
+{
+	char a[32], b[32] = "-";
+
+	size_str((long long)json_integer_value(bytes), a);
+	if (reclaim)
+		size_str((long long)json_integer_value(reclaim), b);
+	printf("%-22s %12s %12s  %s\n", what, a, b, note ? note : "");
+}
+
+static void print_df(json_t *r)
+{
+	json_t *img = json_object_get(r, "images"), *reg = json_object_get(r, "registry");
+	json_t *bc = json_object_get(r, "build_cache"), *logs = json_object_get(r, "logs");
+	json_t *disk = json_object_get(r, "disk");
+	static const char *const kinds[] = { "build", "deployment", "execution", NULL };
+	char note[200], fr[32], tot[32];
+
+	printf("%-22s %12s %12s  %s\n", "WHAT", "SIZE", "RECLAIMABLE", "NOTE");
+	snprintf(note, sizeof(note), "%lld images, %lld removable (keeping the last %lld per environment)",
+		 json_integer_value(json_object_get(img, "count")),
+		 json_integer_value(json_object_get(img, "reclaimable_count")),
+		 json_integer_value(json_object_get(img, "keep_per_environment")));
+	df_row("runtime images", json_object_get(img, "bytes"), json_object_get(img, "reclaimable_bytes"), note);
+	snprintf(note, sizeof(note), "GC schedule \"%s\", next %s",
+		 json_string_value(json_object_get(reg, "schedule")),
+		 json_is_string(json_object_get(reg, "next_gc")) ?
+		 json_string_value(json_object_get(reg, "next_gc")) : "never");
+	df_row("registry", json_object_get(reg, "bytes"), NULL, note);
+	df_row("build cache", json_object_get(bc, "bytes"), NULL, "ferry's build image store");
+	df_row("build workspaces", json_object_get(bc, "workspaces_bytes"), NULL, NULL);
+	df_row("store", json_object_get(json_object_get(r, "store"), "bytes"), NULL, "SQLite");
+	for (int i = 0; kinds[i]; i++) {
+		json_t *k = json_object_get(logs, kinds[i]);
+		char what[40];
+		snprintf(what, sizeof(what), "%s logs", kinds[i]);
+		snprintf(note, sizeof(note), "%lld logs, %lld past retention",
+			 json_integer_value(json_object_get(k, "logs")),
+			 json_integer_value(json_object_get(k, "reclaimable_logs")));
+		df_row(what, json_object_get(k, "bytes"), json_object_get(k, "reclaimable_bytes"), note);
+	}
+	size_str((long long)json_integer_value(json_object_get(r, "reclaimable_bytes")), fr);
+	printf("\nreclaimable now: %s (ferry admin prune)\n", fr);
+	if (json_is_object(disk)) {
+		size_str((long long)json_integer_value(json_object_get(disk, "free_bytes")), fr);
+		size_str((long long)json_integer_value(json_object_get(disk, "total_bytes")), tot);
+		printf("disk: %s free of %s on %s%s\n", fr, tot,
+		       json_string_value(json_object_get(disk, "path")),
+		       json_is_true(json_object_get(disk, "low")) ? " (LOW: builds are refused)" : "");
+	}
+}
+
+/* ferry admin df: what uses the disk and what would be freed. */
+int cmd_admin_df(int argc, char **argv, struct ferr *e)
+{
+	struct opt opts[] = { { NULL, 0, NULL } };
+	struct args a;
+
+	if (args_parse(argc, argv, opts, &a, e) < 0)
+		return -1;
+	if (a.npos)
+		return usage_error(e, "usage: ferry admin df");
+	if (cli_resolve(e) < 0)
+		return -1;
+	return api_call_print("GET", "/api/v1/admin/df", NULL, print_df, e);
+}
+
+static void print_prune(json_t *r)
+{
+	char a[32], b[32];
+
+	size_str((long long)json_integer_value(json_object_get(r, "images_freed_bytes")), a);
+	size_str((long long)json_integer_value(json_object_get(r, "logs_freed_bytes")), b);
+	printf("removed %lld runtime images (%s), %s of logs, %lld build leftovers\n",
+	       json_integer_value(json_object_get(r, "images_removed")), a, b,
+	       json_integer_value(json_object_get(r, "build_leftovers_removed")));
+	if (json_object_get(r, "registry_freed_bytes")) {
+		size_str((long long)json_integer_value(json_object_get(r, "registry_freed_bytes")), a);
+		printf("registry garbage-collected: %s freed\n", a);
+	}
+}
+
+/* ferry admin prune [--registry-gc]: what housekeeping does, now. */
+int cmd_admin_prune(int argc, char **argv, struct ferr *e)
+{
+	struct opt opts[] = { { "registry-gc", 0, NULL }, { NULL, 0, NULL } };
+	struct args a;
+	json_t *body;
+	int rc;
+
+	if (args_parse(argc, argv, opts, &a, e) < 0)
+		return -1;
+	if (a.npos)
+		return usage_error(e, "usage: ferry admin prune [--registry-gc]");
+	if (cli_resolve(e) < 0)
+		return -1;
+	body = json_pack("{s:b}", "registry_gc", opt_get(opts, "registry-gc") != NULL);
+	rc = api_call_print("POST", "/api/v1/admin/prune", body, print_prune, e);
 	return rc;
 }

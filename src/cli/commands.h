@@ -93,5 +93,7 @@ void print_fields(json_t *obj, const char *const *keys);
 
 /* cmd_admin.c */
 int cmd_admin_backup(int argc, char **argv, struct ferr *e);
+int cmd_admin_df(int argc, char **argv, struct ferr *e);
+int cmd_admin_prune(int argc, char **argv, struct ferr *e);
 
 #endif

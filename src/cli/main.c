@@ -97,6 +97,8 @@ static const struct command {
 	{ "notifications deliveries", cmd_notify_deliveries, "notifications deliveries P [--hook NAME] [--limit N]" },
 	{ "audit",            cmd_audit,            "audit [--project P] [--limit N]" },
 	{ "admin backup",     cmd_admin_backup,     "admin backup FILE [--include-registry] [--passphrase-file F] (admin)" },
+	{ "admin df",         cmd_admin_df,         "admin df (admin): what uses the disk, what would be freed" },
+	{ "admin prune",      cmd_admin_prune,      "admin prune [--registry-gc] (admin): free it now" },
 	{ NULL, NULL, NULL },
 };
 

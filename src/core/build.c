@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,12 +17,14 @@
 #include "core/component.h"
 #include "core/core.h"
 #include "core/diskspace.h"
+#include "core/build_sweep.h"
 #include "core/deployment.h"
 #include "core/events.h"
 #include "core/gitcreds.h"
 #include "core/json.h"
 #include "lib/jsontext.h"
 #include "core/project.h"
+#include "lib/fstree.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "pipeline/baseimage.h"
@@ -333,26 +334,6 @@ static int build_src_load(int64_t build_id, struct build_src *s, struct ferr *e)
 
 /* ------------------------------------------------------------------ */
 /* Workspace                                                            */
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (flag == FTW_DP)
-		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
-	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* Removes dir and everything in it (never following symbolic links). */
-static int remove_tree(const char *dir)
-{
-	struct stat st;
-
-	if (lstat(dir, &st) < 0)
-		return errno == ENOENT ? 0 : -1;
-	/* Exported trees have 0755 directories; nothing to chmod. */
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void workspace_path(struct strbuf *sb, int64_t build_id)
 {
@@ -957,6 +938,18 @@ void build_infra_stop(void)
 	}
 }
 
+int build_registry_gc(struct strbuf *log, struct ferr *e)
+{
+	int rc;
+
+	if (!core.registry)
+		return ferr_set(e, 503, "unavailable", "the registry is not running yet");
+	pthread_rwlock_wrlock(&push_lock);
+	rc = registry_gc(core.registry, log, e);
+	pthread_rwlock_unlock(&push_lock);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* The build job                                                        */
 
@@ -1017,7 +1010,7 @@ static int step_checkout(struct build_run *run, struct build_src *src, const cha
 		ferr_internal(e, "cannot create %s: %s", dir.buf, strerror(errno));
 		goto out;
 	}
-	if (remove_tree(workspace) < 0) {
+	if (fstree_remove(workspace) < 0) {
 		ferr_internal(e, "cannot clear the old workspace %s: %s", workspace, strerror(errno));
 		goto out;
 	}
@@ -1447,6 +1440,7 @@ static int build_job_run(struct job *job, struct ferr *e)
 	run.deadline_ms = image_deadline(build_timeout_s * 1000);
 	atomic_init(&run.stop, job_cancelled(job));
 	atomic_init(&run.timed_out, 0);
+	build_sweep_enter();
 	runs_add(&run);
 	/* A cancel between claim and runs_add set only job->cancelled. */
 	if (job_cancelled(job))
@@ -1484,8 +1478,11 @@ static int build_job_run(struct job *job, struct ferr *e)
 				  (long long)build_id, re.msg);
 	}
 	image_local_release(&img);
-	if (remove_tree(ws.buf) < 0)
+	if (fstree_remove(ws.buf) < 0)
 		log_warn("event=build_workspace_remove_failed build=%lld path=%s", (long long)build_id, ws.buf);
+	build_sweep_leave();
+	/* what a killed tool left behind, once no other build runs */
+	build_sweep("after-build");
 	strbuf_release(&run.partial);
 	strbuf_release(&ws);
 	build_src_release(&src);
@@ -1533,7 +1530,7 @@ void build_recover(void)
 		strbuf_addf(&msg, "interrupted: %s", reason ? reason : js ? js : "its job is gone");
 		build_finish(id, js && !strcmp(js, "cancelled") ? "cancelled" : "failed", msg.buf);
 		workspace_path(&ws, id);
-		remove_tree(ws.buf);
+		fstree_remove(ws.buf);
 		strbuf_release(&msg);
 		strbuf_release(&ws);
 		n++;

@@ -33,6 +33,7 @@
 
 #include "core/auth.h"
 #include "lib/error.h"
+#include "lib/strbuf.h"
 
 struct scan_config;
 
@@ -89,6 +90,11 @@ void build_infra_stop(void);
  * Returns 0, or -1 with e set: the last start-up error, or a 503 when it is
  * still starting. */
 int build_infra_wait(int timeout_ms, struct ferr *e);
+
+/* Garbage-collects the managed registry (registry_gc: read-only while it
+ * runs) with pushes held back meanwhile. Returns 0, or -1 with e set (503
+ * before the registry runs). */
+int build_registry_gc(struct strbuf *log, struct ferr *e);
 
 /* Queues a build of component (project, name) as who sees it. commit: a
  * sha (full or abbreviated), branch or tag; NULL builds the branch head.

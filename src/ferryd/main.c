@@ -28,6 +28,7 @@
 #include "core/diag.h"
 #include "core/repo_policy.h"
 #include "core/execution.h"
+#include "core/housekeeping.h"
 #include "core/manifests.h"
 #include "core/rollout.h"
 #include "core/webhook.h"
@@ -37,6 +38,7 @@
 #include "pipeline/scan.h"
 #include "pipeline/secrets.h"
 #include "pipeline/vuln.h"
+#include "sched/cron.h"
 #include "sched/jobqueue.h"
 #include "sched/scheduler.h"
 #include "store/store.h"
@@ -83,6 +85,7 @@ struct config {
 	const char *base_registries[BUILD_MAX_BASE_REGISTRIES];
 	size_t n_base_registries;
 	long long min_free_mib;
+	struct housekeeping_options hk;
 };
 
 static void usage(FILE *f)
@@ -104,7 +107,9 @@ static void usage(FILE *f)
 	      "              [--allow-local-repos] [--webhook-rate N]\n"
 	      "              [--max-connections N] [--max-client-connections N]\n"
 	      "              [--request-timeout SECONDS] [--idle-timeout SECONDS]\n"
-	      "              [--min-free-space MIB]\n"
+	      "              [--min-free-space MIB] [--keep-deployments N] [--registry-gc CRON|off]\n"
+	      "              [--log-retention-days DAYS] [--log-retention-size SIZE]\n"
+	      "              [--housekeeping-interval SECONDS]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
 	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
 	      "              [--master-key-command CMD --new-master-key-file FILE]\n"
@@ -135,7 +140,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL, O_MINFREE,
 	       O_INGRESS_CLASS, O_INGRESS_NS, O_BCPUS, O_BMEM, O_BPIDS, O_BDISK, O_BNET,
 	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT, O_ALLOWLOCAL, O_HOOKRATE,
-	       O_BASEREG };
+	       O_BASEREG, O_KEEPDEP, O_REGGC, O_LOGDAYS, O_LOGSIZE, O_HKINT };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -180,6 +185,11 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "no-console", no_argument, NULL, O_NO_CONSOLE },
 		{ "session-ttl", required_argument, NULL, O_SESSION_TTL },
 		{ "min-free-space", required_argument, NULL, O_MINFREE },
+		{ "keep-deployments", required_argument, NULL, O_KEEPDEP },
+		{ "registry-gc", required_argument, NULL, O_REGGC },
+		{ "log-retention-days", required_argument, NULL, O_LOGDAYS },
+		{ "log-retention-size", required_argument, NULL, O_LOGSIZE },
+		{ "housekeeping-interval", required_argument, NULL, O_HKINT },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -347,6 +357,44 @@ static int parse_args(int argc, char **argv, struct config *c)
 			c->min_free_mib = strtoll(optarg, &end, 10);
 			if (*end || c->min_free_mib < 0 || c->min_free_mib > (1LL << 40)) {
 				fprintf(stderr, "ferryd: --min-free-space must be a number of MiB (0: no floor)\n");
+				return -1;
+			}
+			break;
+		case O_KEEPDEP:
+			c->hk.keep_deployments = (int)strtol(optarg, &end, 10);
+			if (*end || c->hk.keep_deployments < 1 || c->hk.keep_deployments > 1000) {
+				fprintf(stderr, "ferryd: --keep-deployments must be from 1 to 1000\n");
+				return -1;
+			}
+			break;
+		case O_REGGC: {
+			struct cron cr;
+			struct ferr ce = FERR_INIT;
+			c->hk.registry_gc = optarg;
+			if (strcmp(optarg, "off") && cron_parse(&cr, optarg, &ce) < 0) {
+				fprintf(stderr, "ferryd: --registry-gc \"%s\": %s (a cron schedule in UTC, or off)\n",
+					optarg, ce.msg);
+				return -1;
+			}
+			break;
+		}
+		case O_LOGDAYS:
+			c->hk.logs.max_age_days = (int)strtol(optarg, &end, 10);
+			if (*end || c->hk.logs.max_age_days < 1 || c->hk.logs.max_age_days > 36500) {
+				fprintf(stderr, "ferryd: --log-retention-days must be from 1 to 36500\n");
+				return -1;
+			}
+			break;
+		case O_LOGSIZE:
+			if (sandbox_parse_size(optarg, &c->hk.logs.max_bytes) < 0 || c->hk.logs.max_bytes < 1) {
+				fprintf(stderr, "ferryd: --log-retention-size must be a size such as 256M, 4G or 64K\n");
+				return -1;
+			}
+			break;
+		case O_HKINT:
+			c->hk.interval_s = (int)strtol(optarg, &end, 10);
+			if (*end || c->hk.interval_s < 5 || c->hk.interval_s > 86400) {
+				fprintf(stderr, "ferryd: --housekeeping-interval must be from 5 to 86400 seconds\n");
 				return -1;
 			}
 			break;
@@ -751,7 +799,7 @@ int main(int argc, char **argv)
 		}
 		rc = build_infra_start(&bo, &e);
 		explicit_bzero(password, sizeof(password));
-		if (rc < 0 || webhook_poller_start(&e) < 0) {
+		if (rc < 0 || webhook_poller_start(&e) < 0 || housekeeping_start(&c.hk, &e) < 0) {
 			log_error("event=start_failed err=\"%s\"", e.msg);
 			jobq_stop();
 			build_infra_stop();
@@ -789,6 +837,7 @@ int main(int argc, char **argv)
 	deployment_stop_waiting();
 	api_stop();
 	webhook_poller_stop();
+	housekeeping_stop();
 	build_begin_shutdown();
 	rollout_begin_shutdown();
 	scheduler_stop();

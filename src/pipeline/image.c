@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "lib/spawn.h"
 
 #include "lib/banned.h"
@@ -677,6 +679,55 @@ int image_remove_local(struct registry *r, const struct image_local *img, struct
 		ret = ferr_internal(e, "buildah rmi %s failed (exit %d): %s", img->name, status,
 				    msg.buf);
 	}
+	strbuf_release(&tail);
+	strbuf_release(&msg);
+	return ret;
+}
+
+int image_remove_working_containers(struct registry *r, size_t *ret_removed, struct ferr *e)
+{
+	const char *list[] = { "buildah", "containers", "--json", NULL };
+	struct strbuf out = STRBUF_INIT, tail = STRBUF_INIT, msg = STRBUF_INIT;
+	json_t *arr = NULL, *c;
+	size_t i;
+	int status, ret = -1;
+
+	*ret_removed = 0;
+	status = image_tool_run(r, list, NULL, &out, &tail, e);
+	if (status < 0)
+		goto out;
+	if (status != 0) {
+		error_line(&tail, &msg);
+		ferr_internal(e, "buildah containers failed (exit %d): %s", status, msg.buf);
+		goto out;
+	}
+	arr = json_loads(out.len ? out.buf : "[]", JSON_DECODE_ANY, NULL);
+	if (!json_is_array(arr)) {
+		/* buildah prints "null" when there is none */
+		ret = json_is_null(arr) ? 0 : ferr_internal(e, "buildah containers: not a JSON array");
+		goto out;
+	}
+	ret = 0;
+	json_array_foreach(arr, i, c) {
+		const char *id = json_string_value(json_object_get(c, "id"));
+		const char *rm[] = { "buildah", "rm", id, NULL };
+		if (!id || strspn(id, "0123456789abcdef") != strlen(id) || !*id)
+			continue;
+		strbuf_reset(&tail);
+		status = image_tool_run(r, rm, NULL, NULL, &tail, e);
+		if (status == 0) {
+			(*ret_removed)++;
+		} else if (status > 0) {
+			strbuf_reset(&msg);
+			error_line(&tail, &msg);
+			ret = ferr_internal(e, "buildah rm %.12s failed (exit %d): %s", id, status, msg.buf);
+		} else {
+			ret = -1;
+		}
+	}
+out:
+	json_decref(arr);
+	strbuf_release(&out);
 	strbuf_release(&tail);
 	strbuf_release(&msg);
 	return ret;

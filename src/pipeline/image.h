@@ -105,6 +105,13 @@ int image_push(struct registry *r, const struct image_local *img, const char *re
  * error. */
 int image_remove_local(struct registry *r, const struct image_local *img, struct ferr *e);
 
+/* Removes every working container in ferry's build image store (buildah
+ * containers; the store is ferry's alone: DATA/containers/storage), by id.
+ * Only call it while no build or base-image step runs: they own their
+ * working containers. Sets *ret_removed. Returns 0, or -1 with e set (some
+ * may have been removed). */
+int image_remove_working_containers(struct registry *r, size_t *ret_removed, struct ferr *e);
+
 /* After a rebuild of a commit pushed new_digest: deletes the previously
  * recorded old_digest of repo from the registry when it differs (only the
  * newest image per commit is kept; the next registry_gc frees its blobs).

@@ -71,6 +71,10 @@ int pm_parse_inspect(const char *json, const char *instance,
 int pm_parse_network(const char *json, int *ret_dns, int *ret_isolated,
 		     struct ferr *e);
 
+/* Parses `podman images --format json` into ret (empty; the caller
+ * releases it): the images with at least one RepoDigest. */
+int pm_parse_images(const char *json, struct runtime_image_list *ret, struct ferr *e);
+
 /* Resolves an image's USER ("", "root", "1000", "1000:50", "app",
  * "app:staff") to uid and gid, with the image's /etc/passwd and /etc/group
  * contents for names (either may be NULL). Returns 0, or -1 with e set if

@@ -741,6 +741,40 @@ static void pm_free(struct runtime *rt)
 	free(p);
 }
 
+static int pm_images(struct runtime *rt, struct runtime_image_list *ret, struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	const char *argv[] = { p->program, "images", "--format", "json", NULL };
+	struct strbuf out = STRBUF_INIT;
+	int rc = pm_do(p, argv, &out, CALL_MS, "list images", e);
+
+	if (rc == 0)
+		rc = pm_parse_images(out.buf, ret, e);
+	strbuf_release(&out);
+	return rc;
+}
+
+/* Never forced: an image a container uses stays. */
+static int pm_remove_image(struct runtime *rt, const char *id, struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	const char *argv[] = { p->program, "rmi", id, NULL };
+	struct strbuf err = STRBUF_INIT;
+	int st = pm_call(p, argv, NULL, &err, CALL_MS, e);
+
+	if (st == 2 || (st > 0 && strstr(err.buf, "image is in use"))) {
+		st = 1;
+	} else if (st == 1 || (st > 0 && strstr(err.buf, "image not known"))) {
+		/* podman rmi: 1 = no such image, 2 = in use */
+		st = 0;
+	} else if (st > 0) {
+		pm_fail(e, "remove image", st, &err);
+		st = -1;
+	}
+	strbuf_release(&err);
+	return st;
+}
+
 static const struct runtime_ops podman_ops = {
 	.name = "podman",
 	.ensure_network = pm_ensure_network,
@@ -753,6 +787,8 @@ static const struct runtime_ops podman_ops = {
 	.logs = pm_logs,
 	.exec_probe = pm_exec_probe,
 	.wait = pm_wait,
+	.images = pm_images,
+	.remove_image = pm_remove_image,
 	.free = pm_free,
 };
 

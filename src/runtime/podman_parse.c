@@ -579,3 +579,48 @@ void pm_run_argv(struct pm_argv *a, const struct podman *p,
 			pm_argv_push(a, im->cmd.v[i]);
 	}
 }
+
+static char *dup_or_abort(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		abort();
+	return d;
+}
+
+int pm_parse_images(const char *json, struct runtime_image_list *ret, struct ferr *e)
+{
+	json_error_t je;
+	json_t *root = json_loads(json, 0, &je), *img;
+	size_t i;
+
+	if (!root || !json_is_array(root)) {
+		json_decref(root);
+		return ferr_set(e, 502, "runtime", "podman images: not a JSON array: %s", je.text);
+	}
+	ret->items = calloc(json_array_size(root) + 1, sizeof(*ret->items));
+	if (!ret->items)
+		abort();
+	json_array_foreach(root, i, img) {
+		json_t *digests = json_object_get(img, "RepoDigests"), *d;
+		const char *id = json_string_value(json_object_get(img, "Id"));
+		struct runtime_image *it;
+		size_t j;
+
+		if (!id || !json_is_array(digests) || !json_array_size(digests))
+			continue;
+		it = &ret->items[ret->n++];
+		it->id = dup_or_abort(id);
+		it->size = json_integer_value(json_object_get(img, "Size"));
+		it->containers = (int)json_integer_value(json_object_get(img, "Containers"));
+		it->refs = calloc(json_array_size(digests), sizeof(*it->refs));
+		if (!it->refs)
+			abort();
+		json_array_foreach(digests, j, d)
+			if (json_is_string(d))
+				it->refs[it->n_refs++] = dup_or_abort(json_string_value(d));
+	}
+	json_decref(root);
+	return 0;
+}

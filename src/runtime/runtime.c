@@ -91,3 +91,28 @@ int runtime_replica_host_port(const struct runtime_replica *r, int container_por
 			return r->ports[i].host_port;
 	return -1;
 }
+
+int runtime_images(struct runtime *rt, struct runtime_image_list *ret, struct ferr *e)
+{
+	assert(ret && !ret->items);
+	ret->n = 0;
+	return rt->ops->images ? rt->ops->images(rt, ret, e) : 0;
+}
+
+int runtime_remove_image(struct runtime *rt, const char *id, struct ferr *e)
+{
+	return rt->ops->remove_image ? rt->ops->remove_image(rt, id, e) : 0;
+}
+
+void runtime_image_list_release(struct runtime_image_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		for (size_t j = 0; j < l->items[i].n_refs; j++)
+			free(l->items[i].refs[j]);
+		free(l->items[i].refs);
+		free(l->items[i].id);
+	}
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}

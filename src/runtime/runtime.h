@@ -125,6 +125,20 @@ struct runtime_filter {
  * stop. */
 typedef int (*runtime_log_fn)(const char *line, size_t len, void *arg);
 
+/* An image in the runtime's local store (not the registry). */
+struct runtime_image {
+	char *id;                 /* the store's image id */
+	char **refs;              /* its HOST/repo@sha256:... references */
+	size_t n_refs;
+	long long size;           /* bytes */
+	int containers;           /* containers using it */
+};
+
+struct runtime_image_list {
+	struct runtime_image *items;
+	size_t n;
+};
+
 struct runtime;
 
 /* The driver's operations; see the runtime_* wrappers below for the
@@ -152,6 +166,9 @@ struct runtime_ops {
 			  struct strbuf *out, struct ferr *e);
 	int (*wait)(struct runtime *rt, const char *id, int timeout_ms,
 		    struct ferr *e);
+	/* Optional (NULL: the driver keeps no local images). */
+	int (*images)(struct runtime *rt, struct runtime_image_list *ret, struct ferr *e);
+	int (*remove_image)(struct runtime *rt, const char *id, struct ferr *e);
 	void (*free)(struct runtime *rt);
 };
 
@@ -220,6 +237,19 @@ int runtime_exec_probe(struct runtime *rt, const char *id,
  * "timeout"). The replica is not removed: call runtime_stop_replica. */
 int runtime_wait(struct runtime *rt, const char *id, int timeout_ms,
 		 struct ferr *e);
+
+/* Fills ret (caller's, empty) with the images in the runtime's local
+ * store that were pulled by digest (those deployments use). A driver
+ * without a local store returns 0 and an empty list. Release with
+ * runtime_image_list_release. */
+int runtime_images(struct runtime *rt, struct runtime_image_list *ret, struct ferr *e);
+
+/* Removes the image id from the local store (never forced). Returns 0 when
+ * it is gone (or was), 1 when a container still uses it (it stays), -1
+ * with e set on another failure. */
+int runtime_remove_image(struct runtime *rt, const char *id, struct ferr *e);
+
+void runtime_image_list_release(struct runtime_image_list *l);
 
 /* Frees the driver instance (accepts NULL). Replicas keep running. */
 void runtime_free(struct runtime *rt);

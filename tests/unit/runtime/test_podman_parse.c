@@ -390,6 +390,32 @@ static void test_cpus_and_names(void **state)
 	assert_string_equal(runtime_state_name(RUNTIME_RUNNING), "running");
 }
 
+static void test_images(void **state)
+{
+	static const char json[] =
+		"[{\"Id\": \"aa11\", \"RepoDigests\": [\"127.0.0.1:5000/demo/hello@sha256:01\","
+		"  \"127.0.0.1:5000/demo/hello@sha256:02\"], \"Size\": 2134516, \"Containers\": 1,"
+		"  \"Names\": null},"
+		" {\"Id\": \"bb22\", \"RepoDigests\": [], \"Size\": 10, \"Containers\": 0},"
+		" {\"Id\": \"cc33\", \"RepoDigests\": [\"localhost/x@sha256:03\"], \"Size\": 7}]";
+	struct runtime_image_list l = { 0 };
+	struct ferr e = FERR_INIT;
+
+	(void)state;
+	assert_int_equal(pm_parse_images(json, &l, &e), 0);
+	assert_int_equal(l.n, 2); /* bb22 has no digest: never pulled by one */
+	assert_string_equal(l.items[0].id, "aa11");
+	assert_int_equal(l.items[0].n_refs, 2);
+	assert_string_equal(l.items[0].refs[1], "127.0.0.1:5000/demo/hello@sha256:02");
+	assert_int_equal(l.items[0].size, 2134516);
+	assert_int_equal(l.items[0].containers, 1);
+	assert_string_equal(l.items[1].id, "cc33");
+	assert_int_equal(l.items[1].containers, 0);
+	runtime_image_list_release(&l);
+	assert_int_equal(pm_parse_images("{}", &l, &e), -1);
+	assert_non_null(strstr(e.msg, "not a JSON array"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_run_argv),
 		cmocka_unit_test(test_check_spec),
 		cmocka_unit_test(test_network),
+		cmocka_unit_test(test_images),
 		cmocka_unit_test(test_cpus_and_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

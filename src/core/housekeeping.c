@@ -1,0 +1,225 @@
+#include "core/housekeeping.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/audit.h"
+#include "core/build.h"
+#include "core/build_sweep.h"
+#include "core/core.h"
+#include "core/image_prune.h"
+#include "core/rollout_int.h"
+#include "lib/fstree.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+#include "sched/cron.h"
+#include "lib/banned.h"
+
+static struct {
+	struct housekeeping_options o;
+	struct cron gc;
+	int gc_on;
+	time_t next_gc;
+	pthread_t thread;
+	pthread_mutex_t lock;   /* stop, next_gc; and one run at a time (run_lock) */
+	pthread_cond_t cond;
+	int started, stop;
+} hk = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const struct housekeeping_options *housekeeping_options(void)
+{
+	return &hk.o;
+}
+
+static void fmt_time(time_t t, char out[32])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void housekeeping_next_gc(char out[32])
+{
+	out[0] = '\0';
+	pthread_mutex_lock(&hk.lock);
+	if (hk.gc_on && hk.next_gc)
+		fmt_time(hk.next_gc, out);
+	pthread_mutex_unlock(&hk.lock);
+}
+
+static long long registry_bytes(void)
+{
+	struct strbuf dir = STRBUF_INIT;
+	long long n;
+
+	strbuf_addf(&dir, "%s/registry/storage", core.data_dir);
+	n = fstree_size(dir.buf);
+	strbuf_release(&dir);
+	return n;
+}
+
+static int registry_gc_now(json_t *out, struct ferr *e)
+{
+	struct strbuf log = STRBUF_INIT, msg = STRBUF_INIT;
+	long long before = registry_bytes(), after;
+	int rc = build_registry_gc(&log, e);
+
+	after = registry_bytes();
+	strbuf_release(&log);
+	if (rc < 0) {
+		log_warnx("event=registry_gc_failed err=\"%s\"", e->msg);
+		audit_record(NULL, "ferryd", "registry.gc", "registry", NULL, e->status, e->msg);
+		return -1;
+	}
+	strbuf_addf(&msg, "ok: %lld bytes before, %lld after", before, after);
+	log_info("event=registry_gc bytes_before=%lld bytes_after=%lld", before, after);
+	audit_record(NULL, "ferryd", "registry.gc", "registry", NULL, 200, msg.buf);
+	strbuf_release(&msg);
+	json_object_set_new(out, "registry_freed_bytes",
+			    json_integer(before > after ? before - after : 0));
+	return 0;
+}
+
+int housekeeping_run(int registry_gc, json_t **ret, struct ferr *e)
+{
+	json_t *images, *out = NULL;
+	long long freed = 0;
+	int swept;
+
+	pthread_mutex_lock(&run_lock);
+	{
+		struct ferr re = FERR_INIT; /* no runtime yet: nothing deployed, nothing to prune */
+		images = image_prune(rollout_runtime(&re), hk.o.keep_deployments, 1, e);
+	}
+	if (!images)
+		goto fail;
+	if (log_retention_apply(&hk.o.logs, time(NULL), &freed, e) < 0)
+		goto fail;
+	swept = build_sweep("prune");
+	out = json_pack("{s:I, s:I, s:I, s:i}", "images_removed",
+			json_integer_value(json_object_get(images, "removed_count")), "images_freed_bytes",
+			json_integer_value(json_object_get(images, "removed_bytes")), "logs_freed_bytes",
+			(json_int_t)freed, "build_leftovers_removed", swept > 0 ? swept : 0);
+	if (json_integer_value(json_object_get(images, "removed_count")) || freed) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "ok: %lld images removed (%lld bytes), %lld bytes of logs",
+			 (long long)json_integer_value(json_object_get(images, "removed_count")),
+			 (long long)json_integer_value(json_object_get(images, "removed_bytes")), freed);
+		log_info("event=housekeeping %s", msg);
+		audit_record(NULL, "ferryd", "disk.prune", "runtime images and logs", NULL, 200, msg);
+	}
+	if (registry_gc && registry_gc_now(out, e) < 0)
+		goto fail;
+	json_decref(images);
+	pthread_mutex_unlock(&run_lock);
+	*ret = out;
+	return 0;
+fail:
+	json_decref(images);
+	json_decref(out);
+	pthread_mutex_unlock(&run_lock);
+	return -1;
+}
+
+static void *hk_main(void *arg)
+{
+	time_t next_prune = time(NULL) + 30;
+	int swept = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&hk.lock);
+	while (!hk.stop) {
+		struct timespec ts = { 0 };
+		time_t wake;
+
+		pthread_mutex_unlock(&hk.lock);
+		if (!swept) {
+			/* once the build store is usable (registry and base image) */
+			struct ferr e = FERR_INIT;
+			if (build_infra_wait(0, &e) == 0) {
+				build_sweep("start");
+				swept = 1;
+			}
+		}
+		if (time(NULL) >= next_prune) {
+			struct ferr e = FERR_INIT;
+			json_t *r = NULL;
+			if (housekeeping_run(0, &r, &e) < 0)
+				log_warnx("event=housekeeping_failed err=\"%s\"", e.msg);
+			json_decref(r);
+			next_prune = time(NULL) + hk.o.interval_s;
+		}
+		pthread_mutex_lock(&hk.lock);
+		if (hk.gc_on && hk.next_gc && time(NULL) >= hk.next_gc && !hk.stop) {
+			struct ferr e = FERR_INIT;
+			json_t *r = json_object();
+			time_t after = time(NULL);
+			pthread_mutex_unlock(&hk.lock);
+			pthread_mutex_lock(&run_lock);
+			registry_gc_now(r, &e);
+			pthread_mutex_unlock(&run_lock);
+			json_decref(r);
+			pthread_mutex_lock(&hk.lock);
+			if (cron_next(&hk.gc, NULL, after, &hk.next_gc, &e) < 0)
+				hk.next_gc = 0;
+		}
+		wake = next_prune;
+		if (hk.gc_on && hk.next_gc && hk.next_gc < wake)
+			wake = hk.next_gc;
+		if (!swept && time(NULL) + 5 < wake)
+			wake = time(NULL) + 5;
+		ts.tv_sec = wake;
+		while (!hk.stop && time(NULL) < wake)
+			if (pthread_cond_timedwait(&hk.cond, &hk.lock, &ts) == ETIMEDOUT)
+				break;
+	}
+	pthread_mutex_unlock(&hk.lock);
+	return NULL;
+}
+
+int housekeeping_start(const struct housekeeping_options *opts, struct ferr *e)
+{
+	hk.o = *opts;
+	if (hk.o.keep_deployments <= 0)
+		hk.o.keep_deployments = IMAGE_PRUNE_KEEP_DEFAULT;
+	if (hk.o.interval_s <= 0)
+		hk.o.interval_s = HOUSEKEEPING_INTERVAL_DEFAULT;
+	if (hk.o.logs.max_age_days <= 0)
+		hk.o.logs.max_age_days = LOG_RETENTION_DAYS_DEFAULT;
+	if (hk.o.logs.max_bytes <= 0)
+		hk.o.logs.max_bytes = LOG_RETENTION_BYTES_DEFAULT;
+	if (!hk.o.registry_gc)
+		hk.o.registry_gc = HOUSEKEEPING_REGISTRY_GC_DEFAULT;
+	hk.gc_on = strcmp(hk.o.registry_gc, "off") != 0;
+	if (hk.gc_on) {
+		if (cron_parse(&hk.gc, hk.o.registry_gc, e) < 0) {
+			ferr_prefix(e, "--registry-gc \"%s\"", hk.o.registry_gc);
+			return -1;
+		}
+		if (cron_next(&hk.gc, NULL, time(NULL), &hk.next_gc, e) < 0)
+			return -1;
+	}
+	hk.stop = 0;
+	if (pthread_create(&hk.thread, NULL, hk_main, NULL))
+		return ferr_internal(e, "cannot start the housekeeping thread");
+	hk.started = 1;
+	return 0;
+}
+
+void housekeeping_stop(void)
+{
+	if (!hk.started)
+		return;
+	pthread_mutex_lock(&hk.lock);
+	hk.stop = 1;
+	pthread_cond_broadcast(&hk.cond);
+	pthread_mutex_unlock(&hk.lock);
+	pthread_join(hk.thread, NULL);
+	hk.started = 0;
+}
