@@ -365,6 +365,8 @@ RULES = {
     ("DELETE", "/api/v1/tokens/{}"): Rule(ADMIN, scoped=False, call=with_fresh(fresh_token, "token_id")),
 
     ("POST", "/api/v1/admin/backup"): Rule(ADMIN, {}, scoped=False),
+    ("GET", "/api/v1/admin/df"): Rule(ADMIN, scoped=False),
+    ("POST", "/api/v1/admin/prune"): Rule(ADMIN, {}, scoped=False),
     ("GET", "/api/v1/audit"): Rule(ADMIN, scoped=False),
 
     ("POST", "/api/v1/jobs"): Rule(ADMIN, {"kind": "sleep", "seconds": 0}, scoped=False),
