@@ -95,6 +95,14 @@ int h_approval_show(struct api_req *r, json_t **ret, struct ferr *e);
 int h_approval_approve(struct api_req *r, json_t **ret, struct ferr *e);
 int h_approval_reject(struct api_req *r, json_t **ret, struct ferr *e);
 
+/* health.c: {"state": "up"|"down"|"external"|"starting"|"not started", ...} */
+json_t *health_registry_part(void);
+json_t *health_gateway_part(void);
+
+/* metrics.c */
+int h_metrics(struct api_req *r, json_t **ret, struct ferr *e);
+int h_component_metrics(struct api_req *r, json_t **ret, struct ferr *e);
+
 /* notifications.c */
 int h_notify_list(struct api_req *r, json_t **ret, struct ferr *e);
 int h_notify_create(struct api_req *r, json_t **ret, struct ferr *e);

@@ -37,7 +37,7 @@ static json_t *store_part(void)
 			 (json_int_t)bytes);
 }
 
-static json_t *registry_part(void)
+json_t *health_registry_part(void)
 {
 	struct registry *reg = core.registry;
 	pid_t pid;
@@ -53,7 +53,7 @@ static json_t *registry_part(void)
 }
 
 /* HAProxy: started once something is deployed; its pid in DATA/gateway. */
-static json_t *gateway_part(void)
+json_t *health_gateway_part(void)
 {
 	char path[4096], buf[32];
 	FILE *f;
@@ -96,8 +96,8 @@ int h_healthz(struct api_req *r, json_t **ret, struct ferr *e)
 			return -1;
 		}
 	}
-	parts = json_pack("{s:o, s:o, s:o, s:o}", "store", store_part(), "registry", registry_part(),
-			  "gateway", gateway_part(), "disk", disk ? disk : json_pack("{s:s}", "state", "unknown"));
+	parts = json_pack("{s:o, s:o, s:o, s:o}", "store", store_part(), "registry", health_registry_part(),
+			  "gateway", health_gateway_part(), "disk", disk ? disk : json_pack("{s:s}", "state", "unknown"));
 	degraded = low || !strcmp(json_string_value(json_object_get(json_object_get(parts, "registry"), "state")), "down") ||
 		   !strcmp(json_string_value(json_object_get(json_object_get(parts, "gateway"), "state")), "down");
 	*ret = json_pack("{s:s, s:i, s:s, s:o}", "status", degraded ? "degraded" : "ok", "schema",

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/apistats.h"
 #include "api/connguard.h"
 #include "api/session.h"
 #include "api/headers.h"
@@ -26,6 +27,8 @@ struct request {
 	struct principal who;
 	int authed;
 	int status;
+	const struct api_route *route; /* matched (for apistats) */
+	int console;
 	char method[16];
 	char path[256];
 	char set_cookie[200];
@@ -184,6 +187,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct request *rq, co
 
 	if (console_wants(url)) {
 		rq->status = 1; /* the console sets the real one */
+		rq->console = 1;
 		return console_serve(c, method, url, &rq->status);
 	}
 	r.method = method;
@@ -198,6 +202,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct request *rq, co
 			break;
 		}
 	}
+	rq->route = rt;
 	if (!rt) {
 		if (path_known)
 			ferr_set(&e, 405, "method_not_allowed", "%s is not allowed on %s", method, url);
@@ -335,6 +340,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (double)(end.tv_sec - rq->start.tv_sec) * 1e3 + (double)(end.tv_nsec - rq->start.tv_nsec) / 1e6;
+	apistats_count(rq->route, rq->console, rq->status, ms);
 	log_info("event=request method=%s path=%s status=%d ms=%.2f actor=%s%s",
 		 rq->method, log_quote(q, sizeof(q), rq->path), rq->status, ms,
 		 rq->authed ? rq->who.name : "-",

@@ -7,6 +7,7 @@ const struct api_route api_routes[] = {
 	/* method   pattern                              handler              audit action */
 	{ "GET",    "/healthz",                          h_healthz,           NULL, 1 },
 	{ "GET",    P "/openapi.json",                   h_openapi,           NULL, 0 },
+	{ "GET",    "/metrics",                          h_metrics,           NULL, 0 },
 	{ "GET",    P "/whoami",                         h_whoami,            NULL, 0 },
 	{ "POST",   P "/session",                        h_session_create,    NULL, 1 },
 	{ "GET",    P "/session",                        h_session_show,      NULL, 0 },
@@ -61,6 +62,7 @@ const struct api_route api_routes[] = {
 	{ "POST",   P "/projects/{}/components/{}/undeploy",    h_undeploy,        "deployment.undeploy", 0 },
 	{ "GET",    P "/projects/{}/components/{}/deployments", h_deployment_list, NULL, 0 },
 	{ "GET",    P "/projects/{}/components/{}/status",      h_status,          NULL, 0 },
+	{ "GET",    P "/projects/{}/components/{}/metrics",     h_component_metrics, NULL, 0 },
 	{ "GET",    P "/projects/{}/components/{}/manifests",   h_manifests,       NULL, 0 },
 	{ "GET",    P "/deployments/{}",                 h_deployment_show,   NULL, 0 },
 	{ "GET",    P "/deployments/{}/log",             h_deployment_log,    NULL, 0 },

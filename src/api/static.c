@@ -21,7 +21,8 @@ void console_set_dir(const char *dir)
 
 int console_wants(const char *url)
 {
-	return console_dir && strncmp(url, "/api/", 5) && strcmp(url, "/api") && strcmp(url, "/healthz");
+	return console_dir && strncmp(url, "/api/", 5) && strcmp(url, "/api") && strcmp(url, "/healthz") &&
+	       strcmp(url, "/metrics");
 }
 
 static const char *content_type(const char *path)

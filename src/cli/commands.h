@@ -69,6 +69,8 @@ int cmd_execution_show(int argc, char **argv, struct ferr *e);
 int cmd_execution_cancel(int argc, char **argv, struct ferr *e);
 int cmd_logs_execution(int argc, char **argv, struct ferr *e);
 
+int cmd_metrics(int argc, char **argv, struct ferr *e);
+
 int cmd_notify_create(int argc, char **argv, struct ferr *e);
 int cmd_notify_list(int argc, char **argv, struct ferr *e);
 int cmd_notify_delete(int argc, char **argv, struct ferr *e);

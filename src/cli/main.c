@@ -58,6 +58,7 @@ static const struct command {
 	{ "deployments",      cmd_deployments,      "deployments P/C [--env ENV]" },
 	{ "deployment show",  cmd_deployment_show,  "deployment show ID" },
 	{ "logs deployment",  cmd_logs_deployment,  "logs deployment ID [--follow]" },
+	{ "metrics",          cmd_metrics,          "metrics P/C --env ENV [--since 1h|30m|2d|TIME] (gateway numbers per deployment)" },
 	{ "status",           cmd_status,           "status P/C" },
 	{ "manifests",        cmd_manifests,        "manifests P/C --env ENV (the Kubernetes objects, as YAML)" },
 	{ "descriptor check", cmd_descriptor_check, "descriptor check [DIR] [--project P] [--component C]\n"

@@ -17,6 +17,8 @@
 #include "api/session.h"
 #include "core/events.h"
 #include "core/notify.h"
+#include "core/traffic.h"
+#include "gateway/gateway.h"
 #include "core/approval.h"
 #include "core/auth.h"
 #include "core/build.h"
@@ -67,6 +69,7 @@ struct config {
 	const char *init_binary;
 	const char *console_dir;
 	int no_console;
+	int no_gateway_metrics;
 	int session_ttl;
 	const char *ingress_class;
 	const char *ingress_namespace;
@@ -101,6 +104,7 @@ static void usage(FILE *f)
 	      "              [--build-disk SIZE] [--build-network egress|none]\n"
 	      "              [--build-runtime PATH] [--init-binary PATH]\n"
 	      "              [--console-dir DIR | --no-console] [--session-ttl SECONDS]\n"
+	      "              [--no-gateway-metrics] (no per-request log from the gateway)\n"
 	      "              [--ingress-class NAME] [--ingress-namespace NAME]\n"
 	      "              [--secret-rules FILE] [--scanner trivy|grype]\n"
 	      "              [--execution-retention-days DAYS] [--missed-run-deadline SECONDS]\n"
@@ -140,7 +144,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL, O_MINFREE,
 	       O_INGRESS_CLASS, O_INGRESS_NS, O_BCPUS, O_BMEM, O_BPIDS, O_BDISK, O_BNET,
 	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT, O_ALLOWLOCAL, O_HOOKRATE,
-	       O_BASEREG, O_KEEPDEP, O_REGGC, O_LOGDAYS, O_LOGSIZE, O_HKINT };
+	       O_BASEREG, O_KEEPDEP, O_REGGC, O_LOGDAYS, O_LOGSIZE, O_HKINT, O_NO_GWMETRICS };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -183,6 +187,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "missed-run-deadline", required_argument, NULL, O_DEADLINE },
 		{ "console-dir", required_argument, NULL, O_CONSOLE_DIR },
 		{ "no-console", no_argument, NULL, O_NO_CONSOLE },
+		{ "no-gateway-metrics", no_argument, NULL, O_NO_GWMETRICS },
 		{ "session-ttl", required_argument, NULL, O_SESSION_TTL },
 		{ "min-free-space", required_argument, NULL, O_MINFREE },
 		{ "keep-deployments", required_argument, NULL, O_KEEPDEP },
@@ -252,6 +257,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case O_INIT: c->init_binary = optarg; break;
 		case O_CONSOLE_DIR: c->console_dir = optarg; break;
 		case O_NO_CONSOLE: c->no_console = 1; break;
+		case O_NO_GWMETRICS: c->no_gateway_metrics = 1; break;
 		case O_SESSION_TTL:
 			c->session_ttl = (int)strtol(optarg, &end, 10);
 			if (*end || c->session_ttl < 60 || c->session_ttl > 30 * 86400) {
@@ -726,6 +732,13 @@ int main(int argc, char **argv)
 	/* A configuration change redeploys where the component is active. */
 	config_set_changed_hook(deployment_after_config_change);
 	approval_install();
+	/* The gateway's per-request samples feed the deployments' metrics. */
+	if (!c.no_gateway_metrics)
+		gateway_set_traffic_sink(traffic_record);
+	if (traffic_start(&e) < 0) {
+		log_error("event=start_failed err=\"%s\"", e.msg);
+		return 1;
+	}
 	/* Notifications: events queue deliveries, sender threads send them. */
 	event_subscribe(notify_on_event);
 	if (notify_start(&e) < 0) {
@@ -846,6 +859,7 @@ int main(int argc, char **argv)
 	jobq_stop();
 	/* HAProxy and the replicas keep running (see docs/rollout.md) */
 	rollout_stop();
+	traffic_stop();
 	notify_stop();
 	build_infra_stop();
 	vulndb_free(vulndb);

@@ -99,6 +99,15 @@ struct gateway {
 	const struct gateway_ops *ops;
 };
 
+/* One request the gateway answered: the server (replica) id that answered
+ * it ("<NOSRV>" when none did), its HTTP status and its total active time
+ * in ms. Called from the gateway's own thread, once per request: be quick. */
+typedef void (*gateway_traffic_fn)(const char *server_id, int status, int total_ms);
+
+/* Sets the sink of per-request samples; call before gateway_start. NULL
+ * (the default): the gateway logs no request (nothing measured). */
+void gateway_set_traffic_sink(gateway_traffic_fn fn);
+
 /* Starts the HAProxy gateway: writes DATA/gateway/haproxy.cfg and its map
  * files, then starts `haproxy -W -db` (master-worker, foreground, in its own
  * process group) with its admin socket at DATA/gateway/haproxy.sock, and

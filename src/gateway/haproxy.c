@@ -38,7 +38,8 @@ struct hap_gw {
 	struct gateway base;
 	pthread_mutex_t lock;
 	char *bin, *listen;
-	char *dir, *cfg, *sock, *hosts, *paths, *meta, *pidfile, *log;
+	char *dir, *cfg, *sock, *hosts, *paths, *meta, *pidfile, *log, *traffic_sock;
+	struct hap_traffic *traffic; /* the per-request feed, or NULL */
 	struct hap_files files;
 	struct hap_state st;
 	pid_t pid;           /* HAProxy master, 0 when not running */
@@ -357,6 +358,58 @@ static int grow_and_reload(struct hap_gw *g, struct ferr *e)
 		if (now_ms() > deadline || !alive(g))
 			return ferr_set(e, 502, "gateway_down", "gateway: HAProxy did not come back "
 					"from its reload to %u slots (see %s)", n, g->log);
+		sleep_ms(20);
+	}
+	return restore_drains(g, e);
+}
+
+/* The pid of the worker answering the admin socket, or -1. */
+static long worker_pid(struct hap_gw *g)
+{
+	struct strbuf out = STRBUF_INIT;
+	const char *p;
+	long pid = -1;
+
+	if (hap_cli(g->sock, "show info", &out, 1000, NULL) == 0 && (p = strstr(out.buf, "\nPid: ")))
+		pid = strtol(p + 6, NULL, 10);
+	strbuf_release(&out);
+	return pid;
+}
+
+/* 1 if the configuration HAProxy runs with logs requests to the traffic
+ * socket (a HAProxy of an older ferryd, or of one without metrics, does
+ * not). HAProxy sends each line to the socket's path, so a socket bound
+ * again by this ferryd gets them without a reload. */
+static int logs_traffic(struct hap_gw *g)
+{
+	char line[PATH_MAX + 64], want[PATH_MAX + 16];
+	FILE *f = fopen(g->cfg, "re");
+	int yes = 0;
+
+	if (!f)
+		return 0;
+	snprintf(want, sizeof(want), "    log \"%s\"", g->traffic_sock);
+	while (!yes && fgets(line, sizeof(line), f))
+		yes = !strncmp(line, want, strlen(want));
+	fclose(f);
+	return yes;
+}
+
+/* Reloads an adopted HAProxy with this ferryd's configuration (which logs
+ * requests to the traffic socket), without dropping connections. */
+static int reload_adopted(struct hap_gw *g, struct ferr *e)
+{
+	long old = worker_pid(g), now;
+	long long deadline;
+
+	if (write_files(g, e) < 0)
+		return -1;
+	kill(g->pid, SIGUSR2);
+	deadline = now_ms() + START_TIMEOUT_MS;
+	while ((now = worker_pid(g)) < 0 || now == old) {
+		if (now_ms() > deadline || !alive(g))
+			return ferr_set(e, 502, "gateway_down", "gateway: HAProxy did not come back "
+					"from its reload (see %s)", g->log);
 		sleep_ms(20);
 	}
 	return restore_drains(g, e);
@@ -973,6 +1026,7 @@ static void hap_free(struct gateway *gw)
 {
 	struct hap_gw *g = hgw(gw);
 
+	hap_traffic_stop(g->traffic);
 	pthread_mutex_destroy(&g->lock);
 	hap_state_release(&g->st);
 	free(g->bin);
@@ -985,6 +1039,7 @@ static void hap_free(struct gateway *gw)
 	free(g->meta);
 	free(g->pidfile);
 	free(g->log);
+	free(g->traffic_sock);
 	free(g);
 }
 
@@ -1054,7 +1109,8 @@ int gateway_start(struct gateway **ret, const struct gateway_config *cfg, struct
 	g->meta = join(g->dir, "meta.map");
 	g->pidfile = join(g->dir, "haproxy.pid");
 	g->log = join(g->dir, "haproxy.log");
-	g->files = (struct hap_files){ g->sock, g->hosts, g->paths, g->meta };
+	g->traffic_sock = join(g->dir, "traffic.sock");
+	g->files = (struct hap_files){ g->sock, g->hosts, g->paths, g->meta, NULL };
 	hap_state_init(&g->st, cfg->slots ? cfg->slots : HAP_DEFAULT_SLOTS);
 	if (strlen(g->sock) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		ferr_invalid(e, "gateway: %s is too long for a unix socket path; use a "
@@ -1063,7 +1119,17 @@ int gateway_start(struct gateway **ret, const struct gateway_config *cfg, struct
 	}
 	if (make_dir(g->dir, e) < 0)
 		goto fail;
+	if (hap_traffic_sink()) {
+		g->traffic = hap_traffic_start(g->traffic_sock, e);
+		if (!g->traffic)
+			goto fail;
+		g->files.traffic = g->traffic_sock;
+	}
 	if (adopt(g) == 0) {
+		if (g->traffic && !logs_traffic(g) && reload_adopted(g, &le) < 0) {
+			pass(e, &le);
+			goto fail;
+		}
 		*ret = &g->base;
 		return 0;
 	}

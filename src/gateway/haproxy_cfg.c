@@ -161,7 +161,15 @@ void hap_render_config(struct strbuf *out, const struct hap_files *f, const char
 		"    timeout http-request 10s\n"
 		"    timeout http-keep-alive 10s\n"
 		"    timeout queue 5s\n"
-		"    http-error status 503 content-type application/json string \"" BODY_503 "\"\n"
+		"    http-error status 503 content-type application/json string \"" BODY_503 "\"\n",
+		f->sock);
+	if (f->traffic)
+		/* one line per request for the traffic feed (haproxy_traffic.c):
+		 * backend, server, status, total active time in ms */
+		strbuf_addf(out,
+			"    log \"%s\" format raw daemon info\n"
+			"    log-format \"%%b %%s %%ST %%Ta\"\n", f->traffic);
+	strbuf_addf(out,
 		"\n"
 		"frontend ferry\n"
 		"    bind %s\n"
@@ -178,7 +186,7 @@ void hap_render_config(struct strbuf *out, const struct hap_files *f, const char
 		"    http-request set-var(txn.meta) str(r0),map(\"%s\") if FALSE\n"
 		"    http-request return status 404 content-type application/json string \"" BODY_404 "\" if !{ var(txn.be) -m found }\n"
 		"    use_backend %%[var(txn.be)]\n",
-		f->sock, listen, f->hosts_map, f->paths_map, f->meta_map);
+		listen, f->hosts_map, f->paths_map, f->meta_map);
 
 	for (unsigned i = 0; i < st->nslots; i++) {
 		const struct hap_route *r = st->slot[i];

@@ -54,7 +54,22 @@ struct hap_files {
 	const char *hosts_map;
 	const char *paths_map;
 	const char *meta_map;
+	const char *traffic;     /* datagram socket for request lines, or NULL */
 };
+
+/* --- traffic feed (haproxy_traffic.c) --- */
+
+struct hap_traffic;
+/* The sink set with gateway_set_traffic_sink(), or NULL. */
+gateway_traffic_fn hap_traffic_sink(void);
+/* Binds the datagram socket at path and starts its reader thread. NULL
+ * when no sink is set, or on failure (with e set). */
+struct hap_traffic *hap_traffic_start(const char *path, struct ferr *e);
+void hap_traffic_stop(struct hap_traffic *t);
+/* Parses one request line ("... <backend> <server> <status> <ms>").
+ * Returns 0 or -1 if it is not one. */
+int hap_traffic_parse(const char *line, size_t len, char server[GATEWAY_KEY_MAX + 1], int *ret_status,
+		      int *ret_ms);
 
 /* --- state (haproxy_cfg.c) --- */
 

@@ -473,6 +473,20 @@ const struct migration store_migrations[] = {
 "  duration_ms INTEGER NOT NULL,"
 "  PRIMARY KEY (delivery_id, n));"
 },
+{ 15, "gateway_traffic",
+/* What the gateway measured per deployment and minute (epoch seconds of
+ * its start): requests, 5xx answers, and the latency histogram (counts per
+ * bucket, comma-separated; core/traffic.h names the buckets). */
+"CREATE TABLE gateway_traffic ("
+"  deployment_id INTEGER NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,"
+"  minute INTEGER NOT NULL,"
+"  requests INTEGER NOT NULL,"
+"  errors INTEGER NOT NULL,"
+"  bins TEXT NOT NULL,"
+"  max_ms INTEGER NOT NULL,"
+"  PRIMARY KEY (deployment_id, minute));"
+"CREATE INDEX gateway_traffic_minute ON gateway_traffic(minute);"
+},
 };
 
 const int store_migrations_count =

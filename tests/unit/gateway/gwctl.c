@@ -2,6 +2,8 @@
  * (tests/e2e/test_gateway.py). One command per line on stdin, one answer
  * line on stdout: "ok [value]" or "err STATUS CODE message".
  *
+ *   traffic                       before start: feed requests to core/traffic.c
+ *   samples DEPLOYMENT            requests traffic counted for it (10 min)
  *   start DATA LISTEN [SLOTS]     gateway_start
  *   route KEY HOST PREFIX BASE    gateway_route_set ("-" for none)
  *   unroute KEY                   gateway_route_remove
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/traffic.h"
 #include "gateway/gateway.h"
 #include "lib/banned.h"
 
@@ -82,7 +85,15 @@ int main(void)
 		n = split(line, " ", a, 6);
 		if (!n)
 			continue;
-		if (!strcmp(a[0], "start") && n >= 3) {
+		if (!strcmp(a[0], "traffic") && n == 1) {
+			gateway_set_traffic_sink(traffic_record);
+			rc = 0;
+		} else if (!strcmp(a[0], "samples") && n == 2) {
+			struct traffic_stats s;
+			traffic_window(atoll(a[1]), TRAFFIC_LIVE_S, &s);
+			rc = 0;
+			val = (int)s.requests;
+		} else if (!strcmp(a[0], "start") && n >= 3) {
 			struct gateway_config c = { a[1], a[2], n > 3 ? (unsigned)atoi(a[3]) : 0, NULL };
 			rc = gateway_start(&gw, &c, &e);
 		} else if (!gw) {

@@ -205,7 +205,7 @@ static void test_meta_roundtrip(void **state)
 static void test_render_config(void **state)
 {
 	struct hap_files f = { "/d/gateway/haproxy.sock", "/d/gateway/hosts.map",
-			       "/d/gateway/paths.map", "/d/gateway/meta.map" };
+			       "/d/gateway/paths.map", "/d/gateway/meta.map", NULL };
 	struct strbuf c = STRBUF_INIT;
 	struct hap_state st;
 
@@ -228,6 +228,13 @@ static void test_render_config(void **state)
 	assert_non_null(strstr(c.buf, "    server d3-r0 127.0.0.1:4003 disabled\n"));
 	/* no health checks by HAProxy: ferryd owns them */
 	assert_null(strstr(c.buf, " check"));
+	/* no traffic socket: no request log */
+	assert_null(strstr(c.buf, "log-format"));
+	strbuf_reset(&c);
+	f.traffic = "/d/gateway/traffic.sock";
+	hap_render_config(&c, &f, "127.0.0.1:8080", &st);
+	assert_non_null(strstr(c.buf, "    log \"/d/gateway/traffic.sock\" format raw daemon info\n"
+				      "    log-format \"%b %s %ST %Ta\"\n"));
 	strbuf_release(&c);
 	hap_state_release(&st);
 }
@@ -252,7 +259,7 @@ static void test_config_valid_for_haproxy(void **state)
 		strbuf_init(&path[i], 0);
 		strbuf_addf(&path[i], "%s/%s", dir, names[i]);
 	}
-	f = (struct hap_files){ path[0].buf, path[1].buf, path[2].buf, path[3].buf };
+	f = (struct hap_files){ path[0].buf, path[1].buf, path[2].buf, path[3].buf, "/run/ferry-test-traffic.sock" };
 	sample_state(&st);
 	hap_render_config(&c, &f, "127.0.0.1:1", &st);
 	hap_render_maps(&h, &p, &m, &st);
@@ -280,6 +287,28 @@ static void test_config_valid_for_haproxy(void **state)
 	strbuf_release(&m);
 	strbuf_release(&out);
 	hap_state_release(&st);
+}
+
+static void test_traffic_parse(void **state)
+{
+	char srv[GATEWAY_KEY_MAX + 1];
+	int status = 0, ms = 0;
+	const char raw[] = "r3 d12-r0 503 17\n";
+	const char syslog[] = "<30>Dec  3 12:00:00 haproxy[7]: r0 d4-r1 200 3";
+
+	(void)state;
+	assert_int_equal(hap_traffic_parse(raw, strlen(raw), srv, &status, &ms), 0);
+	assert_string_equal(srv, "d12-r0");
+	assert_int_equal(status, 503);
+	assert_int_equal(ms, 17);
+	assert_int_equal(hap_traffic_parse(syslog, strlen(syslog), srv, &status, &ms), 0);
+	assert_string_equal(srv, "d4-r1");
+	assert_int_equal(status, 200);
+	assert_int_equal(ms, 3);
+	assert_int_equal(hap_traffic_parse("ferry <NOSRV> 404 0", 19, srv, &status, &ms), 0);
+	assert_string_equal(srv, "<NOSRV>");
+	assert_int_equal(hap_traffic_parse("two words", 9, srv, &status, &ms), -1);
+	assert_int_equal(hap_traffic_parse("a b x 1", 7, srv, &status, &ms), -1);
 }
 
 /* Taken from HAProxy 2.6.12's answers. */
@@ -362,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_render_config),
 		cmocka_unit_test(test_config_valid_for_haproxy),
 		cmocka_unit_test(test_parse_stat),
+		cmocka_unit_test(test_traffic_parse),
 		cmocka_unit_test(test_parse_servers_state),
 		cmocka_unit_test(test_parse_map_and_backends),
 	};
