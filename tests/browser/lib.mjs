@@ -66,3 +66,30 @@ export async function shot(page, name, opts = {}) {
 export function check(cond, msg) {
   if (!cond) throw new Error('check failed: ' + msg);
 }
+
+export async function waitFor(page, fn, arg, timeout = 240000) {
+  await page.waitForFunction(fn, arg, { timeout, polling: 250 });
+}
+
+// Runs scenarios[name](page, net) in a fresh browser and prints `out` as one
+// JSON line, with the page's problems (console errors, uncaught exceptions,
+// CSP refusals); exits non-zero with the reason when a check failed.
+export async function runScenario(scenarios, name, out) {
+  if (!scenarios[name]) throw new Error(`no scenario ${name}: ${Object.keys(scenarios)}`);
+  const { ctx, close } = await launch();
+  let rc = 0;
+  const page = ctx.pages()[0] || await ctx.newPage();
+  try {
+    const net = recordNetwork(page);
+    await scenarios[name](page, net);
+    out.problems = net.problems.filter((p) => !p.includes('401 (Unauthorized)') && !p.includes('403 (Forbidden)'));
+  } catch (e) {
+    rc = 1;
+    out.error = String(e.stack || e);
+    try { await shot(page, `failed-${name}`); } catch { /* the page is gone */ }
+  } finally {
+    await close();
+  }
+  console.log(JSON.stringify(out));
+  process.exit(rc);
+}

@@ -24,6 +24,7 @@ from test_rollout import cleanup, hello_files
 from test_tasks import task_files
 
 SCRIPT = os.path.join(ROOT, "tests", "browser", "console_e2e.mjs")
+SWEEP = os.path.join(ROOT, "tests", "browser", "console_sweep.mjs")
 CONSOLE = os.path.join(ROOT, "web", "dist")
 SHOTS_DOC = os.path.join(ROOT, "docs", "console")
 SECRET = "canary-console-4be1c9d7-never-shown"
@@ -67,18 +68,27 @@ def d(tmp_path_factory):
         task.commit({}, message="executable task")
         f.ok("component", "create", "demo/once", "--repo", task.file_url, "--type", "manual-task")
         f.ok("config", "set", "demo/once", "MESSAGE=from-config")
+        # A scheduled task never deployed: its schedule, no executions.
+        f.ok("component", "create", "demo/nightly", "--repo", task.file_url, "--type", "scheduled-task",
+             "--schedule", "30 3 * * *", "--timezone", "America/New_York")
+        # A component never built: the empty states.
+        f.ok("component", "create", "demo/empty", "--repo", repo.file_url)
+        # A build that sleeps, to be cancelled.
+        slow = Repo(str(root), name="slow")
+        slow.commit({"Dockerfile": "FROM ferry/busybox\nRUN echo started-sleeping && sleep 300\n"}, message="slow")
+        f.ok("component", "create", "demo/slow", "--repo", slow.file_url)
         yield f
     finally:
         f.stop()
         cleanup(data)
 
 
-def browse(d, scenario, timeout=900, **params):
+def browse(d, scenario, timeout=900, script=SCRIPT, **params):
     params.setdefault("url", d.url)
     params.setdefault("token", d.token)
     params.setdefault("project", "demo")
     env = dict(os.environ, FERRY_E2E=json.dumps(params), SHOTS=d.shots)
-    p = subprocess.run(["node", SCRIPT, scenario], env=env, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run(["node", script, scenario], env=env, capture_output=True, text=True, timeout=timeout)
     lines = [x for x in p.stdout.splitlines() if x.startswith("{")]
     out = json.loads(lines[-1]) if lines else {}
     assert p.returncode == 0, "%s failed: %s\n%s\n%s" % (scenario, out.get("error"), p.stderr[-3000:],
@@ -166,6 +176,34 @@ def test_run_a_task_with_arguments_and_read_its_log(d):
     assert "task args: alpha beta gamma" in out["log"]
     assert "MESSAGE=from-config" in out["log"]
     assert out["count"] == d.ok("executions", "demo/once")["last_30_days"] >= 1
+    d.execution = out["execution"]
+
+
+def test_cancel_a_running_execution(d):
+    out = browse(d, "cancelTask", task="once")
+    x = d.ok("execution", "show", out["execution"])
+    assert x["status"] == "cancelled" and "cancelled by admin" in x["reason"], x
+
+
+def test_cancel_a_running_build(d):
+    out = browse(d, "cancelBuild", component="slow")
+    b = d.ok("build", "show", out["build"])
+    assert b["status"] == "cancelled", b
+    steps = {s["name"]: s["status"] for s in b["steps"]}
+    assert steps["image"] == "cancelled", steps
+    assert dict(out["steps"]) == steps
+
+
+def test_auto_build_and_auto_deploy_switches(d):
+    before = d.ok("component", "show", "demo/hello")
+    out = browse(d, "toggles")
+    assert [(x["field"], x["now"]) for x in out["seen"]] == [
+        ("auto_build", not before["auto_build"]), ("auto_build", before["auto_build"]),
+        ("auto_deploy", not before["auto_deploy"]), ("auto_deploy", before["auto_deploy"])]
+    after = d.ok("component", "show", "demo/hello")
+    assert (after["auto_build"], after["auto_deploy"]) == (before["auto_build"], before["auto_deploy"])
+    changes = [a for a in d.ok("audit") if a["action"] == "component.update" and "hello" in (a.get("object") or "")]
+    assert len(changes) >= 4
 
 
 def test_a_viewer_sees_no_write_controls_and_a_direct_write_is_refused(d):
@@ -177,11 +215,36 @@ def test_a_viewer_sees_no_write_controls_and_a_direct_write_is_refused(d):
 
 
 def test_admin_pages_show_a_new_token_once_and_filter_the_audit_log(d):
-    out = browse(d, "admin")
+    out = browse(d, "admin", actor="watcher")
+    assert out["actorRows"] >= 1 and out["projectRows"] >= 1
     t = [x for x in d.ok("token", "list") if x["name"] == "browser-made"][0]
     assert t["role"] == "viewer"
     r = d.api("GET", "/api/v1/whoami", token=out["token"])
     assert r.status_code == 200 and r.json()["name"] == "browser-made"
+
+
+def test_every_page_by_its_url_at_desktop_and_phone_width(d):
+    """Each page opened from its URL; axe-core's WCAG 2.1 A/AA rules; focus
+    rings; no overflow at 390 px; times local with UTC titles; empty states;
+    the schedule's next runs as the server computes them."""
+    out = browse(d, "sweep", script=SWEEP, build=d.build, execution=d.execution)
+    assert out["sweepProblems"] == [], "\n".join(out["sweepProblems"])
+    pages = out["pages"]
+    assert len(pages) == 15
+    assert sum(len(p["times"]) for p in pages.values()) > 10
+    assert sum(len(p["focus"]) for p in pages.values()) > 40
+    nightly = d.ok("component", "show", "demo/nightly")
+    sched = pages["/projects/demo/components/nightly/executions"]
+    assert sched["schedule"] == "30 3 * * *"
+    assert len(nightly["next_runs"]) >= 3
+    assert [normal(t) for t in sched["nextRuns"]] == [normal(t) for t in nightly["next_runs"]]
+    assert any("No executions yet" in t for t in sched["empty"])
+    assert out["firstStop"] == "Skip to content" and out["afterSkip"] is True
+
+
+def normal(t):
+    from datetime import datetime
+    return datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
 
 
 def test_sign_out_ends_the_session(d):

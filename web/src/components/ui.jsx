@@ -133,7 +133,9 @@ export function LogView({ lines, render, label, empty = 'No output yet.' }) {
 
 export function Table({ head, children, label }) {
   return (
-    <div class="table-wrap">
+    // The box scrolls sideways on a narrow screen: focusable, so that the
+    // keyboard can scroll it too.
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={label}>
       <table aria-label={label}>
         <thead><tr>{head.map((h) => <th scope="col">{h}</th>)}</tr></thead>
         <tbody>{children}</tbody>

@@ -5,6 +5,17 @@ import { get, isAdmin } from '../lib/api.js';
 import { usePoll } from '../lib/hooks.js';
 import { Time, ErrorNote, Empty, Loading, Table } from '../components/ui.jsx';
 
+function Filter({ id, label, value, onChange, options }) {
+  return (
+    <span class="filter">
+      <label for={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        {options.map(([v, text]) => <option value={v}>{text}</option>)}
+      </select>
+    </span>
+  );
+}
+
 export function Audit() {
   const { query, route } = useLocation();
   const project = query.project || '';
@@ -28,30 +39,15 @@ export function Audit() {
     <main id="main">
       <h1>Audit log</h1>
       <div class="filters" role="search" aria-label="Filter the audit log">
-        <label>Project
-          <select value={project} onChange={(e) => set('project', e.currentTarget.value)}>
-            <option value="">all</option>
-            {(projects.data || []).map((p) => <option value={p.name}>{p.name}</option>)}
-          </select>
-        </label>
-        <label>Action
-          <select value={action} onChange={(e) => set('action', e.currentTarget.value)}>
-            <option value="">all</option>
-            {[...new Set(actions.map((a) => a.split('.')[0]))].map((g) => <option value={`${g}.`}>{g}.*</option>)}
-            {actions.map((a) => <option value={a}>{a}</option>)}
-          </select>
-        </label>
-        <label>Actor
-          <select value={actor} onChange={(e) => set('actor', e.currentTarget.value)}>
-            <option value="">all</option>
-            {actors.map((a) => <option value={a}>{a}</option>)}
-          </select>
-        </label>
-        <label>Newest
-          <select value={limit} onChange={(e) => set('limit', e.currentTarget.value)}>
-            {['50', '200', '500', '1000'].map((n) => <option value={n}>{n}</option>)}
-          </select>
-        </label>
+        <Filter id="audit-project" label="Project" value={project} onChange={(v) => set('project', v)}
+          options={[['', 'all'], ...(projects.data || []).map((p) => [p.name, p.name])]} />
+        <Filter id="audit-action" label="Action" value={action} onChange={(v) => set('action', v)}
+          options={[['', 'all'], ...[...new Set(actions.map((a) => a.split('.')[0]))].map((g) => [`${g}.`, `${g}.*`]),
+            ...actions.map((a) => [a, a])]} />
+        <Filter id="audit-actor" label="Actor" value={actor} onChange={(v) => set('actor', v)}
+          options={[['', 'all'], ...actors.map((a) => [a, a])]} />
+        <Filter id="audit-limit" label="Newest" value={limit} onChange={(v) => set('limit', v)}
+          options={['50', '200', '500', '1000'].map((n) => [n, n])} />
       </div>
       <ErrorNote error={list.error} what="Could not load the audit log" />
       {list.loading && <Loading />}

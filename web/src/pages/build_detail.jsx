@@ -98,7 +98,8 @@ export function BuildDetail({ params }) {
           </section>
           <section aria-labelledby="scan-h">
             <h2 id="scan-h">Scan</h2>
-            {build.scan || FINAL.has(build.status) ? <Scan id={id} done={!running} /> : <p class="muted">Not scanned yet.</p>}
+            {build.scan ? <Scan id={id} done={!running} />
+              : <p class="muted">{FINAL.has(build.status) ? 'No scan report.' : 'Not scanned yet.'}</p>}
           </section>
           <section aria-labelledby="ep-h">
             <h2 id="ep-h">Endpoints</h2>
