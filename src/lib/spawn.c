@@ -239,11 +239,36 @@ int spawn_capture(const char *const *argv, const char *const *env, const char *d
 	return status;
 }
 
+/* Hands the complete lines of pending to on_line (all of it at_eof, or a
+ * line that reached SPAWN_LINE_MAX); keeps the rest. Returns on_line's
+ * first non-zero answer, else 0. */
+static int emit_lines(const struct spawn_io *io, struct strbuf *pending, int at_eof)
+{
+	size_t start = 0;
+	int stop = 0;
+
+	while (!stop && start < pending->len) {
+		char *nl = memchr(pending->buf + start, '\n', pending->len - start);
+		size_t n = nl ? (size_t)(nl - (pending->buf + start)) : pending->len - start;
+
+		if (!nl && !at_eof && n < SPAWN_LINE_MAX)
+			break;
+		if (n > SPAWN_LINE_MAX)
+			n = SPAWN_LINE_MAX;
+		stop = io->on_line(pending->buf + start, n, io->arg);
+		start += n + (nl && pending->buf + start + n == nl);
+	}
+	memmove(pending->buf, pending->buf + start, pending->len - start);
+	strbuf_setlen(pending, pending->len - start);
+	return stop;
+}
+
 int spawn_pipe(const struct spawn_io *io, struct ferr *e)
 {
 	struct spawn s = SPAWN_INIT;
 	long long deadline = io->timeout_ms > 0 ? now_ms() + io->timeout_ms : 0;
-	int ipipe[2] = { -1, -1 }, opipe[2], epipe[2], timed_out = 0, status;
+	int ipipe[2] = { -1, -1 }, opipe[2], epipe[2], timed_out = 0, stopped = 0, status;
+	struct strbuf pending = STRBUF_INIT;
 	size_t written = 0;
 	struct pollfd pf[3];
 	char buf[8192];
@@ -288,17 +313,24 @@ int spawn_pipe(const struct spawn_io *io, struct ferr *e)
 		close(ipipe[1]);
 		pf[2].fd = -1;
 	}
-	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
-		int wait = poll_wait_ms(deadline);
+	while (!stopped && (pf[0].fd >= 0 || pf[1].fd >= 0)) {
+		int wait = poll_wait_ms(deadline), ready;
 
 		if (wait == -2) {
 			timed_out = 1;
 			spawn_kill(&s, SIGKILL);
 			break;
 		}
-		if (poll(pf, 3, wait) < 0) {
+		if (io->on_line && (wait < 0 || wait > 1000))
+			wait = 1000;
+		ready = poll(pf, 3, wait);
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
+			break;
+		}
+		if (ready == 0 && io->on_line && io->on_line(NULL, 0, io->arg)) {
+			stopped = 1;
 			break;
 		}
 		if (pf[2].fd >= 0 && pf[2].revents) {
@@ -324,15 +356,25 @@ int spawn_pipe(const struct spawn_io *io, struct ferr *e)
 			if (n <= 0) {
 				close(pf[i].fd);
 				pf[i].fd = -1;
+				if (!i && io->on_line && emit_lines(io, &pending, 1))
+					stopped = 1;
 				continue;
 			}
-			if (sb && sb->len < cap)
+			if (!i && io->on_line) {
+				strbuf_add(&pending, buf, (size_t)n);
+				if (emit_lines(io, &pending, 0))
+					stopped = 1;
+			} else if (sb && sb->len < cap) {
 				strbuf_add(sb, buf, (size_t)n > cap - sb->len ? cap - sb->len : (size_t)n);
+			}
 		}
 	}
+	if (stopped)
+		spawn_kill(&s, SIGKILL);
 	for (int i = 0; i < 3; i++)
 		if (pf[i].fd >= 0)
 			close(pf[i].fd);
+	strbuf_release(&pending);
 	status = spawn_wait(&s);
 	if (timed_out)
 		return ferr_set(e, 504, "timeout", "%s timed out after %d ms", io->argv[0], io->timeout_ms);

@@ -51,7 +51,15 @@ int spawn_capture(const char *const *argv, const char *const *env, const char *d
  * out_cap / err_cap bytes each, the rest read and dropped; either strbuf
  * may be NULL). The input never touches a disk: for secrets handed to a
  * tool. Kills the process group after timeout_ms (0: none). Returns the
- * exit status (>= 0), or -1 with e set (could not start, timed out). */
+ * exit status (>= 0), or -1 with e set (could not start, timed out).
+ *
+ * With on_line, stdout is not collected: each line of it goes to on_line
+ * as it arrives (without its newline; a line longer than SPAWN_LINE_MAX
+ * comes in pieces; the last one even without a newline), and on_line(NULL,
+ * 0, arg) is called about once a second while stdout is silent. A non-zero
+ * answer kills the process group; spawn_pipe then returns its status
+ * (killed: 137). For streams: logs, watches. */
+#define SPAWN_LINE_MAX (16u << 10)
 struct spawn_io {
 	const char *const *argv;
 	const char *const *env;
@@ -62,6 +70,8 @@ struct spawn_io {
 	struct strbuf *err;
 	size_t err_cap;
 	int timeout_ms;
+	int (*on_line)(const char *line, size_t len, void *arg);
+	void *arg;
 };
 int spawn_pipe(const struct spawn_io *io, struct ferr *e);
 

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,47 @@ static void test_pipe_stdin_and_separate_streams(void **state)
 	free(in);
 }
 
+struct lines {
+	char got[256];
+	int n, ticks, stop_after;
+};
+
+static int collect_line(const char *line, size_t len, void *arg)
+{
+	struct lines *l = arg;
+	size_t at = strlen(l->got);
+
+	if (!line) {
+		l->ticks++;
+		return 0;
+	}
+	snprintf(l->got + at, sizeof(l->got) - at, "[%.*s]", (int)len, line);
+	l->n++;
+	return l->stop_after && l->n >= l->stop_after;
+}
+
+static void test_pipe_lines_ticks_and_stop(void **state)
+{
+	const char *lines_argv[] = { "sh", "-c", "printf 'a\\nbb\\n'; sleep 1.5; printf 'ccc'", NULL };
+	const char *yes_argv[] = { "yes", NULL };
+	struct lines l = { 0 };
+	struct spawn_io io = { .argv = lines_argv, .timeout_ms = 20000, .on_line = collect_line,
+			       .arg = &l };
+	struct ferr e = FERR_INIT;
+
+	(void)state;
+	assert_int_equal(spawn_pipe(&io, &e), 0);
+	assert_string_equal(l.got, "[a][bb][ccc]");
+	assert_true(l.ticks >= 1);
+	/* an endless stream ends when the callback says so */
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 3;
+	io.argv = yes_argv;
+	assert_int_equal(spawn_pipe(&io, &e), 137);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.got, "[y][y][y]");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -99,6 +141,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_kills_the_group),
 		cmocka_unit_test(test_capture_is_capped),
 		cmocka_unit_test(test_pipe_stdin_and_separate_streams),
+		cmocka_unit_test(test_pipe_lines_ticks_and_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
