@@ -47,6 +47,12 @@ void manifests_set_options(const struct manifests_options *o)
 	opts.missed_run_deadline_s = o->missed_run_deadline_s;
 }
 
+void manifests_set_instance(const char *instance)
+{
+	free(opts.instance);
+	opts.instance = dup_or_null(instance);
+}
+
 static void map_probe(struct kube_probe *out, const struct descriptor_probe *p)
 {
 	memset(out, 0, sizeof(*out));

@@ -38,6 +38,8 @@ struct manifests_options {
 
 /* Sets the options (once at start, before any request). */
 void manifests_set_options(const struct manifests_options *o);
+/* Sets the ferry.dev/instance label (the rollout engine's, at start). */
+void manifests_set_instance(const char *instance);
 
 #define MANIFESTS_MAX_ENDPOINTS 16
 

@@ -43,6 +43,7 @@
 #include "core/deployment.h"
 #include "core/probe.h"
 #include "core/rollout_int.h"
+#include "core/rollout_kube.h"
 #include "core/snapshot.h"
 #include "gateway/gateway.h"
 #include "lib/log.h"
@@ -398,6 +399,9 @@ struct runtime *rollout_runtime(struct ferr *e)
 {
 	struct runtime *rt;
 
+	if (rollout_kube_on())
+		return rollout_kube_runtime(e);
+
 	pthread_mutex_lock(&eng.lock);
 	rt = eng.rt;
 	if (!rt)
@@ -417,13 +421,13 @@ static void set_why(const char *msg)
 /* This ferryd's runtime instance name, kept in DATA/runtime-instance so
  * that a restarted ferryd finds its replicas and two ferryds on one host
  * never touch each other's. */
-static int load_instance(struct ferr *e)
+int rollout_instance_load(const char *data_dir, char *out, size_t size, struct ferr *e)
 {
 	char path[4096], buf[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/runtime-instance", eng.data_dir);
+	snprintf(path, sizeof(path), "%s/runtime-instance", data_dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		n = read(fd, buf, sizeof(buf) - 1);
@@ -432,7 +436,7 @@ static int load_instance(struct ferr *e)
 			buf[n] = '\0';
 			buf[strcspn(buf, "\r\n")] = '\0';
 			if (runtime_check_name("runtime instance", buf, NULL) == 0 && strlen(buf) <= 32) {
-				snprintf(eng.instance, sizeof(eng.instance), "%s", buf);
+				snprintf(out, size, "%s", buf);
 				return 0;
 			}
 		}
@@ -446,10 +450,10 @@ static int load_instance(struct ferr *e)
 		int len;
 
 		randombytes_buf(r, sizeof(r));
-		len = snprintf(eng.instance, sizeof(eng.instance), "fy%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+		len = snprintf(out, size, "fy%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
 		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0 || write(fd, eng.instance, (size_t)len) != len || fsync(fd) < 0 ||
+		if (fd < 0 || write(fd, out, (size_t)len) != len || fsync(fd) < 0 ||
 		    close(fd) < 0 || rename(tmp, path) < 0) {
 			if (fd >= 0)
 				close(fd);
@@ -457,6 +461,11 @@ static int load_instance(struct ferr *e)
 		}
 	}
 	return 0;
+}
+
+static int load_instance(struct ferr *e)
+{
+	return rollout_instance_load(eng.data_dir, eng.instance, sizeof(eng.instance), e);
 }
 
 static int engine_runtime_up(struct ferr *e)
@@ -1038,6 +1047,8 @@ static int replica_start(const struct plan *p, int i, struct runtime_replica *re
 int rollout_task_start(int64_t deployment_id, int64_t execution_id, const char *const *args,
 		       char ret_id[65], struct ferr *e)
 {
+	if (rollout_kube_on())
+		return rollout_kube_task_start(deployment_id, execution_id, args, ret_id, e);
 	struct runtime_replica r;
 	struct plan *p = NULL;
 	int rc = -1;
@@ -1209,6 +1220,11 @@ static int status_is(int64_t dep, const char *status)
 		r = !strcmp((const char *)sqlite3_column_text(st, 0), status);
 	sqlite3_reset(st);
 	return r;
+}
+
+int rollout_status_is(int64_t dep, const char *status)
+{
+	return status_is(dep, status);
 }
 
 static int cmp_replica(const void *a, const void *b)
@@ -2147,6 +2163,8 @@ static char *xstrdup(const char *s)
 
 int rollout_start(const struct rollout_config *cfg, struct ferr *e)
 {
+	if (cfg->runtime && !strcmp(cfg->runtime, "kubernetes"))
+		return rollout_kube_start(cfg, e);
 	if (eng.started)
 		return ferr_internal(e, "rollout_start called twice");
 	if (!cfg->data_dir || !cfg->gateway_listen || !cfg->init_binary)
@@ -2186,6 +2204,7 @@ int rollout_start(const struct rollout_config *cfg, struct ferr *e)
 
 void rollout_begin_shutdown(void)
 {
+	rollout_kube_begin_shutdown();
 	pthread_mutex_lock(&eng.lock);
 	eng.shutdown = 1;
 	pthread_cond_broadcast(&eng.cond);
@@ -2194,6 +2213,7 @@ void rollout_begin_shutdown(void)
 
 void rollout_stop(void)
 {
+	rollout_kube_stop();
 	if (!eng.started)
 		return;
 	pthread_mutex_lock(&eng.lock);
@@ -2237,7 +2257,7 @@ void rollout_stop(void)
 /* ------------------------------------------------------------------ */
 /* Health                                                               */
 
-json_t *rollout_health(int64_t component_id, int64_t environment_id)
+static json_t *replicas_health(int64_t component_id, int64_t environment_id)
 {
 	sqlite3_stmt *st = store_stmt(
 		"SELECT p.name, e.name, c.name, c.type FROM components c JOIN projects p ON p.id = c.project_id"
@@ -2311,4 +2331,11 @@ json_t *rollout_health(int64_t component_id, int64_t environment_id)
 	if (!(want > 0 && ok >= want))
 		json_object_set_new(out, "reason", json_sprintf("%d of %d replicas ready", ok, want));
 	return out;
+}
+
+json_t *rollout_health(int64_t component_id, int64_t environment_id)
+{
+	if (rollout_kube_on())
+		return rollout_kube_health(component_id, environment_id);
+	return replicas_health(component_id, environment_id);
 }

@@ -33,6 +33,12 @@ struct rollout_config {
 	 * infrastructure's (registry_env), once build_infra_wait succeeds */
 	const char *const *containers_env;
 	const char *init_binary;      /* ferry-init, bind-mounted as PID 1 */
+	/* "podman" (NULL) or "kubernetes": then core/rollout_kube.h's engine
+	 * runs instead, with these (each NULL: kubectl's default) */
+	const char *runtime;
+	const char *kubectl;
+	const char *kubeconfig;
+	const char *kube_context;
 };
 
 /* Registers the job kinds "rollout" and "undeploy" and starts the

@@ -4,6 +4,7 @@
 #ifndef FERRY_ROLLOUT_INT_H
 #define FERRY_ROLLOUT_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/error.h"
@@ -26,5 +27,15 @@ struct runtime *rollout_runtime(struct ferr *e);
  * container already exists, 400 if the deployment is not a task's). */
 int rollout_task_start(int64_t deployment_id, int64_t execution_id, const char *const *args,
 		       char ret_id[65], struct ferr *e);
+
+/* 1 if deployment dep's status is status now (read from the store). */
+int rollout_status_is(int64_t dep, const char *status);
+
+/* This ferryd's runtime instance name (label ferry.instance /
+ * ferry.dev/instance), kept in DATA/runtime-instance so that a restarted
+ * ferryd finds what it runs and two ferryds never touch each other's:
+ * read, or made ("fy" and 8 hex digits) and written on first use, into out.
+ * Returns 0 or -1 with e set. */
+int rollout_instance_load(const char *data_dir, char *out, size_t size, struct ferr *e);
 
 #endif

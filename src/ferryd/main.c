@@ -55,6 +55,9 @@ struct config {
 	const char *gateway_listen;
 	const char *registry;
 	const char *runtime;
+	const char *kubeconfig;
+	const char *kube_context;
+	const char *kubectl;
 	const char *vuln_db;
 	const char *secret_rules;
 	const char *scanner;
@@ -95,6 +98,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: ferryd [--data DIR] [--listen HOST:PORT] [--gateway-listen HOST:PORT]\n"
 	      "              [--registry URL] [--runtime podman|kubernetes] [--vuln-db DIR]\n"
+	      "              [--kubeconfig FILE] [--kube-context NAME] [--kubectl PATH]\n"
 	      "              [--tls-cert FILE --tls-key FILE] [--public-url URL]\n"
 	      "              [--master-key-file FILE | --master-key-command CMD]\n"
 	      "              [--registry-username USER --registry-password-file FILE]\n"
@@ -144,7 +148,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL, O_MINFREE,
 	       O_INGRESS_CLASS, O_INGRESS_NS, O_BCPUS, O_BMEM, O_BPIDS, O_BDISK, O_BNET,
 	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT, O_ALLOWLOCAL, O_HOOKRATE,
-	       O_BASEREG, O_KEEPDEP, O_REGGC, O_LOGDAYS, O_LOGSIZE, O_HKINT, O_NO_GWMETRICS };
+	       O_BASEREG, O_KEEPDEP, O_REGGC, O_LOGDAYS, O_LOGSIZE, O_HKINT, O_NO_GWMETRICS,
+	       O_KUBECONFIG, O_KUBECTX, O_KUBECTL };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -152,6 +157,9 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "registry", required_argument, NULL, O_REG },
 		{ "base-registry", required_argument, NULL, O_BASEREG },
 		{ "runtime", required_argument, NULL, O_RT },
+		{ "kubeconfig", required_argument, NULL, O_KUBECONFIG },
+		{ "kube-context", required_argument, NULL, O_KUBECTX },
+		{ "kubectl", required_argument, NULL, O_KUBECTL },
 		{ "vuln-db", required_argument, NULL, O_VULN },
 		{ "secret-rules", required_argument, NULL, O_SECRET_RULES },
 		{ "scanner", required_argument, NULL, O_SCANNER },
@@ -217,19 +225,15 @@ static int parse_args(int argc, char **argv, struct config *c)
 			c->base_registries[c->n_base_registries++] = optarg;
 			break;
 		case O_RT:
-			if (!strcmp(optarg, "kubernetes")) {
-				/* In the contract (CLI.md) but not built yet: say so
-				 * rather than run podman behind the user's back. */
-				fprintf(stderr, "ferryd: --runtime kubernetes is not available in this "
-						"version yet; the podman runtime is\n");
-				return -1;
-			}
-			if (strcmp(optarg, "podman")) {
-				fprintf(stderr, "ferryd: --runtime must be podman (or, later, kubernetes)\n");
+			if (strcmp(optarg, "podman") && strcmp(optarg, "kubernetes")) {
+				fprintf(stderr, "ferryd: --runtime must be podman or kubernetes\n");
 				return -1;
 			}
 			c->runtime = optarg;
 			break;
+		case O_KUBECONFIG: c->kubeconfig = optarg; break;
+		case O_KUBECTX: c->kube_context = optarg; break;
+		case O_KUBECTL: c->kubectl = optarg; break;
 		case O_VULN: c->vuln_db = optarg; break;
 		case O_SECRET_RULES: c->secret_rules = optarg; break;
 		case O_SCANNER:
@@ -453,6 +457,20 @@ static int parse_args(int argc, char **argv, struct config *c)
 	}
 	if ((c->registry_username || c->registry_password_file) && !c->registry) {
 		fprintf(stderr, "ferryd: --registry-username and --registry-password-file go with --registry URL\n");
+		return -1;
+	}
+	if (strcmp(c->runtime, "kubernetes") && (c->kubeconfig || c->kube_context || c->kubectl)) {
+		fprintf(stderr, "ferryd: --kubeconfig, --kube-context and --kubectl go with --runtime kubernetes\n");
+		return -1;
+	}
+	if (!strcmp(c->runtime, "kubernetes") && !c->registry) {
+		fprintf(stderr, "ferryd: --runtime kubernetes needs --registry URL, a registry the cluster's "
+				"nodes can pull from: the registry ferryd runs itself listens on this host's "
+				"loopback only (127.0.0.1), which no node of a cluster can reach\n");
+		return -1;
+	}
+	if (c->kubeconfig && access(c->kubeconfig, R_OK) < 0) {
+		fprintf(stderr, "ferryd: --kubeconfig %s: %s\n", c->kubeconfig, strerror(errno));
 		return -1;
 	}
 	if (c->console_dir && c->no_console) {
@@ -785,6 +803,10 @@ int main(int argc, char **argv)
 				.gateway_listen = c.gateway_listen,
 				.containers_env = NULL, /* the build infrastructure's */
 				.init_binary = c.init_binary,
+				.runtime = c.runtime,
+				.kubectl = c.kubectl,
+				.kubeconfig = c.kubeconfig,
+				.kube_context = c.kube_context,
 			};
 			if (!c.init_binary) {
 				default_helper("ferry-init", "init", init, sizeof(init));
@@ -805,7 +827,11 @@ int main(int argc, char **argv)
 			struct execution_options eo = { .retention_days = c.execution_retention_days };
 			struct scheduler_config sc = { .missed_deadline_s = c.missed_run_deadline,
 						       .fire = execution_fire };
-			if (execution_start(&eo, &e) < 0 || scheduler_start(&sc, &e) < 0) {
+			/* on Kubernetes a scheduled task's CronJob starts its runs */
+			int schedules = strcmp(c.runtime, "kubernetes") != 0;
+			if (!schedules)
+				log_info("event=scheduler_off reason=\"on Kubernetes the CronJobs run the scheduled tasks\"");
+			if (execution_start(&eo, &e) < 0 || (schedules && scheduler_start(&sc, &e) < 0)) {
 				log_error("event=start_failed err=\"%s\"", e.msg);
 				return 1;
 			}

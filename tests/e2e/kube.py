@@ -20,6 +20,10 @@ from ferry import ROOT, free_port
 
 BUILD = os.path.join(ROOT, "tests", "k8s", "build-control-plane")
 KWOK_STAGES = os.path.join(ROOT, "tests", "k8s", "kwok-stages.yaml")
+# what every simulated container writes (kwok's ClusterLogs), in the CRI
+# log format a kubelet reads
+POD_LINES = ["hello from a pod kwok simulates", "second line"]
+POD_LOG = "".join("2026-01-01T00:00:0%dZ stdout F %s\n" % (i, line) for i, line in enumerate(POD_LINES))
 
 
 def bin_dir():
@@ -162,13 +166,29 @@ class ControlPlane:
             "--use-service-account-credentials=false",
             "--controllers", "*,-node-ipam-controller"])
         self._spawn("kube-scheduler", [os.path.join(b, "kube-scheduler")] + common)
+        # kwok also plays the kubelet's API (logs) on loopback, with the
+        # API server's certificate; the API server reaches it at the
+        # node's address and port, as it would a kubelet. What a container
+        # "writes" is self.pod_log, the same file for every pod.
+        self.kubelet_port = free_port()
+        self.pod_log = os.path.join(self.root, "pod.log")
+        with open(self.pod_log, "w") as f:
+            f.write(POD_LOG)
+        logs_cfg = os.path.join(self.root, "kwok-logs.yaml")
+        with open(logs_cfg, "w") as f:
+            json.dump({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs",
+                       "metadata": {"name": "every-pod"},
+                       "spec": {"selector": {}, "logs": [{"containers": [], "logsFile": self.pod_log,
+                                                          "follow": False}]}}, f)
         self._spawn("kwok", [
             os.path.join(b, "kwok"), "--kubeconfig", self.kubeconfig,
-            "--config", KWOK_STAGES,
+            "--config", KWOK_STAGES, "--config", logs_cfg,
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
-            "--cidr", "10.0.0.1/24", "--node-ip", "10.0.0.1",
-            "--server-address", "127.0.0.1:%d" % free_port()])
+            "--cidr", "10.0.0.1/24", "--node-ip", "127.0.0.1", "--node-port", str(self.kubelet_port),
+            "--tls-cert-file", os.path.join(pki, "apiserver.crt"),
+            "--tls-private-key-file", os.path.join(pki, "apiserver.key"),
+            "--server-address", "127.0.0.1:%d" % self.kubelet_port])
         self.kubectl("apply", "-f", "-", input=json.dumps(self.node()))
         self._wait("the node to be Ready", self.node_ready, timeout=120)
         # the default service account of the default namespace: the

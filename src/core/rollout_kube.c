@@ -1,0 +1,924 @@
+/* rollout_kube: rollouts, undeploys, task runs and drift repair on a
+ * Kubernetes cluster (see rollout_kube.h). */
+#include "core/rollout_kube.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/deployment.h"
+#include "core/deployment_int.h"
+#include "core/manifests.h"
+#include "core/rollout_int.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+#include "runtime/kube_render.h"
+#include "runtime/kube_status.h"
+#include "runtime/kubectl.h"
+#include "runtime/kubernetes.h"
+#include "sched/jobqueue.h"
+#include "store/store.h"
+#include "lib/banned.h"
+
+#define RECONCILE_MS 3000
+#define CONNECT_RETRY_MS 2000
+/* past the Deployment's own progress deadline: ferry's last resort */
+#define WATCH_SLACK_S 30
+#define UNDO_WAIT_S 60
+#define LABEL "ferry.dev/"
+
+struct owner {
+	int64_t component_id, environment_id;
+};
+
+struct seen {
+	int64_t dep;
+	long long generation;     /* of its workload after ferry's last apply */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	int started, stop, shutdown, kick;
+	struct runtime *rt;
+	struct kubectl *k;
+	struct kubernetes_config kc;
+	char instance[40];
+	char why[600];
+	struct owner *busy;
+	size_t nbusy, abusy;
+	struct seen *seen;
+	size_t nseen, aseen;
+} ke = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void grow(void **arr, size_t n, size_t *cap, size_t elem)
+{
+	if (n < *cap)
+		return;
+	*cap = *cap ? *cap * 2 : 8;
+	*arr = realloc(*arr, *cap * elem);
+	if (!*arr)
+		abort();
+}
+
+static void kick(void)
+{
+	pthread_mutex_lock(&ke.lock);
+	ke.kick = 1;
+	pthread_cond_broadcast(&ke.cond);
+	pthread_mutex_unlock(&ke.lock);
+}
+
+int rollout_kube_on(void)
+{
+	return ke.started;
+}
+
+struct runtime *rollout_kube_runtime(struct ferr *e)
+{
+	struct runtime *rt;
+
+	pthread_mutex_lock(&ke.lock);
+	rt = ke.rt;
+	if (!rt)
+		ferr_set(e, 503, "starting", "the Kubernetes cluster is not reachable yet%s%s",
+			 ke.why[0] ? ": " : "", ke.why);
+	pthread_mutex_unlock(&ke.lock);
+	return rt;
+}
+
+/* Waits until the cluster answered once. -1 with e when ferryd stops or
+ * the job is cancelled first. */
+static int wait_connected(struct job *job, struct ferr *e)
+{
+	pthread_mutex_lock(&ke.lock);
+	while (!ke.rt && !ke.shutdown && !(job && job_cancelled(job))) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&ke.cond, &ke.lock, &ts);
+	}
+	pthread_mutex_unlock(&ke.lock);
+	if (ke.rt)
+		return 0;
+	return ferr_set(e, 503, "interrupted", "ferryd stopped before the cluster answered");
+}
+
+/* One rollout or undeploy at a time per component and environment. */
+static int owner_busy_locked(const struct owner *o)
+{
+	for (size_t i = 0; i < ke.nbusy; i++)
+		if (ke.busy[i].component_id == o->component_id &&
+		    ke.busy[i].environment_id == o->environment_id)
+			return 1;
+	return 0;
+}
+
+static int owner_take(const struct owner *o, struct job *job)
+{
+	pthread_mutex_lock(&ke.lock);
+	while (owner_busy_locked(o)) {
+		struct timespec ts;
+		if (ke.shutdown || job_cancelled(job)) {
+			pthread_mutex_unlock(&ke.lock);
+			return -1;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&ke.cond, &ke.lock, &ts);
+	}
+	grow((void **)&ke.busy, ke.nbusy, &ke.abusy, sizeof(*ke.busy));
+	ke.busy[ke.nbusy++] = *o;
+	pthread_mutex_unlock(&ke.lock);
+	return 0;
+}
+
+static void owner_give(const struct owner *o)
+{
+	pthread_mutex_lock(&ke.lock);
+	for (size_t i = 0; i < ke.nbusy; i++) {
+		if (ke.busy[i].component_id == o->component_id &&
+		    ke.busy[i].environment_id == o->environment_id) {
+			ke.busy[i] = ke.busy[--ke.nbusy];
+			break;
+		}
+	}
+	pthread_cond_broadcast(&ke.cond);
+	pthread_mutex_unlock(&ke.lock);
+}
+
+static void seen_set(int64_t dep, long long generation)
+{
+	pthread_mutex_lock(&ke.lock);
+	for (size_t i = 0; i < ke.nseen; i++) {
+		if (ke.seen[i].dep == dep) {
+			ke.seen[i].generation = generation;
+			pthread_mutex_unlock(&ke.lock);
+			return;
+		}
+	}
+	grow((void **)&ke.seen, ke.nseen, &ke.aseen, sizeof(*ke.seen));
+	ke.seen[ke.nseen++] = (struct seen){ dep, generation };
+	pthread_mutex_unlock(&ke.lock);
+}
+
+/* The generation ferry last left dep's workload at, or -1 (not seen since
+ * this ferryd started). */
+static long long seen_get(int64_t dep)
+{
+	long long g = -1;
+
+	pthread_mutex_lock(&ke.lock);
+	for (size_t i = 0; i < ke.nseen; i++)
+		if (ke.seen[i].dep == dep)
+			g = ke.seen[i].generation;
+	pthread_mutex_unlock(&ke.lock);
+	return g;
+}
+
+/* ------------------------------------------------------------------ */
+/* Objects                                                              */
+
+/* dep's objects, rendered with their values (for the cluster, never for
+ * people), its namespace into ns. */
+static int render(int64_t dep, struct manifests_app *m, json_t **objs, char ns[KUBE_NAME_MAX + 1],
+		  struct ferr *e)
+{
+	*objs = NULL;
+	if (manifests_app_load(m, dep, 0, e) < 0 || kube_render(&m->app, objs, e) < 0)
+		return -1;
+	kube_namespace_name(ns, m->d.project, m->d.environment);
+	return 0;
+}
+
+/* "Namespace demo-development, NetworkPolicy ..., Deployment hello" */
+static void describe(const json_t *objs, char *out, size_t size)
+{
+	const json_t *o;
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	json_array_foreach(objs, i, o) {
+		n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%s%s %s", i ? ", " : "",
+				      json_string_value(json_object_get(o, "kind")),
+				      json_string_value(json_object_get(json_object_get(o, "metadata"), "name")));
+		if (n >= size)
+			break;
+	}
+}
+
+/* Applies the secrets' values held in objs: wiped after. */
+static int apply(json_t *objs, struct ferr *e)
+{
+	return kubectl_apply(ke.k, objs, 0, e);
+}
+
+static const char *workload_kind(const struct manifests_app *m)
+{
+	return m->app.kind == KUBE_SERVICE ? "deployment" : m->app.kind == KUBE_SCHEDULED_TASK ?
+	       "cronjob" : NULL;
+}
+
+/* The workload's generation now, or -1 (absent). */
+static long long workload_generation(const struct manifests_app *m, const char *ns)
+{
+	char what[96];
+	json_t *o = NULL;
+	long long g = -1;
+
+	if (!workload_kind(m))
+		return -1;
+	snprintf(what, sizeof(what), "%s/%s", workload_kind(m), m->d.component);
+	if (kubectl_get(ke.k, ns, what, NULL, &o, NULL) == 0)
+		g = (long long)json_integer_value(json_object_get(json_object_get(o, "metadata"),
+								  "generation"));
+	json_decref(o);
+	return g;
+}
+
+static int64_t active_of(int64_t component_id, int64_t env_id)
+{
+	return deployment_active_in(component_id, env_id, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* The rollout job                                                      */
+
+struct watch {
+	int64_t dep;
+	struct job *job;
+	enum kube_rollout state;
+	char why[512];
+	long long generation;
+	int interrupted;          /* ferryd stops or the job was cancelled */
+	int other;                /* the Deployment now runs another deployment */
+};
+
+static int on_deployment(json_t *obj, void *arg)
+{
+	struct watch *w = arg;
+	char why[512];
+	const char *owner;
+
+	if (ke.shutdown || (w->job && job_cancelled(w->job))) {
+		w->interrupted = 1;
+		return 1;
+	}
+	if (!obj)
+		return 0;
+	owner = kube_label(json_object_get(json_object_get(obj, "spec"), "template"), LABEL "deployment-id");
+	if (!owner || strtoll(owner, NULL, 10) != w->dep) {
+		w->other = 1;
+		return 1;
+	}
+	w->generation = (long long)json_integer_value(json_object_get(json_object_get(obj, "metadata"),
+									"generation"));
+	w->state = kube_rollout_state(obj, why, sizeof(why));
+	if (strcmp(why, w->why)) {
+		snprintf(w->why, sizeof(w->why), "%s", why);
+		deployment_event(w->dep, "Deployment: %s", why);
+	}
+	return w->state != KUBE_ROLLOUT_PROGRESSING;
+}
+
+/* Watches dep's Deployment until it is available, failed, or timeout_s. */
+static int watch_rollout(const struct manifests_app *m, const char *ns, struct job *job, int timeout_s,
+			 struct watch *w, struct ferr *e)
+{
+	char what[96];
+	long long deadline = mono_ms() + timeout_s * 1000LL;
+
+	memset(w, 0, sizeof(*w));
+	w->dep = m->d.id;
+	w->job = job;
+	snprintf(what, sizeof(what), "deployment/%s", m->d.component);
+	while (w->state == KUBE_ROLLOUT_PROGRESSING && !w->interrupted && !w->other) {
+		long long left = deadline - mono_ms();
+		int rc;
+
+		if (left <= 0)
+			return 1;
+		rc = kubectl_watch(ke.k, ns, what, (int)left, on_deployment, w, e);
+		if (rc < 0)
+			return -1;
+		/* rc 1: the watch ended (server timeout or ours): look again */
+	}
+	return 0;
+}
+
+/* The reasons dep's pods are not ready, into out. */
+static void pod_reasons(const char *ns, int64_t dep, char *out, size_t size)
+{
+	char sel[256], extra[64];
+	json_t *pods = NULL;
+	struct ferr e = FERR_INIT;
+
+	snprintf(extra, sizeof(extra), LABEL "deployment-id=%lld", (long long)dep);
+	kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
+	out[0] = '\0';
+	if (kubectl_get(ke.k, ns, "pods", sel, &pods, &e) < 0)
+		snprintf(out, size, "(its pods could not be read: %s)", e.msg);
+	else
+		kube_pod_reasons(pods, out, size);
+	json_decref(pods);
+}
+
+/* A rollout that cannot finish: the previous active deployment's exact
+ * objects go back (its ReplicaSet, still available, serves on), or, when
+ * nothing served before, the new workload goes. */
+static void undo(const struct manifests_app *m, const char *ns, struct job *job, char *note, size_t size)
+{
+	int64_t prev = active_of(m->d.component_id, m->d.environment_id);
+	struct ferr e = FERR_INIT;
+
+	if (prev && prev != m->d.id) {
+		struct manifests_app pm;
+		char pns[KUBE_NAME_MAX + 1];
+		json_t *objs = NULL;
+		struct watch w;
+
+		if (render(prev, &pm, &objs, pns, &e) < 0 || apply(objs, &e) < 0) {
+			snprintf(note, size, "undoing it failed: %.600s", e.msg);
+		} else {
+			deployment_event(m->d.id, "undone: deployment %lld's objects applied again",
+					 (long long)prev);
+			if (pm.app.kind == KUBE_SERVICE && watch_rollout(&pm, pns, job, UNDO_WAIT_S, &w, &e) == 0 &&
+			    w.state == KUBE_ROLLOUT_DONE) {
+				seen_set(prev, w.generation);
+				snprintf(note, size, "undone: deployment %lld serves (%s)", (long long)prev, w.why);
+			} else {
+				snprintf(note, size, "undone: deployment %lld's objects applied again", (long long)prev);
+			}
+		}
+		json_decref(objs);
+		manifests_app_release(&pm);
+		return;
+	}
+	{
+		char sel[256], extra[64];
+		snprintf(extra, sizeof(extra), LABEL "deployment-id=%lld", (long long)m->d.id);
+		kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
+		if (kubectl_delete(ke.k, ns, "deployments,services,ingresses,cronjobs", sel, &e) < 0)
+			snprintf(note, size, "its objects could not be removed: %.600s", e.msg);
+		else
+			snprintf(note, size, "nothing served before it: its objects were removed");
+	}
+}
+
+/* Secrets of the component's deployments other than dep and the one it
+ * replaced: nothing references them any more. */
+static void prune_secrets(const struct manifests_app *m, const char *ns, int64_t prev)
+{
+	char sel[320], extra[160];
+	struct ferr e = FERR_INIT;
+
+	snprintf(extra, sizeof(extra), LABEL "component-id=%lld," LABEL "deployment-id notin (%lld,%lld)",
+		 (long long)m->d.component_id, (long long)m->d.id, (long long)(prev ? prev : m->d.id));
+	kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
+	if (kubectl_delete(ke.k, ns, "secrets", sel, &e) < 0)
+		log_warnx("event=kube_prune_failed deployment=%lld err=\"%s\"", (long long)m->d.id, e.msg);
+}
+
+static void fail(int64_t dep, const char *why)
+{
+	struct ferr e = FERR_INIT;
+
+	if (deployment_mark_failed(dep, why, &e) < 0)
+		log_error("event=mark_failed_failed deployment=%lld err=\"%s\"", (long long)dep, e.msg);
+	log_warnx("event=rollout_failed deployment=%lld runtime=kubernetes reason=\"%s\"", (long long)dep, why);
+}
+
+/* Applies and follows dep (rolling-out). 0 when it ended active or
+ * failed; -1 when interrupted by a shutdown (resumed at the next start). */
+static int roll(struct job *job, int64_t dep, struct ferr *e)
+{
+	struct manifests_app m;
+	char ns[KUBE_NAME_MAX + 1], what[1024], note[700];
+	json_t *objs = NULL;
+	long long t0 = mono_ms();
+	long calls0 = kubectl_calls(ke.k);
+	int64_t prev;
+	struct watch w;
+	int rc = 0;
+
+	if (render(dep, &m, &objs, ns, e) < 0 || apply(objs, e) < 0) {
+		fail(dep, e->msg);
+		ferr_clear(e);
+		goto out;
+	}
+	describe(objs, what, sizeof(what));
+	deployment_event(dep, "applied to namespace %s (server-side apply, field manager ferry): %s", ns, what);
+	prev = active_of(m.d.component_id, m.d.environment_id);
+	if (m.app.kind != KUBE_SERVICE) {
+		seen_set(dep, workload_generation(&m, ns));
+		rc = deployment_mark_active(dep, e);
+		goto out;
+	}
+	if (watch_rollout(&m, ns, job, m.app.progress_deadline_s + WATCH_SLACK_S, &w, e) < 0) {
+		snprintf(note, sizeof(note), "following the rollout failed: %.600s", e->msg);
+		ferr_clear(e);
+		fail(dep, note);
+		goto out;
+	}
+	if (w.interrupted && ke.shutdown) {
+		deployment_event(dep, "interrupted: ferryd is stopping; the rollout resumes at its next start");
+		rc = ferr_set(e, 503, "interrupted", "ferryd stopped during the rollout");
+		goto out;
+	}
+	if (w.other) {
+		fail(dep, "another deployment's objects replaced this one's before it became available");
+		goto out;
+	}
+	if (w.state == KUBE_ROLLOUT_DONE && !w.interrupted) {
+		if (!rollout_status_is(dep, "rolling-out")) {
+			deployment_event(dep, "undeployed before its rollout finished");
+			goto out;
+		}
+		seen_set(dep, w.generation);
+		deployment_event(dep, "new ReplicaSet available after %lld ms (%ld kubectl calls)",
+				 mono_ms() - t0, kubectl_calls(ke.k) - calls0);
+		log_info("event=rollout_done deployment=%lld runtime=kubernetes ms=%lld kubectl_calls=%ld",
+			 (long long)dep, mono_ms() - t0, kubectl_calls(ke.k) - calls0);
+		rc = deployment_mark_active(dep, e);
+		if (rc == 0)
+			prune_secrets(&m, ns, prev);
+		goto out;
+	}
+	{
+		char reasons[1500], why[3000];
+
+		pod_reasons(ns, dep, reasons, sizeof(reasons));
+		undo(&m, ns, job, note, sizeof(note));
+		snprintf(why, sizeof(why), "%s: %s%s%s; %s",
+			 w.interrupted ? "the rollout was cancelled" :
+			 w.state == KUBE_ROLLOUT_FAILED ? "the new ReplicaSet did not become available" :
+			 "the new ReplicaSet was not available in time",
+			 w.why, reasons[0] ? "; " : "", reasons, note);
+		deployment_event(dep, "%s", why);
+		fail(dep, why);
+	}
+out:
+	json_decref(objs);
+	manifests_app_release(&m);
+	return rc;
+}
+
+static int64_t payload_id(struct job *job, const char *key)
+{
+	json_t *v = json_object_get(job->payload, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+static int kube_rollout_run(struct job *job, struct ferr *e)
+{
+	int64_t dep = payload_id(job, "deployment"), newer;
+	struct deployment_info d;
+	struct owner o;
+	int rc = 0;
+
+	if (dep <= 0)
+		return ferr_invalid(e, "rollout job without a deployment id");
+	if (deployment_info_load(dep, &d, e) < 0)
+		return -1;
+	o = (struct owner){ d.component_id, d.environment_id };
+	if (strcmp(d.status, "pending") && strcmp(d.status, "rolling-out")) {
+		job_log(job, "deployment %lld is %s: nothing to roll out", (long long)dep, d.status);
+		deployment_info_release(&d);
+		return 0;
+	}
+	deployment_info_release(&d);
+	if (wait_connected(job, e) < 0) {
+		if (!ke.shutdown)
+			fail(dep, job_cancelled(job) ? "the rollout was cancelled" : e->msg);
+		return -1;
+	}
+	if (owner_take(&o, job) < 0) {
+		if (!ke.shutdown)
+			fail(dep, "the rollout was cancelled");
+		return ferr_set(e, 409, "cancelled", "cancelled while another rollout of the component ran");
+	}
+	if (!rollout_status_is(dep, "pending") && !rollout_status_is(dep, "rolling-out")) {
+		job_log(job, "deployment %lld is no longer pending: nothing to roll out", (long long)dep);
+		goto out;
+	}
+	newer = active_of(o.component_id, o.environment_id);
+	if (newer > dep) {
+		char why[160];
+		snprintf(why, sizeof(why), "deployment %lld, which is newer, became active first",
+			 (long long)newer);
+		fail(dep, why);
+		goto out;
+	}
+	if (rollout_status_is(dep, "pending")) {
+		if (deployment_mark_rolling_out(dep, e) < 0) {
+			rc = -1;
+			goto out;
+		}
+		deployment_event(dep, "rolling out on Kubernetes (job %lld)", (long long)job->id);
+	} else {
+		deployment_event(dep, "resuming the rollout (job %lld, after a restart): the objects "
+			 "found in the cluster are adopted", (long long)job->id);
+	}
+	rc = roll(job, dep, e);
+	if (rc == 0 && rollout_status_is(dep, "failed"))
+		rc = ferr_set(e, 422, "rollout_failed", "deployment %lld failed", (long long)dep);
+out:
+	owner_give(&o);
+	kick();
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The undeploy job                                                     */
+
+static int kube_undeploy_run(struct job *job, struct ferr *e)
+{
+	int64_t upto = payload_id(job, "upto");
+	struct owner o = { payload_id(job, "component"), payload_id(job, "environment") };
+	const char *project = json_string_value(json_object_get(job->payload, "project"));
+	const char *env = json_string_value(json_object_get(job->payload, "environment_name"));
+	char ns[KUBE_NAME_MAX + 1], sel[256], extra[64];
+	sqlite3_stmt *st;
+	int newer = 0, rc = 0;
+
+	if (!project || !env || !o.component_id)
+		return ferr_invalid(e, "undeploy job without component, project and environment_name");
+	if (wait_connected(job, e) < 0)
+		return -1;
+	if (owner_take(&o, job) < 0)
+		return ferr_set(e, 409, "cancelled", "cancelled while a rollout of the component ran");
+	st = store_stmt("SELECT count(*) FROM deployments WHERE component_id = ? AND environment_id = ?"
+			" AND id > ? AND status IN ('active','pending','rolling-out')");
+	sqlite3_bind_int64(st, 1, o.component_id);
+	sqlite3_bind_int64(st, 2, o.environment_id);
+	sqlite3_bind_int64(st, 3, upto);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		newer = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	kube_namespace_name(ns, project, env);
+	if (upto && newer) {
+		/* a deployment made after the undeploy was asked for took the
+		 * objects over already */
+		job_log(job, "a deployment newer than %lld took over: its objects stay", (long long)upto);
+		goto out;
+	}
+	snprintf(extra, sizeof(extra), LABEL "component-id=%lld", (long long)o.component_id);
+	kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
+	if (kubectl_delete(ke.k, ns, "ingresses,services,deployments,cronjobs,jobs,secrets", sel, e) < 0) {
+		rc = -1;
+		goto out;
+	}
+	job_log(job, "deleted the component's objects in namespace %s (%s)", ns, sel);
+out:
+	owner_give(&o);
+	kick();
+	return rc;
+}
+
+static const struct job_kind rollout_kind = {
+	.name = "rollout", .limit = 4, .requeue_on_restart = 1, .run = kube_rollout_run,
+};
+
+static const struct job_kind undeploy_kind = {
+	.name = "undeploy", .limit = 2, .requeue_on_restart = 1, .run = kube_undeploy_run,
+};
+
+/* ------------------------------------------------------------------ */
+/* Reconciler: adoption and drift                                       */
+
+/* Which of objs (those labelled with the component) the cluster lacks:
+ * "Deployment hello, Service hello" into out; "" when none. */
+static int missing_objects(const json_t *objs, const char *ns, int64_t component_id, char *out,
+			   size_t size, struct ferr *e)
+{
+	char sel[256], extra[64];
+	json_t *live = NULL, *o, *l;
+	size_t i, k, n = 0;
+
+	snprintf(extra, sizeof(extra), LABEL "component-id=%lld", (long long)component_id);
+	kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
+	if (kubectl_get(ke.k, ns, "deployments,services,ingresses,cronjobs,secrets", sel, &live, e) < 0)
+		return -1;
+	out[0] = '\0';
+	json_array_foreach(objs, i, o) {
+		const char *kind = json_string_value(json_object_get(o, "kind"));
+		const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+		int found = 0;
+
+		if (!kube_label(o, LABEL "component-id"))
+			continue;   /* the namespace's own objects */
+		json_array_foreach(json_object_get(live, "items"), k, l) {
+			const char *lk = json_string_value(json_object_get(l, "kind"));
+			const char *ln = json_string_value(json_object_get(json_object_get(l, "metadata"), "name"));
+			if (lk && ln && !strcmp(lk, kind) && !strcmp(ln, name))
+				found = 1;
+		}
+		if (!found && n < size)
+			n += (size_t)snprintf(out + n, size - n, "%s%s %s", n ? ", " : "", kind, name);
+	}
+	json_decref(live);
+	return 0;
+}
+
+/* Checks the objects of active deployment dep; applies them again when one
+ * is missing, the workload runs another deployment or was edited. */
+static void check_deployment(int64_t dep)
+{
+	struct manifests_app m;
+	struct ferr e = FERR_INIT;
+	char ns[KUBE_NAME_MAX + 1], missing[600];
+	json_t *objs = NULL;
+	long long before, after, known;
+
+	if (render(dep, &m, &objs, ns, &e) < 0) {
+		log_warnx("event=kube_check_failed deployment=%lld err=\"%s\"", (long long)dep, e.msg);
+		goto out;
+	}
+	if (missing_objects(objs, ns, m.d.component_id, missing, sizeof(missing), &e) < 0) {
+		log_warnx("event=kube_check_failed deployment=%lld err=\"%s\"", (long long)dep, e.msg);
+		goto out;
+	}
+	known = seen_get(dep);
+	before = workload_generation(&m, ns);
+	if (!missing[0] && known >= 0 && before == known)
+		goto out;   /* as ferry left it */
+	if (apply(objs, &e) < 0) {
+		deployment_event(dep, "drift: applying the objects again failed: %s", e.msg);
+		goto out;
+	}
+	after = workload_generation(&m, ns);
+	seen_set(dep, after);
+	if (missing[0])
+		deployment_event(dep, "drift repaired: %s %s missing from namespace %s (deleted by hand?): "
+				 "applied again", missing, strchr(missing, ',') ? "were" : "was", ns);
+	else if (known >= 0)
+		deployment_event(dep, "drift repaired: the %s had been changed outside ferry "
+				 "(generation %lld, ferry left %lld): applied again (now %lld)",
+				 workload_kind(&m), before, known, after);
+	else if (after != before)
+		deployment_event(dep, "adopted after a ferryd start; drift repaired: the %s had been "
+				 "changed outside ferry (generation %lld → %lld)", workload_kind(&m), before, after);
+	else
+		deployment_event(dep, "adopted after a ferryd start: its objects in namespace %s are as "
+				 "ferry applied them", ns);
+	log_info("event=kube_reconciled deployment=%lld missing=\"%s\" generation=%lld", (long long)dep,
+		 missing, after);
+out:
+	json_decref(objs);
+	manifests_app_release(&m);
+}
+
+static void pass(void)
+{
+	sqlite3_stmt *st = store_stmt(
+		"SELECT d.id, d.component_id, d.environment_id FROM deployments d"
+		" JOIN components c ON c.id = d.component_id"
+		" WHERE d.status = 'active' AND c.type <> 'manual-task' ORDER BY d.id");
+	struct { int64_t dep; struct owner o; } *w = NULL;
+	size_t n = 0, cap = 0;
+
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		grow((void **)&w, n, &cap, sizeof(*w));
+		w[n].dep = sqlite3_column_int64(st, 0);
+		w[n].o.component_id = sqlite3_column_int64(st, 1);
+		w[n].o.environment_id = sqlite3_column_int64(st, 2);
+		n++;
+	}
+	sqlite3_reset(st);
+	for (size_t i = 0; i < n && !ke.stop; i++) {
+		int busy;
+
+		pthread_mutex_lock(&ke.lock);
+		busy = owner_busy_locked(&w[i].o);
+		if (!busy) {
+			grow((void **)&ke.busy, ke.nbusy, &ke.abusy, sizeof(*ke.busy));
+			ke.busy[ke.nbusy++] = w[i].o;
+		}
+		pthread_mutex_unlock(&ke.lock);
+		if (busy)
+			continue;   /* a rollout or undeploy is at work there */
+		if (rollout_status_is(w[i].dep, "active"))
+			check_deployment(w[i].dep);
+		owner_give(&w[i].o);
+	}
+	free(w);
+}
+
+static int connect_cluster(struct ferr *e)
+{
+	struct runtime *rt;
+
+	if (kubernetes_runtime_new(&rt, &ke.kc, e) < 0)
+		return -1;
+	pthread_mutex_lock(&ke.lock);
+	ke.rt = rt;
+	ke.k = kubernetes_kubectl(rt);
+	ke.why[0] = '\0';
+	pthread_cond_broadcast(&ke.cond);
+	pthread_mutex_unlock(&ke.lock);
+	log_info("event=runtime_ready runtime=kubernetes instance=%s", ke.instance);
+	return 0;
+}
+
+static void *reconciler(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct ferr e = FERR_INIT;
+		struct timespec ts;
+		long wait_ms = RECONCILE_MS;
+
+		if (ke.stop)
+			break;
+		if (!ke.rt && connect_cluster(&e) < 0) {
+			pthread_mutex_lock(&ke.lock);
+			snprintf(ke.why, sizeof(ke.why), "%.590s", e.msg);
+			pthread_mutex_unlock(&ke.lock);
+			log_warnx("event=kube_unreachable err=\"%s\"", e.msg);
+			wait_ms = CONNECT_RETRY_MS;
+		} else if (ke.rt) {
+			pass();
+		}
+		pthread_mutex_lock(&ke.lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += wait_ms / 1000;
+		ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!ke.stop && !ke.kick)
+			if (pthread_cond_timedwait(&ke.cond, &ke.lock, &ts) == ETIMEDOUT)
+				break;
+		ke.kick = 0;
+		pthread_mutex_unlock(&ke.lock);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Task runs and health                                                 */
+
+int rollout_kube_task_start(int64_t deployment_id, int64_t execution_id, const char *const *args,
+			    char ret_id[65], struct ferr *e)
+{
+	struct manifests_app m;
+	json_t *job = NULL, *list;
+	int rc = -1;
+
+	if (!rollout_kube_runtime(e))
+		return -1;
+	if (manifests_app_load(&m, deployment_id, 0, e) < 0 ||
+	    kube_render_job(&m.app, execution_id, args, &job, e) < 0)
+		goto out;
+	list = json_pack("[O]", job);
+	rc = apply(list, e);
+	json_decref(list);
+	if (rc == 0)
+		snprintf(ret_id, 65, "e%lld", (long long)execution_id);
+out:
+	json_decref(job);
+	manifests_app_release(&m);
+	return rc;
+}
+
+json_t *rollout_kube_health(int64_t component_id, int64_t environment_id)
+{
+	json_t *out = json_object(), *reps = json_array(), *dep = NULL, *pods = NULL, *p;
+	int64_t active = active_of(component_id, environment_id);
+	struct manifests_app m;
+	struct ferr e = FERR_INIT;
+	char ns[KUBE_NAME_MAX + 1], what[96], why[512] = "", sel[256], extra[64];
+	enum kube_rollout state = KUBE_ROLLOUT_PROGRESSING;
+	size_t i;
+
+	json_object_set_new(out, "replicas", reps);
+	memset(&m, 0, sizeof(m));
+	if (!active) {
+		json_object_set_new(out, "healthy", json_false());
+		json_object_set_new(out, "reason", json_string("no active deployment"));
+		return out;
+	}
+	if (manifests_app_load(&m, active, 1, &e) < 0 || !rollout_kube_runtime(&e)) {
+		json_object_set_new(out, "healthy", json_false());
+		json_object_set_new(out, "reason", json_string(e.msg));
+		goto out;
+	}
+	if (m.app.kind != KUBE_SERVICE) {
+		json_object_set_new(out, "healthy", json_true());
+		goto out;
+	}
+	kube_namespace_name(ns, m.d.project, m.d.environment);
+	snprintf(what, sizeof(what), "deployment/%s", m.d.component);
+	if (kubectl_get(ke.k, ns, what, NULL, &dep, &e) != 0) {
+		json_object_set_new(out, "healthy", json_false());
+		json_object_set_new(out, "reason", json_string(e.msg[0] ? e.msg : "its Deployment is missing"));
+		goto out;
+	}
+	state = kube_rollout_state(dep, why, sizeof(why));
+	snprintf(extra, sizeof(extra), LABEL "component-id=%lld", (long long)component_id);
+	kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
+	if (kubectl_get(ke.k, ns, "pods", sel, &pods, &e) == 0) {
+		json_array_foreach(json_object_get(pods, "items"), i, p) {
+			const json_t *md = json_object_get(p, "metadata"), *c;
+			const char *phase = json_string_value(json_object_get(json_object_get(p, "status"), "phase"));
+			const char *d = kube_label(p, LABEL "deployment-id");
+			int ready = 0, restarts = 0;
+			size_t k;
+
+			json_array_foreach(json_object_get(json_object_get(p, "status"), "conditions"), k, c)
+				if (!strcmp(json_string_value(json_object_get(c, "type")) ?: "", "Ready"))
+					ready = !strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True");
+			json_array_foreach(json_object_get(json_object_get(p, "status"), "containerStatuses"), k, c)
+				restarts += (int)json_integer_value(json_object_get(c, "restartCount"));
+			json_array_append_new(reps, json_pack("{s:s, s:I, s:s, s:b, s:i}", "id",
+				json_string_value(json_object_get(md, "name")) ?: "",
+				"deployment", (json_int_t)(d ? strtoll(d, NULL, 10) : 0),
+				"state", phase ? phase : "Pending", "ready", ready, "restarts", restarts));
+		}
+	}
+	{
+		const char *runs = kube_label(json_object_get(json_object_get(dep, "spec"), "template"),
+					      LABEL "deployment-id");
+		int ok = state == KUBE_ROLLOUT_DONE && runs && strtoll(runs, NULL, 10) == active;
+
+		json_object_set_new(out, "healthy", json_boolean(ok));
+		if (!ok)
+			json_object_set_new(out, "reason", json_string(why));
+	}
+out:
+	json_decref(dep);
+	json_decref(pods);
+	manifests_app_release(&m);
+	return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* Start and stop                                                       */
+
+int rollout_kube_start(const struct rollout_config *cfg, struct ferr *e)
+{
+	if (ke.started)
+		return ferr_internal(e, "rollout_kube_start called twice");
+	if (!cfg->data_dir)
+		return ferr_invalid(e, "the rollout engine needs a data dir");
+	if (rollout_instance_load(cfg->data_dir, ke.instance, sizeof(ke.instance), e) < 0)
+		return -1;
+	manifests_set_instance(ke.instance);
+	ke.kc.kubectl = cfg->kubectl;
+	ke.kc.kubeconfig = cfg->kubeconfig;
+	ke.kc.context = cfg->kube_context;
+	ke.kc.instance = ke.instance;
+	jobq_register(&rollout_kind);
+	jobq_register(&undeploy_kind);
+	ke.stop = ke.shutdown = 0;
+	snprintf(ke.why, sizeof(ke.why), "connecting");
+	if (pthread_create(&ke.thread, NULL, reconciler, NULL) != 0)
+		return ferr_internal(e, "cannot start the Kubernetes reconciler thread");
+	ke.started = 1;
+	log_info("event=rollout_engine runtime=kubernetes instance=%s kubeconfig=%s context=%s", ke.instance,
+		 cfg->kubeconfig ? cfg->kubeconfig : "(default)", cfg->kube_context ? cfg->kube_context : "(current)");
+	return 0;
+}
+
+void rollout_kube_begin_shutdown(void)
+{
+	pthread_mutex_lock(&ke.lock);
+	ke.shutdown = 1;
+	pthread_cond_broadcast(&ke.cond);
+	pthread_mutex_unlock(&ke.lock);
+}
+
+void rollout_kube_stop(void)
+{
+	if (!ke.started)
+		return;
+	pthread_mutex_lock(&ke.lock);
+	ke.shutdown = ke.stop = 1;
+	pthread_cond_broadcast(&ke.cond);
+	pthread_mutex_unlock(&ke.lock);
+	pthread_join(ke.thread, NULL);
+	ke.started = 0;
+	runtime_free(ke.rt);
+	ke.rt = NULL;
+	ke.k = NULL;
+	memset(&ke.kc, 0, sizeof(ke.kc));
+	free(ke.busy);
+	free(ke.seen);
+	ke.busy = NULL;
+	ke.seen = NULL;
+	ke.nbusy = ke.abusy = ke.nseen = ke.aseen = 0;
+}
