@@ -17,6 +17,7 @@
 #include "api/static.h"
 #include "core/audit.h"
 #include "lib/log.h"
+#include "lib/jsontext.h"
 #include "lib/strbuf.h"
 #include "lib/banned.h"
 
@@ -92,8 +93,16 @@ static enum MHD_Result send_body(struct MHD_Connection *c, struct request *rq, i
 
 static enum MHD_Result send_json(struct MHD_Connection *c, struct request *rq, int status, json_t *j)
 {
-	char *text = json_dumps(j, JSON_COMPACT);
-	size_t len = strlen(text);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	size_t len;
+
+	/* Only a value jansson cannot print comes here without text: answer
+	 * that rather than crash on it. */
+	if (!text)
+		text = strdup("{\"error\":\"internal error: the answer could not be encoded\",\"code\":\"internal\"}");
+	if (!text)
+		abort();
+	len = strlen(text);
 
 	/* One newline at the end reads better in a terminal. */
 	text = realloc(text, len + 2);
@@ -106,7 +115,11 @@ static enum MHD_Result send_json(struct MHD_Connection *c, struct request *rq, i
 
 static enum MHD_Result send_error(struct MHD_Connection *c, struct request *rq, const struct ferr *e)
 {
-	json_t *j = json_pack("{s:s, s:s}", "error", e->msg, "code", e->code[0] ? e->code : "error");
+	/* The message may quote what the client sent (a path, a header), which
+	 * need not be UTF-8: json_text keeps it valid JSON (json_pack would
+	 * fail and leave nothing to send). */
+	json_t *j = json_pack("{s:o, s:s}", "error", json_text0(e->msg),
+			      "code", e->code[0] ? e->code : "error");
 	enum MHD_Result ret = send_json(c, rq, e->status ? e->status : 500, j);
 
 	json_decref(j);

@@ -3,6 +3,7 @@ per-client limit are answered 503 with Retry-After (not reset), a request
 that never finishes its headers is closed after --request-timeout, and
 another client is served meanwhile. Loopback only; every socket closed."""
 
+import json
 import socket
 import time
 
@@ -99,3 +100,22 @@ def test_webhook_deliveries_are_rate_limited_per_component(tmp_path):
         assert r.status_code != 429
     finally:
         f.stop()
+
+
+def test_bytes_that_are_not_utf8_in_the_path_get_an_answer_not_a_crash(d):
+    """Found by fuzz_http (make fuzz): the 404 message quoted the path, a
+    path byte that is not UTF-8 made jansson refuse the answer, and the
+    NULL it returned crashed ferryd. One unauthenticated request was
+    enough."""
+    for path in (b"/api/v1/x\xae", b"/api/v1/projects/sh\xaeop", b"/api/v1/\xff\xfe/\xc3"):
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+        s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Authorization: Bearer " + d.token.encode() + b"\r\n\r\n")
+        answer = recv_all(s)
+        s.close()
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 404"), answer
+        err = json.loads(body)
+        assert err["code"] == "not_found" and "\ufffd" in err["error"], err
+    assert d.proc.poll() is None, "ferryd died"
+    assert d.api("GET", "/api/v1/projects").status_code == 200
