@@ -82,4 +82,4 @@ bench-console: build console
 	bench/console/run
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) web/dist web/node_modules
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz web/dist web/node_modules

@@ -313,7 +313,7 @@ static int cmd_create(int argc, char **argv)
 	char path[PATH_MAX], cgpath[PATH_MAX];
 	json_error_t jerr;
 	json_t *cfg;
-	pid_t pid, slirp;
+	pid_t pid = -1, slirp;
 	int rc;
 
 	for (int i = 1; i + 1 < argc; i++) {
