@@ -156,8 +156,10 @@ class World:
 # target.
 
 class Rule:
-    def __init__(self, level, body=None, scoped=True, call=None, query=""):
+    def __init__(self, level, body=None, scoped=True, call=None, query="", unscoped_only=False):
         self.level, self.body, self.scoped, self.call_fn, self.query = level, body, scoped, call, query
+        # covers every project: a token scoped to one is refused (403)
+        self.unscoped_only = unscoped_only
 
 
 PARAM_ORDER = {
@@ -275,6 +277,7 @@ def session_call(method, pattern, rule):
 
 RULES = {
     ("GET", "/healthz"): Rule(PUBLIC, scoped=False),
+    ("GET", "/metrics"): Rule(READ, scoped=False, unscoped_only=True),
     ("GET", "/api/v1/openapi.json"): Rule(ANY, scoped=False),
     ("GET", "/api/v1/whoami"): Rule(ANY, scoped=False),
     ("POST", "/api/v1/session"): Rule(ANY, scoped=False, call=session_call),
@@ -341,6 +344,7 @@ RULES = {
     ("POST", "/api/v1/projects/{}/components/{}/undeploy"): Rule(WRITE, {"env": "production"}),
     ("GET", "/api/v1/projects/{}/components/{}/deployments"): Rule(READ),
     ("GET", "/api/v1/projects/{}/components/{}/status"): Rule(READ),
+    ("GET", "/api/v1/projects/{}/components/{}/metrics"): Rule(READ, query="?env=development"),
     ("GET", "/api/v1/projects/{}/components/{}/manifests"): Rule(READ, query="?env=development"),
     ("GET", "/api/v1/deployments/{}"): Rule(READ),
     ("GET", "/api/v1/deployments/{}/log"): Rule(READ),
@@ -389,6 +393,8 @@ def expected(rule, caller, target):
         return "allowed"
     if scoped and rule.scoped and target == "beta":
         return {403, 404}
+    if scoped and rule.unscoped_only:
+        return {403}
     if RANK[role] < RANK[rule.level]:
         return {403}
     return "allowed"

@@ -58,6 +58,25 @@ def test_over_the_client_limit_is_503_with_retry_after_and_others_are_served(d):
     finally:
         for s in held:
             s.close()
+        wait_released(d)
+
+
+def wait_released(d, timeout=15):
+    """Until the server has seen the closed connections go (it counts them
+    down when their threads notice, later under load): a full request from
+    127.0.0.1 is served again. The next test then starts from no held
+    connection."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket.create_connection(("127.0.0.1", d.port))
+        s.sendall(("GET /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                   "Connection: close\r\n\r\n" % d.token).encode())
+        answer = recv_all(s)
+        s.close()
+        if answer.startswith(b"HTTP/1.1 200"):
+            return
+        assert time.monotonic() < deadline, "held connections never released: %r" % answer[:200]
+        time.sleep(0.2)
 
 
 def test_a_request_that_never_finishes_is_closed_after_the_request_timeout(d):
