@@ -12,6 +12,7 @@
 #include "api/session.h"
 #include "core/core.h"
 #include "core/diskspace.h"
+#include "core/parts.h"
 #include "pipeline/registry.h"
 #include "store/store.h"
 #include "lib/banned.h"
@@ -69,6 +70,39 @@ json_t *health_gateway_part(void)
 	return json_pack("{s:s, s:i}", "state", pid_alive((pid_t)pid) ? "up" : "down", "pid", (int)pid);
 }
 
+/* What the supervisors saw: restarts of the registry and the gateway, and
+ * the runtime's network helpers. */
+static void supervision(json_t *parts)
+{
+	json_t *seen = parts_json(NULL), *helpers = json_object(), *v;
+	const char *name;
+
+	json_object_foreach(seen, name, v) {
+		json_t *part = json_object_get(parts, name);
+		if (part) {
+			json_object_set(part, "restarts", json_object_get(v, "restarts"));
+			json_object_set(part, "last_restart", json_object_get(v, "last_restart"));
+			if (json_object_get(v, "detail"))
+				json_object_set(part, "detail", json_object_get(v, "detail"));
+		} else if (!strncmp(name, "dns ", 4)) {
+			json_object_set(helpers, name, v);
+		}
+	}
+	json_object_set_new(parts, "network_helpers", helpers);
+	json_decref(seen);
+}
+
+static int helpers_down(json_t *helpers)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach(helpers, name, v)
+		if (!strcmp(json_string_value(json_object_get(v, "state")), "down"))
+			return 1;
+	return 0;
+}
+
 int h_healthz(struct api_req *r, json_t **ret, struct ferr *e)
 {
 	json_t *disk, *parts;
@@ -98,7 +132,8 @@ int h_healthz(struct api_req *r, json_t **ret, struct ferr *e)
 	}
 	parts = json_pack("{s:o, s:o, s:o, s:o}", "store", store_part(), "registry", health_registry_part(),
 			  "gateway", health_gateway_part(), "disk", disk ? disk : json_pack("{s:s}", "state", "unknown"));
-	degraded = low || !strcmp(json_string_value(json_object_get(json_object_get(parts, "registry"), "state")), "down") ||
+	supervision(parts);
+	degraded = low || helpers_down(json_object_get(parts, "network_helpers")) || !strcmp(json_string_value(json_object_get(json_object_get(parts, "registry"), "state")), "down") ||
 		   !strcmp(json_string_value(json_object_get(json_object_get(parts, "gateway"), "state")), "down");
 	*ret = json_pack("{s:s, s:i, s:s, s:o}", "status", degraded ? "degraded" : "ok", "schema",
 			 store_schema_version(), "disk", low ? "low" : "ok", "parts", parts);

@@ -17,6 +17,7 @@
 #include "core/component.h"
 #include "core/core.h"
 #include "core/diskspace.h"
+#include "core/parts.h"
 #include "core/build_sweep.h"
 #include "core/deployment.h"
 #include "core/events.h"
@@ -877,9 +878,14 @@ static void *infra_main(void *arg)
 		switch (registry_supervise(reg, &e)) {
 		case -1:
 			log_error("event=registry_restart_failed err=\"%s\"", e.msg);
+			parts_seen("registry", "down", 0, e.msg);
 			break;
 		case 1:
-			log_warnx("event=registry_restarted pid=%d", (int)registry_pid(reg));
+			parts_restarted("registry", (int)registry_pid(reg), "it had exited");
+			break;
+		default:
+			parts_seen("registry", registry_pid(reg) > 0 ? "up" : "external",
+				   (int)registry_pid(reg), NULL);
 			break;
 		}
 		if (registry_pid(reg) != last_pid) {
@@ -1173,6 +1179,42 @@ static int previous_digest(int64_t build_id, int64_t component_id, const char *s
 	return found;
 }
 
+/* How long a build waits for a registry that is down before its push
+ * fails, and how many times it pushes. */
+#define REGISTRY_WAIT_S 120
+#define PUSH_ATTEMPTS 3
+
+/* Waits (bounded by REGISTRY_WAIT_S, the build's deadline and its stop
+ * flag) until the registry answers. pid_before: the managed registry's pid
+ * before the push (0: external). Returns 0 if it answered at once and was
+ * not restarted meanwhile, 1 if it was down or restarted and answers now,
+ * -1 with e set if it stayed down. */
+static int wait_for_registry(struct build_run *run, pid_t pid_before, struct ferr *e)
+{
+	long long until = mono_ms() + REGISTRY_WAIT_S * 1000LL;
+	struct ferr pe = FERR_INIT;
+	int waited = 0;
+
+	while (registry_ping(core.registry, &pe) < 0) {
+		if (!waited)
+			run_log(run, "the registry %s is down (%s): waiting up to %d s for it",
+				registry_host(core.registry), pe.msg, REGISTRY_WAIT_S);
+		waited = 1;
+		if (atomic_load(&run->stop))
+			return ferr_set(e, 499, "cancelled", "stopped while waiting for the registry");
+		if (mono_ms() >= until || (run->deadline_ms && mono_ms() >= run->deadline_ms))
+			return ferr_set(e, 503, "registry_down",
+					"the registry %s stayed down for %d s (last error: %s); build again "
+					"once it runs (ferry's /healthz?verbose=1 shows its state)",
+					registry_host(core.registry), REGISTRY_WAIT_S, pe.msg);
+		ferr_clear(&pe);
+		usleep(500 * 1000);
+	}
+	if (waited)
+		run_log(run, "the registry answers again");
+	return waited || registry_pid(core.registry) != pid_before;
+}
+
 static int step_push(struct build_run *run, struct build_src *src, const struct image_local *img,
 		     const char *repo, const char *sha, const struct image_watch *w, struct ferr *e)
 {
@@ -1181,11 +1223,31 @@ static int step_push(struct build_run *run, struct build_src *src, const struct 
 	sqlite3_stmt *st;
 	int rc, ret = -1;
 
-	pthread_rwlock_rdlock(&push_lock);
-	rc = image_push(core.registry, img, repo, sha, w, &pushed, e);
-	pthread_rwlock_unlock(&push_lock);
-	if (rc < 0)
-		goto out;
+	for (int attempt = 1;; attempt++) {
+		pid_t pid = registry_pid(core.registry);
+		if (wait_for_registry(run, pid, e) < 0)
+			goto out;
+		pid = registry_pid(core.registry);
+		pthread_rwlock_rdlock(&push_lock);
+		rc = image_push(core.registry, img, repo, sha, w, &pushed, e);
+		pthread_rwlock_unlock(&push_lock);
+		if (rc == 0)
+			break;
+		/* the registry went away during the push: wait for it, push again */
+		if (attempt == PUSH_ATTEMPTS || strcmp(e->code, "push_failed") ||
+		    atomic_load(&run->stop))
+			goto out;
+		{
+			struct ferr we = FERR_INIT;
+			int back = wait_for_registry(run, pid, &we);
+			if (back <= 0)
+				goto out; /* up all along: the push's own error stands */
+		}
+		run_log(run, "pushing again (attempt %d of %d)", attempt + 1, PUSH_ATTEMPTS);
+		image_pushed_release(&pushed);
+		pushed = (struct image_pushed)IMAGE_PUSHED_INIT;
+		ferr_clear(e);
+	}
 	run_log(run, "pushed %s:%s as %s", repo, sha, pushed.ref);
 	st = store_stmt("UPDATE builds SET digest = ?, image = ? WHERE id = ?");
 	sqlite3_bind_text(st, 1, pushed.digest, -1, SQLITE_STATIC);

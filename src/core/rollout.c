@@ -44,6 +44,7 @@
 #include "core/probe.h"
 #include "core/rollout_int.h"
 #include "core/rollout_kube.h"
+#include "core/parts.h"
 #include "core/snapshot.h"
 #include "gateway/gateway.h"
 #include "lib/log.h"
@@ -2127,9 +2128,12 @@ static void *reconciler(void *arg)
 			ferr_clear(&e);
 			int r = gateway_supervise(eng.gw, &e);
 			if (r == 1) {
-				log_warnx("event=gateway_restarted");
+				parts_restarted("gateway", 0, "HAProxy had exited; its routes and servers restored");
 			} else if (r < 0) {
 				log_warnx("event=gateway_down err=\"%s\"", e.msg);
+				parts_seen("gateway", "down", 0, e.msg);
+			} else {
+				parts_seen("gateway", "up", 0, NULL);
 			}
 		}
 		pthread_mutex_lock(&eng.lock);

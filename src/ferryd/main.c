@@ -31,6 +31,7 @@
 #include "core/repo_policy.h"
 #include "core/execution.h"
 #include "core/housekeeping.h"
+#include "core/parts.h"
 #include "core/manifests.h"
 #include "core/rollout.h"
 #include "core/webhook.h"
@@ -838,7 +839,8 @@ int main(int argc, char **argv)
 		}
 		rc = build_infra_start(&bo, &e);
 		explicit_bzero(password, sizeof(password));
-		if (rc < 0 || webhook_poller_start(&e) < 0 || housekeeping_start(&c.hk, &e) < 0) {
+		if (rc < 0 || webhook_poller_start(&e) < 0 || housekeeping_start(&c.hk, &e) < 0 ||
+		    parts_watch_start(&e) < 0) {
 			log_error("event=start_failed err=\"%s\"", e.msg);
 			jobq_stop();
 			build_infra_stop();
@@ -877,6 +879,7 @@ int main(int argc, char **argv)
 	api_stop();
 	webhook_poller_stop();
 	housekeeping_stop();
+	parts_watch_stop();
 	build_begin_shutdown();
 	rollout_begin_shutdown();
 	scheduler_stop();

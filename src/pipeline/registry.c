@@ -947,6 +947,24 @@ out:
 	return ret;
 }
 
+int registry_ping(struct registry *r, struct ferr *e)
+{
+	struct strbuf url = STRBUF_INIT;
+	struct http_resp resp;
+	int ret;
+
+	pthread_once(&curl_once, curl_init_once);
+	http_resp_init(&resp);
+	strbuf_addf(&url, "%s/v2/", r->base_url);
+	ret = http_once(r, "GET", url.buf, NULL, 0, 2L, &resp, e);
+	if (ret == 0 && resp.status != 200 && resp.status != 401)
+		ret = ferr_set(e, 503, "unavailable", "the registry answered %ld to GET /v2/",
+			       (long)resp.status);
+	http_resp_release(&resp);
+	strbuf_release(&url);
+	return ret;
+}
+
 int registry_gc(struct registry *r, struct strbuf *log, struct ferr *e)
 {
 	const char *argv[] = { r->binary, "garbage-collect", "--delete-untagged",

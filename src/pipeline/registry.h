@@ -97,6 +97,10 @@ pid_t registry_pid(struct registry *r);
  * restart failed (call again later). */
 int registry_supervise(struct registry *r, struct ferr *e);
 
+/* 0 if the registry answers GET /v2/ (200, or 401 asking for
+ * credentials) within 2 s; -1 with e set (what failed) otherwise. */
+int registry_ping(struct registry *r, struct ferr *e);
+
 /* Garbage-collects a managed registry: restart read-only, run
  * `docker-registry garbage-collect --delete-untagged`, restart read-write.
  * Blobs no longer referenced by a manifest and manifests no longer tagged

@@ -775,6 +775,44 @@ static int pm_remove_image(struct runtime *rt, const char *id, struct ferr *e)
 	return st;
 }
 
+struct helper_walk {
+	struct runtime_helper *out;
+	size_t n, max;
+	int repair;
+};
+
+static void check_network_dns(const char *network, void *arg)
+{
+	static const enum runtime_helper_state map[] = {
+		[CNI_DNS_UP] = RUNTIME_HELPER_UP, [CNI_DNS_IDLE] = RUNTIME_HELPER_IDLE,
+		[CNI_DNS_RESTARTED] = RUNTIME_HELPER_RESTARTED, [CNI_DNS_DOWN] = RUNTIME_HELPER_DOWN,
+	};
+	struct helper_walk *w = arg;
+	pid_t pid;
+	enum cni_dns_state st;
+
+	if (w->n == w->max)
+		return;
+	st = cni_dns_check(network, w->repair, &pid);
+	if (st == CNI_DNS_NONE)
+		return;
+	snprintf(w->out[w->n].name, sizeof(w->out[w->n].name), "dns %s", network);
+	w->out[w->n].state = map[st];
+	w->out[w->n].pid = (int)pid;
+	w->n++;
+}
+
+/* The dnsname plugin's dnsmasq of each of this instance's networks. */
+static int pm_check_helpers(struct runtime *rt, int repair, struct runtime_helper *ret, size_t max,
+			    struct ferr *e)
+{
+	struct helper_walk w = { ret, 0, max, repair };
+
+	(void)e;
+	cni_dns_networks(to_podman(rt)->prefix, check_network_dns, &w);
+	return (int)w.n;
+}
+
 static const struct runtime_ops podman_ops = {
 	.name = "podman",
 	.ensure_network = pm_ensure_network,
@@ -789,6 +827,7 @@ static const struct runtime_ops podman_ops = {
 	.wait = pm_wait,
 	.images = pm_images,
 	.remove_image = pm_remove_image,
+	.check_helpers = pm_check_helpers,
 	.free = pm_free,
 };
 

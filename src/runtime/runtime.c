@@ -116,3 +116,9 @@ void runtime_image_list_release(struct runtime_image_list *l)
 	l->items = NULL;
 	l->n = 0;
 }
+
+int runtime_check_helpers(struct runtime *rt, int repair, struct runtime_helper *ret, size_t max,
+			  struct ferr *e)
+{
+	return rt->ops->check_helpers ? rt->ops->check_helpers(rt, repair, ret, max, e) : 0;
+}

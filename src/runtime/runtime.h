@@ -139,6 +139,22 @@ struct runtime_image_list {
 	size_t n;
 };
 
+/* A helper process the runtime's networks depend on (podman with CNI: the
+ * dnsname plugin's dnsmasq of each network, which gives replicas their
+ * neighbours' names). */
+enum runtime_helper_state {
+	RUNTIME_HELPER_UP,
+	RUNTIME_HELPER_IDLE,       /* not running, and nothing needs it now */
+	RUNTIME_HELPER_RESTARTED,  /* it had died: started again */
+	RUNTIME_HELPER_DOWN,       /* dead, and could not be started */
+};
+
+struct runtime_helper {
+	char name[160];            /* e.g. "dns fy1234abcd-shop-production" */
+	enum runtime_helper_state state;
+	int pid;                   /* 0 if none */
+};
+
 struct runtime;
 
 /* The driver's operations; see the runtime_* wrappers below for the
@@ -169,6 +185,9 @@ struct runtime_ops {
 	/* Optional (NULL: the driver keeps no local images). */
 	int (*images)(struct runtime *rt, struct runtime_image_list *ret, struct ferr *e);
 	int (*remove_image)(struct runtime *rt, const char *id, struct ferr *e);
+	/* Optional (NULL: no helpers). */
+	int (*check_helpers)(struct runtime *rt, int repair, struct runtime_helper *ret,
+			     size_t max, struct ferr *e);
 	void (*free)(struct runtime *rt);
 };
 
@@ -250,6 +269,13 @@ int runtime_images(struct runtime *rt, struct runtime_image_list *ret, struct fe
 int runtime_remove_image(struct runtime *rt, const char *id, struct ferr *e);
 
 void runtime_image_list_release(struct runtime_image_list *l);
+
+/* Checks the helpers of this instance's networks into ret (at most max);
+ * with repair, starts again one that died while something needs it.
+ * Returns how many were filled (0 for a driver without helpers), or -1
+ * with e set. */
+int runtime_check_helpers(struct runtime *rt, int repair, struct runtime_helper *ret, size_t max,
+			  struct ferr *e);
 
 /* Frees the driver instance (accepts NULL). Replicas keep running. */
 void runtime_free(struct runtime *rt);

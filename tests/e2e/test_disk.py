@@ -4,38 +4,22 @@ build logs have a size retention, the registry is garbage-collected on a
 schedule, and `ferry admin df` says what uses the disk. Real buildah,
 registry, podman and HAProxy."""
 
-import json
 import os
 import subprocess
 import time
-import uuid
 
 import pytest
 
-from ferry import Ferryd, binary, free_port
+from ferry import binary
+from gitserve import build_env, containers_env
+from hello_app import start_hello, stop_hello
 from openapi_check import Description
-from gitserve import Repo, build_env, containers_env, registry_host
 from test_deploy import wait_answer
-from test_rollout import cleanup, hello_files
 
 
 def image_exists(data, ref):
     return subprocess.run(["podman", "image", "exists", ref], env=containers_env(data),
                           capture_output=True).returncode == 0
-
-
-def remove_runtime_images(data):
-    """Removes, by id, the runtime images only this ferryd's registry names."""
-    try:
-        host = registry_host(data)
-    except (OSError, ValueError):
-        return
-    env = containers_env(data)
-    p = subprocess.run(["podman", "images", "--format", "json"], env=env, capture_output=True, text=True)
-    for img in json.loads(p.stdout or "[]"):
-        refs = (img.get("RepoDigests") or []) + (img.get("Names") or [])
-        if refs and all(r.startswith(host + "/") for r in refs):
-            subprocess.run(["podman", "rmi", img["Id"]], env=env, capture_output=True)
 
 
 def audit_actions(d):
@@ -46,39 +30,12 @@ def audit_actions(d):
 def d(tmp_path_factory):
     root = tmp_path_factory.mktemp("disk")
     data = str(root / "data")
-    gw = free_port()
-    f = Ferryd(data, extra=["--gateway-listen", "127.0.0.1:%d" % gw,
-                            "--init-binary", binary("ferry-init"),
-                            "--keep-deployments", "1", "--log-retention-size", "1K",
-                            "--registry-gc", "* * * * *"])
-    f.gw = gw
-    f.start()
     try:
-        f.ok("project", "create", "demo")
-        repo = Repo(str(root), name="hello")
-        files = hello_files()
-        # content of this run alone: an image no other ferryd on the host shares
-        files["www/nonce.txt"] = uuid.uuid4().hex + "\n"
-        repo.commit(files, message="hello")
-        os.chmod(os.path.join(repo.work, "www/cgi-bin/index.cgi"), 0o755)
-        repo.commit({}, message="executable cgi")
-        f.ok("component", "create", "demo/hello", "--repo", repo.file_url)
-        f.ok("config", "set", "demo/hello", "GREETING=one")
-        f.builds = []
-        for n in ("one", "two"):
-            if n == "two":
-                repo.commit({"www/two.txt": "two\n"}, message="second version")
-            r = f.cli("build", "demo/hello", "--wait", "--json", timeout=600)
-            assert r.rc == 0, r
-            f.builds.append(r.json)
-            assert f.cli("deploy", "demo/hello", "--build", r.json["id"], "--wait", timeout=300).rc == 0
-        wait_answer(f, "development", "one from development")
-        f.data = data
+        f = start_hello(root, ["--keep-deployments", "1", "--log-retention-size", "1K",
+                               "--registry-gc", "* * * * *"], unique=True, builds=2)
         yield f
     finally:
-        f.stop()
-        cleanup(data)
-        remove_runtime_images(data)
+        stop_hello(locals().get("f"), data)
 
 
 def test_df_lists_what_uses_the_disk_and_what_would_be_freed(d):
@@ -117,7 +74,7 @@ def test_prune_removes_unneeded_images_and_old_logs_and_rollback_still_works(d):
     assert out["logs_freed_bytes"] > 0
     assert not image_exists(d.data, first["image"])
     assert image_exists(d.data, second["image"])  # active
-    wait_answer(d, "development", "one from development")
+    wait_answer(d, "development", "hello from development")
     # the older build's log went, its record stayed; the newest log is whole
     assert d.api("GET", "/api/v1/builds/%d/log" % first["id"]).json() == []
     assert d.ok("build", "show", first["id"])["status"] == "succeeded"
