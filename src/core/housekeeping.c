@@ -129,7 +129,7 @@ fail:
 
 static void *hk_main(void *arg)
 {
-	time_t next_prune = time(NULL) + 30;
+	time_t next_prune = time(NULL) + hk.o.interval_s;
 	int swept = 0;
 
 	(void)arg;

@@ -32,7 +32,8 @@ def d(tmp_path_factory):
     data = str(root / "data")
     try:
         f = start_hello(root, ["--keep-deployments", "1", "--log-retention-size", "1K",
-                               "--registry-gc", "* * * * *"], unique=True, builds=2)
+                               "--registry-gc", "* * * * *", "--housekeeping-interval", "3600"],
+                        unique=True, builds=2)
         yield f
     finally:
         stop_hello(locals().get("f"), data)
