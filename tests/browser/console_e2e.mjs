@@ -155,6 +155,7 @@ const scenarios = {
     const html = await page.evaluate(() => document.documentElement.outerHTML);
     check(!html.includes(P.secret), 'the secret is not in the page');
     for (const a of net.answers) check(!a.body.includes(P.secret), `the secret is not in the answer of ${a.url}`);
+    check(!net.messages.some((m) => m.includes(P.secret)), 'the secret is not in the console log');
     out.answers = net.answers.length;
   },
 
@@ -239,6 +240,43 @@ const scenarios = {
     await page.locator('[data-log-end="cancelled"]').waitFor({ timeout: 30000 });
   },
 
+  // A refusal from the server is shown where the action was taken: a
+  // build whose descriptor needs a value this environment lacks. Its
+  // details show the endpoint and the API specification recorded.
+  async refusal(page) {
+    await signIn(page, base, P.token);
+    await page.goto(comp(P.component) + `/builds/${P.build}`);
+    const ep = page.getByRole('table', { name: 'Endpoints' });
+    await ep.waitFor();
+    out.endpoint = await ep.locator('tbody tr').first().innerText();
+    await ep.locator('summary').click();
+    out.spec = await ep.locator('pre').innerText();
+    await page.goto(comp(P.component) + '/deploy');
+    out.allow = ['422 (Unprocessable Content)'];
+    await page.getByRole('button', { name: 'Deploy to development' }).click();
+    const alert = page.locator('section.setup [role="alert"]');
+    await alert.waitFor({ timeout: 60000 });
+    out.refusal = await alert.innerText();
+    await shot(page, 'deploy-refused');
+  },
+
+  // The runtime log of a service, followed live: lines its replicas write
+  // after the page opened arrive without reloading.
+  async runtimeLogs(page) {
+    await signIn(page, base, P.token);
+    await page.goto(comp('hello') + '/logs/production');
+    await page.getByRole('heading', { name: 'Runtime logs · production' }).waitFor();
+    const log = page.getByLabel('Runtime log of hello in production');
+    await page.waitForTimeout(1500);
+    const mark = `console-${Date.now()}`;
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`${P.gateway}?mark=${mark}-${i}`);
+      check(r.status === 200, `the service answers (${r.status})`);
+    }
+    await log.filter({ hasText: `${mark}-2` }).waitFor({ timeout: 60000 });
+    out.lines = (await log.innerText()).split('\n').filter((l) => l.includes(mark));
+  },
+
   // A viewer sees no write controls, and a direct write is refused.
   async viewer(page) {
     await signIn(page, base, P.viewer);
@@ -281,6 +319,10 @@ const scenarios = {
     await page.locator('tr[data-token]').filter({ hasText: 'browser-made' }).waitFor();
     check(!(await page.evaluate(() => document.documentElement.outerHTML)).includes(out.token), 'hidden after Done');
     await shot(page, 'tokens');
+    // Revoke it (after the confirmation dialog).
+    page.once('dialog', (dlg) => dlg.accept());
+    await page.getByRole('button', { name: 'Revoke token browser-made' }).click();
+    await page.locator('tr[data-token]').filter({ hasText: 'browser-made' }).locator('td:nth-child(6) time').waitFor();
     await page.goto(base + '/admin/audit?action=deployment.');
     await page.locator('tr[data-audit]').first().waitFor();
     const actions = await page.locator('tr[data-audit] td:nth-child(3)').allInnerTexts();

@@ -33,15 +33,19 @@ export async function launch() {
 export function recordNetwork(page) {
   const answers = [];
   const problems = [];
+  const messages = []; // everything the page logged
   page.on('response', async (res) => {
     if (!res.url().includes('/api/')) return;
     let body = '';
     try { body = await res.text(); } catch { /* a stream cut off by navigation */ }
     answers.push({ url: res.url(), status: res.status(), headers: res.headers(), body });
   });
-  page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
+  page.on('console', (m) => {
+    messages.push(m.text());
+    if (m.type() === 'error') problems.push('console: ' + m.text());
+  });
   page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
-  return { answers, problems };
+  return { answers, problems, messages };
 }
 
 export async function signIn(page, base, token) {
@@ -82,7 +86,12 @@ export async function runScenario(scenarios, name, out) {
   try {
     const net = recordNetwork(page);
     await scenarios[name](page, net);
-    out.problems = net.problems.filter((p) => !p.includes('401 (Unauthorized)') && !p.includes('403 (Forbidden)'));
+    // A refusal the scenario provoked is logged by the browser as a failed
+    // load: out.allow names those statuses. Chromium also aborts requests in
+    // flight when a network interface appears (podman's, during a rollout, of
+    // this test or another): the console's next poll repeats them.
+    const allowed = ['401 (Unauthorized)', '403 (Forbidden)', 'net::ERR_NETWORK_CHANGED', ...(out.allow || [])];
+    out.problems = net.problems.filter((p) => !allowed.some((a) => p.includes(a)));
   } catch (e) {
     rc = 1;
     out.error = String(e.stack || e);

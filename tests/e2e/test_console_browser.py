@@ -30,6 +30,27 @@ SHOTS_DOC = os.path.join(ROOT, "docs", "console")
 SECRET = "canary-console-4be1c9d7-never-shown"
 
 
+STRICT = """\
+endpoints:
+  - name: web
+    service: {port: 8080, basePath: /}
+    type: REST
+    networkVisibilities: [Public]
+    schemaFilePath: api/openapi.yaml
+configurations:
+  env:
+    - name: API_URL
+      required: true
+      type: string
+"""
+SPEC = """\
+openapi: 3.0.3
+info: {title: Strict greeter, version: "1.0"}
+paths:
+  /: {get: {responses: {"200": {description: a greeting}}}}
+"""
+
+
 def get(d, env):
     return requests.get("http://127.0.0.1:%d/" % d.gw,
                         headers={"Host": "hello.demo.%s.localhost" % env}, timeout=10)
@@ -55,7 +76,10 @@ def d(tmp_path_factory):
     try:
         f.ok("project", "create", "demo")
         repo = Repo(str(root), name="hello")
-        repo.commit(hello_files(), message="hello")
+        files = hello_files()
+        # The service says on stderr what it served: its runtime log.
+        files["www/cgi-bin/index.cgi"] += 'echo "served ${QUERY_STRING:-/} in ${FERRY_ENVIRONMENT}" >&2\n'
+        repo.commit(files, message="hello")
         os.chmod(os.path.join(repo.work, "www/cgi-bin/index.cgi"), 0o755)
         f.chosen = repo.commit({}, message="executable cgi")
         repo.commit({"NOTES": "a newer commit the test does not build\n"}, message="notes")
@@ -77,6 +101,11 @@ def d(tmp_path_factory):
         slow = Repo(str(root), name="slow")
         slow.commit({"Dockerfile": "FROM ferry/busybox\nRUN echo started-sleeping && sleep 300\n"}, message="slow")
         f.ok("component", "create", "demo/slow", "--repo", slow.file_url)
+        # A build whose descriptor needs API_URL, set nowhere; with an API spec.
+        strict = Repo(str(root), name="strict")
+        strict.commit(dict(hello_files(), **{".ferry/component.yaml": STRICT, "api/openapi.yaml": SPEC}),
+                      message="strict")
+        f.ok("component", "create", "demo/strict", "--repo", strict.file_url)
         yield f
     finally:
         f.stop()
@@ -206,6 +235,25 @@ def test_auto_build_and_auto_deploy_switches(d):
     assert len(changes) >= 4
 
 
+def test_runtime_logs_follow_live(d):
+    out = browse(d, "runtimeLogs", gateway="http://127.0.0.1:%d/demo/production/hello/" % d.gw)
+    assert len(out["lines"]) == 3 and all("in production" in x for x in out["lines"]), out["lines"]
+
+
+def test_a_refusal_is_shown_with_the_servers_message(d):
+    r = d.cli("build", "demo/strict", "--wait", "--json", timeout=600)
+    assert r.rc == 0, r
+    b = json.loads(r.out)["id"]
+    out = browse(d, "refusal", component="strict", build=b)
+    assert "web" in out["endpoint"] and "openapi 3.0.3" in out["endpoint"]
+    assert json.loads(out["spec"])["info"]["title"] == "Strict greeter"
+    r = d.api("POST", "/api/v1/projects/demo/components/strict/deploy", json={"build": b})
+    assert r.status_code == 422
+    assert r.json()["error"] in out["refusal"], (r.json(), out["refusal"])
+    assert "API_URL is required but not set" in out["refusal"]
+    assert d.ok("deployments", "demo/strict") == []
+
+
 def test_a_viewer_sees_no_write_controls_and_a_direct_write_is_refused(d):
     viewer = d.ok("token", "create", "--role", "viewer", "--name", "watcher")["token"]
     builds = len(d.ok("builds", "demo/hello"))
@@ -219,8 +267,9 @@ def test_admin_pages_show_a_new_token_once_and_filter_the_audit_log(d):
     assert out["actorRows"] >= 1 and out["projectRows"] >= 1
     t = [x for x in d.ok("token", "list") if x["name"] == "browser-made"][0]
     assert t["role"] == "viewer"
+    assert t["revoked_at"]
     r = d.api("GET", "/api/v1/whoami", token=out["token"])
-    assert r.status_code == 200 and r.json()["name"] == "browser-made"
+    assert r.status_code == 401
 
 
 def test_every_page_by_its_url_at_desktop_and_phone_width(d):
