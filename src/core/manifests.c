@@ -109,7 +109,7 @@ static int map_endpoints(struct manifests_app *m, struct ferr *e)
 		k->name = ep->name;
 		k->port = ep->port;
 		k->udp = ep->type == ENDPOINT_UDP;
-		/* the same endpoints the podman gateway routes (rollout.c) */
+		/* the same endpoints the podman gateway routes (rollout_plan.c) */
 		k->routed = (ep->visibilities & (VISIBILITY_PUBLIC | VISIBILITY_ORGANIZATION)) &&
 			    ep->type != ENDPOINT_TCP && ep->type != ENDPOINT_UDP;
 		if (k->routed) {

@@ -3,7 +3,7 @@
  * A probe asks one replica, through its published port on the loopback,
  * whether it is healthy: an HTTP GET (healthy on a 200..399 answer) or a
  * TCP connect. Exec probes run inside the container and belong to the
- * runtime driver (runtime_exec_probe); core/rollout.c combines them.
+ * runtime driver (runtime_exec_probe); core/rollout_replica.c combines them.
  *
  * Every probe writes a short human answer ("HTTP 200", "HTTP 503",
  * "connection refused", "timed out after 1000 ms") into the caller's buffer,
