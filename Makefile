@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 PYTEST     ?= /usr/bin/python3 -m pytest
 MESON_OPTS ?=
 
-.PHONY: all build deps console demo demo-stop test unit unit-asan e2e k8s valgrind bench bench-console fuzz-api clean
+.PHONY: all build deps console demo demo-stop test unit unit-asan e2e k8s valgrind bench bench-console bench-console-soak fuzz-api clean
 
 all: build
 
@@ -80,6 +80,9 @@ bench: build
 
 bench-console: build console
 	bench/console/run
+
+bench-console-soak: build console
+	bench/console/soak
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz web/dist web/node_modules
