@@ -18,7 +18,10 @@
 #include "gateway/haproxy_int.h"
 #include "lib/banned.h"
 
+#define BATCH 64
+
 struct hap_traffic {
+	char bufs[BATCH][512];   /* the reader's: lines of one recvmmsg */
 	int fd;
 	int stop_pipe[2];
 	pthread_t thread;
@@ -79,11 +82,20 @@ static void *reader(void *arg)
 {
 	struct hap_traffic *t = arg;
 	struct pollfd p[2] = { { t->fd, POLLIN, 0 }, { t->stop_pipe[0], POLLIN, 0 } };
-	char buf[1024], server[GATEWAY_KEY_MAX + 1];
+	char (*bufs)[512] = t->bufs;
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	char server[GATEWAY_KEY_MAX + 1];
 	int status, ms;
 
+	for (int i = 0; i < BATCH; i++) {
+		iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
 	for (;;) {
-		ssize_t n;
+		int n;
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -91,9 +103,12 @@ static void *reader(void *arg)
 		}
 		if (p[1].revents)
 			break;
-		while ((n = recv(t->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-			if (hap_traffic_parse(buf, (size_t)n, server, &status, &ms) == 0)
-				t->fn(server, status, ms);
+		/* many lines per call: one system call per line would cost the
+		 * gateway's own CPU under load */
+		while ((n = recvmmsg(t->fd, msgs, BATCH, MSG_DONTWAIT, NULL)) > 0)
+			for (int i = 0; i < n; i++)
+				if (hap_traffic_parse(bufs[i], msgs[i].msg_len, server, &status, &ms) == 0)
+					t->fn(server, status, ms);
 	}
 	return NULL;
 }
@@ -102,7 +117,7 @@ struct hap_traffic *hap_traffic_start(const char *path, struct ferr *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct hap_traffic *t;
-	int rcvbuf = 1 << 20;
+	int rcvbuf = 8 << 20;
 
 	if (!sink)
 		return NULL;
@@ -125,7 +140,9 @@ struct hap_traffic *hap_traffic_start(const char *path, struct ferr *e)
 		free(t);
 		return NULL;
 	}
-	setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* room for bursts: past net.core.rmem_max when ferryd may (root) */
+	if (setsockopt(t->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (pthread_create(&t->thread, NULL, reader, t) != 0) {
 		ferr_internal(e, "gateway: cannot start the traffic reader");
 		close(t->fd);
