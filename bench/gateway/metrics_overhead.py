@@ -4,7 +4,7 @@ gateways in the same run, through the real gateway API (gwctl), in front of
 the same fast backend (a second HAProxy with `http-request return`): one
 without the per-request feed (ferryd --no-gateway-metrics), one with it
 (HAProxy logs each request to a datagram socket, core/traffic.c counts it
-in its deployment's buckets). Runs are alternated (without, with, ...) so
+in its deployment's buckets). Runs are alternated (without, with, with, without, ...) so
 drift hits both alike. Prints requests/s of each, the ratio with/without,
 and how many requests the metrics counted against what wrk sent.
 
@@ -94,8 +94,10 @@ def main():
             g.cmd("state bench d1-r0 ready")
         res = {"off": [], "on": []}
         sent_on = 0
-        for _ in range(args.rounds):
-            for name, g in (("off", off), ("on", on)):
+        for r in range(args.rounds):
+            # ABBA order: neither side always runs first
+            order = (("off", off), ("on", on)) if r % 2 == 0 else (("on", on), ("off", off))
+            for name, g in order:
                 rps, total, non2xx = wrk(args, g.port)
                 if non2xx:
                     raise SystemExit("%s: %d answers were not 2xx" % (name, non2xx))
