@@ -17,8 +17,8 @@ const url = process.env.FERRY_URL;
 const token = readFileSync(process.env.FERRY_TOKEN_FILE, 'utf8').trim();
 const runs = Number(process.env.RUNS || 15);
 
-async function once(browser, signedIn) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+async function once(browser, signedIn, baseline = false) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, javaScriptEnabled: !baseline });
   if (signedIn) {
     const r = await ctx.request.post(url + '/api/v1/session', { data: { token } });
     if (r.status() !== 201) throw new Error('sign-in failed: ' + r.status());
@@ -28,9 +28,17 @@ async function once(browser, signedIn) {
   await cdp.send('Network.enable');
   let bytes = 0;
   cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; });
-  await page.goto(url + '/', { waitUntil: 'commit' });
-  await page.locator(signedIn ? 'table[aria-label="Projects"]' : '#token').waitFor();
-  const tti = await page.evaluate(() => performance.now());
+  let tti;
+  if (baseline) {
+    // The same document and files without running the app: what the
+    // browser and the server cost before the console does anything.
+    await page.goto(url + '/', { waitUntil: 'load' });
+    tti = await page.evaluate(() => performance.getEntriesByType('navigation')[0].loadEventEnd);
+  } else {
+    await page.goto(url + '/', { waitUntil: 'commit' });
+    await page.locator(signedIn ? 'table[aria-label="Projects"]' : '#token').waitFor();
+    tti = await page.evaluate(() => performance.now());
+  }
   await page.waitForLoadState('networkidle');
   await ctx.close();
   return { bytes, tti };
@@ -41,15 +49,21 @@ const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', hea
 try {
   await once(browser, false); // warm the server's page cache, not counted
   console.log(`bench/console: first page of ${url}/, ${runs} runs each, fresh context (no cache)`);
-  for (const signedIn of [false, true]) {
+  let base = null;
+  for (const [signedIn, baseline] of [[false, true], [false, false], [true, false]]) {
     const r = [];
-    for (let i = 0; i < runs; i++) r.push(await once(browser, signedIn));
+    for (let i = 0; i < runs; i++) r.push(await once(browser, signedIn, baseline));
     const b = r.map((x) => x.bytes), t = r.map((x) => x.tti);
     const kb = (n) => (n / 1024).toFixed(1);
+    if (baseline) {
+      base = median(t);
+      console.log(`  baseline: the same files, JavaScript off   load median ${base.toFixed(0)} ms max ${Math.max(...t).toFixed(0)} ms`);
+      continue;
+    }
     console.log(`  ${signedIn ? 'signed in (projects)' : 'sign-in page        '}  transfer median ${kb(median(b))} KB max ${kb(Math.max(...b))} KB`
       + ` (ratio to 300 KB: ${(Math.max(...b) / 307200).toFixed(3)})`
       + `   interactive median ${median(t).toFixed(0)} ms max ${Math.max(...t).toFixed(0)} ms`
-      + ` (ratio to 1 s: ${(Math.max(...t) / 1000).toFixed(3)})`);
+      + ` (ratio to 1 s: ${(Math.max(...t) / 1000).toFixed(3)}; median to the baseline's: ${(median(t) / base).toFixed(2)})`);
   }
 } finally {
   await browser.close();
