@@ -200,30 +200,91 @@ void deployment_info_release(struct deployment_info *d)
 /* ------------------------------------------------------------------ */
 /* Status moves                                                         */
 
-static int set_status(int64_t id, const char *status, const char *error, struct ferr *e)
+static const char *const status_names[DEPLOYMENT__STATUS_COUNT] = {
+	[DEPLOYMENT_PENDING] = "pending",
+	[DEPLOYMENT_ROLLING_OUT] = "rolling-out",
+	[DEPLOYMENT_ACTIVE] = "active",
+	[DEPLOYMENT_FAILED] = "failed",
+	[DEPLOYMENT_SUPERSEDED] = "superseded",
+	[DEPLOYMENT_UNDEPLOYED] = "undeployed",
+};
+
+/* allowed_from[to]: bit s set when status s may move to `to`. */
+#define BIT(s) (1u << (s))
+static const unsigned allowed_from[DEPLOYMENT__STATUS_COUNT] = {
+	[DEPLOYMENT_ROLLING_OUT] = BIT(DEPLOYMENT_PENDING),
+	[DEPLOYMENT_ACTIVE] = BIT(DEPLOYMENT_PENDING) | BIT(DEPLOYMENT_ROLLING_OUT),
+	[DEPLOYMENT_FAILED] = BIT(DEPLOYMENT_PENDING) | BIT(DEPLOYMENT_ROLLING_OUT),
+	[DEPLOYMENT_SUPERSEDED] = BIT(DEPLOYMENT_ACTIVE),
+	[DEPLOYMENT_UNDEPLOYED] = BIT(DEPLOYMENT_ACTIVE),
+};
+#undef BIT
+
+const char *deployment_status_name(enum deployment_status s)
+{
+	return (unsigned)s < DEPLOYMENT__STATUS_COUNT ? status_names[s] : NULL;
+}
+
+int deployment_status_parse(const char *name)
+{
+	for (int s = 0; name && s < DEPLOYMENT__STATUS_COUNT; s++)
+		if (!strcmp(status_names[s], name))
+			return s;
+	return -1;
+}
+
+int deployment_transition_allowed(enum deployment_status from, enum deployment_status to)
+{
+	if ((unsigned)from >= DEPLOYMENT__STATUS_COUNT || (unsigned)to >= DEPLOYMENT__STATUS_COUNT)
+		return 0;
+	return (allowed_from[to] >> from) & 1;
+}
+
+int deployment_transition(int64_t id, enum deployment_status to, const char *error,
+			  struct ferr *e)
 {
 	sqlite3_stmt *st;
-	char now[32];
+	char now[32], from[96] = ",";
+	size_t off = 1;
+	int changed;
 
+	if ((unsigned)to >= DEPLOYMENT__STATUS_COUNT)
+		return ferr_internal(e, "deployment status %d does not exist", (int)to);
+	/* the allowed previous states as ",pending,rolling-out," for instr() */
+	for (int s = 0; s < DEPLOYMENT__STATUS_COUNT; s++)
+		if (deployment_transition_allowed(s, to))
+			off += (size_t)snprintf(from + off, sizeof(from) - off, "%s,", status_names[s]);
 	store_now(now);
 	st = store_stmt("UPDATE deployments SET status = ?1,"
 			" started_at = CASE WHEN ?1 = 'rolling-out' THEN coalesce(started_at, ?2) ELSE started_at END,"
 			" finished_at = CASE WHEN ?1 IN ('active','failed') THEN ?2 ELSE finished_at END,"
-			" error = coalesce(?3, error) WHERE id = ?4");
-	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+			" error = coalesce(?3, error) WHERE id = ?4 AND instr(?5, ',' || status || ',') > 0");
+	sqlite3_bind_text(st, 1, status_names[to], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, id);
+	sqlite3_bind_text(st, 5, from, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_error(e, "update deployment");
-	if (sqlite3_changes(store_db()) == 0)
+	changed = sqlite3_changes(store_db());
+	sqlite3_reset(st);
+	if (changed == 1)
+		return 0;
+	st = store_stmt("SELECT status FROM deployments WHERE id = ?");
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
 		return ferr_notfound(e, "deployment %lld not found", (long long)id);
-	return 0;
+	}
+	ferr_conflict(e, "deployment %lld is %s: it cannot become %s", (long long)id,
+		      (const char *)sqlite3_column_text(st, 0), status_names[to]);
+	sqlite3_reset(st);
+	return -1;
 }
 
 int deployment_mark_rolling_out(int64_t id, struct ferr *e)
 {
-	return set_status(id, "rolling-out", NULL, e);
+	return deployment_transition(id, DEPLOYMENT_ROLLING_OUT, NULL, e);
 }
 
 int deployment_mark_active(int64_t id, struct ferr *e)
@@ -232,16 +293,18 @@ int deployment_mark_active(int64_t id, struct ferr *e)
 
 	if (store_begin(e) < 0)
 		return -1;
+	/* first the move itself: refused (and nothing superseded) when an
+	 * undeploy or a failure got there first */
+	if (deployment_transition(id, DEPLOYMENT_ACTIVE, NULL, e) < 0) {
+		store_rollback();
+		return -1;
+	}
 	st = store_stmt("UPDATE deployments SET status = 'superseded'"
 			" WHERE status = 'active' AND id != ?1 AND (component_id, environment_id) ="
 			" (SELECT component_id, environment_id FROM deployments WHERE id = ?1)");
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		store_error(e, "supersede deployment");
-		store_rollback();
-		return -1;
-	}
-	if (set_status(id, "active", NULL, e) < 0) {
 		store_rollback();
 		return -1;
 	}
@@ -254,7 +317,7 @@ int deployment_mark_active(int64_t id, struct ferr *e)
 
 int deployment_mark_failed(int64_t id, const char *error, struct ferr *e)
 {
-	if (set_status(id, "failed", error ? error : "failed", e) < 0)
+	if (deployment_transition(id, DEPLOYMENT_FAILED, error ? error : "failed", e) < 0)
 		return -1;
 	deployment_event(id, "failed: %s", error ? error : "failed");
 	event_publish(EVENT_DEPLOYMENT_FAILED, id);

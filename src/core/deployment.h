@@ -43,15 +43,49 @@ struct deployment_info {
 int deployment_info_load(int64_t id, struct deployment_info *ret, struct ferr *e);
 void deployment_info_release(struct deployment_info *d);
 
-/* Status moves, each in one transaction:
+/* A deployment's status: the column deployments.status, typed. */
+enum deployment_status {
+	DEPLOYMENT_PENDING,
+	DEPLOYMENT_ROLLING_OUT,
+	DEPLOYMENT_ACTIVE,
+	DEPLOYMENT_FAILED,
+	DEPLOYMENT_SUPERSEDED,
+	DEPLOYMENT_UNDEPLOYED,
+	DEPLOYMENT__STATUS_COUNT
+};
+
+/* "pending", "rolling-out", ...; NULL out of range. */
+const char *deployment_status_name(enum deployment_status s);
+/* The status named name, or -1. */
+int deployment_status_parse(const char *name);
+/* Whether a deployment in status from may move to status to:
+ *   pending → rolling-out | active | failed
+ *   rolling-out → active | failed
+ *   active → superseded | undeployed
+ * (a pending or rolling-out one that is undeployed becomes failed). */
+int deployment_transition_allowed(enum deployment_status from, enum deployment_status to);
+
+/* The one transition of one deployment: a single UPDATE whose WHERE names
+ * the previous states `to` may be reached from, which must change exactly
+ * one row (so a check made earlier by the caller cannot be overtaken by
+ * another writer, e.g. an undeploy landing while a rollout finishes).
+ * Sets started_at on rolling-out, finished_at on active and failed, and
+ * error when given. Returns 0, or -1 with e set: 404 no such deployment,
+ * 409 its status does not allow the move (the message names it). Call
+ * inside or outside a transaction. */
+int deployment_transition(int64_t id, enum deployment_status to, const char *error,
+			  struct ferr *e);
+
+/* Status moves, each in one transaction, through deployment_transition:
  *  deployment_mark_rolling_out: pending → rolling-out (started_at set).
- *  deployment_mark_active: → active; the environment's previous active
- *    deployment of the component becomes superseded.
- *  deployment_mark_failed: → failed with error; the previous active one
- *    stays active.
+ *  deployment_mark_active: pending | rolling-out → active; the
+ *    environment's previous active deployment of the component becomes
+ *    superseded.
+ *  deployment_mark_failed: pending | rolling-out → failed with error; the
+ *    previous active one stays active.
  *  deployment_mark_undeployed: the active one of component+environment →
- *    undeployed (used by undeploy).
- * Return 0 or -1 with e set. */
+ *    undeployed, a pending or rolling-out one → failed (used by undeploy).
+ * Return 0 or -1 with e set (409 when the status moved on meanwhile). */
 int deployment_mark_rolling_out(int64_t id, struct ferr *e);
 int deployment_mark_active(int64_t id, struct ferr *e);
 int deployment_mark_failed(int64_t id, const char *error, struct ferr *e);

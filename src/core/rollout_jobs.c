@@ -81,7 +81,7 @@ static void rollout_abort(const struct plan *p, const char *reason)
 	}
 	runtime_replica_list_release(&mine);
 	ferr_clear(&e);
-	if (deployment_mark_failed(p->d.id, reason, &e) < 0)
+	if (deployment_mark_failed(p->d.id, reason, &e) < 0 && e.status != 409)
 		log_error("event=mark_failed_failed deployment=%lld err=\"%s\"", (long long)p->d.id, e.msg);
 	log_warnx("event=rollout_failed deployment=%lld owner=%s reason=\"%s\"", (long long)p->d.id,
 		  p->owner, reason);
@@ -166,6 +166,13 @@ static int roll(struct job *job, struct plan *p, struct ferr *e)
 		goto out;
 	}
 	if (deployment_mark_active(p->d.id, e) < 0) {
+		if (e->status == 409) {
+			/* an undeploy landed between the check above and the
+			 * move: it wins, the new replicas go */
+			ferr_clear(e);
+			rollout_abort(p, "undeployed before its rollout finished");
+			goto out;
+		}
 		rc = -1;
 		goto out;
 	}

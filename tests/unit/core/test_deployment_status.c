@@ -1,0 +1,243 @@
+/* Unit tests of the deployment status machine (core/deployment.h): every
+ * allowed and refused move of deployment_transition against a real SQLite
+ * store, and the undeploy-vs-activate race: an undeploy that lands after
+ * the rollout checked the status and before it marks the deployment active
+ * must win (before the typed transitions, the second UPDATE overwrote it). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/component.h"
+#include "core/core.h"
+#include "core/deployment.h"
+#include "core/project.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+static const struct principal admin = { 1, "admin", ROLE_ADMIN, 0 };
+
+struct fixture {
+	char dir[64];
+	int64_t pid, cid, dev;
+};
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* A deployment row in status (the rollout engine is not part of this
+ * test: foreign keys to builds and snapshots are off for the insert). */
+static int64_t make_deployment(struct fixture *f, int seq, const char *status)
+{
+	struct ferr e = FERR_INIT;
+	sqlite3_stmt *st;
+
+	assert_int_equal(store_exec("PRAGMA foreign_keys = OFF", &e), 0);
+	st = store_stmt("INSERT INTO deployments (component_id, project_id, environment_id, seq, build_id,"
+			" commit_sha, digest, image, descriptor, snapshot_id, independent_snapshot_id,"
+			" config_version, cause, status, created_by, created_at)"
+			" VALUES (?, ?, ?, ?, 1, 'c0ffee', 'sha256:00', 'img', '{}', 1, 1, 0, 'deploy', ?,"
+			" 'admin', '2026-01-01T00:00:00Z')");
+	sqlite3_bind_int64(st, 1, f->cid);
+	sqlite3_bind_int64(st, 2, f->pid);
+	sqlite3_bind_int64(st, 3, f->dev);
+	sqlite3_bind_int(st, 4, seq);
+	sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_reset(st);
+	assert_int_equal(store_exec("PRAGMA foreign_keys = ON", &e), 0);
+	return sqlite3_last_insert_rowid(store_db());
+}
+
+static void set_raw(int64_t id, const char *status)
+{
+	sqlite3_stmt *st = store_stmt("UPDATE deployments SET status = ? WHERE id = ?");
+
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_reset(st);
+}
+
+static void status_of(int64_t id, char out[16])
+{
+	sqlite3_stmt *st = store_stmt("SELECT status FROM deployments WHERE id = ?");
+
+	sqlite3_bind_int64(st, 1, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(out, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct vault_key_source src = { VAULT_KEY_DEFAULT, NULL, NULL, NULL };
+	struct component_spec spec = { 0 };
+	struct ferr e = FERR_INIT;
+	json_t *j = NULL;
+	char db[128];
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ferry-depstatus-test-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(db, sizeof(db), "%s/ferry.db", f->dir);
+	if (store_open(db, &e) < 0)
+		fail_msg("store_open: %s", e.msg);
+	src.data_dir = f->dir;
+	if (vault_open(&core.vault, &src, &e) < 0)
+		fail_msg("vault_open: %s", e.msg);
+	core.data_dir = f->dir;
+	if (project_create(&admin, "shop", NULL, 0, &j, &e) < 0)
+		fail_msg("project_create: %s", e.msg);
+	json_decref(j);
+	spec.name = "web";
+	spec.type = "service";
+	spec.repo = "https://git.example/web.git";
+	if (component_create(&admin, "shop", &spec, &j, &e) < 0)
+		fail_msg("component_create: %s", e.msg);
+	json_decref(j);
+	assert_int_equal(component_lookup(&admin, "shop", "web", &f->pid, &f->cid, &e), 0);
+	assert_int_equal(env_lookup(f->pid, "development", &f->dev, &e), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	vault_free(core.vault);
+	core.vault = NULL;
+	store_close();
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	for (int s = 0; s < DEPLOYMENT__STATUS_COUNT; s++)
+		assert_int_equal(deployment_status_parse(deployment_status_name(s)), s);
+	assert_int_equal(deployment_status_parse("rolled-out"), -1);
+	assert_int_equal(deployment_status_parse(NULL), -1);
+	assert_null(deployment_status_name(DEPLOYMENT__STATUS_COUNT));
+}
+
+/* Every (from, to) pair, through the store: allowed ones change the row,
+ * refused ones answer 409 and leave it alone. */
+static void test_every_move(void **state)
+{
+	static const struct { enum deployment_status from, to; } allowed[] = {
+		{ DEPLOYMENT_PENDING, DEPLOYMENT_ROLLING_OUT },
+		{ DEPLOYMENT_PENDING, DEPLOYMENT_ACTIVE },
+		{ DEPLOYMENT_PENDING, DEPLOYMENT_FAILED },
+		{ DEPLOYMENT_ROLLING_OUT, DEPLOYMENT_ACTIVE },
+		{ DEPLOYMENT_ROLLING_OUT, DEPLOYMENT_FAILED },
+		{ DEPLOYMENT_ACTIVE, DEPLOYMENT_SUPERSEDED },
+		{ DEPLOYMENT_ACTIVE, DEPLOYMENT_UNDEPLOYED },
+	};
+	struct fixture *f = *state;
+	int64_t id = make_deployment(f, 1, "pending");
+	int nallowed = 0;
+
+	for (int from = 0; from < DEPLOYMENT__STATUS_COUNT; from++) {
+		for (int to = 0; to < DEPLOYMENT__STATUS_COUNT; to++) {
+			struct ferr e = FERR_INIT;
+			char now[16];
+			int want = 0;
+
+			for (size_t k = 0; k < sizeof(allowed) / sizeof(allowed[0]); k++)
+				want |= allowed[k].from == (enum deployment_status)from &&
+					allowed[k].to == (enum deployment_status)to;
+			nallowed += want;
+			assert_int_equal(deployment_transition_allowed(from, to), want);
+			set_raw(id, deployment_status_name(from));
+			if (want) {
+				assert_int_equal(deployment_transition(id, to, NULL, &e), 0);
+				status_of(id, now);
+				assert_string_equal(now, deployment_status_name(to));
+			} else {
+				assert_int_equal(deployment_transition(id, to, NULL, &e), -1);
+				assert_int_equal(e.status, 409);
+				assert_non_null(strstr(e.msg, deployment_status_name(from)));
+				status_of(id, now);
+				assert_string_equal(now, deployment_status_name(from));
+			}
+		}
+	}
+	assert_int_equal(nallowed, 7);
+	{
+		struct ferr e = FERR_INIT;
+		assert_int_equal(deployment_transition(id + 1000, DEPLOYMENT_FAILED, "x", &e), -1);
+		assert_int_equal(e.status, 404);
+	}
+}
+
+/* The rollout checked "rolling-out", then an undeploy landed, then the
+ * rollout marks the deployment active: refused, the undeploy stands, and
+ * the previously active deployment is not superseded by the refused move. */
+static void test_undeploy_wins_over_activate(void **state)
+{
+	struct fixture *f = *state;
+	struct ferr e = FERR_INIT;
+	int64_t rolling = make_deployment(f, 2, "rolling-out");
+	char now[16];
+
+	status_of(rolling, now);
+	assert_string_equal(now, "rolling-out");           /* the rollout's check */
+	assert_int_equal(deployment_mark_undeployed(f->cid, f->dev, &e), 0);  /* lands */
+	assert_int_equal(deployment_mark_active(rolling, &e), -1);
+	assert_int_equal(e.status, 409);
+	status_of(rolling, now);
+	assert_string_equal(now, "failed");
+}
+
+static void test_activate_supersedes_in_one_transaction(void **state)
+{
+	struct fixture *f = *state;
+	struct ferr e = FERR_INIT;
+	int64_t old = make_deployment(f, 3, "active");
+	int64_t failed = make_deployment(f, 4, "failed");
+	int64_t next = make_deployment(f, 5, "rolling-out");
+	char now[16];
+
+	/* a refused activation supersedes nothing */
+	assert_int_equal(deployment_mark_active(failed, &e), -1);
+	status_of(old, now);
+	assert_string_equal(now, "active");
+	ferr_clear(&e);
+	assert_int_equal(deployment_mark_active(next, &e), 0);
+	status_of(old, now);
+	assert_string_equal(now, "superseded");
+	status_of(next, now);
+	assert_string_equal(now, "active");
+	/* failing an active deployment is refused: it keeps serving */
+	assert_int_equal(deployment_mark_failed(next, "late", &e), -1);
+	assert_int_equal(e.status, 409);
+	status_of(next, now);
+	assert_string_equal(now, "active");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_every_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undeploy_wins_over_activate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_activate_supersedes_in_one_transaction, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
