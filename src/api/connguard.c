@@ -12,6 +12,7 @@
 
 #include "lib/log.h"
 
+#include "lib/clock.h"
 #include "lib/banned.h"
 
 #define ADDR_BUCKETS 1024
@@ -34,13 +35,6 @@ static unsigned per_addr[ADDR_BUCKETS];
 static struct connguard_limits lim;
 static pthread_t reaper;
 static int running, stopping;
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned addr_bucket(const struct sockaddr *sa)
 {

@@ -39,6 +39,7 @@
 #include "pipeline/yaml_tree.h"
 #include "sched/jobqueue.h"
 #include "store/store.h"
+#include "lib/clock.h"
 #include "lib/banned.h"
 
 enum step { STEP_CHECKOUT, STEP_DESCRIPTOR, STEP_IMAGE, STEP_SCAN, STEP_PUSH, STEP_ENDPOINTS, NSTEPS };
@@ -76,14 +77,6 @@ static int build_timeout_s = BUILD_DEFAULT_TIMEOUT_S;
 /* Serializes registry garbage collection (which restarts the registry
  * read-only) against pushes. */
 static pthread_rwlock_t push_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void runs_add(struct build_run *run)
 {
@@ -248,8 +241,7 @@ static void build_finish(int64_t build_id, const char *status, const char *error
 	sqlite3_bind_text(st, 1, !strcmp(status, "cancelled") ? "cancelled" : "skipped", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, build_id);
-	sqlite3_step(st);
-	sqlite3_reset(st);
+	store_run_logged(st, "finish the build's steps");
 	if (!strcmp(status, "succeeded"))
 		event_publish(EVENT_BUILD_SUCCEEDED, build_id);
 	else if (!strcmp(status, "failed"))
@@ -1282,8 +1274,7 @@ static int step_push(struct build_run *run, struct build_src *src, const struct 
 			sqlite3_bind_int64(st, 1, src->component_id);
 			sqlite3_bind_text(st, 2, old, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 3, run->build_id);
-			sqlite3_step(st);
-			sqlite3_reset(st);
+			store_run_logged(st, "forget the collected image of older builds");
 		}
 	}
 	ret = 0;
@@ -1903,21 +1894,29 @@ int build_cancel(const struct principal *who, int64_t id, struct ferr *e)
 	}
 	/* A build still queued is cancelled here; a running one by its run. */
 	store_now(now);
+	/* the build and its pending steps together, or neither */
+	if (store_begin(e) < 0)
+		return -1;
 	st = store_stmt("UPDATE builds SET status = 'cancelled', error = 'cancelled before it started',"
 			" finished_at = ? WHERE id = ? AND status = 'queued'");
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_error(e, "cancel build");
+		goto fail;
 	if (sqlite3_changes(store_db()) == 1) {
 		st = store_stmt("UPDATE build_steps SET status = 'cancelled', finished_at = ?"
 				" WHERE build_id = ? AND status = 'pending'");
 		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, id);
-		sqlite3_step(st);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
 		sqlite3_reset(st);
 	}
-	return 0;
+	return store_commit(e);
+fail:
+	store_error(e, "cancel build");
+	store_rollback();
+	return -1;
 }
 
 int build_log_read(const struct principal *who, int64_t id, int64_t after_id, int limit,

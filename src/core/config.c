@@ -12,6 +12,7 @@
 #include "lib/strbuf.h"
 #include "store/store.h"
 #include "vault/vault.h"
+#include "lib/xalloc.h"
 #include "lib/banned.h"
 
 static config_changed_fn changed_hook;
@@ -658,17 +659,6 @@ void config_values_free(struct config_value *v, size_t n)
 		vault_plain_free(v[i].value, v[i].value_len);
 	}
 	free(v);
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	if (!(d = strdup(s)))
-		abort();
-	return d;
 }
 
 int config_current_values(int64_t component_id, int64_t env_id, struct config_value **ret,

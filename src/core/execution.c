@@ -32,6 +32,7 @@
 #include "runtime/runtime.h"
 #include "store/store.h"
 #include "lib/jsontext.h"
+#include "lib/clock.h"
 #include "lib/banned.h"
 
 #define GRACE_S 10                 /* SIGTERM → SIGKILL on cancel and timeout */
@@ -572,8 +573,8 @@ int execution_cancel(const struct principal *who, int64_t id, json_t **ret, stru
 			" AND status IN ('pending','running')");
 	sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
-	sqlite3_step(st);
-	sqlite3_reset(st);
+	if (store_run(st, "cancel execution", e) < 0)
+		return -1;
 	kick();
 	return exec_load(id, ret, NULL, e);
 }
@@ -629,8 +630,10 @@ long long execution_prune(int days, time_t now, struct ferr *e)
 		sqlite3_reset(st);
 		st = store_stmt("DELETE FROM execution_tally WHERE triggered_at < ?");
 		sqlite3_bind_text(st, 1, window, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_reset(st);
+		if (store_run(st, "prune the execution tally", e) < 0) {
+			store_rollback();
+			return -1;
+		}
 		if (store_commit(e) < 0)
 			return -1;
 		total += n;
@@ -670,14 +673,6 @@ struct follow_ctx {
 	enum ending ending;
 	char reason[256];
 };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Cancel requested (with its reason)? */
 static int cancel_requested(int64_t id, char *reason, size_t size)
@@ -792,8 +787,7 @@ static void set_container(int64_t id, const char *cid)
 
 	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
-	sqlite3_step(st);
-	sqlite3_reset(st);
+	store_run_logged(st, "record the execution's container");
 }
 
 /* Waits for the engine's runtime driver; NULL (with e) after
@@ -863,9 +857,7 @@ static void run_execution(int64_t id)
 				" WHERE id = ? AND status = 'pending'");
 		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, id);
-		sqlite3_step(st);
-		rc = sqlite3_changes(store_db());
-		sqlite3_reset(st);
+		rc = store_run_logged(st, "mark the execution running") == 0 ? sqlite3_changes(store_db()) : 0;
 		if (!rc)
 			goto out;
 		started = time(NULL);
@@ -905,8 +897,7 @@ static void run_execution(int64_t id)
 		/* podman keeps the container's whole output: read it again */
 		st = store_stmt("DELETE FROM execution_logs WHERE execution_id = ?");
 		sqlite3_bind_int64(st, 1, id);
-		sqlite3_step(st);
-		sqlite3_reset(st);
+		store_run_logged(st, "drop the execution's log before reading it again");
 		if (!stored[0])
 			set_container(id, cid);
 		log_info("event=execution_reattached execution=%lld container=%.12s", (long long)id, cid);

@@ -300,8 +300,7 @@ static void prune(void)
 				      " AND next_at_ms < ?");
 
 	sqlite3_bind_int64(st, 1, store_now_ms() - (int64_t)NOTIFY_KEEP_DAYS * 86400 * 1000);
-	sqlite3_step(st);
-	sqlite3_reset(st);
+	store_run_logged(st, "prune notification deliveries");
 }
 
 static void *sender(void *arg)

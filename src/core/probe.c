@@ -14,19 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/banned.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int left_ms(long long deadline)
 {
-	long long d = deadline - now_ms();
+	long long d = deadline - mono_ms();
 
 	return d < 0 ? 0 : (int)d;
 }
@@ -110,7 +103,7 @@ static int connect_loopback(int port, long long deadline, int timeout_ms, char *
 
 int probe_tcp(int port, int timeout_ms, char *answer, size_t size)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 1000);
+	long long deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 1000);
 	int fd = connect_loopback(port, deadline, timeout_ms, answer, size);
 
 	if (fd < 0)
@@ -138,7 +131,7 @@ static int status_of(const char *buf, size_t len)
 int probe_http(int port, const char *path, const char *host, int timeout_ms, char *answer,
 	       size_t size)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 1000);
+	long long deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 1000);
 	char req[1024], buf[256];
 	size_t got = 0, off = 0;
 	int fd, n, st;

@@ -33,22 +33,6 @@
 #include "runtime/podman.h"
 #include "lib/banned.h"
 
-long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		abort();
-	return p;
-}
-
 /* Grows *arr (elements of size elem, *cap slots) to hold n + 1. */
 void grow(void **arr, size_t n, size_t *cap, size_t elem)
 {
@@ -356,7 +340,7 @@ int nap(struct job *job, int ms)
 /* Waits until the engine finished its first pass. */
 int engine_wait_ready(struct job *job, struct ferr *e)
 {
-	long long deadline = now_ms() + ENGINE_WAIT_MS;
+	long long deadline = mono_ms() + ENGINE_WAIT_MS;
 
 	for (;;) {
 		int ready;
@@ -370,22 +354,13 @@ int engine_wait_ready(struct job *job, struct ferr *e)
 			return 0;
 		if (!eng.started)
 			return ferr_set(e, 503, "not_started", "the rollout engine is not running");
-		if (now_ms() > deadline)
+		if (mono_ms() > deadline)
 			return ferr_set(e, 503, "runtime_unavailable",
 					"the container runtime did not come up in %d s%s%s",
 					ENGINE_WAIT_MS / 1000, why[0] ? ": " : "", why);
 		if (nap(job, 200) < 0)
 			return ferr_set(e, 409, "cancelled", "cancelled while waiting for the container runtime");
 	}
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		abort();
-	return d;
 }
 
 int rollout_start(const struct rollout_config *cfg, struct ferr *e)

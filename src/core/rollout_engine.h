@@ -29,7 +29,9 @@
 
 #include "core/rollout_plan.h"
 #include "gateway/gateway.h"
+#include "lib/clock.h"
 #include "lib/error.h"
+#include "lib/xalloc.h"
 #include "runtime/runtime.h"
 #include "sched/jobqueue.h"
 
@@ -116,8 +118,6 @@ struct rollout_engine {
 extern struct rollout_engine eng;
 
 /* rollout.c */
-long long now_ms(void);
-void *xrealloc(void *p, size_t n);
 /* Grows *arr (elements of size elem, *cap slots) to hold n + 1. */
 void grow(void **arr, size_t n, size_t *cap, size_t elem);
 /* Wakes the reconciler for a pass now. */

@@ -160,13 +160,13 @@ void gw_server_down(long long dep, int replica, int drain_ms)
 	/* drain every route first, then wait on each: in-flight requests of
 	 * all routes finish in parallel */
 	if (drain_ms > 0) {
-		long long deadline = now_ms() + drain_ms;
+		long long deadline = mono_ms() + drain_ms;
 		for (size_t i = 0; i < n; i++) {
 			ferr_clear(&e);
 			gateway_server_drain(eng.gw, mine[i].key, mine[i].id, 0, &e);
 		}
 		for (size_t i = 0; i < n; i++) {
-			long long left = deadline - now_ms();
+			long long left = deadline - mono_ms();
 			ferr_clear(&e);
 			if (gateway_server_drain(eng.gw, mine[i].key, mine[i].id,
 						 left > 0 ? (int)left : 1, &e) < 0)

@@ -21,6 +21,7 @@
 #include "runtime/kubernetes.h"
 #include "sched/jobqueue.h"
 #include "store/store.h"
+#include "lib/clock.h"
 #include "lib/banned.h"
 
 #define RECONCILE_MS 3000
@@ -54,14 +55,6 @@ static struct {
 	struct seen *seen;
 	size_t nseen, aseen;
 } ke = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void grow(void **arr, size_t n, size_t *cap, size_t elem)
 {

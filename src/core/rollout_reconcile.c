@@ -192,7 +192,7 @@ static void keep_active(const struct want *w, const struct runtime_replica_list 
 		if (p->desc->liveness.kind != PROBE_NONE) {
 			const struct descriptor_probe *lp = &p->desc->liveness;
 			struct rep_state *s;
-			long long now = now_ms();
+			long long now = mono_ms();
 			int due, fails = 0;
 
 			pthread_mutex_lock(&eng.lock);

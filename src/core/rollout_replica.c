@@ -84,7 +84,7 @@ static struct backoff *backoff_locked(long long dep, int replica)
  * and returns the delay that will apply to the next one (seconds). */
 static int backoff_take(long long dep, int replica, int *ret_next_s)
 {
-	long long now = now_ms();
+	long long now = mono_ms();
 	struct backoff *b;
 	int ok = 0;
 
@@ -302,7 +302,7 @@ int probe_once(const struct descriptor_probe *pr, const struct runtime_replica *
 int wait_ready(const struct plan *p, const struct runtime_replica *r, struct job *job,
 		      char *why, size_t size)
 {
-	long long start = now_ms(), deadline = start + p->ready_budget_ms, next_inspect = start + 1000;
+	long long start = mono_ms(), deadline = start + p->ready_budget_ms, next_inspect = start + 1000;
 	char last[3][PROBE_ANSWER_MAX] = { "", "", "" };
 	int nlast = 0;
 
@@ -313,15 +313,15 @@ int wait_ready(const struct plan *p, const struct runtime_replica *r, struct job
 		char answer[PROBE_ANSWER_MAX];
 
 		if (probe_once(&p->readiness, r, answer, sizeof(answer))) {
-			snprintf(why, size, "%s after %.1f s", answer, (double)(now_ms() - start) / 1000);
+			snprintf(why, size, "%s after %.1f s", answer, (double)(mono_ms() - start) / 1000);
 			return 1;
 		}
 		if (!nlast || strcmp(last[(nlast - 1) % 3], answer))
 			snprintf(last[nlast++ % 3], PROBE_ANSWER_MAX, "%s", answer);
-		if (now_ms() >= next_inspect) {
+		if (mono_ms() >= next_inspect) {
 			struct runtime_replica st;
 			struct ferr e = FERR_INIT;
-			next_inspect = now_ms() + 1000;
+			next_inspect = mono_ms() + 1000;
 			if (runtime_inspect(eng.rt, r->id, &st, &e) == 0 && st.state == RUNTIME_EXITED &&
 			    st.restarts < 0) {
 				snprintf(why, size, "the replica exited with code %d (last probe: %s)",
@@ -329,7 +329,7 @@ int wait_ready(const struct plan *p, const struct runtime_replica *r, struct job
 				return 0;
 			}
 		}
-		if (now_ms() >= deadline) {
+		if (mono_ms() >= deadline) {
 			int k0 = nlast > 3 ? nlast - 3 : 0;
 			size_t off = (size_t)snprintf(why, size, "readiness did not pass within %.1f s; last answers:",
 						      (double)p->ready_budget_ms / 1000);

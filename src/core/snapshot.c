@@ -13,6 +13,7 @@
 #include "lib/strbuf.h"
 #include "store/store.h"
 #include "vault/vault.h"
+#include "lib/xalloc.h"
 #include "lib/banned.h"
 
 /* Runs in the caller's transaction if one is open, else in its own. */
@@ -271,17 +272,6 @@ void snapshot_free(struct snapshot *s)
 		return;
 	config_values_free(s->entries, s->n);
 	free(s);
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	if (!(d = strdup(s)))
-		abort();
-	return d;
 }
 
 static int tampered(struct ferr *e, int64_t id, const char *why)

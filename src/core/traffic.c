@@ -281,8 +281,7 @@ static void prune(void)
 	sqlite3_stmt *st = store_stmt("DELETE FROM gateway_traffic WHERE minute < ?");
 
 	sqlite3_bind_int64(st, 1, (int64_t)time(NULL) - (int64_t)TRAFFIC_KEEP_DAYS * 86400);
-	sqlite3_step(st);
-	sqlite3_reset(st);
+	store_run_logged(st, "prune gateway traffic");
 }
 
 static void *flush_loop(void *arg)

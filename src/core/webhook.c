@@ -313,8 +313,7 @@ int webhook_receive(const struct webhook_delivery *d, int *ret_status, json_t **
 		sqlite3_bind_int(st, 2, build > 0 ? 202 : 500);
 		sqlite3_bind_int64(st, 3, build > 0 ? build : 0);
 		sqlite3_bind_int64(st, 4, delivery);
-		sqlite3_step(st);
-		sqlite3_reset(st);
+		store_run_logged(st, "record the webhook delivery's result");
 		if (build < 0) {
 			audit(&t, 500, why.buf);
 			goto out;
@@ -463,8 +462,7 @@ void webhook_poll_tick(void)
 		st = store_stmt("UPDATE components SET polled_at = ? WHERE id = ?");
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int64(st, 2, items[i].id);
-		sqlite3_step(st);
-		sqlite3_reset(st);
+		store_run_logged(st, "record the poll time");
 		poll_one(&items[i]);
 		free(items[i].repo);
 		free(items[i].branch);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/clock.h"
 #include "lib/banned.h"
 
 int gateway_route_set(struct gateway *gw, const struct gateway_route *r, struct ferr *e)
@@ -237,14 +238,6 @@ int gateway_server_state_parse(const char *s, enum gateway_server_state *ret)
 	else
 		return -1;
 	return 0;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int gateway_server_drain(struct gateway *gw, const char *key, const char *id,

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lib/spawn.h"
+#include "lib/clock.h"
 #include "lib/banned.h"
 
 #define START_TIMEOUT_MS 10000
@@ -49,14 +50,6 @@ struct hap_gw {
 };
 
 static const struct gateway_ops hap_ops;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -211,15 +204,15 @@ static void signal_master(struct hap_gw *g, int sig)
 
 static void terminate(struct hap_gw *g)
 {
-	long long deadline = now_ms() + STOP_TIMEOUT_MS;
+	long long deadline = mono_ms() + STOP_TIMEOUT_MS;
 
 	if (!alive(g))
 		return;
 	signal_master(g, SIGTERM);
 	while (alive(g)) {
-		if (now_ms() > deadline) {
+		if (mono_ms() > deadline) {
 			signal_master(g, SIGKILL);
-			deadline = now_ms() + STOP_TIMEOUT_MS;
+			deadline = mono_ms() + STOP_TIMEOUT_MS;
 		}
 		sleep_ms(20);
 	}
@@ -299,7 +292,7 @@ static int launch(struct hap_gw *g, struct ferr *e)
 	close(logfd);
 	g->pid = sp.pid;
 	g->own = 1;
-	deadline = now_ms() + START_TIMEOUT_MS;
+	deadline = mono_ms() + START_TIMEOUT_MS;
 	for (;;) {
 		struct strbuf out = STRBUF_INIT;
 		int ok;
@@ -315,7 +308,7 @@ static int launch(struct hap_gw *g, struct ferr *e)
 		strbuf_release(&out);
 		if (ok)
 			break;
-		if (now_ms() > deadline) {
+		if (mono_ms() > deadline) {
 			terminate(g);
 			log_tail(g, tail, sizeof(tail));
 			return ferr_set(e, 502, "gateway_down", "gateway: HAProxy did not open its "
@@ -345,7 +338,7 @@ static int grow_and_reload(struct hap_gw *g, struct ferr *e)
 		return -1;
 	kill(g->pid, SIGUSR2);
 	/* done when the worker answering the socket is the new one */
-	deadline = now_ms() + START_TIMEOUT_MS;
+	deadline = mono_ms() + START_TIMEOUT_MS;
 	for (;;) {
 		struct strbuf out = STRBUF_INIT;
 		int max = -1;
@@ -355,7 +348,7 @@ static int grow_and_reload(struct hap_gw *g, struct ferr *e)
 		strbuf_release(&out);
 		if (max == (int)n - 1)
 			break;
-		if (now_ms() > deadline || !alive(g))
+		if (mono_ms() > deadline || !alive(g))
 			return ferr_set(e, 502, "gateway_down", "gateway: HAProxy did not come back "
 					"from its reload to %u slots (see %s)", n, g->log);
 		sleep_ms(20);
@@ -405,9 +398,9 @@ static int reload_adopted(struct hap_gw *g, struct ferr *e)
 	if (write_files(g, e) < 0)
 		return -1;
 	kill(g->pid, SIGUSR2);
-	deadline = now_ms() + START_TIMEOUT_MS;
+	deadline = mono_ms() + START_TIMEOUT_MS;
 	while ((now = worker_pid(g)) < 0 || now == old) {
-		if (now_ms() > deadline || !alive(g))
+		if (mono_ms() > deadline || !alive(g))
 			return ferr_set(e, 502, "gateway_down", "gateway: HAProxy did not come back "
 					"from its reload (see %s)", g->log);
 		sleep_ms(20);
@@ -686,7 +679,7 @@ static int server_remove_locked(struct hap_gw *g, unsigned slot, size_t j, struc
 	struct hap_route *r = g->st.slot[slot];
 	const char *id = r->srv[j].id;
 	struct ferr le = FERR_INIT;
-	long long deadline = now_ms() + DEL_RETRY_MS;
+	long long deadline = mono_ms() + DEL_RETRY_MS;
 	int rc = 0;
 
 	if (cli_do(g, NULL, &le, "set server r%u/%s state maint", slot, id) < 0 ||
@@ -697,7 +690,7 @@ static int server_remove_locked(struct hap_gw *g, unsigned slot, size_t j, struc
 		if (cli_do(g, ok_del_server, &le, "del server r%u/%s", slot, id) == 0)
 			break;
 		/* refused while idle or closing connections remain */
-		if (is_down(&le) || now_ms() > deadline || strstr(le.msg, "No such server")) {
+		if (is_down(&le) || mono_ms() > deadline || strstr(le.msg, "No such server")) {
 			if (strstr(le.msg, "No such server"))
 				ferr_clear(&le); /* already gone: fine */
 			else
@@ -988,7 +981,7 @@ static int hap_sync(struct gateway *gw, const struct gateway_route_state *rs, si
 static int hap_supervise(struct gateway *gw, struct ferr *e)
 {
 	struct hap_gw *g = hgw(gw);
-	long long now = now_ms();
+	long long now = mono_ms();
 	int rc;
 
 	pthread_mutex_lock(&g->lock);
@@ -1000,7 +993,7 @@ static int hap_supervise(struct gateway *gw, struct ferr *e)
 	} else if (launch(g, e) < 0) {
 		long long wait = 500LL << (g->failures < 6 ? g->failures : 6);
 		g->failures++;
-		g->next_try = now_ms() + (wait > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : wait);
+		g->next_try = mono_ms() + (wait > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : wait);
 		rc = -1;
 	} else {
 		g->failures = 0;

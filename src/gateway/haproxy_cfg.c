@@ -5,19 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/xalloc.h"
 #include "lib/banned.h"
-
-static char *xstrdup(const char *s)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	d = strdup(s);
-	if (!d)
-		abort(); /* as strbuf: no useful recovery from a tiny allocation */
-	return d;
-}
 
 void hap_state_init(struct hap_state *st, unsigned nslots)
 {

@@ -13,24 +13,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/banned.h"
 
 #define CLI_CAP (16u << 20)
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Waits for ev on fd until deadline. 1 ready, 0 timeout, -1 error. */
 static int wait_fd(int fd, short ev, long long deadline)
 {
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = ev };
-		long long left = deadline - now_ms();
+		long long left = deadline - mono_ms();
 		int r;
 
 		if (left <= 0)
@@ -46,7 +39,7 @@ int hap_cli(const char *sock, const char *cmd, struct strbuf *out, int timeout_m
 	    struct ferr *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	size_t len = strlen(cmd), off = 0;
 	char buf[16384];
 	int fd, ret = -1;

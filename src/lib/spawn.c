@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "banned.h"
 
 extern char **environ;
@@ -166,13 +167,6 @@ void spawn_kill(struct spawn *s, int sig)
 		kill(-s->pid, sig);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* poll()'s timeout until deadline (0: none, -1); -2 once it has passed. */
 static int poll_wait_ms(long long deadline)
 {
@@ -180,7 +174,7 @@ static int poll_wait_ms(long long deadline)
 
 	if (!deadline)
 		return -1;
-	left = deadline - now_ms();
+	left = deadline - mono_ms();
 	if (left <= 0)
 		return -2;
 	return (int)(left > INT_MAX ? INT_MAX : left);
@@ -190,7 +184,7 @@ int spawn_capture(const char *const *argv, const char *const *env, const char *d
 		  struct strbuf *out, size_t cap, int timeout_ms, struct ferr *e)
 {
 	struct spawn s = SPAWN_INIT;
-	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	long long deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : 0;
 	int pfd[2], timed_out = 0, status;
 	char buf[8192];
 
@@ -266,7 +260,7 @@ static int emit_lines(const struct spawn_io *io, struct strbuf *pending, int at_
 int spawn_pipe(const struct spawn_io *io, struct ferr *e)
 {
 	struct spawn s = SPAWN_INIT;
-	long long deadline = io->timeout_ms > 0 ? now_ms() + io->timeout_ms : 0;
+	long long deadline = io->timeout_ms > 0 ? mono_ms() + io->timeout_ms : 0;
 	int ipipe[2] = { -1, -1 }, opipe[2], epipe[2], timed_out = 0, stopped = 0, status;
 	struct strbuf pending = STRBUF_INIT;
 	size_t written = 0;

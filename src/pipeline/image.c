@@ -18,6 +18,7 @@
 
 #include "lib/spawn.h"
 
+#include "lib/clock.h"
 #include "lib/banned.h"
 
 #define OUT_CAP (1u << 20)
@@ -25,16 +26,9 @@
 #define KILL_GRACE_MS 5000
 #define POLL_SLICE_MS 100
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 long long image_deadline(int timeout_ms)
 {
-	return timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	return timeout_ms > 0 ? mono_ms() + timeout_ms : 0;
 }
 
 void image_local_release(struct image_local *img)
@@ -120,7 +114,7 @@ static void flush_line(struct line_buf *lb, const struct image_watch *w, struct 
  * working container and release storage locks, SIGKILL after a grace. */
 static int stop_tool(struct spawn *s)
 {
-	long long deadline = now_ms() + KILL_GRACE_MS;
+	long long deadline = mono_ms() + KILL_GRACE_MS;
 	int st;
 
 	spawn_kill(s, SIGTERM);
@@ -128,7 +122,7 @@ static int stop_tool(struct spawn *s)
 		pid_t p = waitpid(s->pid, &st, WNOHANG);
 		if (p == s->pid || (p < 0 && errno != EINTR))
 			break;
-		if (now_ms() >= deadline) {
+		if (mono_ms() >= deadline) {
 			spawn_kill(s, SIGKILL);
 			while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR)
 				;
@@ -184,7 +178,7 @@ static int tool_run(const char *const *env, const char *const *argv, const struc
 			stopped = 1;
 			break;
 		}
-		if (w && w->deadline_ms && now_ms() >= w->deadline_ms) {
+		if (w && w->deadline_ms && mono_ms() >= w->deadline_ms) {
 			stopped = 2;
 			break;
 		}

@@ -14,15 +14,8 @@
 
 #include "lib/strbuf.h"
 
+#include "lib/xalloc.h"
 #include "lib/banned.h"
-
-static char *xstrdup(const char *s)
-{
-	char *r = strdup(s);
-	if (!r)
-		abort();
-	return r;
-}
 
 static char *xstrndup(const char *s, size_t n)
 {

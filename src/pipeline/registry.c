@@ -21,6 +21,8 @@
 #include "lib/spawn.h"
 #include "pipeline/registry_auth.h"
 
+#include "lib/clock.h"
+#include "lib/xalloc.h"
 #include "lib/banned.h"
 
 #define START_TIMEOUT_MS 15000
@@ -50,13 +52,6 @@ struct registry {
 	struct spawn proc;          /* proc.pid == 0: not running */
 	long long last_start_ms;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(long ms)
 {
@@ -131,14 +126,6 @@ static int valid_ref(const char *ref)
 			return 0;
 	}
 	return 1;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = s ? strdup(s) : NULL;
-	if (s && !d)
-		abort();
-	return d;
 }
 
 static char *path_join(const char *dir, const char *name)
@@ -614,12 +601,12 @@ static void stop_locked(struct registry *r)
 	if (r->proc.pid <= 0)
 		return;
 	spawn_kill(&r->proc, SIGTERM);
-	deadline = now_ms() + STOP_GRACE_MS;
+	deadline = mono_ms() + STOP_GRACE_MS;
 	for (;;) {
 		pid_t w = waitpid(r->proc.pid, &st, WNOHANG);
 		if (w == r->proc.pid || (w < 0 && errno != EINTR))
 			break;
-		if (now_ms() >= deadline) {
+		if (mono_ms() >= deadline) {
 			spawn_kill(&r->proc, SIGKILL);
 			while (waitpid(r->proc.pid, &st, 0) < 0 && errno == EINTR)
 				;
@@ -657,7 +644,7 @@ static int start_locked(struct registry *r, int readonly, struct ferr *e)
 	 * It is (re)started from long-lived threads (start-up and supervision,
 	 * job workers for GC), so the death signal comes with ferryd's end. */
 	r->proc.die_with_parent = 1;
-	r->last_start_ms = now_ms();
+	r->last_start_ms = mono_ms();
 	if (spawn_start(&r->proc, e) < 0) {
 		close(fd);
 		r->proc.pid = 0;
@@ -668,7 +655,7 @@ static int start_locked(struct registry *r, int readonly, struct ferr *e)
 
 	http_resp_init(&resp);
 	strbuf_addf(&probe, "%s/v2/", r->base_url);
-	deadline = now_ms() + START_TIMEOUT_MS;
+	deadline = mono_ms() + START_TIMEOUT_MS;
 	for (;;) {
 		struct ferr he = FERR_INIT;
 		int st;
@@ -695,7 +682,7 @@ static int start_locked(struct registry *r, int readonly, struct ferr *e)
 			ret = 0;
 			goto out;
 		}
-		if (now_ms() >= deadline) {
+		if (mono_ms() >= deadline) {
 			stop_locked(r);
 			ferr_set(e, 500, "registry_failed",
 				 "the registry did not answer on %s within %d s (log: %s)",
@@ -939,7 +926,7 @@ int registry_supervise(struct registry *r, struct ferr *e)
 	}
 	/* Not running: it died, or an earlier restart failed. A registry that
 	 * dies at once must not be restarted in a tight loop. */
-	if (now_ms() - r->last_start_ms < 1000)
+	if (mono_ms() - r->last_start_ms < 1000)
 		goto out;
 	ret = start_locked(r, 0, e) < 0 ? -1 : 1;
 out:

@@ -15,6 +15,7 @@
 
 #include "lib/strbuf.h"
 
+#include "lib/clock.h"
 #include "lib/banned.h"
 
 #define CGROOT "/sys/fs/cgroup"
@@ -26,13 +27,6 @@ static struct sandbox_config cfg;
 static int cgroup_v2;
 static long id_start = -1, gid_start = -1;
 static char uid_map[48], gid_map[48], fsize[64];
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The first range of name in an /etc/subuid-style file with at least
  * ID_RANGE ids, or -1. */

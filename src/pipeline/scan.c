@@ -14,6 +14,7 @@
 #include "pipeline/dockerfile_scan.h"
 #include "pipeline/secrets.h"
 #include "pipeline/vuln.h"
+#include "lib/xalloc.h"
 #include "lib/banned.h"
 
 #define IGNORE_FILE_MAX (1u << 20)
@@ -22,14 +23,6 @@
 
 static const char *const level_names[] = { "UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL" };
 static const char *const fail_on_names[] = { "unknown", "low", "medium", "high", "critical", "never" };
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
 
 int scan_severity_level(const char *name)
 {

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "lib/strbuf.h"
+#include "lib/clock.h"
+#include "lib/xalloc.h"
 #include "lib/banned.h"
 
 #define RULES_FILE_MAX (4u << 20)
@@ -44,14 +46,6 @@ struct secret_rules {
 	size_t n;
 	char **allow_paths;             /* NULL-terminated */
 };
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
 
 static void rule_release(struct secret_rule *r, int compiled)
 {
@@ -531,14 +525,6 @@ struct walk {
 	size_t max_file, max_files, max_bytes;
 	struct strbuf buf;
 };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int walk_stop(struct walk *w)
 {

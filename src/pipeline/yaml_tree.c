@@ -7,6 +7,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "lib/xalloc.h"
 #include "lib/banned.h"
 
 struct loader {
@@ -18,15 +19,6 @@ struct loader {
 	size_t nodes;
 	size_t documents;
 };
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (!p)
-		abort(); /* as strbuf: nothing useful can be reported */
-	return p;
-}
 
 void ynode_free(struct ynode *n)
 {

@@ -9,6 +9,7 @@
 
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
+#include "lib/clock.h"
 #include "lib/banned.h"
 
 #define OUT_CAP (32u << 20)
@@ -236,14 +237,6 @@ struct watch_ctx {
 	long long deadline;
 	int timed_out, bad;
 };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int on_watch_line(const char *line, size_t len, void *arg)
 {

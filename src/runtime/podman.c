@@ -17,6 +17,7 @@
 #include "cni_dns.h"
 #include "subnet.h"
 #include "lib/spawn.h"
+#include "lib/xalloc.h"
 #include "lib/banned.h"
 
 #define OUT_CAP (4u << 20)     /* podman's JSON output */
@@ -26,7 +27,6 @@
 #define LOG_LINE_MAX (16u << 10)
 #define PROBE_OUT_CAP (64u << 10)
 
-static char *xstrdup(const char *s);
 
 static struct podman *to_podman(struct runtime *rt)
 {
@@ -830,15 +830,6 @@ static const struct runtime_ops podman_ops = {
 	.check_helpers = pm_check_helpers,
 	.free = pm_free,
 };
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		abort();
-	return d;
-}
 
 static int check_tag(const char *what, const char *s, struct ferr *e)
 {

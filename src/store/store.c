@@ -159,6 +159,29 @@ int store_error(struct ferr *e, const char *what)
 	return ferr_internal(e, "%s: %s", what, sqlite3_errmsg(db));
 }
 
+int store_run(sqlite3_stmt *st, const char *what, struct ferr *e)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_error(e, what);
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int store_run_logged(sqlite3_stmt *st, const char *what)
+{
+	struct ferr e = FERR_INIT;
+
+	if (store_run(st, what, &e) == 0)
+		return 0;
+	log_warnx("event=store_write_failed what=\"%s\" err=\"%s\"", what, e.msg);
+	return -1;
+}
+
 int store_exec(const char *sql, struct ferr *e)
 {
 	if (sqlite3_exec(store_db(), sql, NULL, NULL, NULL) != SQLITE_OK)

@@ -40,6 +40,13 @@ void store_rollback(void);
 /* Fills e with the connection's last error, prefixed by what. Returns -1. */
 int store_error(struct ferr *e, const char *what);
 
+/* Steps write statement st (from store_stmt, bound) to its end and resets
+ * it. Returns 0, or -1 with e set by store_error(e, what). */
+int store_run(sqlite3_stmt *st, const char *what, struct ferr *e);
+/* store_run for a write whose failure the caller can only report: logs
+ * event=store_write_failed with what and the error. Returns 0 or -1. */
+int store_run_logged(sqlite3_stmt *st, const char *what);
+
 /* The current time as RFC 3339 UTC ("2026-11-26T18:00:00Z"), and as
  * milliseconds since the epoch. */
 void store_now(char buf[32]);
