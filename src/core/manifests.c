@@ -12,6 +12,7 @@
 #include "gateway/gateway.h"
 #include "pipeline/descriptor.h"
 #include "store/store.h"
+#include "lib/xalloc.h"
 #include "lib/banned.h"
 
 #define READY_MIN_S 60
@@ -23,34 +24,22 @@ static struct {
 	int missed_run_deadline_s;
 } opts;
 
-static char *dup_or_null(const char *s)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
-
 void manifests_set_options(const struct manifests_options *o)
 {
-	opts.instance = dup_or_null(o->instance);
-	opts.ingress_class = dup_or_null(o->ingress_class);
-	opts.domain = dup_or_null(o->domain);
-	opts.ingress_namespace = dup_or_null(o->ingress_namespace);
-	opts.registry_host = dup_or_null(o->registry_host);
-	opts.registry_username = dup_or_null(o->registry_username);
-	opts.registry_password = dup_or_null(o->registry_password);
+	opts.instance = xstrdup(o->instance);
+	opts.ingress_class = xstrdup(o->ingress_class);
+	opts.domain = xstrdup(o->domain);
+	opts.ingress_namespace = xstrdup(o->ingress_namespace);
+	opts.registry_host = xstrdup(o->registry_host);
+	opts.registry_username = xstrdup(o->registry_username);
+	opts.registry_password = xstrdup(o->registry_password);
 	opts.missed_run_deadline_s = o->missed_run_deadline_s;
 }
 
 void manifests_set_instance(const char *instance)
 {
 	free(opts.instance);
-	opts.instance = dup_or_null(instance);
+	opts.instance = xstrdup(instance);
 }
 
 static void map_probe(struct kube_probe *out, const struct descriptor_probe *p)
@@ -81,9 +70,9 @@ static int load_task_settings(struct manifests_app *m, struct ferr *e)
 	sqlite3_bind_int64(st, 1, m->d.component_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		m->schedule = dup_or_null((const char *)sqlite3_column_text(st, 0));
-		m->timezone = dup_or_null((const char *)sqlite3_column_text(st, 1));
-		m->concurrency = dup_or_null((const char *)sqlite3_column_text(st, 2));
+		m->schedule = xstrdup((const char *)sqlite3_column_text(st, 0));
+		m->timezone = xstrdup((const char *)sqlite3_column_text(st, 1));
+		m->concurrency = xstrdup((const char *)sqlite3_column_text(st, 2));
 		m->app.task_timeout_s = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_reset(st);
