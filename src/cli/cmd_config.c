@@ -137,6 +137,20 @@ void cli_wipe_values(json_t *values)
 	}
 }
 
+/* What a change did to the deployments: the answer's "redeploy". */
+static void say_redeploy(json_t *r)
+{
+	json_t *dep = json_object_get(r, "deployment");
+	const char *why = json_string_value(json_object_get(r, "reason"));
+
+	if (cli.json || !r)
+		return;
+	if (json_is_integer(dep))
+		printf("redeployed: deployment %lld\n", (long long)json_integer_value(dep));
+	else if (why)
+		printf("not redeployed: %s\n", why);
+}
+
 static void list_set(json_t *rows)
 {
 	static const struct column cols[] = {
@@ -219,6 +233,7 @@ int cmd_config_set(int argc, char **argv, struct ferr *e)
 			print_json(ret);
 	} else {
 		print_result(ret, list_set);
+		say_redeploy(json_object_get(json_array_get(ret, 0), "redeploy"));
 	}
 	rc = 0;
 out:
@@ -344,6 +359,7 @@ int cmd_config_unset(int argc, char **argv, struct ferr *e)
 			print_json(ret);
 	} else {
 		print_result(ret, say_unset);
+		say_redeploy(json_object_get(ret, "redeploy"));
 	}
 	json_decref(ret);
 	return 0;

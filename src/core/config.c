@@ -22,10 +22,11 @@ void config_set_changed_hook(config_changed_fn fn)
 	changed_hook = fn;
 }
 
-void config_changed(int64_t component_id, int64_t env_id)
+json_t *config_changed(int64_t component_id, int64_t env_id, const char *who)
 {
-	if (changed_hook)
-		changed_hook(component_id, env_id);
+	json_t *r = changed_hook ? changed_hook(component_id, env_id, who) : NULL;
+
+	return r ? r : json_pack("{s:n, s:s}", "deployment", "reason", "nothing redeploys configuration changes");
 }
 
 const char *config_kind_name(enum config_kind k)
@@ -537,7 +538,7 @@ int config_set(const struct principal *who, const char *project, const char *com
 {
 	int64_t pid = 0, cid = 0, eid = 0, version = 0;
 	char now[32];
-	json_t *out;
+	json_t *out, *redeploy;
 	int held;
 
 	if (component_lookup(who, project, component, &pid, &cid, e) < 0 ||
@@ -557,7 +558,7 @@ int config_set(const struct principal *who, const char *project, const char *com
 			goto fail;
 	if (store_commit(e) < 0)
 		return -1;
-	config_changed(cid, eid);
+	redeploy = config_changed(cid, eid, who->name);
 
 	out = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -569,8 +570,10 @@ int config_set(const struct principal *who, const char *project, const char *com
 			json_object_set_new(o, "mount_path", json_string(in[i].mount_path));
 		if (!in[i].secret)
 			set_value(o, in[i].value, in[i].value_len);
+		json_object_set(o, "redeploy", redeploy);
 		json_array_append_new(out, o);
 	}
+	json_decref(redeploy);
 	*ret = out;
 	return 0;
 fail:
@@ -637,9 +640,9 @@ int config_unset(const struct principal *who, const char *project, const char *c
 	}
 	if (store_commit(e) < 0)
 		goto out;
-	config_changed(cid, eid);
-	*ret = json_pack("{s:s, s:s, s:I, s:b}", "key", key, "scope", env ? env : "component",
-			 "version", (json_int_t)version, "deleted", 1);
+	*ret = json_pack("{s:s, s:s, s:I, s:b, s:o}", "key", key, "scope", env ? env : "component",
+			 "version", (json_int_t)version, "deleted", 1, "redeploy",
+			 config_changed(cid, eid, who->name));
 	free(mount);
 	return 0;
 fail:

@@ -131,10 +131,13 @@ int config_current_values(int64_t component_id, int64_t env_id, struct config_va
 void config_values_free(struct config_value *v, size_t n);
 
 /* Called after every committed change of component_id's configuration,
- * with env_id 0 for a component-wide change. A change where the component
- * is active creates a new deployment: ferryd registers
- * deployment_after_config_change with config_set_changed_hook. */
-typedef void (*config_changed_fn)(int64_t component_id, int64_t env_id);
+ * with env_id 0 for a component-wide change, by who (the user's name). A
+ * change where the component is active creates a new deployment: ferryd
+ * registers deployment_after_config_change with config_set_changed_hook.
+ * Returns what the change caused, a new reference, which config_set and
+ * config_unset put in their answer as "redeploy":
+ * {"deployment": ID} or {"deployment": null, "reason": "why none"}. */
+typedef json_t *(*config_changed_fn)(int64_t component_id, int64_t env_id, const char *who);
 
 /* The gate config_set and config_unset pass after their checks and before
  * any change (approval_install sets it). env_id 0: component-wide (env
@@ -152,6 +155,8 @@ int config_set_approved(const struct principal *who, const char *project, const 
 int config_unset_approved(const struct principal *who, const char *project, const char *component,
 			  const char *env, const char *key, json_t **ret, struct ferr *e);
 void config_set_changed_hook(config_changed_fn fn);
-void config_changed(int64_t component_id, int64_t env_id);
+/* The hook's answer (new reference), or {"deployment": null, "reason": ...}
+ * without a hook. */
+json_t *config_changed(int64_t component_id, int64_t env_id, const char *who);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/audit.h"
 #include "core/component.h"
 #include "core/deployment_int.h"
 #include "core/events.h"
@@ -805,6 +806,26 @@ int deployment_status(const struct principal *who, const char *project, const ch
 /* ------------------------------------------------------------------ */
 /* Hooks                                                                */
 
+/* Records in the audit log that an automatic deployment of component_id
+ * (action: "config.redeploy", "deployment.auto-deploy") could not happen. */
+static void audit_not_deployed(const char *actor, const char *action, int64_t component_id,
+			       int status, const char *why)
+{
+	sqlite3_stmt *st = store_stmt("SELECT p.name, c.name FROM components c"
+				      " JOIN projects p ON p.id = c.project_id WHERE c.id = ?");
+	char project[64] = "", object[160];
+
+	sqlite3_bind_int64(st, 1, component_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(project, sizeof(project), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(object, sizeof(object), "%s/%s", project, (const char *)sqlite3_column_text(st, 1));
+	} else {
+		snprintf(object, sizeof(object), "component %lld", (long long)component_id);
+	}
+	sqlite3_reset(st);
+	audit_record(NULL, actor, action, object, project[0] ? project : NULL, status ? status : 500, why);
+}
+
 void deployment_after_build(int64_t build_id)
 {
 	struct new_deployment n = { .cause = "auto-deploy", .who = "auto-deploy" };
@@ -832,7 +853,11 @@ void deployment_after_build(int64_t build_id)
 	if (deployment_env_at(n.project_id, NULL, 0, &n.env_id, NULL, &e) < 0 ||
 	    (held = deployment_gate(NULL, &n, &g, NULL, &e)) < 0 ||
 	    (!held && deployment_create(&n, &id, &e) < 0)) {
+		char why[700];
+
 		log_warnx("event=auto_deploy_failed build=%lld err=\"%s\"", (long long)build_id, e.msg);
+		snprintf(why, sizeof(why), "build %lld was not deployed: %.600s", (long long)build_id, e.msg);
+		audit_not_deployed("auto-deploy", "deployment.auto-deploy", n.component_id, e.status, why);
 		return;
 	}
 	if (held)
@@ -841,31 +866,43 @@ void deployment_after_build(int64_t build_id)
 		log_info("event=auto_deploy build=%lld deployment=%lld", (long long)build_id, (long long)id);
 }
 
-void deployment_after_config_change(int64_t component_id, int64_t env_id)
+/* {"deployment": null, "reason": why}: what a change that deployed nothing
+ * answers. */
+static json_t *no_redeploy(const char *why)
+{
+	return json_pack("{s:n, s:s}", "deployment", "reason", why);
+}
+
+json_t *deployment_after_config_change(int64_t component_id, int64_t env_id, const char *who)
 {
 	struct new_deployment n = { .cause = "config", .who = "configuration change",
 				    .component_id = component_id };
 	struct ferr e = FERR_INIT;
 	int64_t id, indep = 0;
+	char why[700];
 
 	if (component_project_id(component_id, &n.project_id, &e) < 0)
-		return;
+		return no_redeploy(e.msg);
 	if (!env_id) {
 		/* Component-wide: a new setup-area snapshot, in the first environment. */
 		if (deployment_env_at(n.project_id, NULL, 0, &n.env_id, NULL, &e) < 0)
-			return;
+			return no_redeploy(e.msg);
 		if (!deployment_active_in(component_id, n.env_id, &n.build_id, NULL))
-			return;
+			return no_redeploy("not deployed in the first environment: the values apply to its next deployment");
 	} else {
 		/* This environment's own values change; its independent part stays. */
 		n.env_id = env_id;
 		if (!deployment_active_in(component_id, env_id, &n.build_id, &indep))
-			return;
+			return no_redeploy("not deployed in this environment: the values apply to its next deployment");
 		n.independent_id = indep;
 	}
 	if (deployment_create(&n, &id, &e) < 0) {
 		log_warnx("event=config_redeploy_failed component=%lld err=\"%s\"", (long long)component_id, e.msg);
-		return;
+		snprintf(why, sizeof(why), "the redeploy failed: %.600s", e.msg);
+		audit_not_deployed(who ? who : "configuration change", "config.redeploy", component_id,
+				   e.status, why);
+		return no_redeploy(why);
 	}
 	log_info("event=config_redeploy component=%lld deployment=%lld", (long long)component_id, (long long)id);
+	return json_pack("{s:I}", "deployment", (json_int_t)id);
 }

@@ -151,6 +151,9 @@ void deployment_after_build(int64_t build_id);
  * new deployment where the change applies and the component is active
  * (env_id 0: component-wide → the first environment only, from where
  * promotion carries it; else that environment). */
-void deployment_after_config_change(int64_t component_id, int64_t env_id);
+/* Returns what it did, for the change's answer (config_changed_fn): the
+ * deployment it created, or why none; a redeploy that failed is also in
+ * the audit log (action config.redeploy, actor who). New reference. */
+json_t *deployment_after_config_change(int64_t component_id, int64_t env_id, const char *who);
 
 #endif

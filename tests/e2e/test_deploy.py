@@ -242,3 +242,34 @@ def test_deleting_a_component_undeploys_it_everywhere(d):
     assert p.stdout.split() == []
     # the neighbour in the same environment is untouched
     assert get(d, "development").status_code == 200
+
+
+def test_a_configuration_change_says_which_deployment_it_caused_or_why_none(d):
+    # a change where the component serves: the answer names the new deployment
+    before = active(d, "production")
+    out = d.ok("config", "set", "demo/hello", "GREETING=salut", "--env", "production")
+    caused = out[0]["redeploy"]["deployment"]
+    assert isinstance(caused, int) and caused > before["id"]
+    settle(d, "production")
+    assert active(d, "production")["id"] == caused
+    human = d.cli("config", "set", "demo/hello", "GREETING=hola", "--env", "production")
+    assert human.rc == 0 and "redeployed: deployment " in human.out, human
+    settle(d, "production")
+    # a component that is not deployed: nothing to redeploy, and it says so
+    d.ok("component", "create", "demo/idle", "--repo", d.repo.file_url)
+    out = d.ok("config", "set", "demo/idle", "GREETING=hi")
+    assert out[0]["redeploy"]["deployment"] is None
+    assert "not deployed" in out[0]["redeploy"]["reason"]
+    # a redeploy that cannot happen (the required value is gone): the answer
+    # says why, the audit log keeps it, the serving deployment stays
+    dev = active(d, "development")
+    out = d.ok("config", "unset", "demo/hello", "GREETING")
+    assert out["redeploy"]["deployment"] is None
+    assert "redeploy failed" in out["redeploy"]["reason"] and "GREETING" in out["redeploy"]["reason"]
+    audit = d.ok("audit", "--project", "demo")
+    entry = next(a for a in audit if a["action"] == "config.redeploy")
+    assert entry["object"] == "demo/hello" and entry["status"] >= 400 and "GREETING" in entry["result"]
+    assert active(d, "development")["id"] == dev["id"]
+    out = d.ok("config", "set", "demo/hello", "GREETING=hello")
+    assert isinstance(out[0]["redeploy"]["deployment"], int)
+    settle(d, "development")

@@ -45,11 +45,13 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 static int changed_calls;
 static int64_t changed_component, changed_env;
 
-static void on_changed(int64_t component_id, int64_t env_id)
+static json_t *on_changed(int64_t component_id, int64_t env_id, const char *who)
 {
+	(void)who;
 	changed_calls++;
 	changed_component = component_id;
 	changed_env = env_id;
+	return json_pack("{s:n, s:s}", "deployment", "reason", "test hook");
 }
 
 static int setup(void **state)
