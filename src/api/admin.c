@@ -30,7 +30,7 @@ static pthread_mutex_t backup_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct backup_stream {
 	int fd;
-	char dir[PATH_MAX];
+	char dir[PATH_MAX];	/* staging directory, removed once fd is open */
 };
 
 static long backup_read(void *state, char *buf, size_t max)
@@ -49,7 +49,6 @@ static void backup_done(void *state)
 	struct backup_stream *s = state;
 
 	close(s->fd);
-	backup_discard(s->dir);
 	free(s);
 }
 
@@ -88,6 +87,9 @@ int h_admin_backup(struct api_req *r, json_t **ret, struct ferr *e)
 		free(s);
 		return -1;
 	}
+	/* The open descriptor keeps the archive readable: the staging copy
+	 * (a full copy of the store) goes now, not when the client is done. */
+	backup_discard(s->dir);
 	log_info("event=backup_made bytes=%lld registry=%d master_key=%d", (long long)st.st_size,
 		 o.include_registry, o.passphrase != NULL);
 	r->stream.read = backup_read;

@@ -30,8 +30,9 @@ struct backup_options {
 
 /* Writes a backup of the running installation (core.data_dir, the open
  * store and vault) into a new private directory under DATA/tmp; its path
- * goes to ret_dir and the archive's to ret_file. The caller sends the file
- * and then removes the directory with backup_discard. Returns 0, or -1
+ * goes to ret_dir and the archive's to ret_file. The caller opens the file
+ * and then removes the directory with backup_discard (the open descriptor
+ * still reads the archive). Returns 0, or -1
  * with e set (nothing left behind). */
 int backup_create(const struct backup_options *o, char *ret_dir, size_t dir_size, char *ret_file,
 		  size_t file_size, struct ferr *e);
