@@ -19,7 +19,6 @@
 #include "core/diskspace.h"
 #include "core/parts.h"
 #include "core/build_sweep.h"
-#include "core/deployment.h"
 #include "core/events.h"
 #include "core/gitcreds.h"
 #include "core/json.h"
@@ -1508,7 +1507,6 @@ static int build_job_run(struct job *job, struct ferr *e)
 	if (rc == 0) {
 		build_finish(build_id, "succeeded", NULL);
 		log_info("event=build_end build=%lld status=succeeded", (long long)build_id);
-		build_succeeded_hook(build_id);
 	} else if (!strcmp(e->code, "cancelled") && atomic_load(&shutting_down)) {
 		ferr_clear(e);
 		ferr_set(e, 503, "interrupted", "interrupted: ferryd stopped while the build ran; build again");
@@ -1593,11 +1591,6 @@ void build_recover(void)
 		log_error("event=build_recover_failed err=\"%s\"", e.msg);
 	else if (n)
 		log_info("event=builds_recovered count=%d", n);
-}
-
-void build_succeeded_hook(int64_t build_id)
-{
-	deployment_after_build(build_id);
 }
 
 /* ------------------------------------------------------------------ */

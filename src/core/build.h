@@ -136,9 +136,5 @@ int build_status(int64_t id, char status[16], json_t **ret_error, struct ferr *e
 /* 1 for succeeded, failed, cancelled. */
 int build_status_final(const char *status);
 
-/* Called once after every successful build, on the build's worker thread:
- * auto-deploys to the first environment when the component has auto_deploy
- * (deployment_after_build). */
-void build_succeeded_hook(int64_t build_id);
 
 #endif

@@ -873,6 +873,12 @@ static json_t *no_redeploy(const char *why)
 	return json_pack("{s:n, s:s}", "deployment", "reason", why);
 }
 
+void deployment_on_event(enum event_type type, int64_t id)
+{
+	if (type == EVENT_BUILD_SUCCEEDED)
+		deployment_after_build(id);
+}
+
 json_t *deployment_after_config_change(int64_t component_id, int64_t env_id, const char *who)
 {
 	struct new_deployment n = { .cause = "config", .who = "configuration change",

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/auth.h"
+#include "core/events.h"
 #include "lib/error.h"
 
 /* What the rollout engine needs of a deployment, read in one go. */
@@ -147,6 +148,9 @@ int deployment_status(const struct principal *who, const char *project, const ch
 /* After a successful build: deploys it to the first environment when the
  * component has auto-deploy on. */
 void deployment_after_build(int64_t build_id);
+/* The domain-event subscriber ferryd registers (core/events.h): a build
+ * succeeded → deployment_after_build, on the build's worker thread. */
+void deployment_on_event(enum event_type type, int64_t id);
 /* After a configuration change (registered with config_set_changed_hook): a
  * new deployment where the change applies and the component is active
  * (env_id 0: component-wide → the first environment only, from where

@@ -22,14 +22,11 @@
 
 #include <sodium.h>
 
-#include "core/build.h"
-#include "core/core.h"
 #include "core/deployment.h"
 #include "core/rollout_engine.h"
 #include "core/rollout_int.h"
 #include "core/rollout_kube.h"
 #include "lib/log.h"
-#include "pipeline/registry.h"
 #include "runtime/podman.h"
 #include "lib/banned.h"
 
@@ -233,9 +230,11 @@ int engine_runtime_up(struct ferr *e)
 	if (eng.env) {
 		pc.env = (const char *const *)eng.env;
 	} else {
-		if (build_infra_wait(0, e) < 0)
+		if (!eng.env_wait)
+			return ferr_internal(e, "the rollout engine has no containers configuration");
+		pc.env = eng.env_wait(e);
+		if (!pc.env)
 			return -1;
-		pc.env = registry_env(core.registry);
 	}
 	pc.data_dir = eng.data_dir;
 	pc.instance = eng.instance;
@@ -385,6 +384,7 @@ int rollout_start(const struct rollout_config *cfg, struct ferr *e)
 	eng.data_dir = xstrdup(cfg->data_dir);
 	eng.listen = xstrdup(cfg->gateway_listen);
 	eng.init_binary = xstrdup(cfg->init_binary);
+	eng.env_wait = cfg->containers_env_wait;
 	if (cfg->containers_env) {
 		size_t n = 0;
 		while (cfg->containers_env[n])

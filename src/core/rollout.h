@@ -29,9 +29,13 @@
 struct rollout_config {
 	const char *data_dir;
 	const char *gateway_listen;   /* "127.0.0.1:8080" */
-	/* env for podman (CONTAINERS_CONF ...); NULL: the build
-	 * infrastructure's (registry_env), once build_infra_wait succeeds */
+	/* env for podman (CONTAINERS_CONF ...); NULL: containers_env_wait's */
 	const char *const *containers_env;
+	/* With containers_env NULL: waits (without blocking: 0 ms) for the
+	 * build infrastructure and returns its env, or NULL with e set while
+	 * it is not up. ferryd passes one over build_infra_wait and
+	 * registry_env, so the engine never includes the build module. */
+	const char *const *(*containers_env_wait)(struct ferr *e);
 	const char *init_binary;      /* ferry-init, bind-mounted as PID 1 */
 	/* "podman" (NULL) or "kubernetes": then core/rollout_kube.h's engine
 	 * runs instead, with these (each NULL: kubectl's default) */

@@ -91,6 +91,7 @@ struct rollout_engine {
 	char *listen;
 	char *init_binary;
 	char **env;              /* copy of rollout_config.containers_env */
+	const char *const *(*env_wait)(struct ferr *e);  /* its containers_env_wait */
 	char instance[40];
 
 	struct runtime *rt;      /* set once, then constant */

@@ -37,6 +37,7 @@
 #include "core/webhook.h"
 #include "ferryd/restore.h"
 #include "lib/log.h"
+#include "pipeline/registry.h"
 #include "pipeline/sandbox.h"
 #include "pipeline/scan.h"
 #include "pipeline/secrets.h"
@@ -670,6 +671,15 @@ static int rotate_master_key(const struct config *c)
 	return 0;
 }
 
+/* The rollout engine's podman environment: the build infrastructure's,
+ * once it is up (rollout_config.containers_env_wait). */
+static const char *const *build_containers_env(struct ferr *e)
+{
+	if (build_infra_wait(0, e) < 0)
+		return NULL;
+	return registry_env(core.registry);
+}
+
 int main(int argc, char **argv)
 {
 	struct config c = {
@@ -760,6 +770,9 @@ int main(int argc, char **argv)
 	}
 	/* Notifications: events queue deliveries, sender threads send them. */
 	event_subscribe(notify_on_event);
+	/* A build that succeeded auto-deploys (build.c publishes, never calls):
+	 * after notifications, so "build.succeeded" is queued first as before. */
+	event_subscribe(deployment_on_event);
 	if (notify_start(&e) < 0) {
 		log_error("event=start_failed err=\"%s\"", e.msg);
 		return 1;
@@ -803,6 +816,7 @@ int main(int argc, char **argv)
 				.data_dir = c.data,
 				.gateway_listen = c.gateway_listen,
 				.containers_env = NULL, /* the build infrastructure's */
+				.containers_env_wait = build_containers_env,
 				.init_binary = c.init_binary,
 				.runtime = c.runtime,
 				.kubectl = c.kubectl,
