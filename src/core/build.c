@@ -25,6 +25,7 @@
 #include "lib/jsontext.h"
 #include "core/project.h"
 #include "lib/fstree.h"
+#include "store/reserve.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "pipeline/baseimage.h"
@@ -232,7 +233,8 @@ static void build_finish(int64_t build_id, const char *status, const char *error
 	sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, build_id);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	/* recorded even on a full disk (store/reserve.h) */
+	if (store_step_essential(st) != SQLITE_DONE)
 		log_error("event=build_finish_failed build=%lld err=\"%s\"", (long long)build_id,
 			  sqlite3_errmsg(store_db()));
 	st = store_stmt("UPDATE build_steps SET status = ?, finished_at = ?"

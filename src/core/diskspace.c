@@ -6,6 +6,7 @@
 #include <sys/statvfs.h>
 
 #include "core/core.h"
+#include "store/reserve.h"
 #include "lib/banned.h"
 
 static int64_t min_free = DISKSPACE_MIN_FREE_DEFAULT;
@@ -32,9 +33,10 @@ json_t *diskspace_report(void)
 
 	if (probe(&free_b, &total) < 0)
 		return NULL;
-	return json_pack("{s:s, s:I, s:I, s:I, s:b}", "path", core.data_dir, "free_bytes", (json_int_t)free_b,
-			 "total_bytes", (json_int_t)total, "min_free_bytes", (json_int_t)min_free,
-			 "low", min_free > 0 && free_b < min_free);
+	return json_pack("{s:s, s:I, s:I, s:I, s:b, s:b}", "path", core.data_dir, "free_bytes",
+			 (json_int_t)free_b, "total_bytes", (json_int_t)total, "min_free_bytes",
+			 (json_int_t)min_free, "low", (min_free > 0 && free_b < min_free) || !store_reserve_held(),
+			 "store_reserve", store_reserve_held());
 }
 
 int diskspace_check_build(struct ferr *e)

@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "sched/cron.h"
+#include "store/reserve.h"
 #include "lib/banned.h"
 
 static struct {
@@ -173,6 +174,12 @@ static void *hk_main(void *arg)
 		if (hk.gc_on && hk.next_gc && hk.next_gc < wake)
 			wake = hk.next_gc;
 		if (!swept && time(NULL) + 5 < wake)
+			wake = time(NULL) + 5;
+		/* the store's reserve, given up on a full disk (by any thread),
+		 * is made again within seconds of there being room */
+		if (!store_reserve_held())
+			store_reserve_restore();
+		if (time(NULL) + 5 < wake)
 			wake = time(NULL) + 5;
 		ts.tv_sec = wake;
 		while (!hk.stop && time(NULL) < wake)

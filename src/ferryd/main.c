@@ -45,6 +45,7 @@
 #include "sched/cron.h"
 #include "sched/jobqueue.h"
 #include "sched/scheduler.h"
+#include "store/reserve.h"
 #include "store/store.h"
 #include "vault/vault.h"
 #include "lib/banned.h"
@@ -744,6 +745,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	core.data_dir = c.data;
+	store_reserve_init(c.data);
 	diskspace_set_min_free((int64_t)c.min_free_mib << 20);
 	snprintf(path, sizeof(path), "%s/admin.token", c.data);
 	rc = auth_bootstrap(path, &e);

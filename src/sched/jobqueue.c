@@ -9,6 +9,7 @@
 
 #include "lib/log.h"
 #include "lib/jsontext.h"
+#include "store/reserve.h"
 #include "store/store.h"
 #include "lib/banned.h"
 
@@ -161,7 +162,8 @@ static void finish(struct job *job, int rc, const struct ferr *e)
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, job->id);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	/* recorded even on a full disk (store/reserve.h) */
+	if (store_step_essential(st) != SQLITE_DONE)
 		log_error("event=job_finish_failed job=%lld err=\"%s\"", (long long)job->id,
 			  sqlite3_errmsg(store_db()));
 	sqlite3_reset(st);

@@ -156,6 +156,11 @@ int store_error(struct ferr *e, const char *what)
 		return ferr_conflict(e, "%s: already exists", what);
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return ferr_set(e, 503, "busy", "%s: the store is busy, try again", what);
+	if ((rc & 0xff) == SQLITE_FULL || sqlite3_system_errno(db) == ENOSPC)
+		return ferr_set(e, 507, "insufficient_storage",
+				"%s: the disk of the store is full (%s): this change was not stored; free some "
+				"space on the data dir's file system (ferry admin df shows what uses it)",
+				what, sqlite3_errmsg(db));
 	return ferr_internal(e, "%s: %s", what, sqlite3_errmsg(db));
 }
 

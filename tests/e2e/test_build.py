@@ -501,6 +501,11 @@ def test_registry_dies_with_a_killed_ferryd(tmp_path):
             assert time.time() < deadline, "the registry outlived a killed ferryd"
             time.sleep(0.05)
         d.start()
+        # the registry starts in the background after /healthz answers
+        deadline = time.time() + 60
+        while d.api("GET", "/healthz?verbose=1").json()["parts"]["registry"]["state"] != "up":
+            assert time.time() < deadline, "the registry did not start again"
+            time.sleep(0.1)
         assert skopeo_inspect(d, first["image"])["Digest"] == first["digest"]
         r = d.cli("build", "p/app", "--wait", "--json", timeout=300)
         assert r.rc == 0, r
