@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 PYTEST     ?= /usr/bin/python3 -m pytest
 MESON_OPTS ?=
 
-.PHONY: all build deps console demo demo-stop test unit unit-asan e2e k8s valgrind bench bench-console bench-console-soak fuzz-api clean
+.PHONY: all build deps console demo demo-stop test unit unit-asan e2e k8s valgrind bench bench-console bench-console-soak kill9-full fuzz-api clean
 
 all: build
 
@@ -72,6 +72,9 @@ demo-stop:
 
 # schemathesis (PyPI, in a venv under the build dir) against a real ferryd,
 # from its OpenAPI description; not part of `make test`.
+kill9-full: build
+	FERRY_KILL_INSTANTS=20 FERRY_BUILD_DIR=$(CURDIR)/$(BUILD) /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/e2e/test_kill9.py
+
 fuzz-api: build
 	scripts/fuzz-api $(CURDIR)/$(BUILD) $(FUZZ_API_OPTS)
 
