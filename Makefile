@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 PYTEST     ?= /usr/bin/python3 -m pytest
 MESON_OPTS ?=
 
-.PHONY: all build deps console demo demo-stop test unit unit-asan e2e k8s valgrind bench bench-console bench-console-soak kill9-full fuzz-api clean
+.PHONY: all build deps console demo demo-stop test unit unit-asan e2e k8s valgrind bench bench-console bench-console-soak bench-kube kill9-full fuzz-api clean
 
 all: build
 
@@ -80,6 +80,11 @@ fuzz-api: build
 
 bench: build
 	bench/api/run
+
+# ferry on the test Kubernetes control plane: promote -> available, API
+# requests per rollout (bench/kube/run; not part of make test)
+bench-kube: build k8s
+	FERRY_BUILD_DIR=$(CURDIR)/$(BUILD) bench/kube/run
 
 bench-console: build console
 	bench/console/run

@@ -224,19 +224,26 @@ static const char *workload_kind(const struct manifests_app *m)
 	       "cronjob" : NULL;
 }
 
-/* The workload's generation now, or -1 (absent). */
-static long long workload_generation(const struct manifests_app *m, const char *ns)
+/* The workload's generation now, or -1 (absent); the deployment its
+ * labels name into *ret_dep (if not NULL). */
+static long long workload_generation(const struct manifests_app *m, const char *ns, int64_t *ret_dep)
 {
 	char what[96];
 	json_t *o = NULL;
 	long long g = -1;
 
+	if (ret_dep)
+		*ret_dep = 0;
 	if (!workload_kind(m))
 		return -1;
 	snprintf(what, sizeof(what), "%s/%s", workload_kind(m), m->d.component);
-	if (kubectl_get(ke.k, ns, what, NULL, &o, NULL) == 0)
+	if (kubectl_get(ke.k, ns, what, NULL, &o, NULL) == 0) {
+		const char *d = kube_label(o, LABEL "deployment-id");
 		g = (long long)json_integer_value(json_object_get(json_object_get(o, "metadata"),
 								  "generation"));
+		if (ret_dep && d)
+			*ret_dep = strtoll(d, NULL, 10);
+	}
 	json_decref(o);
 	return g;
 }
@@ -415,7 +422,7 @@ static int roll(struct job *job, int64_t dep, struct ferr *e)
 	deployment_event(dep, "applied to namespace %s (server-side apply, field manager ferry): %s", ns, what);
 	prev = active_of(m.d.component_id, m.d.environment_id);
 	if (m.app.kind != KUBE_SERVICE) {
-		seen_set(dep, workload_generation(&m, ns));
+		seen_set(dep, workload_generation(&m, ns, NULL));
 		rc = deployment_mark_active(dep, e);
 		goto out;
 	}
@@ -635,6 +642,7 @@ static void check_deployment(int64_t dep)
 	char ns[KUBE_NAME_MAX + 1], missing[600];
 	json_t *objs = NULL;
 	long long before, after, known;
+	int64_t runs = 0;
 
 	if (render(dep, &m, &objs, ns, &e) < 0) {
 		log_warnx("event=kube_check_failed deployment=%lld err=\"%s\"", (long long)dep, e.msg);
@@ -645,16 +653,25 @@ static void check_deployment(int64_t dep)
 		goto out;
 	}
 	known = seen_get(dep);
-	before = workload_generation(&m, ns);
-	if (!missing[0] && known >= 0 && before == known)
+	before = workload_generation(&m, ns, &runs);
+	if (before < 0 && workload_kind(&m) && !strstr(missing, m.app.kind == KUBE_SERVICE ?
+						      "Deployment " : "CronJob "))
+		/* deleted between the two reads */
+		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s %s",
+			 missing[0] ? ", " : "", m.app.kind == KUBE_SERVICE ? "Deployment" : "CronJob",
+			 m.d.component);
+	if (!missing[0] && known >= 0 && before == known && runs == dep)
 		goto out;   /* as ferry left it */
 	if (apply(objs, &e) < 0) {
 		deployment_event(dep, "drift: applying the objects again failed: %s", e.msg);
 		goto out;
 	}
-	after = workload_generation(&m, ns);
+	after = workload_generation(&m, ns, NULL);
 	seen_set(dep, after);
-	if (missing[0])
+	if (!missing[0] && before >= 0 && runs != dep)
+		deployment_event(dep, "drift repaired: the %s ran deployment %lld's objects (changed outside "
+				 "ferry): applied this one's again", workload_kind(&m), (long long)runs);
+	else if (missing[0])
 		deployment_event(dep, "drift repaired: %s %s missing from namespace %s (deleted by hand?): "
 				 "applied again", missing, strchr(missing, ',') ? "were" : "was", ns);
 	else if (known >= 0)
@@ -679,7 +696,11 @@ static void pass(void)
 	sqlite3_stmt *st = store_stmt(
 		"SELECT d.id, d.component_id, d.environment_id FROM deployments d"
 		" JOIN components c ON c.id = d.component_id"
-		" WHERE d.status = 'active' AND c.type <> 'manual-task' ORDER BY d.id");
+		" WHERE d.status = 'active' AND c.type <> 'manual-task'"
+		/* a rollout there owns the objects: it is not drift */
+		" AND NOT EXISTS (SELECT 1 FROM deployments n WHERE n.component_id = d.component_id"
+		"  AND n.environment_id = d.environment_id AND n.status IN ('pending', 'rolling-out'))"
+		" ORDER BY d.id");
 	struct { int64_t dep; struct owner o; } *w = NULL;
 	size_t n = 0, cap = 0;
 

@@ -199,7 +199,7 @@ static int kb_list(struct runtime *rt, const struct runtime_filter *f,
 	json_array_foreach(json_object_get(list, "items"), i, o) {
 		const char *kind = json_string_value(json_object_get(o, "kind"));
 
-		if (kind && !strcmp(kind, "Job"))
+		if (kind && !strcmp(kind, "Job") && kube_label(o, LABEL "execution-id"))
 			job_replica(o, &ret->items[ret->n++]);
 		else if (kind && !strcmp(kind, "Pod") && !kube_label(o, LABEL "execution-id"))
 			pod_replica(o, pods++, &ret->items[ret->n++]);
@@ -280,6 +280,26 @@ static int job_exit_code(struct kubernetes *kb, const char *ns, const char *name
 	return code;
 }
 
+/* Whether a pod of the Job has left Pending (its container ran or runs). */
+static int job_pod_started(struct kubernetes *kb, const char *ns, const char *name)
+{
+	char sel[128];
+	json_t *pods = NULL, *p;
+	size_t i;
+	int started = 0;
+
+	snprintf(sel, sizeof(sel), "batch.kubernetes.io/job-name=%s", name);
+	if (kubectl_get(kb->k, ns, "pods", sel, &pods, NULL) != 0)
+		return 0;
+	json_array_foreach(json_object_get(pods, "items"), i, p) {
+		const char *phase = json_string_value(json_object_get(json_object_get(p, "status"), "phase"));
+		if (phase && strcmp(phase, "Pending"))
+			started = 1;
+	}
+	json_decref(pods);
+	return started;
+}
+
 static int kb_inspect(struct runtime *rt, const char *id, struct runtime_replica *ret,
 		      struct ferr *e)
 {
@@ -304,6 +324,7 @@ static int kb_stop_replica(struct runtime *rt, const char *id, int grace_s, stru
 	struct kubernetes *kb = to_kube(rt);
 	struct ferr fe = FERR_INIT;
 	char ns[64], name[64], what[80];
+	struct runtime_replica r;
 	json_t *job;
 
 	(void)grace_s; /* the pod's terminationGracePeriodSeconds */
@@ -313,7 +334,12 @@ static int kb_stop_replica(struct runtime *rt, const char *id, int grace_s, stru
 		ferr_set(e, fe.status, fe.code, "%s", fe.msg);
 		return -1;
 	}
+	job_replica(job, &r);
 	json_decref(job);
+	if (r.state == RUNTIME_EXITED)
+		/* finished: left to its ttlSecondsAfterFinished (a day), for
+		 * kubectl users; ferry has its history already */
+		return 0;
 	snprintf(what, sizeof(what), "job/%s", name);
 	return kubectl_delete(kb->k, ns, what, NULL, e);
 }
@@ -366,14 +392,53 @@ struct logs_ctx {
 	runtime_log_fn fn;
 	void *arg;
 	int stopped;
+	/* a followed Job: its end also ends the stream (a kubelet closes it
+	 * when the container exits; kwok's simulated one never does) */
+	struct kubernetes *kb;
+	const char *job;
+	long long next_check_ms, ended_ms;
 };
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define JOB_CHECK_MS 2000
+#define JOB_LAST_LINES_MS 1500
+
+static int job_ended(struct logs_ctx *c)
+{
+	char ns[64], name[64];
+	struct runtime_replica r;
+	json_t *job;
+
+	if (job_find(c->kb, c->job, &job, ns, name, NULL) < 0)
+		return 1;   /* gone */
+	job_replica(job, &r);
+	json_decref(job);
+	return r.state == RUNTIME_EXITED;
+}
 
 static int on_log_line(const char *line, size_t len, void *arg)
 {
 	struct logs_ctx *c = arg;
+	long long now = mono_ms();
 
 	if (c->fn(line, len, c->arg))
 		c->stopped = 1;
+	if (!c->stopped && c->job) {
+		if (c->ended_ms && now - c->ended_ms >= JOB_LAST_LINES_MS)
+			c->stopped = 1;
+		else if (!c->ended_ms && now >= c->next_check_ms) {
+			c->next_check_ms = now + JOB_CHECK_MS;
+			if (job_ended(c))
+				c->ended_ms = now;
+		}
+	}
 	return c->stopped;
 }
 
@@ -381,7 +446,7 @@ static int kb_logs(struct runtime *rt, const char *id, int follow, runtime_log_f
 		   struct ferr *e)
 {
 	struct kubernetes *kb = to_kube(rt);
-	struct logs_ctx c = { fn, arg, 0 };
+	struct logs_ctx c = { .fn = fn, .arg = arg };
 	char ns[64], name[64], what[80];
 	json_t *job;
 
@@ -394,7 +459,7 @@ static int kb_logs(struct runtime *rt, const char *id, int follow, runtime_log_f
 			return c.stopped ? 0 : -1;
 		return 0;
 	}
-	/* until its pod runs there is nothing to read: wait, ticking */
+	/* until its pod runs (or ran) there is nothing to read: wait, ticking */
 	for (;;) {
 		struct runtime_replica r;
 
@@ -402,13 +467,19 @@ static int kb_logs(struct runtime *rt, const char *id, int follow, runtime_log_f
 			return -1;
 		job_replica(job, &r);
 		json_decref(job);
-		if (r.state != RUNTIME_CREATED || !follow)
+		if (!follow || r.state == RUNTIME_EXITED || (r.state != RUNTIME_CREATED &&
+							      job_pod_started(kb, ns, name)))
 			break;
 		if (fn(NULL, 0, arg))
 			return 0;
 		usleep(300 * 1000);
 	}
 	snprintf(what, sizeof(what), "job/%s", name);
+	if (follow) {
+		c.kb = kb;
+		c.job = id;
+		c.next_check_ms = mono_ms() + JOB_CHECK_MS;
+	}
 	if (kubectl_logs_stream(kb->k, ns, what, NULL, follow, on_log_line, &c, e) < 0)
 		return c.stopped ? 0 : -1;
 	return 0;

@@ -10,7 +10,8 @@
  * one Job (labelled ferry.dev/execution-id), its id "e<execution id>",
  * its slot (replica) the execution id. list, inspect, logs (the Job's pod,
  * followed), wait (until the Job completes or fails: the container's exit
- * code), stop_replica (the Job and its pods deleted) work on them;
+ * code), stop_replica (a running Job and its pods deleted; a finished one is left
+ * to its ttlSecondsAfterFinished, a day) work on them;
  * start_replica does not (a Job needs the deployment's configuration
  * Secret and rendering: core applies it), nor do restart_replica and
  * exec_probe (the kubelet runs probes). ensure_network and remove_network

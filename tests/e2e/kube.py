@@ -183,6 +183,11 @@ class ControlPlane:
         self._spawn("kwok", [
             os.path.join(b, "kwok"), "--kubeconfig", self.kubeconfig,
             "--config", KWOK_STAGES, "--config", logs_cfg,
+            # the node's heartbeat is a Lease kwok renews (its stages patch
+            # the node's status only every 10-20 min): without it the node
+            # lifecycle controller marks the node NotReady after its grace
+            # period, and with it every pod on it
+            "--node-lease-duration-seconds", "40",
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
             "--cidr", "10.0.0.1/24", "--node-ip", "127.0.0.1", "--node-port", str(self.kubelet_port),

@@ -222,3 +222,163 @@ def test_rollback_reapplies_an_earlier_deployment(k):
     assert running == str(new["id"])
     _, values = secret_values(cp, "demo-development", "hello-d%d" % new["id"])
     assert values["GREETING"] == "ahoy"
+
+
+def test_hand_deleted_deployment_is_restored_and_hand_scaling_reverted(k):
+    d, cp = k.d, k.cp
+    dep = active(d, "development")
+    ns = "demo-development"
+    obj, _ = template_dep(cp, ns)
+    cp.kubectl("delete", "deployment", "hello", "-n", ns, "--wait=true")
+    back = wait_for("the Deployment to be back", lambda: cp.kubectl(
+        "get", "deployment", "hello", "-n", ns, "-o", "json", check=False).stdout, timeout=60)
+    back = json.loads(back)
+    assert back["metadata"]["uid"] != obj["metadata"]["uid"]
+    assert back["spec"]["template"]["metadata"]["labels"]["ferry.dev/deployment-id"] == str(dep["id"])
+    wait_for("the restored Deployment to be available", lambda: get(
+        cp, "-n", ns, "deployment", "hello")["status"].get("availableReplicas") == 1, timeout=60)
+    assert "drift repaired: Deployment hello was missing from namespace demo-development" in events(d, dep["id"])
+    # an edit by hand (3 replicas where ferry wants 1) is taken back
+    cp.kubectl("scale", "deployment", "hello", "-n", ns, "--replicas", "3")
+    wait_for("the replicas back at 1", lambda: get(cp, "-n", ns, "deployment", "hello")["spec"]["replicas"] == 1,
+             timeout=60)
+    wait_for("the repair in the rollout log", lambda: "had been changed outside ferry" in events(d, dep["id"]),
+             timeout=30)
+    # and the deployment is still the active one: nothing was redeployed
+    assert active(d, "development")["id"] == dep["id"]
+
+
+def test_kill9_mid_rollout_then_the_restarted_ferryd_adopts_and_finishes(k):
+    d, cp = k.d, k.cp
+    ns = "demo-production"
+    before = active(d, "production")
+    dev = active(d, "development")
+    kwok = [p for name, p in cp.procs if name == "kwok"][0]
+    # kwok paused: the new pod is scheduled but never becomes ready while ferryd is killed
+    os.kill(kwok.pid, signal.SIGSTOP)
+    try:
+        d.ok("config", "set", "demo/hello", "GREETING=moin", "--env", "production")
+        new = wait_for("the redeploy to be created", lambda: [
+            x for x in d.ok("deployments", "demo/hello", "--env", "production") if x["id"] > before["id"]],
+            timeout=60)[0]
+        wait_for("the rollout to be under way", lambda: "applied to namespace demo-production" in events(d, new["id"]),
+                 timeout=60)
+        _, running = template_dep(cp, ns)
+        assert running == str(new["id"])
+        d.kill()
+        d.start()
+    finally:
+        os.kill(kwok.pid, signal.SIGCONT)
+    wait_for("the rollout to finish after the restart", lambda: [
+        x for x in d.ok("deployments", "demo/hello", "--env", "production")
+        if x["id"] == new["id"] and x["status"] == "active"], timeout=180)
+    log = events(d, new["id"])
+    assert "resuming the rollout" in log and "new ReplicaSet available after" in log, log
+    # adopted, not made twice: one Deployment, one ReplicaSet per deployment
+    deps = get(cp, "-n", ns, "deployment")["items"]
+    assert [x["metadata"]["name"] for x in deps] == ["hello"]
+    rs = get(cp, "-n", ns, "replicaset", "-l", "ferry.dev/deployment-id=%d" % new["id"])["items"]
+    assert len(rs) == 1 and rs[0]["status"].get("availableReplicas") == 1
+    _, values = secret_values(cp, ns, "hello-d%d" % new["id"])
+    assert values["GREETING"] == "moin"
+    # the other environment's deployment, untouched, is adopted by the new ferryd
+    wait_for("adoption in development", lambda: "adopted after a ferryd start" in events(d, dev["id"]), timeout=30)
+
+
+def test_manual_task_runs_as_a_job_with_its_exit_code_and_output(k):
+    d, cp = k.d, k.cp
+    d.ok("component", "create", "demo/once", "--repo", k.repo.file_url, "--path", "task", "--type", "manual-task")
+    d.ok("config", "set", "demo/once", "MESSAGE=from-config")
+    r = d.cli("build", "demo/once", "--wait", "--json", timeout=600)
+    assert r.rc == 0, r
+    r = d.cli("deploy", "demo/once", "--wait", timeout=300)
+    assert r.rc == 0, r
+    r = d.cli("run", "demo/once", "--env", "development", "--wait", "--", "kwok-exit", "3", timeout=180)
+    assert r.rc != 0 and "exit code 3" in r.err, r
+    x = d.ok("executions", "demo/once", "--env", "development")["executions"][0]
+    assert x["status"] == "failed" and x["exit_code"] == 3 and x["args"] == ["kwok-exit", "3"], x
+    assert x["started_at"] and x["finished_at"]
+    out = d.cli("logs", "execution", x["id"]).out
+    for line in POD_LINES:
+        assert line in out, out
+    job = get(cp, "-n", "demo-development", "job", "-l", "ferry.dev/execution-id=%d" % x["id"])["items"]
+    assert len(job) == 1, job
+    spec = job[0]["spec"]
+    assert spec["backoffLimit"] == 0
+    assert spec["template"]["spec"]["containers"][0]["args"] == ["kwok-exit", "3"]
+    env = {e["name"]: e for e in spec["template"]["spec"]["containers"][0]["env"]}
+    assert env["MESSAGE"]["valueFrom"]["secretKeyRef"]["name"].startswith("once-d")
+    ok = d.cli("run", "demo/once", "--env", "development", "--wait", "--json", "--", "kwok-exit", "0", timeout=180)
+    assert ok.rc == 0 and ok.json["status"] == "succeeded" and ok.json["exit_code"] == 0, ok
+
+
+def test_scheduled_task_is_a_cronjob(k):
+    d, cp = k.d, k.cp
+    d.ok("component", "create", "demo/nightly", "--repo", k.repo.file_url, "--path", "task",
+         "--type", "scheduled-task", "--schedule", "30 3 * * *", "--timezone", "Europe/Berlin",
+         "--concurrency", "replace")
+    r = d.cli("build", "demo/nightly", "--wait", "--json", timeout=600)
+    assert r.rc == 0, r
+    r = d.cli("deploy", "demo/nightly", "--wait", timeout=300)
+    assert r.rc == 0, r
+    dep = active(d, "development", "demo/nightly")
+    cj = get(cp, "-n", "demo-development", "cronjob", "nightly")
+    spec = cj["spec"]
+    assert spec["schedule"] == "30 3 * * *" and spec["timeZone"] == "Europe/Berlin"
+    assert spec["concurrencyPolicy"] == "Replace"
+    assert spec["startingDeadlineSeconds"] > 0
+    assert cj["metadata"]["labels"]["ferry.dev/deployment-id"] == str(dep["id"])
+    assert spec["jobTemplate"]["spec"]["backoffLimit"] == 0
+    # the CronJob controller accepted it: it reports a schedule it follows
+    assert "status" in cj
+
+
+def test_a_readiness_that_never_passes_is_undone(k):
+    d, cp = k.d, k.cp
+    ns = "demo-development"
+    serving = active(d, "development")
+    old_rs = {r["metadata"]["name"] for r in get(cp, "-n", ns, "replicaset")["items"]
+              if r["status"].get("availableReplicas")}
+    desc = hello_files()[".ferry/component.yaml"].replace("path: /healthz", "path: " + NEVER_READY)
+    k.repo.commit({".ferry/component.yaml": desc}, message="a readiness that never passes")
+    r = d.cli("build", "demo/hello", "--wait", "--json", timeout=600)
+    assert r.rc == 0, r
+    r = d.cli("deploy", "demo/hello", "--wait", timeout=400)
+    assert r.rc != 0, r
+    bad = max(d.ok("deployments", "demo/hello", "--env", "development"), key=lambda x: x["id"])
+    assert bad["status"] == "failed", bad
+    shown = d.ok("deployment", "show", bad["id"])
+    err = json.dumps(shown)
+    assert "did not become available" in err or "not available in time" in err, shown
+    assert "readiness probe GET /kwok-never-ready" in err, shown
+    assert "undone" in err, shown
+    # the serving deployment never stopped serving and is back in the template
+    assert active(d, "development")["id"] == serving["id"]
+    obj, running = template_dep(cp, ns)
+    assert running == str(serving["id"])
+    def with_pods():
+        return {r["metadata"]["name"]: r["status"].get("replicas") for r in get(cp, "-n", ns, "replicaset")["items"]
+                if r["status"].get("replicas")}
+    last = {}
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        last = with_pods()
+        if set(last) == old_rs:
+            break
+        time.sleep(0.5)
+    assert set(last) == old_rs, (last, old_rs)
+    assert get(cp, "-n", ns, "deployment", "hello")["status"]["availableReplicas"] == 1
+
+
+def test_undeploy_removes_the_components_objects(k):
+    d, cp = k.d, k.cp
+    r = d.cli("undeploy", "demo/hello", "--env", "production", "--wait", timeout=120)
+    assert r.rc == 0, r
+
+    def gone():
+        left = get(cp, "-n", "demo-production", "deployments,services,ingresses,secrets",
+                   "-l", "ferry.dev/component=hello")["items"]
+        return not left
+    wait_for("the objects to go", gone, timeout=60)
+    # development is untouched
+    assert get(cp, "-n", "demo-development", "deployment", "hello")["status"]["availableReplicas"] == 1
