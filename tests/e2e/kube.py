@@ -164,7 +164,13 @@ class ControlPlane:
             "--service-account-private-key-file", os.path.join(pki, "sa.key"),
             "--root-ca-file", os.path.join(pki, "ca.crt"),
             "--use-service-account-credentials=false",
-            "--controllers", "*,-node-ipam-controller"])
+            "--controllers", "*,-node-ipam-controller",
+            # v1.37's ReplicaSet and Job controllers wait, after each write,
+            # until their informer has seen a resourceVersion as new as it;
+            # on this quiet, loaded test cluster that wait stalled a
+            # rollout for over 90 s ("read version: N is not as new as
+            # written version: M"), so the test cluster turns it off
+            "--feature-gates", "StaleControllerConsistencyReplicaSet=false,StaleControllerConsistencyJob=false"])
         self._spawn("kube-scheduler", [os.path.join(b, "kube-scheduler")] + common)
         # kwok also plays the kubelet's API (logs) on loopback, with the
         # API server's certificate; the API server reaches it at the

@@ -372,7 +372,7 @@ def test_a_readiness_that_never_passes_is_undone(k):
 
 def test_undeploy_removes_the_components_objects(k):
     d, cp = k.d, k.cp
-    r = d.cli("undeploy", "demo/hello", "--env", "production", "--wait", timeout=120)
+    r = d.cli("undeploy", "demo/hello", "--env", "production", timeout=120)
     assert r.rc == 0, r
 
     def gone():
