@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 PYTEST     ?= /usr/bin/python3 -m pytest
 MESON_OPTS ?=
 
-.PHONY: all build deps console demo demo-stop test unit unit-asan e2e k8s valgrind bench bench-console bench-console-soak bench-kube kill9-full fuzz-api clean
+.PHONY: all build deps console demo demo-stop test unit unit-asan e2e k8s valgrind bench bench-console bench-console-soak bench-kube kill9-full fuzz-api clean test-buildpacks-java
 
 all: build
 
@@ -48,6 +48,12 @@ unit: build
 
 e2e: build console
 	FERRY_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -v -p no:cacheprovider tests/e2e
+
+# The java buildpack's e2e test: out of the default suite (its JDK and Maven
+# base images and Maven's plugin downloads take minutes; docs/buildpacks.md).
+test-buildpacks-java: build
+	FERRY_TEST_JAVA=1 FERRY_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTEST) -v -p no:cacheprovider \
+	  tests/e2e/test_buildpacks.py -k java
 
 valgrind: build
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 20 \

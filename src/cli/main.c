@@ -25,7 +25,8 @@ static const struct command {
 	  "    [--approvals N] [--approval-ttl 24h] | --no-require-approval" },
 	{ "component create", cmd_component_create, "component create P/C --repo URL [--branch B] [--path DIR]\n"
 	  "                     [--type service|web-app|scheduled-task|manual-task]\n"
-	  "                     [--dockerfile PATH] [--buildpack NAME] [--auto-build] [--auto-deploy]\n"
+	  "                     [--dockerfile PATH] [--buildpack static|node|python|go|java]\n"
+	  "                     [--auto-build] [--auto-deploy]\n"
 	  "                     [--schedule CRON] [--timezone ZONE] [--poll-interval SECONDS]\n"
 	  "                     [--timeout SECONDS] [--concurrency forbid|allow|replace]\n"
 	  "                     [--scan-fail-on critical|high|medium|low|never]" },
@@ -33,7 +34,8 @@ static const struct command {
 	{ "component show",   cmd_component_show,   "component show P/C" },
 	{ "component delete", cmd_component_delete, "component delete P/C" },
 	{ "component update", cmd_component_update, "component update P/C [--repo URL] [--branch B] [--path DIR]\n"
-	  "                     [--dockerfile PATH | --buildpack NAME] [--auto-build | --no-auto-build]\n"
+	  "                     [--dockerfile PATH | --buildpack static|node|python|go|java]\n"
+	  "                     [--auto-build | --no-auto-build]\n"
 	  "                     [--auto-deploy | --no-auto-deploy] [--schedule CRON] [--timezone ZONE]\n"
 	  "                     [--poll-interval SECONDS] [--timeout SECONDS]\n"
 	  "                     [--concurrency forbid|allow|replace]\n"

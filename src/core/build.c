@@ -29,6 +29,8 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "pipeline/baseimage.h"
+#include "pipeline/buildpack.h"
+#include "pipeline/buildpack_build.h"
 #include "pipeline/descriptor.h"
 #include "pipeline/dockerfile_from.h"
 #include "pipeline/git.h"
@@ -1302,6 +1304,33 @@ static void sandbox_describe(struct build_run *run, const struct sandbox *sb)
 		c->memory >> 20, c->pids, c->disk >> 20, cpus, run->timeout_s);
 }
 
+/* The buildpack of this build: the component's, or, when it names no
+ * other Dockerfile than ./Dockerfile and the repository has none, the one
+ * its files call for
+ * (buildpack.h). NULL: a Dockerfile build. */
+static const struct buildpack *choose_buildpack(struct build_run *run, const struct build_src *src,
+						const char *workspace)
+{
+	const struct buildpack *bp;
+	struct strbuf path = STRBUF_INIT;
+	int has_dockerfile;
+
+	if (src->buildpack)
+		return buildpack_find(src->buildpack);
+	/* "Dockerfile" is also what a component without --dockerfile records */
+	if (src->dockerfile && strcmp(src->dockerfile, "Dockerfile"))
+		return NULL;
+	strbuf_addf(&path, "%s/Dockerfile", workspace);
+	has_dockerfile = access(path.buf, F_OK) == 0;
+	strbuf_release(&path);
+	if (has_dockerfile)
+		return NULL;
+	bp = buildpack_detect(workspace);
+	if (bp)
+		run_log(run, "no Dockerfile: the %s buildpack, detected from %s", bp->name, bp->detect);
+	return bp;
+}
+
 /* Runs the steps. The local image is left in *img for the caller to
  * remove once the build's result is recorded (users wait for that, not for
  * the clean-up). */
@@ -1364,6 +1393,7 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 	strbuf_addf(&repo, "%s/%s", src->project, src->component);
 	{
 		struct sandbox sb = SANDBOX_INIT;
+		const struct buildpack *bp;
 		char sb_key[40];
 		int rc;
 		struct image_build b = {
@@ -1375,15 +1405,28 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 		};
 		/* unique on the machine: other ferryds number their builds too */
 		snprintf(sb_key, sizeof(sb_key), "p%ld-b%lld", (long)getpid(), (long long)run->build_id);
-		if (src->buildpack) {
+		bp = choose_buildpack(run, src, workspace);
+		if (sandbox_open(&sb, sb_key, src->build_network_egress, e) < 0)
+			goto out;
+		b.sandbox = &sb;
+		sandbox_describe(run, &sb);
+		if (bp) {
 			int port = IMAGE_STATIC_PORT;
 			if (d->n_endpoints && d->endpoints[0].port >= 1024)
 				port = d->endpoints[0].port;
-			if (image_static_dockerfile(".", port, &df, e) < 0)
+			if (!bp->build_base) {
+				rc = image_static_dockerfile(".", port, &df, e);
+				run_log(run, "buildpack %s: serving the files on port %d", bp->name, port);
+			} else {
+				struct buildpack_build bb = { bp, workspace, repo.buf, port, commit_time, &sb };
+				rc = buildpack_prepare(core.registry, &bb, &w, &df, e);
+			}
+			if (rc < 0) {
+				sandbox_close(&sb);
 				goto out;
+			}
 			b.dockerfile = NULL;
 			b.dockerfile_text = df.buf;
-			run_log(run, "buildpack %s: serving the files on port %d", src->buildpack, port);
 		} else {
 			run_log(run, "building %s with buildah (timestamp %lld)", b.dockerfile ? b.dockerfile : "Dockerfile",
 				(long long)commit_time);
@@ -1402,10 +1445,6 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 				b.dockerfile_text = df.buf;
 			}
 		}
-		if (sandbox_open(&sb, sb_key, src->build_network_egress, e) < 0)
-			goto out;
-		b.sandbox = &sb;
-		sandbox_describe(run, &sb);
 		rc = image_build(core.registry, &b, &w, &img, e);
 		sandbox_close(&sb);
 		if (rc < 0)

@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "core/names.h"
 #include "core/project.h"
+#include "pipeline/buildpack.h"
 #include "pipeline/scan.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
@@ -27,7 +28,6 @@ void component_set_public_url(const char *base)
 }
 
 static const char *const types[] = { "service", "web-app", "scheduled-task", "manual-task", NULL };
-static const char *const buildpacks[] = { "static", NULL };
 
 static int one_of(const char *s, const char *const *list)
 {
@@ -107,8 +107,9 @@ static int check_spec(const struct component_spec *s, struct ferr *e)
 		return ferr_invalid(e, "give either a Dockerfile (--dockerfile) or a buildpack (--buildpack), not both");
 	if (s->dockerfile && (!*s->dockerfile || check_relpath("dockerfile", s->dockerfile, e) < 0))
 		return ferr_invalid(e, "dockerfile path must not be empty");
-	if (s->buildpack && !one_of(s->buildpack, buildpacks))
-		return ferr_invalid(e, "buildpack \"%s\" is not known: the built-in buildpack is \"static\"", s->buildpack);
+	if (s->buildpack && !buildpack_find(s->buildpack))
+		return ferr_invalid(e, "buildpack \"%s\" is not known: the built-in buildpacks are %s",
+				    s->buildpack, buildpack_names());
 	if (s->scan_fail_on && scan_fail_on_parse(s->scan_fail_on) < 0)
 		return ferr_invalid(e, "scan fail-on level \"%s\" is not one of critical, high, medium, "
 				    "low, never", s->scan_fail_on);

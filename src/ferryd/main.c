@@ -37,6 +37,7 @@
 #include "core/webhook.h"
 #include "ferryd/restore.h"
 #include "lib/log.h"
+#include "pipeline/bpbase.h"
 #include "pipeline/registry.h"
 #include "pipeline/sandbox.h"
 #include "pipeline/scan.h"
@@ -106,6 +107,7 @@ static void usage(FILE *f)
 	      "              [--master-key-file FILE | --master-key-command CMD]\n"
 	      "              [--registry-username USER --registry-password-file FILE]\n"
 	      "              [--base-registry URL]... (upstreams for FROM by short name, cached)\n"
+	      "              [--buildpack-cache DIR] [--buildpack-mirror URL]\n"
 	      "              [--build-concurrency N] [--build-timeout SECONDS]\n"
 	      "              [--build-cpus N] [--build-memory SIZE] [--build-pids N]\n"
 	      "              [--build-disk SIZE] [--build-network egress|none]\n"
@@ -152,13 +154,15 @@ static int parse_args(int argc, char **argv, struct config *c)
 	       O_INGRESS_CLASS, O_INGRESS_NS, O_BCPUS, O_BMEM, O_BPIDS, O_BDISK, O_BNET,
 	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT, O_ALLOWLOCAL, O_HOOKRATE,
 	       O_BASEREG, O_KEEPDEP, O_REGGC, O_LOGDAYS, O_LOGSIZE, O_HKINT, O_NO_GWMETRICS,
-	       O_KUBECONFIG, O_KUBECTX, O_KUBECTL };
+	       O_KUBECONFIG, O_KUBECTX, O_KUBECTL, O_BPCACHE, O_BPMIRROR };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "gateway-listen", required_argument, NULL, O_GW },
 		{ "registry", required_argument, NULL, O_REG },
 		{ "base-registry", required_argument, NULL, O_BASEREG },
+		{ "buildpack-cache", required_argument, NULL, O_BPCACHE },
+		{ "buildpack-mirror", required_argument, NULL, O_BPMIRROR },
 		{ "runtime", required_argument, NULL, O_RT },
 		{ "kubeconfig", required_argument, NULL, O_KUBECONFIG },
 		{ "kube-context", required_argument, NULL, O_KUBECTX },
@@ -219,6 +223,20 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case O_LISTEN: c->listen = optarg; break;
 		case O_GW: c->gateway_listen = optarg; break;
 		case O_REG: c->registry = optarg; break;
+		case O_BPCACHE:
+			if (optarg[0] != '/') {
+				fprintf(stderr, "ferryd: --buildpack-cache takes an absolute directory\n");
+				return -1;
+			}
+			bpbase_configure(optarg, bpbase_mirror());
+			break;
+		case O_BPMIRROR:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
+				fprintf(stderr, "ferryd: --buildpack-mirror takes a Debian mirror URL (http://...)\n");
+				return -1;
+			}
+			bpbase_configure(bpbase_cache_dir(), optarg);
+			break;
 		case O_BASEREG:
 			if (c->n_base_registries == BUILD_MAX_BASE_REGISTRIES) {
 				fprintf(stderr, "ferryd: at most %d --base-registry\n",

@@ -68,7 +68,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-static int remove_tree(const char *path, struct ferr *e)
+int baseimage_remove_tree(const char *path, struct ferr *e)
 {
 	struct stat st;
 
@@ -180,7 +180,7 @@ static int stage_tree(const char *root, const char *busybox, const char *applets
 	size_t base;
 	int ret = -1;
 
-	if (remove_tree(root, e) < 0)
+	if (baseimage_remove_tree(root, e) < 0)
 		return -1;
 	strbuf_addstr(&p, root);
 	base = p.len;
@@ -315,23 +315,6 @@ static void trim(struct strbuf *sb)
 		strbuf_setlen(sb, sb->len - 1);
 }
 
-/* Runs a tool that must succeed; its last output line goes into the error. */
-static int run_ok(struct registry *r, const char *const *argv, const struct image_watch *w,
-		  struct strbuf *out, struct ferr *e)
-{
-	struct strbuf tail = STRBUF_INIT;
-	int st = image_tool_run(r, argv, w, out, &tail, e);
-
-	if (st > 0) {
-		trim(&tail);
-		const char *last = strrchr(tail.buf, '\n');
-		ferr_internal(e, "%s %s failed (exit %d): %s", argv[0], argv[1], st,
-			      last ? last + 1 : tail.buf);
-	}
-	strbuf_release(&tail);
-	return st == 0 ? 0 : -1;
-}
-
 static int push(struct registry *r, const char *image, const char *tag,
 		const struct image_watch *w, const char *dfile, char digest[72],
 		struct ferr *e)
@@ -352,7 +335,7 @@ static int push(struct registry *r, const char *image, const char *tag,
 	argv[argc++] = image;
 	argv[argc++] = dest.buf;
 	argv[argc] = NULL;
-	if (run_ok(r, argv, w, NULL, e) < 0)
+	if (image_tool_ok(r, argv, w, NULL, e) < 0)
 		goto out;
 	fd = open(dfile, O_RDONLY | O_CLOEXEC);
 	n = fd >= 0 ? read(fd, digest, 71) : -1;
@@ -367,6 +350,33 @@ static int push(struct registry *r, const char *image, const char *tag,
 out:
 	strbuf_release(&dest);
 	return ret;
+}
+
+int baseimage_scratch(struct registry *r, const struct image_watch *w, struct strbuf *ctr,
+		      struct ferr *e)
+{
+	const char *argv[] = { "buildah", "from", "--quiet", "scratch", NULL };
+
+	if (image_tool_ok(r, argv, w, ctr, e) < 0)
+		return -1;
+	trim(ctr);
+	if (!ctr->len || strchr(ctr->buf, '\n')) {
+		strbuf_reset(ctr);
+		return ferr_internal(e, "buildah from scratch printed no container id");
+	}
+	return 0;
+}
+
+void baseimage_discard(struct registry *r, const char *ctr, const char *image)
+{
+	if (ctr) {
+		const char *argv[] = { "buildah", "rm", ctr, NULL };
+		image_tool_run(r, argv, NULL, NULL, NULL, NULL);
+	}
+	if (image) {
+		const char *argv[] = { "buildah", "rmi", image, NULL };
+		image_tool_run(r, argv, NULL, NULL, NULL, NULL);
+	}
 }
 
 int baseimage_ensure_busybox(struct registry *r, const struct baseimage_opts *o,
@@ -424,22 +434,14 @@ int baseimage_ensure_busybox(struct registry *r, const struct baseimage_opts *o,
 	if (stage_tree(root.buf, bb, applets.buf, e) < 0)
 		goto out;
 
-	{
-		const char *argv[] = { "buildah", "from", "--quiet", "scratch", NULL };
-		if (run_ok(r, argv, w, &ctr, e) < 0)
-			goto out;
-		trim(&ctr);
-		if (!ctr.len || strchr(ctr.buf, '\n')) {
-			ferr_internal(e, "buildah from scratch printed no container id");
-			goto out;
-		}
-	}
+	if (baseimage_scratch(r, w, &ctr, e) < 0)
+		goto out;
 	{
 		struct strbuf src = STRBUF_INIT;
 		strbuf_addf(&src, "%s/", root.buf);
 		const char *argv[] = { "buildah", "add", "--quiet", "--chown", "0:0", ctr.buf,
 				       src.buf, "/", NULL };
-		rc = run_ok(r, argv, w, NULL, e);
+		rc = image_tool_ok(r, argv, w, NULL, e);
 		strbuf_release(&src);
 		if (rc < 0)
 			goto out_rm;
@@ -453,7 +455,7 @@ int baseimage_ensure_busybox(struct registry *r, const struct baseimage_opts *o,
 				       "--created-by", created.buf,
 				       "--label", "org.opencontainers.image.title=ferry/busybox",
 				       "--label", label.buf, ctr.buf, NULL };
-		if (run_ok(r, argv, w, NULL, e) < 0)
+		if (image_tool_ok(r, argv, w, NULL, e) < 0)
 			goto out_rm;
 	}
 	/* A private name: rmi by name never removes an image that a build
@@ -463,7 +465,7 @@ int baseimage_ensure_busybox(struct registry *r, const struct baseimage_opts *o,
 	{
 		const char *argv[] = { "buildah", "commit", "--quiet", "--rm", "--format", "oci",
 				       "--timestamp", "0", ctr.buf, name.buf, NULL };
-		if (run_ok(r, argv, w, NULL, e) < 0)
+		if (image_tool_ok(r, argv, w, NULL, e) < 0)
 			goto out_rm;
 		strbuf_setlen(&ctr, 0); /* --rm removed it */
 		named = 1;
@@ -492,17 +494,10 @@ int baseimage_ensure_busybox(struct registry *r, const struct baseimage_opts *o,
 		goto out_rm;
 	ret = 1;
 out_rm:
-	if (ctr.len) {
-		const char *argv[] = { "buildah", "rm", ctr.buf, NULL };
-		image_tool_run(r, argv, NULL, NULL, NULL, NULL);
-	}
-	if (named) {
-		const char *argv[] = { "buildah", "rmi", name.buf, NULL };
-		image_tool_run(r, argv, NULL, NULL, NULL, NULL);
-	}
+	baseimage_discard(r, ctr.len ? ctr.buf : NULL, named ? name.buf : NULL);
 	if (dfile.len)
 		unlink(dfile.buf);
-	remove_tree(root.buf, NULL);
+	baseimage_remove_tree(root.buf, NULL);
 out:
 	if (ret < 0)
 		ret_digest[0] = '\0';

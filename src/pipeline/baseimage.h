@@ -40,4 +40,18 @@ struct baseimage_opts {
 int baseimage_ensure_busybox(struct registry *r, const struct baseimage_opts *o,
 			     const struct image_watch *w, char ret_digest[72], struct ferr *e);
 
+/* `buildah from scratch`: the new working container's id into ctr.
+ * Returns 0, or -1 with e set (ctr left empty). */
+int baseimage_scratch(struct registry *r, const struct image_watch *w, struct strbuf *ctr,
+		      struct ferr *e);
+
+/* Removes the working container ctr and the local image name image
+ * (either may be NULL), ignoring failures: clean-up after an error. */
+void baseimage_discard(struct registry *r, const char *ctr, const char *image);
+
+/* Removes path and everything below it (symlinks removed, never
+ * followed); a missing path is fine. Returns 0, or -1 with e set (e may be
+ * NULL). */
+int baseimage_remove_tree(const char *path, struct ferr *e);
+
 #endif

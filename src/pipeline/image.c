@@ -1,6 +1,7 @@
 #include "pipeline/image.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -781,4 +782,35 @@ int image_static_dockerfile(const char *site_dir, int port, struct strbuf *out, 
 		    "\"-h\", \"/site\"]\n", port);
 	strbuf_release(&src);
 	return 0;
+}
+
+int image_tool_ok(struct registry *r, const char *const *argv, const struct image_watch *w,
+		  struct strbuf *out, struct ferr *e)
+{
+	struct strbuf tail = STRBUF_INIT;
+	int st = image_tool_run(r, argv, w, out, &tail, e);
+
+	if (st > 0) {
+		const char *last;
+		while (tail.len && (tail.buf[tail.len - 1] == '\n' || tail.buf[tail.len - 1] == ' '))
+			strbuf_setlen(&tail, tail.len - 1);
+		last = strrchr(tail.buf, '\n');
+		ferr_internal(e, "%s %s failed (exit %d): %s", argv[0], argv[1], st,
+			      last ? last + 1 : tail.buf);
+	}
+	strbuf_release(&tail);
+	return st == 0 ? 0 : -1;
+}
+
+void image_say(const struct image_watch *w, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	if (w && w->log)
+		w->log(w->log_ctx, sb.buf, sb.len);
+	strbuf_release(&sb);
 }

@@ -145,6 +145,14 @@ int image_dockerfile_base(const char *dockerfile, struct strbuf *out);
 int image_tool_run(struct registry *r, const char *const *argv, const struct image_watch *w,
 		   struct strbuf *out, struct strbuf *tail, struct ferr *e);
 
+/* image_tool_run for a tool that must succeed: 0, or -1 with e set, its
+ * message naming the tool and its last output line. */
+int image_tool_ok(struct registry *r, const char *const *argv, const struct image_watch *w,
+		  struct strbuf *out, struct ferr *e);
+
+/* A line of ferry's own (printf-style) to w->log; w may be NULL. */
+void image_say(const struct image_watch *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void image_local_release(struct image_local *img);
 void image_pushed_release(struct image_pushed *p);
 

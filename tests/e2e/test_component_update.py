@@ -101,7 +101,7 @@ def test_task_settings_and_next_runs_follow_the_schedule(shop):
     ("shop/api", ["--path", "../outside"], 'must not contain ".."'),
     ("shop/api", ["--dockerfile", "/etc/Dockerfile"], "must be relative"),
     ("shop/api", ["--dockerfile", "D", "--buildpack", "static"], "not both"),
-    ("shop/api", ["--buildpack", "java"], 'buildpack "java" is not known'),
+    ("shop/api", ["--buildpack", "ruby"], 'buildpack "ruby" is not known'),
     ("shop/api", ["--schedule", "* * * * *"], "only scheduled-task components have a schedule"),
     ("shop/api", ["--timezone", "Europe/Berlin"], "time zone is only meaningful"),
     ("shop/api", ["--timeout", "60"], "are for task components"),

@@ -241,7 +241,7 @@ static void test_refusals_change_nothing(void **state)
 	REFUSE("api", 400, "must not contain \"..\"", .path = "../up");
 	REFUSE("api", 400, "must be relative", .dockerfile = "/etc/Dockerfile");
 	REFUSE("api", 400, "not both", .dockerfile = "Dockerfile", .buildpack = "static");
-	REFUSE("api", 400, "buildpack \"java\" is not known", .buildpack = "java");
+	REFUSE("api", 400, "buildpack \"ruby\" is not known", .buildpack = "ruby");
 	REFUSE("api", 400, "only scheduled-task components have a schedule", .schedule = "* * * * *");
 	REFUSE("api", 400, "time zone is only meaningful", .timezone = "UTC");
 	REFUSE("api", 400, "are for task components", .set_timeout = 1, .timeout = 60);
