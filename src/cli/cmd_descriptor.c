@@ -152,6 +152,21 @@ static void human(json_t *r)
 		printf("\n");
 		print_table(json_object_get(r, "connections"), conn_cols);
 	}
+	{
+		json_t *sec = json_object_get(desc, "security"), *caps = json_object_get(sec, "capabilities"), *c;
+
+		printf("\nat run time: ");
+		if (!json_array_size(caps))
+			printf("no Linux capability at all");
+		json_array_foreach(caps, i, c)
+			printf("%s%s", i ? ", " : "capabilities ", json_string_value(c));
+		if (json_array_size(caps))
+			printf(" (every other one dropped)");
+		printf(", %s root file system, no-new-privileges, "
+		       "default seccomp profile\n",
+		       json_is_true(json_object_get(sec, "read_only_root_filesystem")) ?
+		       "read-only" : "writable");
+	}
 }
 
 int cmd_descriptor_check(int argc, char **argv, struct ferr *e)

@@ -104,3 +104,20 @@ def test_older_formats_and_no_descriptor(tmp_path):
     [ep] = json.loads(r.stdout)["endpoints"]
     assert ep["name"] == "greeting-service" and ep["declared_name"] == "Greeting Service"
     assert ep["base_path"] == "/greeting"
+
+
+def test_run_time_confinement_is_shown_and_undeclarable_capabilities_refused(tmp_path):
+    ctx = context(tmp_path, "security:\n  capabilities: [net_bind_service]\n"
+                            "  readOnlyRootFilesystem: true\n", name=".ferry/component.yaml")
+    r = check(ctx)
+    assert r.returncode == 0, r
+    assert ("at run time: capabilities NET_BIND_SERVICE (every other one dropped), read-only "
+            "root file system, no-new-privileges, default seccomp profile") in r.stdout
+    j = json.loads(check(ctx, "--json").stdout)
+    assert j["descriptor"]["security"] == {"capabilities": ["NET_BIND_SERVICE"],
+                                           "read_only_root_filesystem": True}
+    ctx = context(tmp_path, "replicas: 1\n", name=".ferry/component.yaml")
+    assert "at run time: no Linux capability at all, writable root" in check(ctx).stdout
+    ctx = context(tmp_path, "security:\n  capabilities: [NET_ADMIN]\n", name=".ferry/component.yaml")
+    r = check(ctx)
+    assert r.returncode == 1 and "security.capabilities[0]: must be one of CHOWN" in r.stderr, r
