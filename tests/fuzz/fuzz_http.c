@@ -95,6 +95,9 @@ static void start(void)
 			exit(1);
 		}
 	}
+	/* At exit the server stops (waiting for requests in flight) before
+	 * fuzz_world closes the store under them (atexit runs in reverse). */
+	atexit(api_stop);
 }
 
 /* The input with the placeholders replaced. */
