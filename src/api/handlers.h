@@ -99,6 +99,11 @@ int h_approval_reject(struct api_req *r, json_t **ret, struct ferr *e);
 json_t *health_registry_part(void);
 json_t *health_gateway_part(void);
 
+/* rollout_policy.c */
+int h_rollout_policy_show(struct api_req *r, json_t **ret, struct ferr *e);
+int h_rollout_policy_set(struct api_req *r, json_t **ret, struct ferr *e);
+int h_rollout_policy_unset(struct api_req *r, json_t **ret, struct ferr *e);
+
 /* metrics.c */
 int h_metrics(struct api_req *r, json_t **ret, struct ferr *e);
 int h_component_metrics(struct api_req *r, json_t **ret, struct ferr *e);

@@ -39,6 +39,10 @@ const struct api_route api_routes[] = {
 	{ "DELETE", P "/projects/{}/components/{}",      h_component_delete,  "component.delete", 0 },
 	{ "PATCH",  P "/projects/{}/components/{}",      h_component_update,  "component.update", 0 },
 
+	{ "GET",    P "/projects/{}/components/{}/rollout-policy", h_rollout_policy_show, NULL, 0 },
+	{ "PUT",    P "/projects/{}/components/{}/rollout-policy", h_rollout_policy_set, "rollout_policy.set", 0 },
+	{ "DELETE", P "/projects/{}/components/{}/rollout-policy", h_rollout_policy_unset, "rollout_policy.unset", 0 },
+
 	{ "GET",    P "/projects/{}/components/{}/configs",    h_config_list,  NULL, 0 },
 	{ "POST",   P "/projects/{}/components/{}/configs",    h_config_set,   "config.set", 0 },
 	{ "DELETE", P "/projects/{}/components/{}/configs/{}", h_config_unset, "config.unset", 0 },

@@ -206,6 +206,20 @@ static void show_updated(json_t *c)
 	printf("%s\n", json_array_size(changed) ? "" : "nothing (the settings were already so)");
 }
 
+static void show_policy(json_t *j)
+{
+	json_t *p = json_object_get(j, "policy");
+	char *text;
+
+	if (!json_is_object(p)) {
+		printf("no rollout policy: plain rolling updates\n");
+		return;
+	}
+	text = json_dumps(p, JSON_COMPACT);
+	printf("rollout policy: %s\n", text);
+	free(text);
+}
+
 int cmd_component_update(int argc, char **argv, struct ferr *e)
 {
 	struct opt opts[] = {
@@ -215,6 +229,9 @@ int cmd_component_update(int argc, char **argv, struct ferr *e)
 		{ "auto-deploy", 0, NULL }, { "no-auto-deploy", 0, NULL },
 		{ "schedule", 1, NULL }, { "timezone", 1, NULL }, { "poll-interval", 1, NULL },
 		{ "timeout", 1, NULL }, { "concurrency", 1, NULL }, { "scan-fail-on", 1, NULL },
+		{ "canary-steps", 1, NULL }, { "canary-pause", 1, NULL }, { "watch", 1, NULL },
+		{ "max-5xx-ratio", 1, NULL }, { "max-p95", 1, NULL }, { "max-readiness-failures", 1, NULL },
+		{ "min-requests", 1, NULL }, { "no-rollout-policy", 0, NULL },
 		{ NULL, 0, NULL },
 	};
 	static const char *const strings[][2] = {
@@ -223,14 +240,31 @@ int cmd_component_update(int argc, char **argv, struct ferr *e)
 		{ "schedule", "schedule" }, { "timezone", "timezone" },
 	};
 	char path[512];
-	json_t *body, *ret;
+	json_t *body, *ret, *policy;
 	struct args a;
-	int rc;
+	int rc, remove_policy;
 
 	if (args_parse(argc, argv, opts, &a, e) < 0)
 		return -1;
 	if (a.npos != 1)
 		return usage_error(e, "give the component as PROJECT/COMPONENT");
+	if (cli_rollout_policy_body(opts, &policy, &remove_policy, e) < 0)
+		return -1;
+	if (policy || remove_policy) {
+		int only = 1;
+		for (int i = 0; opts[i].name && strcmp(opts[i].name, "canary-steps"); i++)
+			only &= !opts[i].value;
+		if (!only) {
+			json_decref(policy);
+			return usage_error(e, "change the rollout policy in a command of its own");
+		}
+		if (component_api_path(a.pos[0], "/rollout-policy", path, sizeof(path), e) < 0 ||
+		    cli_resolve(e) < 0) {
+			json_decref(policy);
+			return -1;
+		}
+		return api_call_print(remove_policy ? "DELETE" : "PUT", path, policy, show_policy, e);
+	}
 	body = json_object();
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		if (opt_get(opts, strings[i][0]))

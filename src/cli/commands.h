@@ -69,6 +69,11 @@ int cmd_execution_show(int argc, char **argv, struct ferr *e);
 int cmd_execution_cancel(int argc, char **argv, struct ferr *e);
 int cmd_logs_execution(int argc, char **argv, struct ferr *e);
 
+/* The rollout-policy options of component update: *ret is the policy's
+ * body (NULL when none is given), *ret_remove set by --no-rollout-policy. */
+struct opt;
+int cli_rollout_policy_body(struct opt *opts, json_t **ret, int *ret_remove, struct ferr *e);
+
 int cmd_metrics(int argc, char **argv, struct ferr *e);
 
 int cmd_notify_create(int argc, char **argv, struct ferr *e);

@@ -39,7 +39,10 @@ static const struct command {
 	  "                     [--auto-deploy | --no-auto-deploy] [--schedule CRON] [--timezone ZONE]\n"
 	  "                     [--poll-interval SECONDS] [--timeout SECONDS]\n"
 	  "                     [--concurrency forbid|allow|replace]\n"
-	  "                     [--scan-fail-on critical|high|medium|low|never]" },
+	  "                     [--scan-fail-on critical|high|medium|low|never]\n"
+	  "       ferry component update P/C [--canary-steps 10,50] [--canary-pause 30s] [--watch 60s]\n"
+	  "                     [--max-5xx-ratio 0.05] [--max-p95 500ms] [--max-readiness-failures N]\n"
+	  "                     [--min-requests N] | --no-rollout-policy   (the rollout policy)" },
 	{ "component credentials", cmd_component_credentials,
 	  "component credentials P/C [--https-token-file FILE [--username U] |\n"
 	  "                     --ssh-key-file FILE [--ssh-passphrase-file FILE] [--ssh-host-fingerprint SHA256:..] |\n"

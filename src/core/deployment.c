@@ -118,7 +118,7 @@ void deployment_event(int64_t id, const char *fmt, ...)
 	"d.id, p.name, e.name, c.name, c.type, d.seq, d.build_id, d.commit_sha, d.digest, d.image," \
 	" d.status, d.cause, d.promoted_from, d.config_version, d.created_by, d.created_at," \
 	" d.started_at, d.finished_at, d.error, d.descriptor, d.component_id, d.project_id," \
-	" d.environment_id, d.snapshot_id, d.independent_snapshot_id, d.skip_reason"
+	" d.environment_id, d.snapshot_id, d.independent_snapshot_id, d.skip_reason, d.rollback"
 #define DEPLOYMENT_FROM \
 	" FROM deployments d JOIN projects p ON p.id = d.project_id" \
 	" JOIN environments e ON e.id = d.environment_id JOIN components c ON c.id = d.component_id"
@@ -154,6 +154,11 @@ static json_t *deployment_row(sqlite3_stmt *st)
 		"snapshot", (json_int_t)sqlite3_column_int64(st, 23));
 	if (sqlite3_column_type(st, 25) != SQLITE_NULL)
 		json_object_set_new(row, "skip_reason", json_text_or_null(st, 25));
+	if (sqlite3_column_type(st, 26) != SQLITE_NULL) {
+		json_t *rb = json_loads((const char *)sqlite3_column_text(st, 26), 0, NULL);
+		if (rb)
+			json_object_set_new(row, "rollback", rb);
+	}
 	json_decref(desc);
 	return row;
 }
@@ -208,6 +213,7 @@ static const char *const status_names[DEPLOYMENT__STATUS_COUNT] = {
 	[DEPLOYMENT_FAILED] = "failed",
 	[DEPLOYMENT_SUPERSEDED] = "superseded",
 	[DEPLOYMENT_UNDEPLOYED] = "undeployed",
+	[DEPLOYMENT_ROLLED_BACK] = "rolled-back",
 };
 
 /* allowed_from[to]: bit s set when status s may move to `to`. */
@@ -218,6 +224,7 @@ static const unsigned allowed_from[DEPLOYMENT__STATUS_COUNT] = {
 	[DEPLOYMENT_FAILED] = BIT(DEPLOYMENT_PENDING) | BIT(DEPLOYMENT_ROLLING_OUT),
 	[DEPLOYMENT_SUPERSEDED] = BIT(DEPLOYMENT_ACTIVE),
 	[DEPLOYMENT_UNDEPLOYED] = BIT(DEPLOYMENT_ACTIVE),
+	[DEPLOYMENT_ROLLED_BACK] = BIT(DEPLOYMENT_ROLLING_OUT),
 };
 #undef BIT
 
@@ -258,7 +265,7 @@ int deployment_transition(int64_t id, enum deployment_status to, const char *err
 	store_now(now);
 	st = store_stmt("UPDATE deployments SET status = ?1,"
 			" started_at = CASE WHEN ?1 = 'rolling-out' THEN coalesce(started_at, ?2) ELSE started_at END,"
-			" finished_at = CASE WHEN ?1 IN ('active','failed') THEN ?2 ELSE finished_at END,"
+			" finished_at = CASE WHEN ?1 IN ('active','failed','rolled-back') THEN ?2 ELSE finished_at END,"
 			" error = coalesce(?3, error) WHERE id = ?4 AND instr(?5, ',' || status || ',') > 0");
 	sqlite3_bind_text(st, 1, status_names[to], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
@@ -322,6 +329,29 @@ int deployment_mark_failed(int64_t id, const char *error, struct ferr *e)
 		return -1;
 	deployment_event(id, "failed: %s", error ? error : "failed");
 	event_publish(EVENT_DEPLOYMENT_FAILED, id);
+	return 0;
+}
+
+int deployment_mark_rolled_back(int64_t id, const char *reason, json_t *numbers, struct ferr *e)
+{
+	char *text = json_dumps(numbers, JSON_COMPACT);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (deployment_transition(id, DEPLOYMENT_ROLLED_BACK, reason, e) < 0) {
+		free(text);
+		return -1;
+	}
+	st = store_stmt("UPDATE deployments SET rollback = ? WHERE id = ?");
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	free(text);
+	if (rc != SQLITE_DONE)
+		return store_error(e, "record the rollback");
+	deployment_event(id, "rolled-back: %s", reason);
+	event_publish(EVENT_DEPLOYMENT_ROLLED_BACK, id);
 	return 0;
 }
 
@@ -596,7 +626,8 @@ int deployment_rollback(const struct principal *who, const char *project, const 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const char *status = (const char *)sqlite3_column_text(st, 3);
-		if (!strcmp(status, "failed") || !strcmp(status, "pending") || !strcmp(status, "rolling-out")) {
+		if (!strcmp(status, "failed") || !strcmp(status, "rolled-back") || !strcmp(status, "pending") ||
+		    !strcmp(status, "rolling-out")) {
 			sqlite3_reset(st);
 			return ferr_conflict(e, "deployment %lld is %s: only a deployment that served can be rolled back to",
 					     (long long)to, status);

@@ -52,6 +52,7 @@ enum deployment_status {
 	DEPLOYMENT_FAILED,
 	DEPLOYMENT_SUPERSEDED,
 	DEPLOYMENT_UNDEPLOYED,
+	DEPLOYMENT_ROLLED_BACK,       /* a rollout policy took it back */
 	DEPLOYMENT__STATUS_COUNT
 };
 
@@ -91,6 +92,10 @@ int deployment_mark_rolling_out(int64_t id, struct ferr *e);
 int deployment_mark_active(int64_t id, struct ferr *e);
 int deployment_mark_failed(int64_t id, const char *error, struct ferr *e);
 int deployment_mark_undeployed(int64_t component_id, int64_t environment_id, struct ferr *e);
+/*  deployment_mark_rolled_back: → rolled-back, with reason as its error and
+ *  numbers (what broke the rollout policy's thresholds) as its "rollback";
+ *  the previous active one stays active (it kept running). */
+int deployment_mark_rolled_back(int64_t id, const char *reason, json_t *numbers, struct ferr *e);
 
 /* Appends a line to deployment id's rollout log (ferry logs deployment). */
 void deployment_event(int64_t id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

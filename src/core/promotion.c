@@ -123,7 +123,7 @@ static int wait_for_source(int64_t component_id, int64_t from_id, const char *fr
 			if (brief(id, &b, e) < 0)
 				return -1;
 		}
-		if (!strcmp(b.status, "failed"))
+		if (!strcmp(b.status, "failed") || !strcmp(b.status, "rolled-back"))
 			return ferr_conflict(e, "deployment %lld (#%d, commit %.12s), rolling out in \"%s\" when"
 					     " the promote was asked for, failed: %s; nothing was promoted",
 					     (long long)id, b.seq, b.commit, from_name,

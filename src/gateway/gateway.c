@@ -39,6 +39,14 @@ int gateway_server_set_state(struct gateway *gw, const char *key, const char *id
 	return gw->ops->server_set_state(gw, key, id, st, e);
 }
 
+int gateway_server_set_weight(struct gateway *gw, const char *key, const char *id, int weight,
+			      struct ferr *e)
+{
+	if (weight < 1 || weight > GATEWAY_WEIGHT_MAX)
+		return ferr_invalid(e, "gateway: weight %d is not from 1 to %d", weight, GATEWAY_WEIGHT_MAX);
+	return gw->ops->server_set_weight(gw, key, id, weight, e);
+}
+
 int gateway_server_sessions(struct gateway *gw, const char *key, const char *id,
 			    struct ferr *e)
 {

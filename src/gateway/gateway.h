@@ -86,6 +86,8 @@ struct gateway_ops {
 				enum gateway_server_state st, struct ferr *e);
 	int (*server_sessions)(struct gateway *gw, const char *key, const char *id,
 			       struct ferr *e);
+	int (*server_set_weight)(struct gateway *gw, const char *key, const char *id, int weight,
+				 struct ferr *e);
 	int (*server_remove)(struct gateway *gw, const char *key, const char *id,
 			     struct ferr *e);
 	int (*sync)(struct gateway *gw, const struct gateway_route_state *routes,
@@ -152,6 +154,13 @@ int gateway_server_drain(struct gateway *gw, const char *key, const char *id,
 /* Sets any state directly (maint, ready or drain), without waiting. */
 int gateway_server_set_state(struct gateway *gw, const char *key, const char *id,
 			     enum gateway_server_state st, struct ferr *e);
+
+/* Sets the server's share of its route's traffic: a weight from 1 to
+ * GATEWAY_WEIGHT_MAX against the other servers' (new servers: 1). A canary
+ * at 10% beside one old replica is 10 against 90. */
+#define GATEWAY_WEIGHT_MAX 256
+int gateway_server_set_weight(struct gateway *gw, const char *key, const char *id, int weight,
+			      struct ferr *e);
 
 /* Returns the number of requests currently being served by the server
  * (HAProxy's scur plus its queue), or -1 with e set. */

@@ -851,6 +851,29 @@ static int hap_server_set_state(struct gateway *gw, const char *key, const char 
 	return rc;
 }
 
+static int hap_server_set_weight(struct gateway *gw, const char *key, const char *id, int weight,
+				 struct ferr *e)
+{
+	struct hap_gw *g = hgw(gw);
+	struct hap_route *r;
+	int i, j, rc = -1;
+
+	pthread_mutex_lock(&g->lock);
+	if ((i = find_route(g, key, e)) < 0 || gateway_check_name("server id", id, e) < 0)
+		goto out;
+	r = g->st.slot[i];
+	j = hap_route_find_server(r, id);
+	if (j < 0) {
+		ferr_notfound(e, "gateway: route %s has no server %s", key, id);
+		goto out;
+	}
+	r->srv[j].weight = weight;
+	rc = cli_do(g, NULL, e, "set server r%d/%s weight %d", i, id, weight);
+out:
+	pthread_mutex_unlock(&g->lock);
+	return rc;
+}
+
 static int hap_server_sessions(struct gateway *gw, const char *key, const char *id,
 			       struct ferr *e)
 {
@@ -1042,6 +1065,7 @@ static const struct gateway_ops hap_ops = {
 	.route_remove = hap_route_remove,
 	.server_add = hap_server_add,
 	.server_set_state = hap_server_set_state,
+	.server_set_weight = hap_server_set_weight,
 	.server_sessions = hap_server_sessions,
 	.server_remove = hap_server_remove,
 	.sync = hap_sync,

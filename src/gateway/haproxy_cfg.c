@@ -106,6 +106,7 @@ size_t hap_route_add_server(struct hap_route *r, const char *id, const char *add
 	r->srv[r->nsrv].id = xstrdup(id);
 	r->srv[r->nsrv].addr = xstrdup(addr);
 	r->srv[r->nsrv].state = st;
+	r->srv[r->nsrv].weight = 0;
 	return r->nsrv++;
 }
 
@@ -184,8 +185,12 @@ void hap_render_config(struct strbuf *out, const struct hap_files *f, const char
 		if (!r)
 			continue;
 		for (size_t j = 0; j < r->nsrv; j++)
-			strbuf_addf(out, "    server %s %s%s\n", r->srv[j].id, r->srv[j].addr,
-				    r->srv[j].state == GATEWAY_SERVER_READY ? "" : " disabled");
+		{
+			strbuf_addf(out, "    server %s %s", r->srv[j].id, r->srv[j].addr);
+			if (r->srv[j].weight > 0)
+				strbuf_addf(out, " weight %d", r->srv[j].weight);
+			strbuf_addf(out, "%s\n", r->srv[j].state == GATEWAY_SERVER_READY ? "" : " disabled");
+		}
 	}
 }
 

@@ -32,6 +32,7 @@ struct hap_server {
 	char *id;
 	char *addr;
 	enum gateway_server_state state;
+	int weight;                /* 0: HAProxy's default (1) */
 };
 
 struct hap_route {

@@ -487,6 +487,25 @@ const struct migration store_migrations[] = {
 "  PRIMARY KEY (deployment_id, minute));"
 "CREATE INDEX gateway_traffic_minute ON gateway_traffic(minute);"
 },
+{ 16, "rollout_policies",
+/* A component's canary steps and analysis thresholds (JSON, as
+ * core/rollout_policy.h reads it); no row: plain rolling updates. */
+"CREATE TABLE rollout_policies ("
+"  component_id INTEGER PRIMARY KEY REFERENCES components(id) ON DELETE CASCADE,"
+"  policy TEXT NOT NULL,"
+"  updated_by TEXT NOT NULL,"
+"  updated_at TEXT NOT NULL);"
+/* What broke a rollout's thresholds (JSON), for a rolled-back deployment. */
+"ALTER TABLE deployments ADD COLUMN rollback TEXT;"
+/* A deployment may end 'rolled-back'. SQLite cannot alter a CHECK
+ * constraint; widening one changes no stored row, so the table's schema
+ * text is edited in place (SQLite's documented way for such changes,
+ * lang_altertable.html section 7), then the schema is read again. */
+"PRAGMA writable_schema=ON;"
+"UPDATE sqlite_schema SET sql = replace(sql, '''superseded'',''undeployed'')',"
+"  '''superseded'',''undeployed'',''rolled-back'')') WHERE type = 'table' AND name = 'deployments';"
+"PRAGMA writable_schema=RESET;"
+},
 };
 
 const int store_migrations_count =

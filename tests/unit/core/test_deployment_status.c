@@ -148,6 +148,7 @@ static void test_every_move(void **state)
 		{ DEPLOYMENT_ROLLING_OUT, DEPLOYMENT_FAILED },
 		{ DEPLOYMENT_ACTIVE, DEPLOYMENT_SUPERSEDED },
 		{ DEPLOYMENT_ACTIVE, DEPLOYMENT_UNDEPLOYED },
+		{ DEPLOYMENT_ROLLING_OUT, DEPLOYMENT_ROLLED_BACK },
 	};
 	struct fixture *f = *state;
 	int64_t id = make_deployment(f, 1, "pending");
