@@ -11,6 +11,8 @@
 
 #include "core/deployment.h"
 #include "core/rollout_engine.h"
+#include "core/rollout_policy.h"
+#include "core/rollout_watch.h"
 #include "core/rollout_int.h"
 #include "lib/log.h"
 #include "store/store.h"
@@ -95,10 +97,11 @@ static int roll(struct job *job, struct plan *p, struct ferr *e)
 {
 	struct runtime_replica_list all = RUNTIME_REPLICA_LIST_INIT;
 	struct runtime_filter f = { p->d.project, p->d.environment, p->d.component, 0 };
-	struct runtime_replica *olds = NULL;
+	struct runtime_replica *olds = NULL, *news = NULL;
 	size_t nolds = 0, nextold = 0;
+	struct rollout_policy pol;
 	char why[1024];
-	int rc = 0;
+	int rc = 0, canary;
 
 	if (runtime_ensure_network(eng.rt, p->d.project, p->d.environment, e) < 0 ||
 	    gw_routes_apply(p, e) < 0 || runtime_list(eng.rt, &f, &all, e) < 0) {
@@ -114,6 +117,18 @@ static int roll(struct job *job, struct plan *p, struct ferr *e)
 		if (all.items[i].deployment != p->d.id)
 			olds[nolds++] = all.items[i];
 	qsort(olds, nolds, sizeof(*olds), cmp_replica);
+	news = calloc((size_t)p->replicas + 1, sizeof(*news));
+	if (!news)
+		abort();
+	/* with a rollout policy the new replicas join beside the old ones,
+	 * which keep serving until the policy's steps and watch passed
+	 * (rollout_watch.h); a first deployment has nothing to compare with */
+	canary = nolds > 0 && p->nroutes > 0 && rollout_policy_load(p->d.component_id, &pol);
+	if (canary) {
+		deployment_event(p->d.id, "rollout policy: the new replicas join beside the %zu running one%s", nolds,
+				 nolds == 1 ? "" : "s");
+		rollout_watch_begin(p, olds, nolds);
+	}
 	for (int i = 0; i < p->replicas; i++) {
 		struct runtime_replica cur, *found = NULL;
 		int ready;
@@ -145,15 +160,23 @@ static int roll(struct job *job, struct plan *p, struct ferr *e)
 		if (gw_server_up(p, &cur, e) < 0)
 			goto fail_e;
 		rep_set_ready(cur.id, cur.deployment, cur.replica, 1);
+		news[i] = cur;
 		if (p->nroutes)
 			deployment_event(p->d.id, "replica %d: taking traffic", i);
-		/* one new in, one old out */
-		if (nextold < nolds) {
+		/* one new in, one old out (with a policy: once it passed) */
+		if (!canary && nextold < nolds) {
 			replica_retire(&olds[nextold], DRAIN_MS, p->d.id, "drained and stopped");
 			nextold++;
 		}
 		if (job_cancelled(job))
 			goto cancelled;
+	}
+	if (canary) {
+		int passed = rollout_watch(job, p, &pol, news, p->replicas, olds, nolds);
+		if (passed < 0)
+			goto cancelled;
+		if (passed == 0)
+			goto out; /* rolled back: the old version kept serving */
 	}
 	while (nextold < nolds) {
 		replica_retire(&olds[nextold], DRAIN_MS, p->d.id, "drained and stopped");
@@ -193,6 +216,7 @@ cancelled:
 	}
 out:
 	free(olds);
+	free(news);
 	runtime_replica_list_release(&all);
 	return rc;
 }
