@@ -179,7 +179,7 @@ static void test_every_move(void **state)
 			}
 		}
 	}
-	assert_int_equal(nallowed, 7);
+	assert_int_equal(nallowed, 8);
 	{
 		struct ferr e = FERR_INIT;
 		assert_int_equal(deployment_transition(id + 1000, DEPLOYMENT_FAILED, "x", &e), -1);
