@@ -242,6 +242,12 @@ def fresh_git_credentials(w, target):
     return "job"
 
 
+def fresh_rollout_policy(w, target):
+    w.ok("PUT", "/api/v1/projects/%s/components/job/rollout-policy" % target["project"],
+         {"steps": [10], "max_error_ratio": 0.5})
+    return "job"
+
+
 def fresh_token(w, target):
     return w.ok("POST", "/api/v1/tokens", {"role": "viewer", "name": w.fresh("t")})["id"]
 
@@ -316,6 +322,11 @@ RULES = {
     ("GET", "/api/v1/projects/{}/components/{}"): Rule(READ),
     ("DELETE", "/api/v1/projects/{}/components/{}"): Rule(WRITE, call=with_fresh(fresh_component, "component")),
     ("PATCH", "/api/v1/projects/{}/components/{}"): Rule(WRITE, {"auto_build": False}),
+    ("GET", "/api/v1/projects/{}/components/{}/rollout-policy"): Rule(READ),
+    ("PUT", "/api/v1/projects/{}/components/{}/rollout-policy"):
+        Rule(WRITE, {"steps": [10], "max_error_ratio": 0.5}),
+    ("DELETE", "/api/v1/projects/{}/components/{}/rollout-policy"):
+        Rule(WRITE, call=with_fresh(fresh_rollout_policy, "component")),
 
     ("GET", "/api/v1/projects/{}/components/{}/configs"): Rule(READ),
     ("POST", "/api/v1/projects/{}/components/{}/configs"): Rule(WRITE, {"values": [{"key": "MESSAGE", "value": "hi"}]}),
