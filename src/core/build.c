@@ -1054,7 +1054,7 @@ static int store_json_col(int64_t build_id, int descriptor, json_t *j, struct fe
 
 /* Base images by short name (FROM python:3.12-slim): looked up in ferry's
  * registry, then in each base-image cache in order. One found in a cache
- * is pinned in the Dockerfile buildah gets (dockerfile_from.h); the final
+ * is pinned in the Dockerfile given to buildah (dockerfile_from.h); the final
  * stage's base is recorded with the build (builds.base). Full references
  * (with a registry host), build arguments and stage names are left alone. */
 struct base_ctx {

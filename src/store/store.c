@@ -159,7 +159,7 @@ int store_error(struct ferr *e, const char *what)
 	if ((rc & 0xff) == SQLITE_FULL || sqlite3_system_errno(db) == ENOSPC)
 		return ferr_set(e, 507, "insufficient_storage",
 				"%s: the disk of the store is full (%s): this change was not stored; free some "
-				"space on the data dir's file system (ferry admin df shows what uses it)",
+				"space on the data dir's file system; ferry admin df shows what uses it",
 				what, sqlite3_errmsg(db));
 	return ferr_internal(e, "%s: %s", what, sqlite3_errmsg(db));
 }

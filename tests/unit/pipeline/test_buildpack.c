@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fstree.h"
 #include "pipeline/buildpack.h"
 
 static char dir[64];
@@ -26,10 +27,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fstree_remove(dir);
 }
 
 static void put(const char *rel, const char *text)
