@@ -1556,6 +1556,8 @@ static int build_job_run(struct job *job, struct ferr *e)
 		struct strbuf msg = STRBUF_INIT;
 		const char *status = !strcmp(e->code, "cancelled") ? "cancelled" : "failed";
 		strbuf_addf(&msg, "%s: %s", step_names[run.step], e->msg);
+		if (!strcmp(status, "failed"))
+			diskspace_explain(&msg);
 		build_finish(build_id, status, msg.buf);
 		log_info("event=build_end build=%lld status=%s step=%s", (long long)build_id, status,
 			 step_names[run.step]);

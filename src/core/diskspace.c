@@ -53,3 +53,15 @@ int diskspace_check_build(struct ferr *e)
 			"(the data dir's registry, build caches, logs) or lower the floor",
 			(long long)(free_b >> 20), core.data_dir, (long long)(min_free >> 20));
 }
+
+void diskspace_explain(struct strbuf *msg)
+{
+	int64_t free_b, total;
+
+	if (probe(&free_b, &total) < 0 || free_b >= (min_free > 0 ? min_free : 1 << 20))
+		return;
+	if (strstr(msg->buf, "no space left") || strstr(msg->buf, " is full"))
+		return;
+	strbuf_addf(msg, "; the file system of %s is full (%lld MiB free)", core.data_dir,
+		    (long long)(free_b >> 20));
+}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lib/error.h"
+#include "lib/strbuf.h"
 
 #define DISKSPACE_MIN_FREE_DEFAULT (512LL << 20)
 
@@ -22,5 +23,12 @@ json_t *diskspace_report(void);
 /* 0 if a build may start; -1 with a 507 in e naming the free space, the
  * floor and what to do when the data dir's file system is below it. */
 int diskspace_check_build(struct ferr *e);
+
+/* For a message about something that failed: appends "; the file system of
+ * DIR is full (N MiB free)" when the data dir's file system is below the
+ * floor (or, with the floor off, has under 1 MiB free) and msg does not
+ * already say so; tools that fail on a full disk often report something
+ * else first. */
+void diskspace_explain(struct strbuf *msg);
 
 #endif

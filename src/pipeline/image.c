@@ -242,22 +242,30 @@ int image_tool_run(struct registry *r, const char *const *argv, const struct ima
 	return tool_run(registry_build_env(r), argv, w, NULL, out, tail, e);
 }
 
-/* The line of tail most likely to say what went wrong: the last one that
- * mentions an error, else the last non-empty one. */
-static void error_line(const struct strbuf *tail, struct strbuf *out)
+/* The line of tail most likely to say what went wrong: one that says the
+ * disk is full (whatever else failed because of it), else the last one that
+ * mentions an error, else the last non-empty one. A line that announces a
+ * list ("2 errors occurred:") brings the list's items with it. */
+void image_error_line(const char *tail, struct strbuf *out)
 {
-	const char *p = tail->buf, *best = NULL, *last = NULL;
+	static const char *const full[] = { "no space left on device", "disk quota exceeded" };
+	const char *p = tail, *best = NULL, *last = NULL;
 	size_t best_len = 0, last_len = 0;
+	int best_full = 0;
 
 	while (*p) {
 		const char *nl = strchrnul(p, '\n');
 		size_t len = (size_t)(nl - p);
 		if (len) {
+			int is_full = 0;
+			for (size_t i = 0; i < sizeof(full) / sizeof(full[0]); i++)
+				is_full |= memmem(p, len, full[i], strlen(full[i])) != NULL;
 			last = p;
 			last_len = len;
-			if (memmem(p, len, "rror", 4)) {
+			if (is_full ? !best_full : (!best_full && memmem(p, len, "rror", 4))) {
 				best = p;
 				best_len = len;
+				best_full = is_full;
 			}
 		}
 		p = *nl ? nl + 1 : nl;
@@ -266,10 +274,32 @@ static void error_line(const struct strbuf *tail, struct strbuf *out)
 		best = last;
 		best_len = last_len;
 	}
-	if (best)
-		strbuf_add(out, best, best_len > 900 ? 900 : best_len);
-	else
+	if (!best) {
 		strbuf_addstr(out, "no output");
+		return;
+	}
+	while (best_len && (*best == ' ' || *best == '\t' || *best == '*')) {
+		best++;
+		best_len--;
+	}
+	strbuf_add(out, best, best_len > 900 ? 900 : best_len);
+	if (best_len > 1 && best[best_len - 1] == ':') {
+		/* the list's items: the indented lines that follow */
+		p = best + best_len;
+		while (*p == '\n' && out->len < 900) {
+			const char *line = p + 1, *nl = strchrnul(line, '\n');
+			size_t len = (size_t)(nl - line);
+			while (len && (*line == ' ' || *line == '\t' || *line == '*')) {
+				line++;
+				len--;
+			}
+			if (line == p + 1 || !len)
+				break;
+			strbuf_addstr(out, out->buf[out->len - 1] == ':' ? " " : "; ");
+			strbuf_add(out, line, len > 300 ? 300 : len);
+			p = nl;
+		}
+	}
 }
 
 static int read_small_file(const char *path, char *buf, size_t size)
@@ -559,7 +589,7 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 	if (status != 0) {
 		if (sandbox_explain(b->sandbox, tail.buf, e))
 			goto out;
-		error_line(&tail, &msg);
+		image_error_line(tail.buf, &msg);
 		ferr_set(e, 422, "build_failed", "buildah bud failed (exit %d): %s", status, msg.buf);
 		goto out;
 	}
@@ -634,7 +664,7 @@ int image_push(struct registry *r, const struct image_local *img, const char *re
 	if (status < 0)
 		goto out;
 	if (status != 0) {
-		error_line(&tail, &msg);
+		image_error_line(tail.buf, &msg);
 		ferr_set(e, 502, "push_failed", "buildah push to %s failed (exit %d): %s",
 			 registry_host(r), status, msg.buf);
 		goto out;
@@ -670,7 +700,7 @@ int image_remove_local(struct registry *r, const struct image_local *img, struct
 		ret = -1;
 	} else if (status != 0 && !strstr(tail.buf, "image not known") &&
 		   !strstr(tail.buf, "no such image")) {
-		error_line(&tail, &msg);
+		image_error_line(tail.buf, &msg);
 		ret = ferr_internal(e, "buildah rmi %s failed (exit %d): %s", img->name, status,
 				    msg.buf);
 	}
@@ -692,7 +722,7 @@ int image_remove_working_containers(struct registry *r, size_t *ret_removed, str
 	if (status < 0)
 		goto out;
 	if (status != 0) {
-		error_line(&tail, &msg);
+		image_error_line(tail.buf, &msg);
 		ferr_internal(e, "buildah containers failed (exit %d): %s", status, msg.buf);
 		goto out;
 	}
@@ -714,7 +744,7 @@ int image_remove_working_containers(struct registry *r, size_t *ret_removed, str
 			(*ret_removed)++;
 		} else if (status > 0) {
 			strbuf_reset(&msg);
-			error_line(&tail, &msg);
+			image_error_line(tail.buf, &msg);
 			ret = ferr_internal(e, "buildah rm %.12s failed (exit %d): %s", id, status, msg.buf);
 		} else {
 			ret = -1;

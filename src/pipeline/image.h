@@ -150,6 +150,12 @@ int image_tool_run(struct registry *r, const char *const *argv, const struct ima
 int image_tool_ok(struct registry *r, const char *const *argv, const struct image_watch *w,
 		  struct strbuf *out, struct ferr *e);
 
+/* Appends to out the line of a tool's last output (tail) most likely to say
+ * what went wrong: one that says the disk is full, else the last one naming
+ * an error (with the items of a list it announces), else the last line, else
+ * "no output". */
+void image_error_line(const char *tail, struct strbuf *out);
+
 /* A line of ferry's own (printf-style) to w->log; w may be NULL. */
 void image_say(const struct image_watch *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -70,16 +70,19 @@ class Ferryd:
             stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
         deadline = time.time() + timeout
+        last = "no answer yet"
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("ferryd exited with %d:\n%s" % (self.proc.returncode, self.log()))
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                r = requests.get(self.url + "/healthz", timeout=5)
+                if r.status_code == 200:
                     return self
-            except requests.RequestException:
-                pass
+                last = "%d %s" % (r.status_code, r.text[:300])
+            except requests.RequestException as ex:
+                last = repr(ex)
             time.sleep(0.05)
-        raise RuntimeError("ferryd did not answer /healthz in %ds:\n%s" % (timeout, self.log()))
+        raise RuntimeError("ferryd did not answer /healthz in %ds (last: %s):\n%s" % (timeout, last, self.log()))
 
     @property
     def token(self):

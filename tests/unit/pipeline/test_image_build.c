@@ -567,9 +567,37 @@ static void test_static_buildpack(void **state)
 	strbuf_release(&script);
 }
 
+/* The message a failed tool leaves: a full disk is named even when buildah
+ * reports it as one item of a list under another error. */
+static void test_error_line(void **state)
+{
+	struct strbuf m = STRBUF_INIT;
+
+	(void)state;
+	image_error_line("STEP 2/3: RUN dd if=/dev/zero of=/big\n"
+			 "error: deleting build container \"8a54\": 2 errors occurred:\n"
+			 "\t* removing overlay: device or resource busy\n"
+			 "\t* writing layer: write /var/x: no space left on device\n", &m);
+	assert_string_equal(m.buf, "writing layer: write /var/x: no space left on device");
+	strbuf_reset(&m);
+	image_error_line("STEP 1/2: FROM ferry/busybox\n"
+			 "Error: building at STEP \"RUN x\": 2 errors occurred:\n"
+			 "\t* one\n\t* two\n"
+			 "trailing\n", &m);
+	assert_string_equal(m.buf, "Error: building at STEP \"RUN x\": 2 errors occurred: one; two");
+	strbuf_reset(&m);
+	image_error_line("just a line\nthe last line\n", &m);
+	assert_string_equal(m.buf, "the last line");
+	strbuf_reset(&m);
+	image_error_line("", &m);
+	assert_string_equal(m.buf, "no output");
+	strbuf_release(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_line),
 		cmocka_unit_test(test_baseimage_repeatable),
 		cmocka_unit_test(test_build_push_repeatable),
 		cmocka_unit_test(test_digest_independent_of_base_image_names),
