@@ -11,4 +11,10 @@ struct migration {
 extern const struct migration store_migrations[];
 extern const int store_migrations_count;
 
+/* The newest schema version: the last migration's. */
+static inline int store_migrations_latest(void)
+{
+	return store_migrations[store_migrations_count - 1].version;
+}
+
 #endif

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "store/backup.h"
+#include "store/dbcopy.h"
 #include "lib/log.h"
 #include "lib/banned.h"
 #include "migrations.h"
@@ -17,6 +17,14 @@
 
 struct conn {
 	sqlite3 *db;
+	/* The open of db_path failed on this thread: db is an empty in-memory
+	 * database standing in (so sqlite3_changes() and the like stay safe),
+	 * store_stmt gives NULL (binds and steps then fail with SQLITE_MISUSE)
+	 * and store_error answers with why. Another open is tried at most once
+	 * a second. */
+	int failed;
+	int64_t failed_at_ms;
+	struct ferr why;
 	struct {
 		const char *sql;
 		sqlite3_stmt *st;
@@ -53,6 +61,12 @@ static void conn_release(void *p)
 			*pp = c->next;
 			break;
 		}
+	if (c->failed) {
+		/* a stand-in is not worth keeping: the next thread opens afresh */
+		pthread_mutex_unlock(&conns_lock);
+		conn_close(c);
+		return;
+	}
 	c->next = idle;
 	idle = c;
 	pthread_mutex_unlock(&conns_lock);
@@ -83,33 +97,94 @@ static int conn_open(sqlite3 **ret, struct ferr *e)
 	return 0;
 }
 
-sqlite3 *store_db(void)
+static void conn_register(struct conn *c)
 {
-	struct conn *c = pthread_getspecific(conn_key);
-	struct ferr e = FERR_INIT;
-
-	if (c)
-		return c->db;
-	pthread_mutex_lock(&conns_lock);
-	if ((c = idle))
-		idle = c->next;
-	pthread_mutex_unlock(&conns_lock);
-	if (!c)
-		c = calloc(1, sizeof(*c));
-	if (c && c->db)
-		goto have;
-
-	if (!c || conn_open(&c->db, &e) < 0) {
-		fprintf(stderr, "ferry: store: %s\n", e.msg);
-		abort();
-	}
-have:
 	pthread_setspecific(conn_key, c);
 	pthread_mutex_lock(&conns_lock);
 	c->next = conns;
 	conns = c;
 	pthread_mutex_unlock(&conns_lock);
+}
+
+/* The open failed (e says why): the in-memory stand-in. Only running out
+ * of memory is left to abort on. */
+static void conn_fail(struct conn *c, const struct ferr *e)
+{
+	if (!c->db && sqlite3_open_v2(":memory:", &c->db, SQLITE_OPEN_READWRITE |
+				      SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		fprintf(stderr, "ferry: store: %s (and no memory left for a stand-in)\n", e->msg);
+		abort();
+	}
+	if (!c->failed)
+		log_warnx("event=store_open_failed err=\"%s\"", e->msg);
+	c->failed = 1;
+	c->failed_at_ms = store_now_ms();
+	c->why = *e;
+}
+
+/* A thread whose open failed tries again, at most once a second. */
+static void conn_retry(struct conn *c)
+{
+	struct ferr e = FERR_INIT;
+	sqlite3 *db;
+
+	if (store_now_ms() - c->failed_at_ms < 1000)
+		return;
+	if (conn_open(&db, &e) < 0) {
+		conn_fail(c, &e);
+		return;
+	}
+	for (int i = 0; i < STMT_CACHE; i++)
+		if (c->cache[i].st) {
+			sqlite3_finalize(c->cache[i].st);
+			c->cache[i].st = NULL;
+			c->cache[i].sql = NULL;
+		}
+	sqlite3_close(c->db);
+	c->db = db;
+	c->failed = 0;
+	log_info("event=store_open_recovered");
+}
+
+sqlite3 *store_db(void)
+{
+	struct conn *c = pthread_getspecific(conn_key);
+	struct ferr e = FERR_INIT;
+
+	if (c) {
+		if (c->failed)
+			conn_retry(c);
+		return c->db;
+	}
+	pthread_mutex_lock(&conns_lock);
+	if ((c = idle))
+		idle = c->next;
+	pthread_mutex_unlock(&conns_lock);
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			fprintf(stderr, "ferry: store: out of memory for a connection\n");
+			abort();
+		}
+	}
+	if (!c->db && conn_open(&c->db, &e) < 0)
+		conn_fail(c, &e);
+	conn_register(c);
 	return c->db;
+}
+
+int store_db_failed(sqlite3 *db)
+{
+	struct conn *c = pthread_getspecific(conn_key);
+
+	return c && c->failed && c->db == db;
+}
+
+int store_thread_ready(struct ferr *e)
+{
+	sqlite3 *db = store_db();
+
+	return store_db_failed(db) ? store_error(e, "store") : 0;
 }
 
 sqlite3_stmt *store_stmt(const char *sql)
@@ -120,6 +195,8 @@ sqlite3_stmt *store_stmt(const char *sql)
 
 	store_db();
 	c = pthread_getspecific(conn_key);
+	if (c->failed)
+		return NULL;
 	h = (unsigned)(((uintptr_t)sql >> 3) % STMT_CACHE);
 	for (unsigned i = 0; i < STMT_CACHE; i++) {
 		unsigned k = (h + i) % STMT_CACHE;
@@ -151,6 +228,12 @@ int store_error(struct ferr *e, const char *what)
 {
 	sqlite3 *db = store_db();
 	int rc = sqlite3_extended_errcode(db);
+
+	if (store_db_failed(db)) {
+		struct conn *c = pthread_getspecific(conn_key);
+		return ferr_set(e, 503, "store_unavailable",
+				"%s: this thread cannot open the store: %s", what, c->why.msg);
+	}
 
 	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return ferr_conflict(e, "%s: already exists", what);
@@ -189,7 +272,9 @@ int store_run_logged(sqlite3_stmt *st, const char *what)
 
 int store_exec(const char *sql, struct ferr *e)
 {
-	if (sqlite3_exec(store_db(), sql, NULL, NULL, NULL) != SQLITE_OK)
+	sqlite3 *db = store_db();
+
+	if (store_db_failed(db) || sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return store_error(e, "store");
 	return 0;
 }
@@ -243,10 +328,10 @@ static int backup_before_migrate(int have, struct ferr *e)
 		return ferr_internal(e, "create %s: %s", dir, strerror(errno));
 	store_now(now);
 	snprintf(dest, sizeof(dest), "%s/ferry-v%d-%s.db", dir, have, now);
-	if (store_backup_copy(dest, e) < 0)
+	if (db_copy(store_db(), dest, e) < 0)
 		return ferr_prefix(e, "the backup before migrating");
 	log_info("event=store_backup reason=migration from=%d to=%d path=%s", have,
-		 store_schema_latest(), dest);
+		 store_migrations_latest(), dest);
 	return 0;
 }
 
@@ -256,7 +341,7 @@ static int backup_before_migrate(int have, struct ferr *e)
  * is refused: its schema has changes this binary cannot know. */
 static int migrate(struct ferr *e)
 {
-	int have = store_schema_version(), latest = store_schema_latest();
+	int have = store_schema_version(), latest = store_migrations_latest();
 
 	if (have > latest)
 		return ferr_conflict(e, "the store %s has schema version %d, newer than this ferryd knows "
@@ -310,11 +395,7 @@ int store_open(const char *path, struct ferr *e)
 			free(c);
 			return -1;
 		}
-		pthread_setspecific(conn_key, c);
-		pthread_mutex_lock(&conns_lock);
-		c->next = conns;
-		conns = c;
-		pthread_mutex_unlock(&conns_lock);
+		conn_register(c);
 	}
 	return migrate(e);
 }

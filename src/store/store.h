@@ -22,12 +22,24 @@ int store_open(const char *path, struct ferr *e);
 /* Closes every thread's connection. */
 void store_close(void);
 
-/* The calling thread's connection. Never NULL after store_open(). */
+/* The calling thread's connection. Never NULL after store_open(). When this
+ * thread cannot open the database (too many open files, the file gone) it
+ * is an empty in-memory stand-in instead: store_stmt then gives NULL (its
+ * binds and steps fail with SQLITE_MISUSE, its columns read as NULL),
+ * store_exec and store_begin fail, and store_error answers 503
+ * store_unavailable naming why; the open is tried again at most once a
+ * second. Nothing aborts the daemon for it. */
 sqlite3 *store_db(void);
+/* 1 when db is this thread's stand-in for a connection that failed to open. */
+int store_db_failed(sqlite3 *db);
+/* For a thread about to use the store (a worker taking a job): 0 when its
+ * connection is open, or -1 with e set (503 store_unavailable, why). */
+int store_thread_ready(struct ferr *e);
 
 /* A cached prepared statement for sql on this thread's connection, reset
  * and with bindings cleared. sql must be a string literal (the pointer is
- * the cache key). Aborts on a syntax error: that is a programmer error. */
+ * the cache key). Aborts on a syntax error: that is a programmer error.
+ * NULL when the thread's connection failed to open (see store_db). */
 sqlite3_stmt *store_stmt(const char *sql);
 
 /* Transactions on this thread's connection. store_begin takes the write
