@@ -6,9 +6,12 @@
 #include <unistd.h>
 
 #include "lib/strbuf.h"
+#include "lib/wake.h"
 #include "lib/banned.h"
 
-#define POLL_INTERVAL_US (100 * 1000)
+/* Sources that call wake_all() (lib/wake.h) are read again at once; the
+ * others at this interval. */
+#define POLL_INTERVAL_MS 100
 /* A source can be silent for minutes (a long RUN step, a quiet task): an
  * empty line every HEARTBEAT_S keeps the connection from looking idle to
  * proxies and to the server's own connection timeout. Readers skip empty
@@ -42,6 +45,7 @@ static long follow_read(void *state, char *buf, size_t max)
 	if (f->off == f->pending.len) {
 		struct ferr e = FERR_INIT;
 		json_t *lines = NULL, *end = NULL, *v;
+		uint64_t seen = wake_seq(); /* before the read: no change is missed */
 		size_t i;
 
 		if (f->ended)
@@ -65,7 +69,7 @@ static long follow_read(void *state, char *buf, size_t max)
 		if (f->pending.len == 0 && time(NULL) - f->last_sent >= HEARTBEAT_S)
 			strbuf_addch(&f->pending, '\n');
 		if (f->pending.len == 0) {
-			usleep(POLL_INTERVAL_US);
+			wake_wait(seen, POLL_INTERVAL_MS);
 			return 0;
 		}
 	}

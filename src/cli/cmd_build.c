@@ -1,5 +1,6 @@
 /* ferry commits, build, builds, build show/cancel, logs build, component
  * deliveries. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,11 +99,29 @@ static int build_final(const char *s)
 	return s && (!strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled"));
 }
 
-/* Polls the build until it ended; *ret is its last state. */
+static void ignore_line(json_t *obj, void *arg)
+{
+	(void)obj;
+	(void)arg;
+}
+
+/* Waits for the build's end; *ret is its last state. The log's follow
+ * stream ends the moment the build does (ferryd wakes its followers), so
+ * the wait costs no polling interval; after=MAX asks for the end only,
+ * none of the log. A ferryd that closed the stream early (restarted) is
+ * polled instead. */
 static int wait_build(long long id, json_t **ret, struct ferr *e)
 {
-	char path[64];
+	char path[96];
+	json_t *end = NULL;
 
+	snprintf(path, sizeof(path), "/api/v1/builds/%lld/log?follow=1&after=%lld", id, (long long)INT64_MAX);
+	if (api_follow_lines(path, ignore_line, NULL, &end, e) < 0) {
+		if (e->status >= 400 && e->status < 500)
+			return -1;
+		ferr_clear(e);
+	}
+	json_decref(end);
 	snprintf(path, sizeof(path), "/api/v1/builds/%lld", id);
 	for (;;) {
 		json_t *b;

@@ -28,6 +28,7 @@
 #include "store/reserve.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
+#include "lib/wake.h"
 #include "pipeline/baseimage.h"
 #include "pipeline/buildpack.h"
 #include "pipeline/buildpack_build.h"
@@ -138,6 +139,7 @@ static void log_store(int64_t build_id, const char *step, const char *text, size
 		log_error("event=build_log_failed build=%lld err=\"%s\"", (long long)build_id,
 			  sqlite3_errmsg(store_db()));
 	sqlite3_reset(st);
+	wake_all(); /* followers of the log read it at once */
 }
 
 /* One line of the current step's log, capped per line and per step. */
@@ -245,6 +247,7 @@ static void build_finish(int64_t build_id, const char *status, const char *error
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, build_id);
 	store_run_logged(st, "finish the build's steps");
+	wake_all(); /* a follower (ferry build --wait) learns the end at once */
 	if (!strcmp(status, "succeeded"))
 		event_publish(EVENT_BUILD_SUCCEEDED, build_id);
 	else if (!strcmp(status, "failed"))
@@ -571,7 +574,16 @@ static int build_scan_hook(struct build_run *run, const struct build_src *src, c
 	};
 	struct strbuf summary = STRBUF_INIT;
 	json_t *report = NULL;
-	int rc = scan_run(&scan_cfg, &rq, &report, e);
+	const char *from_args[5];
+	size_t n = 0;
+	int rc;
+
+	/* The image was built under the sandbox's id mapping: mounted with
+	 * the same one, its layers are used as they are (no chowned copy). */
+	sandbox_userns_args(from_args, &n);
+	from_args[n] = NULL;
+	rq.from_args = from_args;
+	rc = scan_run(&scan_cfg, &rq, &report, e);
 
 	if (rc < 0)
 		return -1;

@@ -272,6 +272,14 @@ out:
 	return ret;
 }
 
+void sandbox_userns_args(const char **argv, size_t *argc)
+{
+	argv[(*argc)++] = "--userns-uid-map";
+	argv[(*argc)++] = uid_map;
+	argv[(*argc)++] = "--userns-gid-map";
+	argv[(*argc)++] = gid_map;
+}
+
 void sandbox_buildah_args(const struct sandbox *sb, const char **argv, size_t *argc)
 {
 	(void)sb;
@@ -279,10 +287,7 @@ void sandbox_buildah_args(const struct sandbox *sb, const char **argv, size_t *a
 	argv[(*argc)++] = "oci";
 	argv[(*argc)++] = "--runtime";
 	argv[(*argc)++] = cfg.runtime;
-	argv[(*argc)++] = "--userns-uid-map";
-	argv[(*argc)++] = uid_map;
-	argv[(*argc)++] = "--userns-gid-map";
-	argv[(*argc)++] = gid_map;
+	sandbox_userns_args(argv, argc);
 	/* A fresh network namespace per step; the runtime attaches the
 	 * user-mode network to it when the build has egress. */
 	argv[(*argc)++] = "--network";

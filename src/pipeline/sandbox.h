@@ -75,6 +75,12 @@ int sandbox_open(struct sandbox *sb, const char *key, int egress, struct ferr *e
 #define SANDBOX_ARGS_MAX 14
 void sandbox_buildah_args(const struct sandbox *sb, const char **argv, size_t *argc);
 
+/* Appends the 4 flags of the builds' user-namespace mapping to argv at
+ * *argc (--userns-uid-map, --userns-gid-map): a `buildah from` of a built
+ * image with them uses its layers as they are, where one without them
+ * gets a copy of every layer chowned back to the host's ids. */
+void sandbox_userns_args(const char **argv, size_t *argc);
+
 /* Extra environment for buildah ("KEY=VALUE", NULL-terminated). */
 const char *const *sandbox_env(const struct sandbox *sb);
 

@@ -724,8 +724,8 @@ static int image_mount(const struct scan_request *rq, struct mounted *m, struct 
 	struct image_watch w = { NULL, NULL, rq->w ? rq->w->cancel : NULL,
 				 rq->w ? rq->w->deadline_ms : 0 };
 	char cidfile[] = "/tmp/ferry-scan-cid-XXXXXX";
-	const char *from[] = { "buildah", "from", "--pull-never", "--quiet", "--cidfile", cidfile,
-			       rq->image, NULL };
+	const char *from[16] = { "buildah", "from", "--pull-never", "--quiet", "--cidfile", cidfile };
+	size_t nfrom = 6;
 	const char *mount[] = { "buildah", "mount", NULL, NULL };
 	struct strbuf tail = STRBUF_INIT, out = STRBUF_INIT;
 	int fd, status;
@@ -736,6 +736,10 @@ static int image_mount(const struct scan_request *rq, struct mounted *m, struct 
 		return ferr_internal(e, "cannot make a scratch file: %s", strerror(errno));
 	close(fd);
 	unlink(cidfile);
+	for (size_t i = 0; rq->from_args && rq->from_args[i] && i < 8; i++)
+		from[nfrom++] = rq->from_args[i];
+	from[nfrom++] = rq->image;
+	from[nfrom] = NULL;
 	status = image_tool_run(rq->registry, from, &w, &out, &tail, e);
 	if (status < 0)
 		goto fail;
@@ -771,18 +775,15 @@ fail:
 	return -1;
 }
 
-/* Unmounts and removes the working container by its id. */
+/* Removes the working container by its id (buildah rm unmounts it
+ * first: no buildah umount of its own). */
 static void image_unmount(const struct scan_request *rq, struct mounted *m)
 {
-	const char *umount[] = { "buildah", "umount", m->cid.buf, NULL };
 	const char *rm[] = { "buildah", "rm", m->cid.buf, NULL };
 	struct ferr e = FERR_INIT;
 
 	if (!m->cid.len)
 		return;
-	if (m->root.len)
-		image_tool_run(rq->registry, umount, NULL, NULL, NULL, &e);
-	ferr_clear(&e);
 	if (image_tool_run(rq->registry, rm, NULL, NULL, NULL, &e) != 0)
 		say(rq, "warning: could not remove the scan's working container %s: %s", m->cid.buf,
 		    e.msg[0] ? e.msg : "buildah rm failed");

@@ -118,6 +118,11 @@ struct scan_request {
 	const char *image;                   /* the local image's name; NULL: skip
 						the image's files */
 	struct registry *registry;           /* its containers environment */
+	const char *const *from_args;        /* extra `buildah from` flags (at
+						most 8): the id mapping the image
+						was built with, so that its layers
+						are mounted as they are instead of
+						copied and chowned; NULL: none */
 	int fail_on;                         /* SCAN_LOW..SCAN_NEVER */
 	const struct image_watch *w;         /* progress lines, cancel, deadline */
 };
