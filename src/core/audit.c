@@ -1,6 +1,6 @@
 #include "audit.h"
 
-#include "core/project.h"
+#include "core/lookup.h"
 #include "core/json.h"
 #include "lib/log.h"
 #include "store/store.h"

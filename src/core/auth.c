@@ -8,26 +8,9 @@
 #include <unistd.h>
 
 #include "core/json.h"
-#include "core/project.h"
+#include "core/lookup.h"
 #include "store/store.h"
 #include "lib/banned.h"
-
-static const char *const roles[] = { "viewer", "developer", "admin" };
-
-const char *role_name(enum role r)
-{
-	return roles[r];
-}
-
-int role_parse(const char *s, enum role *ret, struct ferr *e)
-{
-	for (int i = 0; i < 3; i++)
-		if (s && !strcmp(s, roles[i])) {
-			*ret = (enum role)i;
-			return 0;
-		}
-	return ferr_invalid(e, "role \"%s\" is not one of admin, developer, viewer", s ? s : "");
-}
 
 static void token_hash(const char *token, unsigned char out[32])
 {
@@ -72,29 +55,6 @@ int auth_lookup(const char *token, struct principal *who, struct ferr *e)
 	role_parse((const char *)sqlite3_column_text(st, 2), &who->role, NULL);
 	who->project_id = sqlite3_column_int64(st, 3);
 	sqlite3_reset(st);
-	return 0;
-}
-
-int auth_require_write(const struct principal *who, struct ferr *e)
-{
-	if (who->role < ROLE_DEVELOPER)
-		return ferr_forbidden(e, "token \"%s\" has the viewer role, which can only read", who->name);
-	return 0;
-}
-
-int auth_require_admin(const struct principal *who, struct ferr *e)
-{
-	if (who->role < ROLE_ADMIN)
-		return ferr_forbidden(e, "token \"%s\" has the %s role: this needs an admin token",
-				      who->name, role_name(who->role));
-	return 0;
-}
-
-int auth_require_project(const struct principal *who, int64_t project_id,
-			 const char *what, struct ferr *e)
-{
-	if (who->project_id && who->project_id != project_id)
-		return ferr_notfound(e, "project \"%s\" not found", what);
 	return 0;
 }
 

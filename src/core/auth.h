@@ -1,4 +1,4 @@
-/* auth: API tokens, roles and project scope.
+/* auth: API tokens (their roles and project scope are core/access.h).
  *
  * A token is "fry_" + 64 hex digits (256 random bits). Only its BLAKE2b-256
  * hash is stored. Roles: viewer (read), developer (read and change
@@ -13,33 +13,14 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "core/access.h"
 #include "lib/error.h"
 
-enum role { ROLE_VIEWER = 0, ROLE_DEVELOPER = 1, ROLE_ADMIN = 2 };
-
-struct principal {
-	int64_t token_id;
-	char name[64];
-	enum role role;
-	int64_t project_id; /* 0: every project */
-};
-
 #define TOKEN_LEN 68 /* "fry_" + 64 hex */
-
-const char *role_name(enum role r);
-/* Parses "admin", "developer", "viewer". Returns -1 with e set otherwise. */
-int role_parse(const char *s, enum role *ret, struct ferr *e);
 
 /* Looks up the bearer token. Returns 0 and fills who, or -1 with a 401 in e
  * (unknown, malformed or revoked token). */
 int auth_lookup(const char *token, struct principal *who, struct ferr *e);
-
-/* Access checks: 0 if allowed, else -1 with e set. */
-int auth_require_write(const struct principal *who, struct ferr *e);   /* not a viewer */
-int auth_require_admin(const struct principal *who, struct ferr *e);
-/* 0 if who may see project_id; else 404 naming what (as if it did not exist). */
-int auth_require_project(const struct principal *who, int64_t project_id,
-			 const char *what, struct ferr *e);
 
 /* Creates a token. project may be NULL. The plaintext token is written to
  * ret_token (TOKEN_LEN + 1 bytes) and shown once; *ret_json describes it

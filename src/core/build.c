@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/component.h"
+#include "core/lookup.h"
 #include "core/core.h"
 #include "core/diskspace.h"
 #include "core/parts.h"
@@ -23,7 +23,6 @@
 #include "core/gitcreds.h"
 #include "core/json.h"
 #include "lib/jsontext.h"
-#include "core/project.h"
 #include "lib/fstree.h"
 #include "store/reserve.h"
 #include "lib/log.h"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/component.h"
+#include "core/lookup.h"
 #include "core/gitcreds.h"
 #include "core/core.h"
 #include "pipeline/git.h"

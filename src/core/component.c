@@ -11,7 +11,7 @@
 #include "core/deployment.h"
 #include "core/json.h"
 #include "core/names.h"
-#include "core/project.h"
+#include "core/lookup.h"
 #include "pipeline/buildpack.h"
 #include "pipeline/scan.h"
 #include "sched/cron.h"
@@ -206,48 +206,6 @@ static json_t *component_row(sqlite3_stmt *st)
 				    next_runs((const char *)sqlite3_column_text(st, 11),
 					      (const char *)sqlite3_column_text(st, 12)));
 	return row;
-}
-
-int component_lookup(const struct principal *who, const char *project, const char *name,
-		     int64_t *ret_project_id, int64_t *ret_id, struct ferr *e)
-{
-	sqlite3_stmt *st;
-	int64_t pid;
-	int rc;
-
-	if (project_lookup(who, project, &pid, e) < 0)
-		return -1;
-	st = store_stmt("SELECT id FROM components WHERE project_id = ? AND name = ?");
-	sqlite3_bind_int64(st, 1, pid);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return ferr_notfound(e, "component \"%s/%s\" not found", project, name);
-	if (rc != SQLITE_ROW)
-		return store_error(e, "find component");
-	if (ret_project_id)
-		*ret_project_id = pid;
-	return 0;
-}
-
-int component_project_id(int64_t component_id, int64_t *ret, struct ferr *e)
-{
-	sqlite3_stmt *st = store_stmt("SELECT project_id FROM components WHERE id = ?");
-	int rc;
-
-	sqlite3_bind_int64(st, 1, component_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return ferr_notfound(e, "component %lld not found", (long long)component_id);
-	if (rc != SQLITE_ROW)
-		return store_error(e, "find component");
-	return 0;
 }
 
 /* The webhook secret is sealed in the vault, bound to its component row. */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/auth.h"
+#include "core/lookup.h"
 #include "lib/error.h"
 
 struct component_spec {
@@ -79,14 +80,6 @@ struct component_update {
  * the array of the settings whose value changed (new reference). */
 int component_update(const struct principal *who, const char *project, const char *name,
 		     const struct component_update *u, json_t **ret, struct ferr *e);
-
-/* Component id by project and name as who may see it (404 otherwise). */
-int component_lookup(const struct principal *who, const char *project, const char *name,
-		     int64_t *ret_project_id, int64_t *ret_id, struct ferr *e);
-
-/* The project of component component_id (no access check). 404 if the
- * component does not exist. */
-int component_project_id(int64_t component_id, int64_t *ret, struct ferr *e);
 
 /* Decrypts the component's webhook secret (64 hex digits) into ret. */
 int component_webhook_secret(int64_t component_id, char ret[65], struct ferr *e);

@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/component.h"
+#include "core/lookup.h"
 #include "core/core.h"
 #include "core/names.h"
-#include "core/project.h"
 #include "lib/strbuf.h"
 #include "store/store.h"
 #include "vault/vault.h"

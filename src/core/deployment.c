@@ -10,7 +10,7 @@
 #include "core/deployment_int.h"
 #include "core/events.h"
 #include "core/json.h"
-#include "core/project.h"
+#include "core/lookup.h"
 #include "core/rollout.h"
 #include "core/resolve.h"
 #include "core/snapshot.h"

@@ -24,9 +24,8 @@
 #include <unistd.h>
 
 #include "core/events.h"
-#include "core/component.h"
+#include "core/lookup.h"
 #include "core/json.h"
-#include "core/project.h"
 #include "core/rollout_int.h"
 #include "lib/log.h"
 #include "runtime/runtime.h"

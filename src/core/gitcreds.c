@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/component.h"
+#include "core/lookup.h"
 #include "core/core.h"
 #include "store/store.h"
 #include "vault/vault.h"

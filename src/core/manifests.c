@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/component.h"
+#include "core/lookup.h"
 #include "core/config.h"
 #include "core/snapshot.h"
 #include "gateway/gateway.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "core/project.h"
+#include "core/lookup.h"
 #include "lib/strbuf.h"
 #include "store/store.h"
 #include "vault/vault.h"

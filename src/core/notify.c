@@ -10,7 +10,7 @@
 #include "core/core.h"
 #include "core/json.h"
 #include "core/notify_int.h"
-#include "core/project.h"
+#include "core/lookup.h"
 #include "core/repo_policy.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"

@@ -7,42 +7,6 @@
 #include "store/store.h"
 #include "lib/banned.h"
 
-int project_lookup(const struct principal *who, const char *name, int64_t *ret_id,
-		   struct ferr *e)
-{
-	sqlite3_stmt *st = store_stmt("SELECT id FROM projects WHERE name = ?");
-	int rc;
-
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return auth_require_project(who, *ret_id, name, e);
-	if (rc != SQLITE_DONE)
-		return store_error(e, "find project");
-	return ferr_notfound(e, "project \"%s\" not found", name);
-}
-
-int env_lookup(int64_t project_id, const char *name, int64_t *ret_id, struct ferr *e)
-{
-	sqlite3_stmt *st = store_stmt("SELECT id FROM environments WHERE project_id = ? AND name = ?");
-	int rc;
-
-	sqlite3_bind_int64(st, 1, project_id);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ret_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc != SQLITE_DONE)
-		return store_error(e, "find environment");
-	return ferr_notfound(e, "environment \"%s\" not found", name);
-}
-
 static json_t *envs_json(int64_t project_id)
 {
 	sqlite3_stmt *st = store_stmt("SELECT e.name, e.rank, e.production, e.created_at, a.approvers,"

@@ -7,13 +7,10 @@
 #include <stdint.h>
 
 #include "core/auth.h"
+#include "core/lookup.h"
 #include "lib/error.h"
 
 #define PROJECT_MAX_ENVS 16
-
-/* Finds project name as who may see it. 404 if absent or out of scope. */
-int project_lookup(const struct principal *who, const char *name, int64_t *ret_id,
-		   struct ferr *e);
 
 /* Creates a project with the given environments in promotion order (the
  * last is the production one); envs NULL or n 0 means development,
@@ -29,9 +26,5 @@ int env_list(const struct principal *who, const char *project, json_t **ret, str
  * environment ends the line: nothing can be added after it. */
 int env_add(const struct principal *who, const char *project, const char *name,
 	    const char *after, json_t **ret, struct ferr *e);
-
-/* Environment id by name within a project (no access check: callers have
- * done project_lookup). 404 if absent. */
-int env_lookup(int64_t project_id, const char *name, int64_t *ret_id, struct ferr *e);
 
 #endif

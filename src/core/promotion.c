@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/component.h"
+#include "core/lookup.h"
 #include "core/deployment_int.h"
 #include "core/rollout.h"
 #include "store/store.h"

@@ -12,8 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/component.h"
-#include "core/project.h"
+#include "core/lookup.h"
 #include "core/rollout_int.h"
 #include "lib/strbuf.h"
 #include "runtime/runtime.h"

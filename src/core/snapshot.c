@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/component.h"
+#include "core/lookup.h"
 #include "core/core.h"
 #include "lib/strbuf.h"
 #include "store/store.h"

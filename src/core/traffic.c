@@ -6,9 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/component.h"
+#include "core/lookup.h"
 #include "core/json.h"
-#include "core/project.h"
 #include "lib/log.h"
 #include "store/store.h"
 #include "lib/banned.h"
