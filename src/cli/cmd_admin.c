@@ -135,11 +135,15 @@ static void print_df(json_t *r)
 		 json_integer_value(json_object_get(img, "reclaimable_count")),
 		 json_integer_value(json_object_get(img, "keep_per_environment")));
 	df_row("runtime images", json_object_get(img, "bytes"), json_object_get(img, "reclaimable_bytes"), note);
-	snprintf(note, sizeof(note), "GC schedule \"%s\", next %s",
+	snprintf(note, sizeof(note), "%lld images, %lld removable (keeping the newest %lld builds); "
+		 "freed by the GC (schedule \"%s\", next %s)",
+		 json_integer_value(json_object_get(reg, "images")),
+		 json_integer_value(json_object_get(reg, "reclaimable_images")),
+		 json_integer_value(json_object_get(reg, "keep_builds")),
 		 json_string_value(json_object_get(reg, "schedule")),
 		 json_is_string(json_object_get(reg, "next_gc")) ?
 		 json_string_value(json_object_get(reg, "next_gc")) : "never");
-	df_row("registry", json_object_get(reg, "bytes"), NULL, note);
+	df_row("registry", json_object_get(reg, "bytes"), json_object_get(reg, "reclaimable_bytes"), note);
 	df_row("build cache", json_object_get(bc, "bytes"), NULL, "ferry's build image store");
 	df_row("build workspaces", json_object_get(bc, "workspaces_bytes"), NULL, NULL);
 	df_row("store", json_object_get(json_object_get(r, "store"), "bytes"), NULL, "SQLite");
@@ -184,9 +188,11 @@ static void print_prune(json_t *r)
 
 	size_str((long long)json_integer_value(json_object_get(r, "images_freed_bytes")), a);
 	size_str((long long)json_integer_value(json_object_get(r, "logs_freed_bytes")), b);
-	printf("removed %lld runtime images (%s), %s of logs, %lld build leftovers\n",
+	printf("removed %lld runtime images (%s), %s of logs, %lld build leftovers; "
+	       "deleted %lld images from the registry\n",
 	       json_integer_value(json_object_get(r, "images_removed")), a, b,
-	       json_integer_value(json_object_get(r, "build_leftovers_removed")));
+	       json_integer_value(json_object_get(r, "build_leftovers_removed")),
+	       json_integer_value(json_object_get(r, "registry_images_deleted")));
 	if (json_object_get(r, "registry_freed_bytes")) {
 		size_str((long long)json_integer_value(json_object_get(r, "registry_freed_bytes")), a);
 		printf("registry garbage-collected: %s freed\n", a);

@@ -962,6 +962,16 @@ int build_registry_gc(struct strbuf *log, struct ferr *e)
 	return rc;
 }
 
+int build_registry_exclusive(int (*fn)(void *arg, struct ferr *e), void *arg, struct ferr *e)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&push_lock);
+	rc = fn(arg, e);
+	pthread_rwlock_unlock(&push_lock);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* The build job                                                        */
 
@@ -1236,9 +1246,9 @@ static int step_push(struct build_run *run, struct build_src *src, const struct 
 		pid = registry_pid(core.registry);
 		pthread_rwlock_rdlock(&push_lock);
 		rc = image_push(core.registry, img, repo, sha, w, &pushed, e);
-		pthread_rwlock_unlock(&push_lock);
 		if (rc == 0)
-			break;
+			break; /* held until the digest is recorded (registry_prune) */
+		pthread_rwlock_unlock(&push_lock);
 		/* the registry went away during the push: wait for it, push again */
 		if (attempt == PUSH_ATTEMPTS || strcmp(e->code, "push_failed") ||
 		    atomic_load(&run->stop))
@@ -1259,7 +1269,9 @@ static int step_push(struct build_run *run, struct build_src *src, const struct 
 	sqlite3_bind_text(st, 1, pushed.digest, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, pushed.ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, run->build_id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
+	rc = sqlite3_step(st);
+	pthread_rwlock_unlock(&push_lock);
+	if (rc != SQLITE_DONE) {
 		store_error(e, "record the digest");
 		goto out;
 	}

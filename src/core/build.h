@@ -96,6 +96,11 @@ int build_infra_wait(int timeout_ms, struct ferr *e);
  * before the registry runs). */
 int build_registry_gc(struct strbuf *log, struct ferr *e);
 
+/* Runs fn(arg, e) while no build pushes an image or records a pushed one
+ * (what deletes manifests must not race a push of the same digest).
+ * Returns what fn returns. */
+int build_registry_exclusive(int (*fn)(void *arg, struct ferr *e), void *arg, struct ferr *e);
+
 /* Queues a build of component (project, name) as who sees it. commit: a
  * sha (full or abbreviated), branch or tag; NULL builds the branch head.
  * *ret is the new build (status "queued"). Developers and admins. */

@@ -411,6 +411,15 @@ int deployment_create(const struct new_deployment *n, int64_t *ret_id, struct fe
 			      (long long)n->build_id, status);
 		goto fail;
 	}
+	if (!image[0]) {
+		/* registry_prune (or a rebuild of the commit) deleted it */
+		ferr_set(e, 409, "image_removed",
+			 "the image of build %lld is no longer in the registry (ferry keeps the images "
+			 "of active deployments, of the last deployments per environment and of the "
+			 "newest builds; docs/disk.md): build commit %.12s again to deploy it",
+			 (long long)n->build_id, commit);
+		goto fail;
+	}
 	if (!descriptor)
 		descriptor = json_object();
 

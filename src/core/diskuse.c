@@ -8,6 +8,7 @@
 #include "core/diskspace.h"
 #include "core/housekeeping.h"
 #include "core/image_prune.h"
+#include "core/registry_prune.h"
 #include "core/rollout_int.h"
 #include "lib/fstree.h"
 #include "lib/strbuf.h"
@@ -40,7 +41,7 @@ static long long file_bytes(const char *name)
 int diskuse_report(const struct principal *who, json_t **ret, struct ferr *e)
 {
 	const struct housekeeping_options *o = housekeeping_options();
-	json_t *images, *logs, *disk, *v;
+	json_t *images, *logs, *disk, *reg, *v;
 	long long reclaim = 0;
 	const char *kind;
 	char next_gc[32];
@@ -53,9 +54,11 @@ int diskuse_report(const struct principal *who, json_t **ret, struct ferr *e)
 	}
 	if (!images)
 		return -1;
-	logs = log_retention_report(&o->logs, time(NULL), e);
+	reg = registry_prune(o->keep_deployments, o->keep_builds, 0, e);
+	logs = reg ? log_retention_report(&o->logs, time(NULL), e) : NULL;
 	if (!logs) {
 		json_decref(images);
+		json_decref(reg);
 		return -1;
 	}
 	reclaim += json_integer_value(json_object_get(images, "reclaimable_bytes"));
@@ -65,16 +68,22 @@ int diskuse_report(const struct principal *who, json_t **ret, struct ferr *e)
 	json_object_set_new(logs, "max_bytes_per_kind", json_integer(o->logs.max_bytes));
 	housekeeping_next_gc(next_gc);
 	disk = diskspace_report();
-	*ret = json_pack("{s:o, s:o, s:{s:I, s:s, s:o}, s:{s:I, s:I}, s:{s:I}, s:o, s:I}",
+	*ret = json_pack("{s:o, s:o, s:{s:I, s:s, s:o, s:O, s:O, s:O, s:O}, s:{s:I, s:I}, s:{s:I},"
+			 " s:o, s:I}",
 			 "disk", disk ? disk : json_null(),
 			 "images", images,
 			 "registry", "bytes", (json_int_t)dir_bytes("registry/storage"),
 			 "schedule", o->registry_gc,
 			 "next_gc", next_gc[0] ? json_string(next_gc) : json_null(),
+			 "images", json_object_get(reg, "manifests"),
+			 "reclaimable_images", json_object_get(reg, "reclaimable_manifests"),
+			 "reclaimable_bytes", json_object_get(reg, "reclaimable_bytes"),
+			 "keep_builds", json_object_get(reg, "keep_builds"),
 			 "build_cache", "bytes", (json_int_t)dir_bytes("containers/storage"),
 			 "workspaces_bytes", (json_int_t)dir_bytes("work"),
 			 "store", "bytes", (json_int_t)(file_bytes("ferry.db") + file_bytes("ferry.db-wal")),
 			 "logs", logs,
 			 "reclaimable_bytes", (json_int_t)reclaim);
+	json_decref(reg);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "core/build_sweep.h"
 #include "core/core.h"
 #include "core/image_prune.h"
+#include "core/registry_prune.h"
 #include "core/rollout_int.h"
 #include "lib/fstree.h"
 #include "lib/log.h"
@@ -28,6 +29,14 @@ static struct {
 	pthread_mutex_t lock;   /* stop, next_gc; and one run at a time (run_lock) */
 	pthread_cond_t cond;
 	int started, stop;
+	/* A pass asked for over the API, run by this thread: the registry it
+	 * restarts for GC dies with the thread that started it (lib/spawn.h
+	 * die_with_parent), and an API connection's thread ends with it. */
+	struct {
+		int pending, done, gc, rc;
+		json_t *ret;
+		struct ferr e;
+	} req;
 } hk = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -87,9 +96,9 @@ static int registry_gc_now(json_t *out, struct ferr *e)
 	return 0;
 }
 
-int housekeeping_run(int registry_gc, json_t **ret, struct ferr *e)
+static int run_now(int registry_gc, json_t **ret, struct ferr *e)
 {
-	json_t *images, *out = NULL;
+	json_t *images, *reg = NULL, *out = NULL;
 	long long freed = 0;
 	int swept;
 
@@ -100,13 +109,26 @@ int housekeeping_run(int registry_gc, json_t **ret, struct ferr *e)
 	}
 	if (!images)
 		goto fail;
+	reg = registry_prune(hk.o.keep_deployments, hk.o.keep_builds, 1, e);
+	if (!reg)
+		goto fail;
 	if (log_retention_apply(&hk.o.logs, time(NULL), &freed, e) < 0)
 		goto fail;
 	swept = build_sweep("prune");
-	out = json_pack("{s:I, s:I, s:I, s:i}", "images_removed",
+	out = json_pack("{s:I, s:I, s:I, s:i, s:I}", "images_removed",
 			json_integer_value(json_object_get(images, "removed_count")), "images_freed_bytes",
 			json_integer_value(json_object_get(images, "removed_bytes")), "logs_freed_bytes",
-			(json_int_t)freed, "build_leftovers_removed", swept > 0 ? swept : 0);
+			(json_int_t)freed, "build_leftovers_removed", swept > 0 ? swept : 0,
+			"registry_images_deleted",
+			json_integer_value(json_object_get(reg, "deleted_manifests")));
+	if (json_integer_value(json_object_get(reg, "deleted_manifests"))) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "ok: %lld images deleted from the registry (%lld failed)",
+			 (long long)json_integer_value(json_object_get(reg, "deleted_manifests")),
+			 (long long)json_integer_value(json_object_get(reg, "delete_failures")));
+		log_info("event=registry_prune %s", msg);
+		audit_record(NULL, "ferryd", "registry.prune", "registry", NULL, 200, msg);
+	}
 	if (json_integer_value(json_object_get(images, "removed_count")) || freed) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "ok: %lld images removed (%lld bytes), %lld bytes of logs",
@@ -118,14 +140,68 @@ int housekeeping_run(int registry_gc, json_t **ret, struct ferr *e)
 	if (registry_gc && registry_gc_now(out, e) < 0)
 		goto fail;
 	json_decref(images);
+	json_decref(reg);
 	pthread_mutex_unlock(&run_lock);
 	*ret = out;
 	return 0;
 fail:
 	json_decref(images);
+	json_decref(reg);
 	json_decref(out);
 	pthread_mutex_unlock(&run_lock);
 	return -1;
+}
+
+int housekeeping_run(int registry_gc, json_t **ret, struct ferr *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&hk.lock);
+	if (!hk.started || pthread_equal(pthread_self(), hk.thread)) {
+		pthread_mutex_unlock(&hk.lock);
+		return run_now(registry_gc, ret, e);
+	}
+	while (hk.req.pending && !hk.stop)
+		pthread_cond_wait(&hk.cond, &hk.lock);
+	if (hk.stop) {
+		pthread_mutex_unlock(&hk.lock);
+		return ferr_set(e, 503, "unavailable", "ferryd is stopping");
+	}
+	hk.req.pending = 1;
+	hk.req.done = 0;
+	hk.req.gc = registry_gc;
+	pthread_cond_broadcast(&hk.cond);
+	while (!hk.req.done && !hk.stop)
+		pthread_cond_wait(&hk.cond, &hk.lock);
+	if (!hk.req.done) {
+		rc = ferr_set(e, 503, "unavailable", "ferryd is stopping");
+	} else {
+		rc = hk.req.rc;
+		*ret = hk.req.ret;
+		*e = hk.req.e;
+	}
+	hk.req.pending = 0;
+	hk.req.ret = NULL;
+	pthread_cond_broadcast(&hk.cond);
+	pthread_mutex_unlock(&hk.lock);
+	return rc;
+}
+
+/* Runs a pass asked for by housekeeping_run(); hk.lock held. */
+static void serve_request(void)
+{
+	struct ferr e = FERR_INIT;
+	json_t *r = NULL;
+	int gc = hk.req.gc, rc;
+
+	pthread_mutex_unlock(&hk.lock);
+	rc = run_now(gc, &r, &e);
+	pthread_mutex_lock(&hk.lock);
+	hk.req.rc = rc;
+	hk.req.ret = r;
+	hk.req.e = e;
+	hk.req.done = 1;
+	pthread_cond_broadcast(&hk.cond);
 }
 
 static void *hk_main(void *arg)
@@ -139,6 +215,10 @@ static void *hk_main(void *arg)
 		struct timespec ts = { 0 };
 		time_t wake;
 
+		if (hk.req.pending && !hk.req.done) {
+			serve_request();
+			continue;
+		}
 		pthread_mutex_unlock(&hk.lock);
 		if (!swept) {
 			/* once the build store is usable (registry and base image) */
@@ -151,7 +231,7 @@ static void *hk_main(void *arg)
 		if (time(NULL) >= next_prune) {
 			struct ferr e = FERR_INIT;
 			json_t *r = NULL;
-			if (housekeeping_run(0, &r, &e) < 0)
+			if (run_now(0, &r, &e) < 0)
 				log_warnx("event=housekeeping_failed err=\"%s\"", e.msg);
 			json_decref(r);
 			next_prune = time(NULL) + hk.o.interval_s;
@@ -182,7 +262,7 @@ static void *hk_main(void *arg)
 		if (time(NULL) + 5 < wake)
 			wake = time(NULL) + 5;
 		ts.tv_sec = wake;
-		while (!hk.stop && time(NULL) < wake)
+		while (!hk.stop && !(hk.req.pending && !hk.req.done) && time(NULL) < wake)
 			if (pthread_cond_timedwait(&hk.cond, &hk.lock, &ts) == ETIMEDOUT)
 				break;
 	}
@@ -195,6 +275,8 @@ int housekeeping_start(const struct housekeeping_options *opts, struct ferr *e)
 	hk.o = *opts;
 	if (hk.o.keep_deployments <= 0)
 		hk.o.keep_deployments = IMAGE_PRUNE_KEEP_DEFAULT;
+	if (hk.o.keep_builds <= 0)
+		hk.o.keep_builds = REGISTRY_PRUNE_KEEP_BUILDS_DEFAULT;
 	if (hk.o.interval_s <= 0)
 		hk.o.interval_s = HOUSEKEEPING_INTERVAL_DEFAULT;
 	if (hk.o.logs.max_age_days <= 0)
@@ -212,10 +294,14 @@ int housekeeping_start(const struct housekeeping_options *opts, struct ferr *e)
 		if (cron_next(&hk.gc, NULL, time(NULL), &hk.next_gc, e) < 0)
 			return -1;
 	}
+	pthread_mutex_lock(&hk.lock);
 	hk.stop = 0;
-	if (pthread_create(&hk.thread, NULL, hk_main, NULL))
+	if (pthread_create(&hk.thread, NULL, hk_main, NULL)) {
+		pthread_mutex_unlock(&hk.lock);
 		return ferr_internal(e, "cannot start the housekeeping thread");
+	}
 	hk.started = 1;
+	pthread_mutex_unlock(&hk.lock);
 	return 0;
 }
 

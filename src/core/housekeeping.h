@@ -2,7 +2,8 @@
  *
  * Once at start it sweeps what killed builds left (core/build_sweep.h);
  * every interval_s it removes runtime images no deployment needs
- * (core/image_prune.h) and applies the log retention
+ * (core/image_prune.h), deletes the registry's images nothing keeps
+ * (core/registry_prune.h) and applies the log retention
  * (core/log_retention.h); at each time of the registry_gc cron schedule it
  * garbage-collects the managed registry (read-only meanwhile: pulls work,
  * pushes wait). What it removed is logged and recorded in the audit log
@@ -21,6 +22,8 @@
 
 struct housekeeping_options {
 	int keep_deployments;         /* per component and environment; 0: default 5 */
+	int keep_builds;              /* registry images of the newest builds per component;
+	                               * 0: default 5 (core/registry_prune.h) */
 	const char *registry_gc;      /* cron (UTC); NULL: the default; "off": never */
 	struct log_retention logs;    /* 0s: defaults */
 	int interval_s;               /* 0: default */

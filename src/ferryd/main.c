@@ -120,7 +120,8 @@ static void usage(FILE *f)
 	      "              [--allow-local-repos] [--webhook-rate N]\n"
 	      "              [--max-connections N] [--max-client-connections N]\n"
 	      "              [--request-timeout SECONDS] [--idle-timeout SECONDS]\n"
-	      "              [--min-free-space MIB] [--keep-deployments N] [--registry-gc CRON|off]\n"
+	      "              [--min-free-space MIB] [--keep-deployments N] [--keep-builds N]\n"
+	      "              [--registry-gc CRON|off]\n"
 	      "              [--log-retention-days DAYS] [--log-retention-size SIZE]\n"
 	      "              [--housekeeping-interval SECONDS]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
@@ -153,7 +154,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL, O_MINFREE,
 	       O_INGRESS_CLASS, O_INGRESS_NS, O_BCPUS, O_BMEM, O_BPIDS, O_BDISK, O_BNET,
 	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT, O_ALLOWLOCAL, O_HOOKRATE,
-	       O_BASEREG, O_KEEPDEP, O_REGGC, O_LOGDAYS, O_LOGSIZE, O_HKINT, O_NO_GWMETRICS,
+	       O_BASEREG, O_KEEPDEP, O_KEEPBUILDS, O_REGGC, O_LOGDAYS, O_LOGSIZE, O_HKINT, O_NO_GWMETRICS,
 	       O_KUBECONFIG, O_KUBECTX, O_KUBECTL, O_BPCACHE, O_BPMIRROR };
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, O_DATA },
@@ -206,6 +207,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "session-ttl", required_argument, NULL, O_SESSION_TTL },
 		{ "min-free-space", required_argument, NULL, O_MINFREE },
 		{ "keep-deployments", required_argument, NULL, O_KEEPDEP },
+		{ "keep-builds", required_argument, NULL, O_KEEPBUILDS },
 		{ "registry-gc", required_argument, NULL, O_REGGC },
 		{ "log-retention-days", required_argument, NULL, O_LOGDAYS },
 		{ "log-retention-size", required_argument, NULL, O_LOGSIZE },
@@ -395,6 +397,13 @@ static int parse_args(int argc, char **argv, struct config *c)
 			c->hk.keep_deployments = (int)strtol(optarg, &end, 10);
 			if (*end || c->hk.keep_deployments < 1 || c->hk.keep_deployments > 1000) {
 				fprintf(stderr, "ferryd: --keep-deployments must be from 1 to 1000\n");
+				return -1;
+			}
+			break;
+		case O_KEEPBUILDS:
+			c->hk.keep_builds = (int)strtol(optarg, &end, 10);
+			if (*end || c->hk.keep_builds < 1 || c->hk.keep_builds > 1000) {
+				fprintf(stderr, "ferryd: --keep-builds must be from 1 to 1000\n");
 				return -1;
 			}
 			break;

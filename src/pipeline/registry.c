@@ -37,6 +37,7 @@ struct registry {
 	pthread_mutex_t lock;       /* process state: proc, last_start_ms */
 	int managed;
 	char *dir;                  /* DATA/registry */
+	char *storage_dir;          /* dir/storage */
 	char *config_path;
 	char *log_path;
 	char *binary;
@@ -776,6 +777,7 @@ int registry_open(struct registry **ret, const struct registry_config *cfg, stru
 			goto fail;
 		}
 		r->config_path = path_join(r->dir, "config.yml");
+		r->storage_dir = path_join(r->dir, "storage");
 		r->log_path = path_join(r->dir, "registry.log");
 		r->binary = xstrdup(cfg->binary ? cfg->binary : "docker-registry");
 		if (cfg->port < 0 || cfg->port > 65535) {
@@ -868,6 +870,7 @@ void registry_close(struct registry *r)
 	free(r->proxy_url);
 	free(r->htpasswd_path);
 	free(r->dir);
+	free(r->storage_dir);
 	free(r->config_path);
 	free(r->log_path);
 	free(r->binary);
@@ -899,6 +902,11 @@ const char *const *registry_env(const struct registry *r)
 const char *const *registry_build_env(const struct registry *r)
 {
 	return containers_build_env(&r->cc);
+}
+
+const char *registry_storage_dir(const struct registry *r)
+{
+	return r->managed ? r->storage_dir : NULL;
 }
 
 pid_t registry_pid(struct registry *r)

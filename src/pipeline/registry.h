@@ -87,6 +87,10 @@ const char *const *registry_build_env(const struct registry *r);
  * --registries-conf-dir so that only ferry's registries.conf decides what a
  * short name means (see lib/containers.h). Owned by r. */
 const char *registry_confdir(const struct registry *r);
+/* The managed registry's storage root (DATA/registry/storage), or NULL
+ * for an external registry. Owned by r. */
+const char *registry_storage_dir(const struct registry *r);
+
 /* The managed registry's pid, or 0 (external, or not running). */
 pid_t registry_pid(struct registry *r);
 
