@@ -1,10 +1,8 @@
 #include "build.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,8 +15,8 @@
 #include "core/lookup.h"
 #include "core/core.h"
 #include "core/diskspace.h"
-#include "core/parts.h"
 #include "core/build_sweep.h"
+#include "core/infra.h"
 #include "core/events.h"
 #include "core/gitcreds.h"
 #include "core/json.h"
@@ -28,7 +26,6 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/wake.h"
-#include "pipeline/baseimage.h"
 #include "pipeline/buildpack.h"
 #include "pipeline/buildpack_build.h"
 #include "pipeline/descriptor.h"
@@ -602,352 +599,9 @@ static int build_scan_hook(struct build_run *run, const struct build_src *src, c
 	return rc == 0 ? 0 : -1;
 }
 
-/* ------------------------------------------------------------------ */
-/* The infrastructure: registry and base image                          */
-
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	pthread_t thread;
-	int started;
-	int stopping;
-	int ready;                 /* registry open and ferry/busybox there */
-	struct ferr error;         /* the last start-up failure */
-	struct build_options opts;
-	char *password;
-	/* Pull-through caches of --base-registry, in order (opened once). */
-	struct registry *caches[BUILD_MAX_BASE_REGISTRIES];
-	char *cache_hosts[BUILD_MAX_BASE_REGISTRIES + 1];
-	size_t n_caches;
-} infra = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, FERR_INIT,
-	    { 0 }, NULL, { NULL }, { NULL }, 0 };
-
-/* Opens the pull-through cache of each --base-registry URL that is not
- * open yet: a managed docker-registry in proxy mode under
- * DATA/basecache/<n>/. Returns 0 when all are open, else -1 with e set. */
-static int open_base_caches(struct ferr *e)
-{
-	while (infra.n_caches < infra.opts.n_base_registries) {
-		size_t i = infra.n_caches;
-		char sub[32];
-		struct registry_config rc = {
-			.data_dir = core.data_dir, .subdir = sub,
-			.binary = infra.opts.registry_binary,
-			.proxy_url = infra.opts.base_registries[i],
-		};
-		struct strbuf dir = STRBUF_INIT;
-
-		strbuf_addf(&dir, "%s/basecache", core.data_dir);
-		mkdir(dir.buf, 0700);
-		strbuf_release(&dir);
-		snprintf(sub, sizeof(sub), "basecache/%zu", i);
-		if (registry_open(&infra.caches[i], &rc, e) < 0)
-			return ferr_prefix(e, "base registry %s", infra.opts.base_registries[i]);
-		infra.cache_hosts[i] = strdup(registry_host(infra.caches[i]));
-		if (!infra.cache_hosts[i])
-			abort();
-		log_info("event=base_cache_ready upstream=%s host=%s", infra.opts.base_registries[i],
-			 infra.cache_hosts[i]);
-		infra.n_caches++;
-	}
-	return 0;
-}
-
-int build_infra_wait(int timeout_ms, struct ferr *e)
-{
-	struct timespec ts;
-	int ret = 0;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&infra.lock);
-	while (!infra.ready && !infra.stopping) {
-		if (pthread_cond_timedwait(&infra.cond, &infra.lock, &ts) == ETIMEDOUT)
-			break;
-	}
-	if (!infra.ready) {
-		if (infra.error.status)
-			ret = ferr_set(e, infra.error.status, infra.error.code, "%s", infra.error.msg);
-		else
-			ret = ferr_set(e, 503, "starting", "the image registry is still starting");
-	}
-	pthread_mutex_unlock(&infra.lock);
-	return ret;
-}
-
-static void infra_error(const struct ferr *err)
-{
-	pthread_mutex_lock(&infra.lock);
-	infra.error = *err;
-	pthread_mutex_unlock(&infra.lock);
-}
-
-/* Sleeps up to ms; returns 1 if stopping. */
-static int infra_sleep(int ms)
-{
-	struct timespec ts;
-	int stop;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&infra.lock);
-	if (!infra.stopping)
-		pthread_cond_timedwait(&infra.cond, &infra.lock, &ts);
-	stop = infra.stopping;
-	pthread_mutex_unlock(&infra.lock);
-	return stop;
-}
-
-/* The managed registry's pid, for operators: DATA/registry/ferryd.pid. */
-static void registry_pidfile_path(struct strbuf *sb)
-{
-	strbuf_addf(sb, "%s/registry/ferryd.pid", core.data_dir);
-}
-
-static void registry_pidfile_write(pid_t pid)
-{
-	struct strbuf path = STRBUF_INIT, tmp = STRBUF_INIT;
-	FILE *f;
-
-	registry_pidfile_path(&path);
-	strbuf_addf(&tmp, "%s.tmp", path.buf);
-	f = fopen(tmp.buf, "we");
-	if (f) {
-		fprintf(f, "%d\n", (int)pid);
-		if (fclose(f) == 0)
-			rename(tmp.buf, path.buf);
-	}
-	strbuf_release(&path);
-	strbuf_release(&tmp);
-}
-
-/* 1 if /proc/<pid>/cmdline is "BINARY serve CONFIG" for this data dir's
- * registry configuration (as given, or made absolute). */
-static int is_our_registry(const char *pid, const char *config, const char *config_abs)
-{
-	char path[64], buf[4096];
-	const char *a1, *a2;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	a1 = buf + strlen(buf) + 1;
-	if (a1 >= buf + n)
-		return 0;
-	a2 = a1 + strlen(a1) + 1;
-	if (a2 >= buf + n || strcmp(a1, "serve"))
-		return 0;
-	return !strcmp(a2, config) || (config_abs && !strcmp(a2, config_abs));
-}
-
-/* Stops registries left running by a ferryd of this data dir that was
- * killed (SIGKILL, OOM). The registry gets a parent-death signal, so this
- * is the fallback for one started by an older ferryd or one that ignored
- * it: found by its exact command line, which names this data dir's
- * registry configuration. Left alone, one would hold the port
- * and keep serving with the dead process's settings (e.g. not read-only
- * during GC). */
-static void registry_stop_stale(void)
-{
-	struct strbuf config = STRBUF_INIT;
-	char *config_abs = NULL;
-	struct dirent *de;
-	DIR *proc;
-
-	strbuf_addf(&config, "%s/registry/config.yml", core.data_dir);
-	config_abs = realpath(config.buf, NULL);
-	proc = opendir("/proc");
-	if (!proc)
-		goto out;
-	while ((de = readdir(proc))) {
-		int pid;
-
-		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
-			continue;
-		pid = atoi(de->d_name);
-		if (pid <= 1 || pid == getpid() || !is_our_registry(de->d_name, config.buf, config_abs))
-			continue;
-		log_warnx("event=registry_stale pid=%d action=stop", pid);
-		kill(pid, SIGTERM);
-		for (int i = 0; i < 50 && kill(pid, 0) == 0; i++)
-			usleep(100 * 1000);
-		if (kill(pid, 0) == 0)
-			kill(pid, SIGKILL);
-		/* Not our child (init reaps it): wait until it is gone. */
-		for (int i = 0; i < 50 && kill(pid, 0) == 0; i++)
-			usleep(100 * 1000);
-	}
-	closedir(proc);
-out:
-	free(config_abs);
-	strbuf_release(&config);
-}
-
-static void baseimage_line(void *ctx, const char *line, size_t len)
-{
-	(void)ctx;
-	log_debug("event=baseimage_output line=\"%.*s\"", (int)(len > 300 ? 300 : len), line);
-}
-
-static void *infra_main(void *arg)
-{
-	struct registry *reg = NULL;
-	int base_ok = 0, retry_ms = 0;
-	pid_t last_pid = 0;
-
-	(void)arg;
-	if (!infra.opts.registry_url)
-		registry_stop_stale();
-	for (;;) {
-		struct ferr e = FERR_INIT;
-
-		if (infra_sleep(retry_ms))
-			break;
-		retry_ms = 1000;
-		if (open_base_caches(&e) < 0) {
-			log_error("event=base_cache_failed err=\"%s\"", e.msg);
-			infra_error(&e);
-			retry_ms = 5000;
-			continue;
-		}
-		for (size_t i = 0; i < infra.n_caches; i++)
-			if (registry_supervise(infra.caches[i], &e) < 0) {
-				log_error("event=base_cache_restart_failed err=\"%s\"", e.msg);
-				ferr_clear(&e);
-			}
-		if (!reg) {
-			struct registry_config rc = {
-				.data_dir = core.data_dir,
-				.search_after = (const char *const *)infra.cache_hosts,
-				.binary = infra.opts.registry_binary,
-				.external_url = infra.opts.registry_url,
-				.username = infra.opts.registry_username,
-				.password = infra.password,
-			};
-			if (registry_open(&reg, &rc, &e) < 0) {
-				log_error("event=registry_failed err=\"%s\"", e.msg);
-				infra_error(&e);
-				retry_ms = 5000;
-				continue;
-			}
-			log_info("event=registry_ready host=%s pid=%d", registry_host(reg), (int)registry_pid(reg));
-			last_pid = registry_pid(reg);
-			if (last_pid > 0)
-				registry_pidfile_write(last_pid);
-			pthread_mutex_lock(&infra.lock);
-			core.registry = reg;
-			pthread_mutex_unlock(&infra.lock);
-		}
-		if (!base_ok) {
-			struct baseimage_opts bo = { .busybox = infra.opts.busybox, .force = 0 };
-			struct image_watch w = { .log = baseimage_line };
-			struct strbuf dir = STRBUF_INIT;
-			char digest[72];
-			int rc;
-
-			strbuf_addf(&dir, "%s/baseimage", core.data_dir);
-			bo.state_dir = dir.buf;
-			rc = baseimage_ensure_busybox(reg, &bo, &w, digest, &e);
-			strbuf_release(&dir);
-			if (rc < 0) {
-				log_error("event=baseimage_failed err=\"%s\"", e.msg);
-				ferr_prefix(&e, "the ferry/busybox base image could not be made");
-				infra_error(&e);
-				retry_ms = 30000;
-				continue;
-			}
-			log_info("event=baseimage_ready image=%s digest=%s built=%d",
-				 BASEIMAGE_BUSYBOX_REPO, digest, rc);
-			base_ok = 1;
-			pthread_mutex_lock(&infra.lock);
-			infra.ready = 1;
-			infra.error = (struct ferr)FERR_INIT;
-			pthread_cond_broadcast(&infra.cond);
-			pthread_mutex_unlock(&infra.lock);
-		}
-		switch (registry_supervise(reg, &e)) {
-		case -1:
-			log_error("event=registry_restart_failed err=\"%s\"", e.msg);
-			parts_seen("registry", "down", 0, e.msg);
-			break;
-		case 1:
-			parts_restarted("registry", (int)registry_pid(reg), "it had exited");
-			break;
-		default:
-			parts_seen("registry", registry_pid(reg) > 0 ? "up" : "external",
-				   (int)registry_pid(reg), NULL);
-			break;
-		}
-		if (registry_pid(reg) != last_pid) {
-			last_pid = registry_pid(reg);
-			if (last_pid > 0)
-				registry_pidfile_write(last_pid);
-		}
-	}
-	return NULL;
-}
-
-int build_infra_start(const struct build_options *opts, struct ferr *e)
-{
-	infra.opts = *opts;
-	if (opts->registry_password) {
-		infra.password = strdup(opts->registry_password);
-		if (!infra.password)
-			abort();
-	}
-	infra.opts.registry_password = NULL;
-	infra.stopping = 0;
-	if (pthread_create(&infra.thread, NULL, infra_main, NULL))
-		return ferr_internal(e, "cannot start the build infrastructure thread");
-	infra.started = 1;
-	return 0;
-}
-
 void build_begin_shutdown(void)
 {
 	atomic_store(&shutting_down, 1);
-}
-
-void build_infra_stop(void)
-{
-	if (!infra.started)
-		return;
-	pthread_mutex_lock(&infra.lock);
-	infra.stopping = 1;
-	pthread_cond_broadcast(&infra.cond);
-	pthread_mutex_unlock(&infra.lock);
-	pthread_join(infra.thread, NULL);
-	infra.started = 0;
-	registry_close(core.registry);
-	core.registry = NULL;
-	for (size_t i = 0; i < infra.n_caches; i++) {
-		registry_close(infra.caches[i]);
-		free(infra.cache_hosts[i]);
-		infra.caches[i] = NULL;
-		infra.cache_hosts[i] = NULL;
-	}
-	infra.n_caches = 0;
-	if (infra.password) {
-		explicit_bzero(infra.password, strlen(infra.password));
-		free(infra.password);
-		infra.password = NULL;
-	}
 }
 
 int build_registry_gc(struct strbuf *log, struct ferr *e)
@@ -1107,15 +761,19 @@ static int base_resolve(void *arg, const char *image, struct strbuf *ref)
 	if (registry_manifest_digest(core.registry, name.buf, tag, digest, NULL) == 1) {
 		where = core.registry;
 	} else {
-		for (size_t i = 0; i < infra.n_caches && !where; i++)
-			if (registry_manifest_digest(infra.caches[i], name.buf, tag, digest, NULL) == 1) {
-				where = infra.caches[i];
-				upstream = infra.opts.base_registries[i];
+		struct registry *const *caches;
+		const char *const *upstreams;
+		size_t n = infra_caches(&caches, &upstreams);
+
+		for (size_t i = 0; i < n && !where; i++)
+			if (registry_manifest_digest(caches[i], name.buf, tag, digest, NULL) == 1) {
+				where = caches[i];
+				upstream = upstreams[i];
 			}
 	}
 	if (!where) {
 		run_log(ctx->run, "base image %s: not found in ferry's registry%s", image,
-			infra.n_caches ? " nor in its base-image caches" : "");
+			infra_caches(NULL, NULL) ? " nor in its base-image caches" : "");
 		goto out;
 	}
 	run_log(ctx->run, "base image %s is %s/%s@%s%s%s", image, registry_host(where), name.buf,
@@ -1403,9 +1061,9 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 
 	/* image */
 	step_begin(run, STEP_IMAGE);
-	if (!core.registry || build_infra_wait(0, NULL) < 0) {
+	if (!core.registry || infra_wait(0, NULL) < 0) {
 		run_log(run, "waiting for the image registry and the ferry/busybox base image");
-		while (build_infra_wait(1000, e) < 0) {
+		while (infra_wait(1000, e) < 0) {
 			if (run_stopped(run, job))
 				goto stopped;
 			if (e->status != 503)

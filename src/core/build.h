@@ -18,9 +18,9 @@
  *               OpenAPI/AsyncAPI document, stored with the build
  *
  * The build infrastructure (the registry and the ferry/busybox base image)
- * is brought up by build_infra_start() in a background thread, so the API
- * answers at once; builds wait for it. That thread also supervises the
- * managed registry.
+ * is brought up and supervised by ferryd's supervisor (src/ferryd/
+ * supervisor.h) in a background thread, so the API answers at once; builds
+ * wait for it (core/infra.h).
  *
  * Builds are not re-run after a crash: a build that was running when ferryd
  * stopped is failed with that reason at the next start (build_recover).
@@ -39,25 +39,12 @@ struct scan_config;
 
 #define BUILD_DEFAULT_TIMEOUT_S (30 * 60)
 #define BUILD_DEFAULT_CONCURRENCY 1
-#define BUILD_MAX_BASE_REGISTRIES 8
 /* Stored log text per step is capped; the rest is counted and dropped. */
 #define BUILD_STEP_LOG_MAX (4u << 20)
 
 struct build_options {
 	int concurrency;                 /* builds at once; 0: default */
 	int timeout_s;                   /* per build; 0: default */
-	/* Registry: managed (external_url NULL) or external. */
-	const char *registry_url;        /* "https://host[:port]" or NULL */
-	const char *registry_username;   /* NULL: anonymous */
-	const char *registry_password;   /* copied; the caller may wipe it */
-	const char *registry_binary;     /* NULL: docker-registry from PATH */
-	const char *busybox;             /* NULL: /bin/busybox */
-	/* Upstream registries for base images by short name (FROM
-	 * python:3.12-slim), searched in order after ferry's own registry,
-	 * each through a pull-through cache ferryd runs (copied pointers: the
-	 * strings must live as long as ferryd). */
-	const char *const *base_registries;
-	size_t n_base_registries;        /* at most BUILD_MAX_BASE_REGISTRIES */
 	/* The scan step's scanners (copied; what it points to must live as
 	 * long as ferryd). NULL: Dockerfile rules only. */
 	const struct scan_config *scan;
@@ -72,24 +59,9 @@ void build_register(const struct build_options *opts);
  * is failed with the job's reason; its workspace is removed. */
 void build_recover(void);
 
-/* Starts the infrastructure thread: opens the registry (sets core.registry),
- * makes sure ferry/busybox is in it, then supervises the registry once a
- * second. Returns 0, or -1 with e set if the
- * thread cannot start. Failures to open the registry are retried and
- * reported by build_infra_wait and the build's log. */
-int build_infra_start(const struct build_options *opts, struct ferr *e);
-
 /* Marks the daemon as stopping, so builds the job queue stops are recorded
  * as interrupted rather than cancelled. Call before jobq_stop. */
 void build_begin_shutdown(void);
-
-/* Stops that thread and a managed registry. Call after jobq_stop. */
-void build_infra_stop(void);
-
-/* Waits up to timeout_ms for the registry and base image to be ready.
- * Returns 0, or -1 with e set: the last start-up error, or a 503 when it is
- * still starting. */
-int build_infra_wait(int timeout_ms, struct ferr *e);
 
 /* Garbage-collects the managed registry (registry_gc: read-only while it
  * runs) with pushes held back meanwhile. Returns 0, or -1 with e set (503

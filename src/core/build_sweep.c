@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/build.h"
+#include "core/infra.h"
 #include "core/core.h"
 #include "lib/fstree.h"
 #include "lib/log.h"
@@ -60,7 +60,7 @@ int build_sweep(const char *why)
 	int workspaces, rc;
 
 	/* the base image is made in the build store before builds may run */
-	if (build_infra_wait(0, &e) < 0)
+	if (infra_wait(0, &e) < 0)
 		return 0;
 	if (pthread_rwlock_trywrlock(&sweep_lock) != 0)
 		return 0;

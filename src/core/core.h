@@ -9,8 +9,8 @@ struct registry;
 struct core {
 	struct vault *vault;     /* encryption of configuration and secrets */
 	const char *data_dir;    /* everything ferryd owns lives beneath it */
-	/* The image registry. Set by the build infrastructure thread once the
-	 * registry answers (NULL before): wait with build_infra_wait(). */
+	/* The image registry. Set by ferryd's supervisor once the registry
+	 * answers (NULL before): wait with infra_wait() (core/infra.h). */
 	struct registry *registry;
 };
 

@@ -10,6 +10,7 @@
 #include "core/build.h"
 #include "core/build_sweep.h"
 #include "core/core.h"
+#include "core/infra.h"
 #include "core/image_prune.h"
 #include "core/registry_prune.h"
 #include "core/rollout_int.h"
@@ -223,7 +224,7 @@ static void *hk_main(void *arg)
 		if (!swept) {
 			/* once the build store is usable (registry and base image) */
 			struct ferr e = FERR_INIT;
-			if (build_infra_wait(0, &e) == 0) {
+			if (infra_wait(0, &e) == 0) {
 				build_sweep("start");
 				swept = 1;
 			}

@@ -33,7 +33,7 @@ struct rollout_config {
 	const char *const *containers_env;
 	/* With containers_env NULL: waits (without blocking: 0 ms) for the
 	 * build infrastructure and returns its env, or NULL with e set while
-	 * it is not up. ferryd passes one over build_infra_wait and
+	 * it is not up. ferryd passes one over infra_wait and
 	 * registry_env, so the engine never includes the build module. */
 	const char *const *(*containers_env_wait)(struct ferr *e);
 	const char *init_binary;      /* ferry-init, bind-mounted as PID 1 */

@@ -36,6 +36,7 @@
 #include "core/rollout.h"
 #include "core/webhook.h"
 #include "ferryd/restore.h"
+#include "ferryd/supervisor.h"
 #include "lib/log.h"
 #include "pipeline/bpbase.h"
 #include "pipeline/registry.h"
@@ -92,7 +93,7 @@ struct config {
 	int workers;
 	int execution_retention_days;
 	int missed_run_deadline;
-	const char *base_registries[BUILD_MAX_BASE_REGISTRIES];
+	const char *base_registries[INFRA_MAX_BASE_REGISTRIES];
 	size_t n_base_registries;
 	long long min_free_mib;
 	struct housekeeping_options hk;
@@ -240,9 +241,9 @@ static int parse_args(int argc, char **argv, struct config *c)
 			bpbase_configure(bpbase_cache_dir(), optarg);
 			break;
 		case O_BASEREG:
-			if (c->n_base_registries == BUILD_MAX_BASE_REGISTRIES) {
+			if (c->n_base_registries == INFRA_MAX_BASE_REGISTRIES) {
 				fprintf(stderr, "ferryd: at most %d --base-registry\n",
-					BUILD_MAX_BASE_REGISTRIES);
+					INFRA_MAX_BASE_REGISTRIES);
 				return -1;
 			}
 			c->base_registries[c->n_base_registries++] = optarg;
@@ -703,7 +704,7 @@ static int rotate_master_key(const struct config *c)
  * once it is up (rollout_config.containers_env_wait). */
 static const char *const *build_containers_env(struct ferr *e)
 {
-	if (build_infra_wait(0, e) < 0)
+	if (infra_wait(0, e) < 0)
 		return NULL;
 	return registry_env(core.registry);
 }
@@ -811,6 +812,8 @@ int main(int argc, char **argv)
 		struct build_options bo = {
 			.concurrency = c.build_concurrency,
 			.timeout_s = c.build_timeout,
+		};
+		struct supervisor_options so = {
 			.registry_url = c.registry,
 			.registry_username = c.registry_username,
 			.base_registries = c.base_registries,
@@ -819,8 +822,8 @@ int main(int argc, char **argv)
 		if (c.registry_password_file && read_password_file(c.registry_password_file, password,
 								   sizeof(password)) < 0)
 			return 1;
-		bo.registry_password = c.registry_password_file ? password : NULL;
-		set_manifests_options(&c, bo.registry_password);
+		so.registry_password = c.registry_password_file ? password : NULL;
+		set_manifests_options(&c, so.registry_password);
 		if (scan_open(&c, &scan_cfg, &secret_rules, &vulndb, vulndb_path, sizeof(vulndb_path)) < 0)
 			return 1;
 		bo.scan = &scan_cfg;
@@ -880,13 +883,13 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		rc = build_infra_start(&bo, &e);
+		rc = supervisor_start(&so, &e);
 		explicit_bzero(password, sizeof(password));
 		if (rc < 0 || webhook_poller_start(&e) < 0 || housekeeping_start(&c.hk, &e) < 0 ||
 		    parts_watch_start(&e) < 0) {
 			log_error("event=start_failed err=\"%s\"", e.msg);
 			jobq_stop();
-			build_infra_stop();
+			supervisor_stop();
 			return 1;
 		}
 	}
@@ -907,7 +910,7 @@ int main(int argc, char **argv)
 			log_error("event=start_failed err=\"%s\"", e.msg);
 			webhook_poller_stop();
 			jobq_stop();
-			build_infra_stop();
+			supervisor_stop();
 			store_close();
 			return 1;
 		}
@@ -933,7 +936,7 @@ int main(int argc, char **argv)
 	rollout_stop();
 	traffic_stop();
 	notify_stop();
-	build_infra_stop();
+	supervisor_stop();
 	vulndb_free(vulndb);
 	secret_rules_free(secret_rules);
 	vault_free(core.vault);

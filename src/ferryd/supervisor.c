@@ -1,0 +1,298 @@
+/* ferryd's supervisor of the build infrastructure: the image registry
+ * (managed or external), the base registries' pull-through caches and the
+ * ferry/busybox base image, brought up in a thread of its own and the
+ * managed registries restarted when they exit; see supervisor.h. */
+#include "ferryd/supervisor.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "core/infra.h"
+#include "core/parts.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+#include "pipeline/baseimage.h"
+#include "pipeline/image.h"
+#include "pipeline/registry.h"
+#include "lib/banned.h"
+
+static struct {
+	pthread_t thread;
+	int started;
+	struct supervisor_options opts;
+	char *password;
+	/* Pull-through caches of --base-registry, in order (opened once). */
+	struct registry *caches[INFRA_MAX_BASE_REGISTRIES];
+	char *cache_hosts[INFRA_MAX_BASE_REGISTRIES + 1];
+	size_t n_caches;
+} sup;
+
+/* Opens the pull-through cache of each --base-registry URL that is not
+ * open yet: a managed docker-registry in proxy mode under
+ * DATA/basecache/<n>/. Returns 0 when all are open, else -1 with e set. */
+static int open_base_caches(struct ferr *e)
+{
+	while (sup.n_caches < sup.opts.n_base_registries) {
+		size_t i = sup.n_caches;
+		char sub[32];
+		struct registry_config rc = {
+			.data_dir = core.data_dir, .subdir = sub,
+			.binary = sup.opts.registry_binary,
+			.proxy_url = sup.opts.base_registries[i],
+		};
+		struct strbuf dir = STRBUF_INIT;
+
+		strbuf_addf(&dir, "%s/basecache", core.data_dir);
+		mkdir(dir.buf, 0700);
+		strbuf_release(&dir);
+		snprintf(sub, sizeof(sub), "basecache/%zu", i);
+		if (registry_open(&sup.caches[i], &rc, e) < 0)
+			return ferr_prefix(e, "base registry %s", sup.opts.base_registries[i]);
+		sup.cache_hosts[i] = strdup(registry_host(sup.caches[i]));
+		if (!sup.cache_hosts[i])
+			abort();
+		log_info("event=base_cache_ready upstream=%s host=%s", sup.opts.base_registries[i],
+			 sup.cache_hosts[i]);
+		sup.n_caches++;
+		infra_set_caches(sup.caches, sup.opts.base_registries, sup.n_caches);
+	}
+	return 0;
+}
+
+/* The managed registry's pid, for operators: DATA/registry/ferryd.pid. */
+static void registry_pidfile_path(struct strbuf *sb)
+{
+	strbuf_addf(sb, "%s/registry/ferryd.pid", core.data_dir);
+}
+
+static void registry_pidfile_write(pid_t pid)
+{
+	struct strbuf path = STRBUF_INIT, tmp = STRBUF_INIT;
+	FILE *f;
+
+	registry_pidfile_path(&path);
+	strbuf_addf(&tmp, "%s.tmp", path.buf);
+	f = fopen(tmp.buf, "we");
+	if (f) {
+		fprintf(f, "%d\n", (int)pid);
+		if (fclose(f) == 0)
+			rename(tmp.buf, path.buf);
+	}
+	strbuf_release(&path);
+	strbuf_release(&tmp);
+}
+
+/* 1 if /proc/<pid>/cmdline is "BINARY serve CONFIG" for this data dir's
+ * registry configuration (as given, or made absolute). */
+static int is_our_registry(const char *pid, const char *config, const char *config_abs)
+{
+	char path[64], buf[4096];
+	const char *a1, *a2;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	a1 = buf + strlen(buf) + 1;
+	if (a1 >= buf + n)
+		return 0;
+	a2 = a1 + strlen(a1) + 1;
+	if (a2 >= buf + n || strcmp(a1, "serve"))
+		return 0;
+	return !strcmp(a2, config) || (config_abs && !strcmp(a2, config_abs));
+}
+
+/* Stops registries left running by a ferryd of this data dir that was
+ * killed (SIGKILL, OOM). The registry gets a parent-death signal, so this
+ * is the fallback for one started by an older ferryd or one that ignored
+ * it: found by its exact command line, which names this data dir's
+ * registry configuration. Left alone, one would hold the port
+ * and keep serving with the dead process's settings (e.g. not read-only
+ * during GC). */
+static void registry_stop_stale(void)
+{
+	struct strbuf config = STRBUF_INIT;
+	char *config_abs = NULL;
+	struct dirent *de;
+	DIR *proc;
+
+	strbuf_addf(&config, "%s/registry/config.yml", core.data_dir);
+	config_abs = realpath(config.buf, NULL);
+	proc = opendir("/proc");
+	if (!proc)
+		goto out;
+	while ((de = readdir(proc))) {
+		int pid;
+
+		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
+			continue;
+		pid = atoi(de->d_name);
+		if (pid <= 1 || pid == getpid() || !is_our_registry(de->d_name, config.buf, config_abs))
+			continue;
+		log_warnx("event=registry_stale pid=%d action=stop", pid);
+		kill(pid, SIGTERM);
+		for (int i = 0; i < 50 && kill(pid, 0) == 0; i++)
+			usleep(100 * 1000);
+		if (kill(pid, 0) == 0)
+			kill(pid, SIGKILL);
+		/* Not our child (init reaps it): wait until it is gone. */
+		for (int i = 0; i < 50 && kill(pid, 0) == 0; i++)
+			usleep(100 * 1000);
+	}
+	closedir(proc);
+out:
+	free(config_abs);
+	strbuf_release(&config);
+}
+
+static void baseimage_line(void *ctx, const char *line, size_t len)
+{
+	(void)ctx;
+	log_debug("event=baseimage_output line=\"%.*s\"", (int)(len > 300 ? 300 : len), line);
+}
+
+static void *supervisor_main(void *arg)
+{
+	struct registry *reg = NULL;
+	int base_ok = 0, retry_ms = 0;
+	pid_t last_pid = 0;
+
+	(void)arg;
+	if (!sup.opts.registry_url)
+		registry_stop_stale();
+	for (;;) {
+		struct ferr e = FERR_INIT;
+
+		if (infra_sleep(retry_ms))
+			break;
+		retry_ms = 1000;
+		if (open_base_caches(&e) < 0) {
+			log_error("event=base_cache_failed err=\"%s\"", e.msg);
+			infra_failed(&e);
+			retry_ms = 5000;
+			continue;
+		}
+		for (size_t i = 0; i < sup.n_caches; i++)
+			if (registry_supervise(sup.caches[i], &e) < 0) {
+				log_error("event=base_cache_restart_failed err=\"%s\"", e.msg);
+				ferr_clear(&e);
+			}
+		if (!reg) {
+			struct registry_config rc = {
+				.data_dir = core.data_dir,
+				.search_after = (const char *const *)sup.cache_hosts,
+				.binary = sup.opts.registry_binary,
+				.external_url = sup.opts.registry_url,
+				.username = sup.opts.registry_username,
+				.password = sup.password,
+			};
+			if (registry_open(&reg, &rc, &e) < 0) {
+				log_error("event=registry_failed err=\"%s\"", e.msg);
+				infra_failed(&e);
+				retry_ms = 5000;
+				continue;
+			}
+			log_info("event=registry_ready host=%s pid=%d", registry_host(reg), (int)registry_pid(reg));
+			last_pid = registry_pid(reg);
+			if (last_pid > 0)
+				registry_pidfile_write(last_pid);
+			infra_set_registry(reg);
+		}
+		if (!base_ok) {
+			struct baseimage_opts bo = { .busybox = sup.opts.busybox, .force = 0 };
+			struct image_watch w = { .log = baseimage_line };
+			struct strbuf dir = STRBUF_INIT;
+			char digest[72];
+			int rc;
+
+			strbuf_addf(&dir, "%s/baseimage", core.data_dir);
+			bo.state_dir = dir.buf;
+			rc = baseimage_ensure_busybox(reg, &bo, &w, digest, &e);
+			strbuf_release(&dir);
+			if (rc < 0) {
+				log_error("event=baseimage_failed err=\"%s\"", e.msg);
+				ferr_prefix(&e, "the ferry/busybox base image could not be made");
+				infra_failed(&e);
+				retry_ms = 30000;
+				continue;
+			}
+			log_info("event=baseimage_ready image=%s digest=%s built=%d",
+				 BASEIMAGE_BUSYBOX_REPO, digest, rc);
+			base_ok = 1;
+			infra_ready();
+		}
+		switch (registry_supervise(reg, &e)) {
+		case -1:
+			log_error("event=registry_restart_failed err=\"%s\"", e.msg);
+			parts_seen("registry", "down", 0, e.msg);
+			break;
+		case 1:
+			parts_restarted("registry", (int)registry_pid(reg), "it had exited");
+			break;
+		default:
+			parts_seen("registry", registry_pid(reg) > 0 ? "up" : "external",
+				   (int)registry_pid(reg), NULL);
+			break;
+		}
+		if (registry_pid(reg) != last_pid) {
+			last_pid = registry_pid(reg);
+			if (last_pid > 0)
+				registry_pidfile_write(last_pid);
+		}
+	}
+	return NULL;
+}
+
+int supervisor_start(const struct supervisor_options *opts, struct ferr *e)
+{
+	sup.opts = *opts;
+	if (opts->registry_password) {
+		sup.password = strdup(opts->registry_password);
+		if (!sup.password)
+			abort();
+	}
+	sup.opts.registry_password = NULL;
+	infra_reset();
+	if (pthread_create(&sup.thread, NULL, supervisor_main, NULL))
+		return ferr_internal(e, "cannot start the build infrastructure thread");
+	sup.started = 1;
+	return 0;
+}
+
+void supervisor_stop(void)
+{
+	struct registry *reg = core.registry;
+
+	if (!sup.started)
+		return;
+	infra_stopping();
+	pthread_join(sup.thread, NULL);
+	sup.started = 0;
+	infra_set_registry(NULL);
+	infra_set_caches(NULL, NULL, 0);
+	registry_close(reg);
+	for (size_t i = 0; i < sup.n_caches; i++) {
+		registry_close(sup.caches[i]);
+		free(sup.cache_hosts[i]);
+		sup.caches[i] = NULL;
+		sup.cache_hosts[i] = NULL;
+	}
+	sup.n_caches = 0;
+	if (sup.password) {
+		explicit_bzero(sup.password, strlen(sup.password));
+		free(sup.password);
+		sup.password = NULL;
+	}
+}
