@@ -8,7 +8,7 @@
 
 #include "core/core.h"
 #include "core/repo_policy.h"
-#include "core/deployment.h"
+#include "core/events.h"
 #include "core/json.h"
 #include "core/names.h"
 #include "core/lookup.h"
@@ -405,10 +405,15 @@ int component_delete(const struct principal *who, const char *project, const cha
 
 	if (component_lookup(who, project, name, NULL, &id, e) < 0 || auth_require_write(who, e) < 0)
 		return -1;
-	/* The undeploy jobs carry the names they need, so they finish after
+	/* Subscribers undeploy it everywhere (ferryd: deployment_on_change);
+	 * the undeploy jobs carry the names they need, so they finish after
 	 * the component's rows are gone. */
-	if (deployment_undeploy_all(id, who->name, e) < 0)
-		return -1;
+	{
+		struct domain_event ev = { .type = DOMAIN_COMPONENT_DELETING, .component_id = id,
+					   .actor = who->name };
+		if (domain_publish(&ev, e) < 0)
+			return -1;
+	}
 	st = store_stmt("DELETE FROM components WHERE id = ?");
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_DONE)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/events.h"
 #include "core/lookup.h"
 #include "core/core.h"
 #include "core/names.h"
@@ -16,16 +17,34 @@
 
 static config_changed_fn changed_hook;
 
+/* The hook as a subscriber of configuration.changed. */
+static int hook_on_change(struct domain_event *ev, struct ferr *e)
+{
+	(void)e;
+	if (ev->type == DOMAIN_CONFIG_CHANGED && changed_hook && !ev->answer)
+		ev->answer = changed_hook(ev->component_id, ev->env_id, ev->actor);
+	return 0;
+}
+
 void config_set_changed_hook(config_changed_fn fn)
 {
+	domain_unsubscribe(hook_on_change);
 	changed_hook = fn;
+	if (fn)
+		domain_subscribe(hook_on_change);
 }
 
 json_t *config_changed(int64_t component_id, int64_t env_id, const char *who)
 {
-	json_t *r = changed_hook ? changed_hook(component_id, env_id, who) : NULL;
+	struct domain_event ev = { .type = DOMAIN_CONFIG_CHANGED, .component_id = component_id,
+				   .env_id = env_id, .actor = who };
+	struct ferr e = FERR_INIT;
 
-	return r ? r : json_pack("{s:n, s:s}", "deployment", "reason", "nothing redeploys configuration changes");
+	/* the change is committed: a subscriber's failure is only its answer */
+	if (domain_publish(&ev, &e) < 0 && !ev.answer)
+		ev.answer = json_pack("{s:n, s:s}", "deployment", "reason", e.msg);
+	return ev.answer ? ev.answer : json_pack("{s:n, s:s}", "deployment", "reason",
+						 "nothing redeploys configuration changes");
 }
 
 const char *config_kind_name(enum config_kind k)

@@ -130,13 +130,15 @@ int config_current_values(int64_t component_id, int64_t env_id, struct config_va
 /* Wipes every value and frees the array. Accepts NULL. */
 void config_values_free(struct config_value *v, size_t n);
 
-/* Called after every committed change of component_id's configuration,
- * with env_id 0 for a component-wide change, by who (the user's name). A
- * change where the component is active creates a new deployment: ferryd
- * registers deployment_after_config_change with config_set_changed_hook.
- * Returns what the change caused, a new reference, which config_set and
- * config_unset put in their answer as "redeploy":
- * {"deployment": ID} or {"deployment": null, "reason": "why none"}. */
+/* After every committed change of component_id's configuration (env_id 0
+ * for a component-wide change, by who, the user's name) config publishes
+ * the domain event configuration.changed (core/events.h). A change where
+ * the component is active creates a new deployment: ferryd subscribes
+ * deployment_on_change. What a subscriber answers, a new reference, is what
+ * config_set and config_unset put in their answer as "redeploy":
+ * {"deployment": ID} or {"deployment": null, "reason": "why none"}.
+ * config_set_changed_hook(fn) subscribes one such fn (NULL: none; a
+ * second call replaces the first), for tests and tools. */
 typedef json_t *(*config_changed_fn)(int64_t component_id, int64_t env_id, const char *who);
 
 /* The gate config_set and config_unset pass after their checks and before
@@ -155,8 +157,8 @@ int config_set_approved(const struct principal *who, const char *project, const 
 int config_unset_approved(const struct principal *who, const char *project, const char *component,
 			  const char *env, const char *key, json_t **ret, struct ferr *e);
 void config_set_changed_hook(config_changed_fn fn);
-/* The hook's answer (new reference), or {"deployment": null, "reason": ...}
- * without a hook. */
+/* Publishes configuration.changed; the subscribers' answer (new
+ * reference), or {"deployment": null, "reason": ...} when none answered. */
 json_t *config_changed(int64_t component_id, int64_t env_id, const char *who);
 
 #endif

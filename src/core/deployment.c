@@ -919,6 +919,20 @@ void deployment_on_event(enum event_type type, int64_t id)
 		deployment_after_build(id);
 }
 
+int deployment_on_change(struct domain_event *ev, struct ferr *e)
+{
+	switch (ev->type) {
+	case DOMAIN_CONFIG_CHANGED:
+		if (!ev->answer)
+			ev->answer = deployment_after_config_change(ev->component_id, ev->env_id, ev->actor);
+		return 0;
+	case DOMAIN_COMPONENT_DELETING:
+		return deployment_undeploy_all(ev->component_id, ev->actor, e);
+	default:
+		return 0;
+	}
+}
+
 json_t *deployment_after_config_change(int64_t component_id, int64_t env_id, const char *who)
 {
 	struct new_deployment n = { .cause = "config", .who = "configuration change",

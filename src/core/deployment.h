@@ -156,7 +156,12 @@ void deployment_after_build(int64_t build_id);
 /* The domain-event subscriber ferryd registers (core/events.h): a build
  * succeeded → deployment_after_build, on the build's worker thread. */
 void deployment_on_event(enum event_type type, int64_t id);
-/* After a configuration change (registered with config_set_changed_hook): a
+/* The domain-event subscriber ferryd registers for changes (core/events.h):
+ * configuration.changed → deployment_after_config_change (its answer the
+ * event's), component.deleting → deployment_undeploy_all (a failure stops
+ * the delete). */
+int deployment_on_change(struct domain_event *ev, struct ferr *e);
+/* After a configuration change (through deployment_on_change): a
  * new deployment where the change applies and the component is active
  * (env_id 0: component-wide → the first environment only, from where
  * promotion carries it; else that environment). */

@@ -47,3 +47,41 @@ void event_publish(enum event_type type, int64_t id)
 	for (size_t i = 0; i < n_subscribers; i++)
 		subscribers[i](type, id);
 }
+
+static const char *const domain_names[DOMAIN__COUNT] = {
+	[DOMAIN_CONFIG_CHANGED] = "configuration.changed",
+	[DOMAIN_COMPONENT_DELETING] = "component.deleting",
+};
+
+static domain_event_fn domain_subscribers[MAX_SUBSCRIBERS];
+static size_t n_domain_subscribers;
+
+const char *domain_event_name(enum domain_event_type t)
+{
+	return (int)t >= 0 && t < DOMAIN__COUNT ? domain_names[t] : NULL;
+}
+
+void domain_subscribe(domain_event_fn fn)
+{
+	assert(n_domain_subscribers < MAX_SUBSCRIBERS);
+	domain_subscribers[n_domain_subscribers++] = fn;
+}
+
+void domain_unsubscribe(domain_event_fn fn)
+{
+	for (size_t i = 0; i < n_domain_subscribers; i++)
+		if (domain_subscribers[i] == fn) {
+			memmove(&domain_subscribers[i], &domain_subscribers[i + 1],
+				(n_domain_subscribers - i - 1) * sizeof(domain_subscribers[0]));
+			n_domain_subscribers--;
+			return;
+		}
+}
+
+int domain_publish(struct domain_event *ev, struct ferr *e)
+{
+	for (size_t i = 0; i < n_domain_subscribers; i++)
+		if (domain_subscribers[i](ev, e) < 0)
+			return -1;
+	return 0;
+}

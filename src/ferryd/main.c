@@ -788,8 +788,10 @@ int main(int argc, char **argv)
 	component_set_public_url(c.public_url ? c.public_url : url);
 
 	diag_register();
-	/* A configuration change redeploys where the component is active. */
-	config_set_changed_hook(deployment_after_config_change);
+	/* A configuration change redeploys where the component is active; a
+	 * component being deleted is undeployed first (config and component
+	 * publish, never call deployment). */
+	domain_subscribe(deployment_on_change);
 	approval_install();
 	/* The gateway's per-request samples feed the deployments' metrics. */
 	if (!c.no_gateway_metrics)
