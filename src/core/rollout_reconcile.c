@@ -249,12 +249,91 @@ static void sync_add(struct sync_route *sr, long long dep, int replica, int port
 	sr->n++;
 }
 
+/* Adds the routes of plan p (deployment dep) and its running, ready
+ * replicas behind them to sr (*nsr routes so far; room for MAX_ROUTES
+ * more), and records the servers in the engine's table. */
+static void routes_collect(struct sync_route *sr, size_t *nsr, const struct plan *p, long long dep,
+			   const struct runtime_replica_list *l)
+{
+	for (size_t r = 0; r < p->nroutes; r++) {
+		struct sync_route *s = NULL;
+
+		for (size_t k = 0; k < *nsr; k++)
+			if (!strcmp(sr[k].st.route.key, p->routes[r].key))
+				s = &sr[k];
+		if (!s) {
+			s = &sr[(*nsr)++];
+			s->st.route.key = p->routes[r].key;
+			s->st.route.host = p->routes[r].host;
+			s->st.route.path_prefix = p->routes[r].prefix;
+			s->st.route.base_path = p->routes[r].base;
+			s->owner = p->owner;
+		}
+		for (size_t m = 0; m < l->n; m++) {
+			const struct runtime_replica *rep = &l->items[m];
+			int hp = runtime_replica_host_port(rep, p->routes[r].port);
+
+			if (rep->deployment != dep || rep->state != RUNTIME_RUNNING ||
+			    !rep_ready(rep->id) || hp <= 0)
+				continue;
+			sync_add(s, rep->deployment, rep->replica, hp);
+			table_srv_add(p->routes[r].key, p->owner, rep->deployment, rep->replica);
+		}
+	}
+}
+
+/* Makes the gateway hold the nsr routes of sr, every server ready: all
+ * other routes removed (only_listed 0, after a start) or left alone.
+ * *ret_nsrv: the servers. Returns 0 or -1 with e set. */
+static int routes_sync(struct sync_route *sr, size_t nsr, int only_listed, size_t *ret_nsrv,
+		       struct ferr *e)
+{
+	struct gateway_route_state *states = calloc(nsr + 1, sizeof(*states));
+	size_t nsrv = 0;
+	int rc;
+
+	if (!states)
+		abort();
+	for (size_t k = 0; k < nsr; k++) {
+		sr[k].srv = calloc(sr[k].n + 1, sizeof(*sr[k].srv));
+		if (!sr[k].srv)
+			abort();
+		for (size_t m = 0; m < sr[k].n; m++) {
+			sr[k].srv[m].id = sr[k].ids[m];
+			sr[k].srv[m].addr = sr[k].addrs[m];
+			sr[k].srv[m].state = GATEWAY_SERVER_READY;
+		}
+		states[k] = sr[k].st;
+		states[k].servers = sr[k].srv;
+		states[k].nservers = sr[k].n;
+		nsrv += sr[k].n;
+	}
+	rc = only_listed ? gateway_sync_routes(eng.gw, states, nsr, e)
+			 : gateway_sync(eng.gw, states, nsr, e);
+	free(states);
+	if (rc < 0)
+		return -1;
+	for (size_t k = 0; k < nsr; k++)
+		table_route_add(sr[k].st.route.key, sr[k].owner);
+	*ret_nsrv = nsrv;
+	return 0;
+}
+
+static void routes_release(struct sync_route *sr, size_t nsr)
+{
+	for (size_t k = 0; sr && k < nsr; k++) {
+		free(sr[k].ids);
+		free(sr[k].addrs);
+		free(sr[k].srv);
+	}
+	free(sr);
+}
+
 /* The first pass after a start: adopt replicas and make the gateway hold
  * exactly the served deployments' routes and servers. */
 static int first_pass(struct ferr *e)
 {
 	struct runtime_replica_list l = RUNTIME_REPLICA_LIST_INIT;
-	struct gateway_route_state *states = NULL;
 	struct sync_route *sr = NULL;
 	struct want *w = NULL;
 	size_t nw = 0, nsr = 0, nsrv = 0;
@@ -303,65 +382,68 @@ static int first_pass(struct ferr *e)
 				continue;
 			rep_set_ready(rep->id, rep->deployment, rep->replica, 1);
 		}
-		for (size_t r = 0; r < p->nroutes; r++) {
-			struct sync_route *s = NULL;
-
-			for (size_t k = 0; k < nsr; k++)
-				if (!strcmp(sr[k].st.route.key, p->routes[r].key))
-					s = &sr[k];
-			if (!s) {
-				s = &sr[nsr++];
-				s->st.route.key = p->routes[r].key;
-				s->st.route.host = p->routes[r].host;
-				s->st.route.path_prefix = p->routes[r].prefix;
-				s->st.route.base_path = p->routes[r].base;
-				s->owner = p->owner;
-			}
-			for (size_t m = 0; m < l.n; m++) {
-				const struct runtime_replica *rep = &l.items[m];
-				int hp = runtime_replica_host_port(rep, p->routes[r].port);
-
-				if (rep->deployment != w[i].id || !rep_ready(rep->id) || hp <= 0)
-					continue;
-				sync_add(s, rep->deployment, rep->replica, hp);
-				table_srv_add(p->routes[r].key, p->owner, rep->deployment, rep->replica);
-			}
-		}
+		routes_collect(sr, &nsr, p, w[i].id, &l);
 	}
 	if (eng.gw) {
-		states = calloc(nsr + 1, sizeof(*states));
-		if (!states)
-			abort();
-		for (size_t k = 0; k < nsr; k++) {
-			sr[k].srv = calloc(sr[k].n + 1, sizeof(*sr[k].srv));
-			if (!sr[k].srv)
-				abort();
-			for (size_t m = 0; m < sr[k].n; m++) {
-				sr[k].srv[m].id = sr[k].ids[m];
-				sr[k].srv[m].addr = sr[k].addrs[m];
-				sr[k].srv[m].state = GATEWAY_SERVER_READY;
-			}
-			states[k] = sr[k].st;
-			states[k].servers = sr[k].srv;
-			states[k].nservers = sr[k].n;
-			nsrv += sr[k].n;
-		}
-		if (gateway_sync(eng.gw, states, nsr, e) < 0)
+		if (routes_sync(sr, nsr, 0, &nsrv, e) < 0)
 			goto out;
-		for (size_t k = 0; k < nsr; k++)
-			table_route_add(sr[k].st.route.key, sr[k].owner);
 		log_info("event=gateway_synced routes=%zu servers=%zu", nsr, nsrv);
 	}
 	log_info("event=replicas_adopted count=%zu", l.n);
 	rc = 0;
 out:
-	for (size_t k = 0; k < nsr; k++) {
-		free(sr[k].ids);
-		free(sr[k].addrs);
-		free(sr[k].srv);
+	routes_release(sr, nsr);
+	for (size_t i = 0; i < nplans; i++)
+		plan_unref(plans[i]);
+	free(plans);
+	free(w);
+	runtime_replica_list_release(&l);
+	return rc;
+}
+
+/* After HAProxy died and was started again: the routes and servers of
+ * every active deployment are converged from the store (the deployments it
+ * wants served) and the runtime (their running replicas that passed
+ * readiness), as after a start, instead of trusting what the gateway
+ * remembered. An owner in the middle of a rollout is left to its job
+ * (which holds its servers' states and weights). *ret_routes and
+ * *ret_servers: what was restored. Returns 0 or -1 with e set. */
+static int gateway_restore(size_t *ret_routes, size_t *ret_servers, struct ferr *e)
+{
+	struct runtime_replica_list l = RUNTIME_REPLICA_LIST_INIT;
+	struct sync_route *sr = NULL;
+	struct plan **plans = NULL;
+	struct want *w = NULL;
+	size_t nw = 0, nsr = 0, nsrv = 0, nplans = 0;
+	int rc = -1;
+
+	if (wants_load(&w, &nw, e) < 0 || runtime_list(eng.rt, NULL, &l, e) < 0)
+		goto out;
+	plans = calloc(nw + 1, sizeof(*plans));
+	sr = calloc(nw * MAX_ROUTES + 1, sizeof(*sr));
+	if (!plans || !sr)
+		abort();
+	for (size_t i = 0; i < nw; i++) {
+		struct ferr pe = FERR_INIT;
+		struct plan *p;
+
+		if (!w[i].active || owner_in_flux(w[i].owner, w, nw))
+			continue;
+		if (plan_get(w[i].id, &p, &pe) < 0) {
+			log_warnx("event=plan_failed deployment=%lld err=\"%s\"", w[i].id, pe.msg);
+			continue;
+		}
+		plans[nplans++] = p;
+		if (!p->task)
+			routes_collect(sr, &nsr, p, w[i].id, &l);
 	}
-	free(sr);
-	free(states);
+	if (routes_sync(sr, nsr, 1, &nsrv, e) < 0)
+		goto out;
+	*ret_routes = nsr;
+	*ret_servers = nsrv;
+	rc = 0;
+out:
+	routes_release(sr, nsr);
 	for (size_t i = 0; i < nplans; i++)
 		plan_unref(plans[i]);
 	free(plans);
@@ -495,7 +577,19 @@ void *reconciler(void *arg)
 			ferr_clear(&e);
 			int r = gateway_supervise(eng.gw, &e);
 			if (r == 1) {
-				parts_restarted("gateway", 0, "HAProxy had exited; its routes and servers restored");
+				size_t nr = 0, ns = 0;
+				char msg[160];
+				ferr_clear(&e);
+				if (eng.ready && gateway_restore(&nr, &ns, &e) < 0) {
+					log_warnx("event=gateway_restore_failed err=\"%s\"", e.msg);
+					snprintf(msg, sizeof(msg), "HAProxy had exited; restoring its routes "
+						 "from the store failed: %.80s", e.msg);
+				} else {
+					log_info("event=gateway_restored routes=%zu servers=%zu", nr, ns);
+					snprintf(msg, sizeof(msg), "HAProxy had exited; %zu routes and %zu "
+						 "servers restored from the store", nr, ns);
+				}
+				parts_restarted("gateway", 0, msg);
 			} else if (r < 0) {
 				log_warnx("event=gateway_down err=\"%s\"", e.msg);
 				parts_seen("gateway", "down", 0, e.msg);

@@ -62,7 +62,13 @@ int gateway_server_remove(struct gateway *gw, const char *key, const char *id,
 int gateway_sync(struct gateway *gw, const struct gateway_route_state *routes,
 		 size_t n, struct ferr *e)
 {
-	return gw->ops->sync(gw, routes, n, e);
+	return gw->ops->sync(gw, routes, n, 0, e);
+}
+
+int gateway_sync_routes(struct gateway *gw, const struct gateway_route_state *routes,
+			size_t n, struct ferr *e)
+{
+	return gw->ops->sync(gw, routes, n, 1, e);
 }
 
 int gateway_supervise(struct gateway *gw, struct ferr *e)

@@ -91,7 +91,7 @@ struct gateway_ops {
 	int (*server_remove)(struct gateway *gw, const char *key, const char *id,
 			     struct ferr *e);
 	int (*sync)(struct gateway *gw, const struct gateway_route_state *routes,
-		    size_t n, struct ferr *e);
+		    size_t n, int only_listed, struct ferr *e);
 	int (*supervise)(struct gateway *gw, struct ferr *e);
 	int (*stop)(struct gateway *gw, struct ferr *e);
 	void (*free)(struct gateway *gw);
@@ -178,6 +178,13 @@ int gateway_server_remove(struct gateway *gw, const char *key, const char *id,
  * ferryd (re)starts, with the desired state kept in the store. */
 int gateway_sync(struct gateway *gw, const struct gateway_route_state *routes,
 		 size_t n, struct ferr *e);
+
+/* Like gateway_sync, but only the listed routes are converged (each set,
+ * its servers added, states set, its unlisted servers removed); routes not
+ * listed are left as they are. Used after a gateway restart, for the
+ * routes whose desired state the store decides alone. */
+int gateway_sync_routes(struct gateway *gw, const struct gateway_route_state *routes,
+			size_t n, struct ferr *e);
 
 /* Checks the gateway process; if it died, starts it again (with a backoff
  * between failed attempts) from the routes and servers it holds, which are

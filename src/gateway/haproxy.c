@@ -928,14 +928,14 @@ static const struct gateway_route_state *desired_find(const struct gateway_route
 }
 
 static int hap_sync(struct gateway *gw, const struct gateway_route_state *rs, size_t n,
-		    struct ferr *e)
+		    int only_listed, struct ferr *e)
 {
 	struct hap_gw *g = hgw(gw);
 	int rc = 0;
 
 	pthread_mutex_lock(&g->lock);
 	/* routes that should not be there */
-	for (unsigned i = 0; i < g->st.nslots; i++)
+	for (unsigned i = 0; i < g->st.nslots && !only_listed; i++)
 		if (g->st.slot[i] && !desired_find(rs, n, g->st.slot[i]->key) &&
 		    route_remove_locked(g, g->st.slot[i]->key, e) < 0)
 			rc = -1;
