@@ -109,6 +109,7 @@ void deployment_event(int64_t id, const char *fmt, ...)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		log_error("event=deployment_event_failed deployment=%lld", (long long)id);
 	sqlite3_reset(st);
+	log_debug("event=deployment_event deployment=%lld text=\"%.200s\"", (long long)id, text);
 }
 
 /* ------------------------------------------------------------------ */

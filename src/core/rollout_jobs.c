@@ -441,7 +441,9 @@ int64_t rollout_queue(int64_t deployment_id, const char *who, struct ferr *e)
 	payload = json_pack("{s:I}", "deployment", (json_int_t)deployment_id);
 	id = jobq_submit("rollout", payload, project, who, e);
 	json_decref(payload);
-	kick();
+	/* No reconciler pass here: the job does the work, and a pass's
+	 * `podman ps` would only compete with its start (the job's end
+	 * kicks one). */
 	return id;
 }
 

@@ -25,7 +25,28 @@ struct podman {
 		gid_t gid;
 	} owners[32];
 	size_t next_owner;
+	/* What a rollout would otherwise ask podman again each time (each
+	 * call costs 50-200 ms): the `image inspect` answers of images
+	 * referenced by digest, and the networks found as ferry needs them.
+	 * Forgotten when ferry removes an image or a network, and when a
+	 * start fails (then everything is asked again). Under lock. */
+	struct pm_memo {
+		char *key;
+		char *value;
+	} images[16], nets[32];
+	size_t next_image, next_net;
+	/* The last `podman ps` answer, reused for PS_FRESH_MS by the lists
+	 * that follow each other (a promotion's health check, then its
+	 * rollout; the reconciler's pass): dropped by every start, stop,
+	 * restart and wait of this driver, so what ferry itself changed is
+	 * always seen; a change behind ferry's back at most PS_FRESH_MS
+	 * late. ps_gen counts those drops, so a list that ran across one is
+	 * not kept. Under lock. */
+	char *ps_json;
+	long long ps_at;
+	unsigned long ps_gen;
 };
+#define PS_FRESH_MS 500
 
 /* A growable NULL-terminated argument vector; owns its strings. */
 struct pm_argv {

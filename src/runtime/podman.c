@@ -16,6 +16,8 @@
 #include "configdir.h"
 #include "cni_dns.h"
 #include "subnet.h"
+#include "lib/clock.h"
+#include "lib/log.h"
 #include "lib/spawn.h"
 #include "lib/xalloc.h"
 #include "lib/banned.h"
@@ -33,6 +35,64 @@ static struct podman *to_podman(struct runtime *rt)
 	return (struct podman *)rt;
 }
 
+/* The value remembered under key in memo[n] (a copy), or NULL. */
+static char *memo_get(struct podman *p, struct pm_memo *memo, size_t n, const char *key)
+{
+	char *v = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < n; i++)
+		if (memo[i].key && !strcmp(memo[i].key, key)) {
+			v = xstrdup(memo[i].value);
+			break;
+		}
+	pthread_mutex_unlock(&p->lock);
+	return v;
+}
+
+static void memo_put(struct podman *p, struct pm_memo *memo, size_t n, size_t *next,
+		     const char *key, const char *value)
+{
+	struct pm_memo *m;
+
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < n; i++)
+		if (memo[i].key && !strcmp(memo[i].key, key))
+			goto out;
+	m = &memo[(*next)++ % n];
+	free(m->key);
+	free(m->value);
+	m->key = xstrdup(key);
+	m->value = xstrdup(value);
+out:
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Forgets key in memo[n], or everything with key NULL. */
+static void memo_forget(struct podman *p, struct pm_memo *memo, size_t n, const char *key)
+{
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < n; i++)
+		if (memo[i].key && (!key || !strcmp(memo[i].key, key))) {
+			free(memo[i].key);
+			free(memo[i].value);
+			memo[i].key = memo[i].value = NULL;
+		}
+	pthread_mutex_unlock(&p->lock);
+}
+
+#define NMEMO(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Drops the remembered `podman ps` answer: the replicas change. */
+static void ps_forget(struct podman *p)
+{
+	pthread_mutex_lock(&p->lock);
+	free(p->ps_json);
+	p->ps_json = NULL;
+	p->ps_gen++;
+	pthread_mutex_unlock(&p->lock);
+}
+
 /* Runs argv with the driver's environment, stdout into out and stderr into
  * err (each capped; either may be NULL). Returns the exit status, or -1 with
  * e set when it could not run or timed out (code "timeout"). */
@@ -43,8 +103,12 @@ static int pm_call(struct podman *p, const char *const *argv, struct strbuf *out
 			       .out = out, .out_cap = OUT_CAP, .err = err, .err_cap = ERR_CAP,
 			       .timeout_ms = timeout_ms };
 	struct ferr pe = FERR_INIT;
+	long long t0 = mono_ms();
 	int status = spawn_pipe(&io, &pe);
 
+	/* what each podman call costs: the rollout's latency is mostly these */
+	log_debug("event=podman_call cmd=\"%s %s\" status=%d ms=%lld", argv[1],
+		  argv[2] && argv[2][0] != '-' ? argv[2] : "", status, mono_ms() - t0);
 	if (status < 0 && !strcmp(pe.code, "timeout"))
 		return ferr_set(e, 504, "timeout", "podman %s timed out after %d s", argv[1],
 				timeout_ms / 1000);
@@ -140,6 +204,14 @@ static int pm_ensure_network(struct runtime *rt, const char *project,
 	    runtime_check_name("environment", environment, e) < 0)
 		return -1;
 	pm_network_name(&net, p, project, environment);
+	{
+		char *seen = memo_get(p, p->nets, NMEMO(p->nets), net.buf);
+		if (seen) {
+			free(seen);
+			rc = 0;
+			goto out;
+		}
+	}
 	ex = pm_exists(p, "network", net.buf, e);
 	if (ex < 0)
 		goto out;
@@ -173,6 +245,8 @@ static int pm_ensure_network(struct runtime *rt, const char *project,
 		}
 	}
 	rc = pm_verify_network(p, net.buf, e);
+	if (rc == 0)
+		memo_put(p, p->nets, NMEMO(p->nets), &p->next_net, net.buf, "");
 out:
 	if (rc < 0)
 		ferr_prefix(e, "network %s", net.buf);
@@ -195,6 +269,7 @@ static int pm_remove_network(struct runtime *rt, const char *project,
 	    runtime_check_name("environment", environment, e) < 0)
 		return -1;
 	pm_network_name(&net, p, project, environment);
+	memo_forget(p, p->nets, NMEMO(p->nets), net.buf);
 	ex = pm_exists(p, "network", net.buf, e);
 	if (ex <= 0) {
 		rc = ex;
@@ -225,8 +300,14 @@ static int pm_inspect_image(struct podman *p, const char *image, struct pm_image
 	const char *argv[] = { p->program, "image", "inspect", "--format=json", image, NULL };
 	const char *pull[] = { p->program, "pull", "--quiet", image, NULL };
 	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	char *known = memo_get(p, p->images, NMEMO(p->images), image);
 	int st, rc = -1;
 
+	if (known) {
+		rc = pm_parse_image(known, ret, e);
+		free(known);
+		goto out;
+	}
 	st = pm_call(p, argv, &out, &err, CALL_MS, e);
 	if (st < 0)
 		goto out;
@@ -238,6 +319,9 @@ static int pm_inspect_image(struct podman *p, const char *image, struct pm_image
 			goto out;
 	}
 	rc = pm_parse_image(out.buf, ret, e);
+	/* a digest names the same config for ever; a tag may move */
+	if (rc == 0 && strstr(image, "@sha256:"))
+		memo_put(p, p->images, NMEMO(p->images), &p->next_image, image, out.buf);
 out:
 	if (rc < 0)
 		ferr_prefix(e, "image %s", image);
@@ -387,8 +471,10 @@ static int pm_write_config(struct podman *p, const struct runtime_spec *spec,
 			       uid, gid, e);
 }
 
-static int pm_start_replica(struct runtime *rt, const struct runtime_spec *spec,
-			    struct runtime_replica *ret, struct ferr *e)
+/* One start; *ret_stale is set when it failed because the network or the
+ * image is gone (what the driver remembered of them is then wrong). */
+static int pm_start_once(struct runtime *rt, const struct runtime_spec *spec,
+			 struct runtime_replica *ret, int *ret_stale, struct ferr *e)
 {
 	struct podman *p = to_podman(rt);
 	struct strbuf name = STRBUF_INIT, net = STRBUF_INIT, out = STRBUF_INIT,
@@ -429,11 +515,16 @@ static int pm_start_replica(struct runtime *rt, const struct runtime_spec *spec,
 			goto out;
 		}
 		pm_discard(p, name.buf);
-		if (st > 0 && pm_exists(p, "network", net.buf, NULL) == 0)
+		if (st > 0 && pm_exists(p, "network", net.buf, NULL) == 0) {
+			*ret_stale = 1;
 			ferr_conflict(e, "network %s does not exist: ensure_network first",
 				      net.buf);
-		else if (st > 0)
+		} else if (st > 0) {
+			/* run has --pull=never: an image removed since it was inspected */
+			if (strstr(err.buf, "image not known") || strstr(err.buf, "no such image"))
+				*ret_stale = 1;
 			pm_fail(e, "start replica", st, &err);
+		}
 		goto out;
 	}
 	rtrim(&out);
@@ -454,7 +545,43 @@ out:
 	return rc;
 }
 
-static int pm_restart_replica(struct runtime *rt, const char *id, int grace_s,
+static int pm_start_replica(struct runtime *rt, const struct runtime_spec *spec,
+			    struct runtime_replica *ret, struct ferr *e)
+{
+	struct podman *p = to_podman(rt);
+	struct strbuf net = STRBUF_INIT;
+	char *had_net, *had_image;
+	int stale = 0, rc;
+
+	pm_network_name(&net, p, spec->project, spec->environment);
+	had_net = memo_get(p, p->nets, NMEMO(p->nets), net.buf);
+	had_image = memo_get(p, p->images, NMEMO(p->images), spec->image);
+	ps_forget(p);
+	rc = pm_start_once(rt, spec, ret, &stale, e);
+	ps_forget(p);
+	if (rc == 0 || !stale || (!had_net && !had_image))
+		goto out;
+	/* The network or the image that ensure_network or an earlier start
+	 * found went away behind ferry's back (podman network rm, podman
+	 * rmi): forget them, make that network again and start once more,
+	 * asking podman everything. A network never ensured stays refused. */
+	memo_forget(p, p->nets, NMEMO(p->nets), net.buf);
+	memo_forget(p, p->images, NMEMO(p->images), spec->image);
+	ferr_clear(e);
+	rc = -1;
+	if (had_net && pm_ensure_network(rt, spec->project, spec->environment, e) < 0)
+		goto out;
+	stale = 0;
+	rc = pm_start_once(rt, spec, ret, &stale, e);
+	ps_forget(p);
+out:
+	free(had_net);
+	free(had_image);
+	strbuf_release(&net);
+	return rc;
+}
+
+static int pm_restart_replica_do(struct runtime *rt, const char *id, int grace_s,
 			      struct ferr *e)
 {
 	struct podman *p = to_podman(rt);
@@ -495,7 +622,7 @@ static int is_our_name(const struct podman *p, const char *s)
 	       strlen(s) < 256;
 }
 
-static int pm_stop_replica(struct runtime *rt, const char *id, int grace_s,
+static int pm_stop_replica_do(struct runtime *rt, const char *id, int grace_s,
 			   struct ferr *e)
 {
 	struct podman *p = to_podman(rt);
@@ -556,12 +683,31 @@ static int pm_list(struct runtime *rt, const struct runtime_filter *f,
 	struct strbuf l = STRBUF_INIT, out = STRBUF_INIT;
 	int rc = -1;
 
+	unsigned long gen;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->ps_json && mono_ms() - p->ps_at < PS_FRESH_MS)
+		strbuf_addstr(&out, p->ps_json);
+	gen = p->ps_gen;
+	pthread_mutex_unlock(&p->lock);
+	if (out.len) {
+		rc = pm_parse_ps(out.buf, p->instance, f, ret, e);
+		goto out;
+	}
 	strbuf_addf(&l, "--filter=label=ferry.instance=%s", p->instance);
 	{
 		const char *argv[] = { p->program, "ps", "--all", "--format=json",
 				       l.buf, NULL };
+		long long at = mono_ms();
 		if (pm_do(p, argv, &out, CALL_MS, "list replicas", e) < 0)
 			goto out;
+		pthread_mutex_lock(&p->lock);
+		if (gen == p->ps_gen) {
+			free(p->ps_json);
+			p->ps_json = xstrdup(out.buf);
+			p->ps_at = at;
+		}
+		pthread_mutex_unlock(&p->lock);
 	}
 	rc = pm_parse_ps(out.buf, p->instance, f, ret, e);
 out:
@@ -693,7 +839,7 @@ static int pm_exec_probe(struct runtime *rt, const char *id, const char *const *
 	return st;
 }
 
-static int pm_wait(struct runtime *rt, const char *id, int timeout_ms, struct ferr *e)
+static int pm_wait_do(struct runtime *rt, const char *id, int timeout_ms, struct ferr *e)
 {
 	struct podman *p = to_podman(rt);
 	struct runtime_replica r;
@@ -723,6 +869,36 @@ out:
 	return rc;
 }
 
+/* Stop, restart and wait change the replicas (a wait's end is a task's
+ * exit): the remembered `podman ps` answer goes before and after. */
+static int pm_stop_replica(struct runtime *rt, const char *id, int grace_s, struct ferr *e)
+{
+	int rc;
+
+	ps_forget(to_podman(rt));
+	rc = pm_stop_replica_do(rt, id, grace_s, e);
+	ps_forget(to_podman(rt));
+	return rc;
+}
+
+static int pm_restart_replica(struct runtime *rt, const char *id, int grace_s, struct ferr *e)
+{
+	int rc;
+
+	ps_forget(to_podman(rt));
+	rc = pm_restart_replica_do(rt, id, grace_s, e);
+	ps_forget(to_podman(rt));
+	return rc;
+}
+
+static int pm_wait(struct runtime *rt, const char *id, int timeout_ms, struct ferr *e)
+{
+	int rc = pm_wait_do(rt, id, timeout_ms, e);
+
+	ps_forget(to_podman(rt));
+	return rc;
+}
+
 static void pm_free(struct runtime *rt)
 {
 	struct podman *p = to_podman(rt);
@@ -737,6 +913,9 @@ static void pm_free(struct runtime *rt)
 	free(p->program);
 	for (size_t i = 0; i < sizeof(p->owners) / sizeof(p->owners[0]); i++)
 		free(p->owners[i].image);
+	memo_forget(p, p->images, NMEMO(p->images), NULL);
+	memo_forget(p, p->nets, NMEMO(p->nets), NULL);
+	free(p->ps_json);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -760,7 +939,11 @@ static int pm_remove_image(struct runtime *rt, const char *id, struct ferr *e)
 	struct podman *p = to_podman(rt);
 	const char *argv[] = { p->program, "rmi", id, NULL };
 	struct strbuf err = STRBUF_INIT;
-	int st = pm_call(p, argv, NULL, &err, CALL_MS, e);
+	int st;
+
+	/* by id: which remembered reference it was is not known */
+	memo_forget(p, p->images, NMEMO(p->images), NULL);
+	st = pm_call(p, argv, NULL, &err, CALL_MS, e);
 
 	if (st == 2 || (st > 0 && strstr(err.buf, "image is in use"))) {
 		st = 1;
