@@ -65,6 +65,7 @@ struct build_run {
 	size_t step_bytes;
 	int step_truncated;
 	struct strbuf partial;    /* an unfinished line of git progress */
+	long long disk_full_since_ms; /* the watchdog's (disk_stalled); 0: not full */
 };
 
 static pthread_mutex_t runs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -1012,13 +1013,41 @@ static const struct buildpack *choose_buildpack(struct build_run *run, const str
 	return bp;
 }
 
+/* The watchdog of the build's tools (image_watch.stalled): a tool that has
+ * written nothing for BUILD_DISK_STALL_S while the data dir's file system
+ * has been full for as long is stuck on it (buildah can wait forever for space); the build
+ * ends now, saying so, instead of at its time limit. */
+static int disk_stalled(void *ctx, long long quiet_ms, struct ferr *e)
+{
+	struct build_run *run = ctx;
+	int64_t free_b = 0;
+
+	if (!diskspace_full(&free_b)) {
+		run->disk_full_since_ms = 0;
+		return 0;
+	}
+	if (!run->disk_full_since_ms)
+		run->disk_full_since_ms = mono_ms();
+	/* full for a while, not only at this instant, and the tool silent */
+	if (quiet_ms < BUILD_DISK_STALL_S * 1000LL ||
+	    mono_ms() - run->disk_full_since_ms < BUILD_DISK_STALL_S * 1000LL)
+		return 0;
+	log_warnx("event=build_disk_stalled build=%lld step=%s free_bytes=%lld quiet_ms=%lld",
+		  (long long)run->build_id, step_names[run->step], (long long)free_b, quiet_ms);
+	return ferr_set(e, 507, "insufficient_storage",
+			"stopped: the file system of %s is full (%lld KiB free) and the %s step's "
+			"tool wrote nothing for %lld s; free space (ferry admin df, ferry admin "
+			"prune) and build again", core.data_dir, (long long)(free_b >> 10),
+			step_names[run->step], quiet_ms / 1000);
+}
+
 /* Runs the steps. The local image is left in *img for the caller to
  * remove once the build's result is recorded (users wait for that, not for
  * the clean-up). */
 static int run_steps(struct job *job, struct build_run *run, struct build_src *src,
 		     const char *workspace, struct image_local *out_img, struct ferr *e)
 {
-	struct image_watch w = { tool_line, run, &run->stop, run->deadline_ms };
+	struct image_watch w = { tool_line, run, &run->stop, run->deadline_ms, disk_stalled };
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct descriptor *d = NULL;
 	struct strbuf repo = STRBUF_INIT, df = STRBUF_INIT, pinned = STRBUF_INIT;

@@ -38,6 +38,9 @@
 struct scan_config;
 
 #define BUILD_DEFAULT_TIMEOUT_S (30 * 60)
+/* A build tool silent this long while the data dir's file system is full
+ * is stopped (docs/disk.md). */
+#define BUILD_DISK_STALL_S 20
 #define BUILD_DEFAULT_CONCURRENCY 1
 /* Stored log text per step is capped; the rest is counted and dropped. */
 #define BUILD_STEP_LOG_MAX (4u << 20)

@@ -54,6 +54,16 @@ int diskspace_check_build(struct ferr *e)
 			(long long)(free_b >> 20), core.data_dir, (long long)(min_free >> 20));
 }
 
+int diskspace_full(int64_t *ret_free)
+{
+	int64_t free_b, total;
+
+	if (probe(&free_b, &total) < 0)
+		return 0;
+	*ret_free = free_b;
+	return free_b < DISKSPACE_FULL_BYTES;
+}
+
 void diskspace_explain(struct strbuf *msg)
 {
 	int64_t free_b, total;

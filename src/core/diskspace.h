@@ -24,6 +24,14 @@ json_t *diskspace_report(void);
  * floor and what to do when the data dir's file system is below it. */
 int diskspace_check_build(struct ferr *e);
 
+/* Below this much free space the data dir's file system counts as full
+ * (whatever the floor): what writes to it gets ENOSPC, or waits. */
+#define DISKSPACE_FULL_BYTES (16LL << 20)
+
+/* 1 if the data dir's file system has less than DISKSPACE_FULL_BYTES
+ * free (*ret_free: how much), else 0 (also when it cannot be asked). */
+int diskspace_full(int64_t *ret_free);
+
 /* For a message about something that failed: appends "; the file system of
  * DIR is full (N MiB free)" when the data dir's file system is below the
  * floor (or, with the floor off, has under 1 MiB free) and msg does not

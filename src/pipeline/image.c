@@ -26,6 +26,7 @@
 #define TAIL_KEEP 4096
 #define KILL_GRACE_MS 5000
 #define POLL_SLICE_MS 100
+#define STALL_ASK_MS 1000
 
 long long image_deadline(int timeout_ms)
 {
@@ -146,6 +147,7 @@ static int tool_run(const char *const *env, const char *const *argv, const struc
 	struct spawn s = SPAWN_INIT;
 	struct line_buf lo = { STRBUF_INIT, 0 }, le = { STRBUF_INIT, 0 };
 	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, open_fds = 2, stopped = 0, status;
+	long long last_out, last_ask;
 	char buf[8192];
 
 	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
@@ -169,6 +171,7 @@ static int tool_run(const char *const *env, const char *const *argv, const struc
 	}
 	close(po[1]);
 	close(pe[1]);
+	last_out = last_ask = mono_ms();
 
 	while (open_fds) {
 		struct pollfd p[2] = { { .fd = po[0], .events = POLLIN },
@@ -186,6 +189,13 @@ static int tool_run(const char *const *env, const char *const *argv, const struc
 		if (sb && sandbox_poll(sb, e) < 0) {
 			stopped = 3;
 			break;
+		}
+		if (w && w->stalled && mono_ms() - last_ask >= STALL_ASK_MS) {
+			last_ask = mono_ms();
+			if (w->stalled(w->log_ctx, last_ask - last_out, e) < 0) {
+				stopped = 3;
+				break;
+			}
 		}
 		n = poll(p, 2, POLL_SLICE_MS);
 		if (n < 0 && errno != EINTR)
@@ -206,6 +216,7 @@ static int tool_run(const char *const *env, const char *const *argv, const struc
 				open_fds--;
 				continue;
 			}
+			last_out = mono_ms();
 			if (!i && out && out->len < OUT_CAP)
 				strbuf_add(out, buf, (size_t)got > OUT_CAP - out->len ?
 					   OUT_CAP - out->len : (size_t)got);
@@ -230,7 +241,7 @@ static int tool_run(const char *const *env, const char *const *argv, const struc
 		return ferr_set(e, 504, "timeout", "%s did not finish before the build's time limit",
 				argv[0]);
 	if (stopped == 3)
-		return -1; /* the check's error */
+		return -1; /* the sandbox's or the watchdog's error */
 	if (status < 0)
 		return ferr_internal(e, "waiting for %s failed", argv[0]);
 	return status;

@@ -47,6 +47,11 @@ struct image_watch {
 	void *log_ctx;
 	const atomic_int *cancel;    /* may be NULL; nonzero: stop now */
 	long long deadline_ms;       /* CLOCK_MONOTONIC ms; 0: none. See image_deadline. */
+	/* May be NULL. Asked about once a second while a tool runs, with
+	 * log_ctx and the ms since the tool last wrote output: returning -1
+	 * (e set) stops the tool, and that error is the run's (a watchdog:
+	 * a tool stuck on a full disk). */
+	int (*stalled)(void *ctx, long long quiet_ms, struct ferr *e);
 };
 
 struct image_build {

@@ -627,7 +627,7 @@ static void step_external(const struct scan_config *c, const struct scan_request
 {
 	char tmpl[] = "/tmp/ferry-scan-XXXXXX";
 	struct image_watch w = { NULL, NULL, rq->w ? rq->w->cancel : NULL,
-				 rq->w ? rq->w->deadline_ms : 0 };
+				 rq->w ? rq->w->deadline_ms : 0, NULL };
 	struct strbuf out = STRBUF_INIT, tail = STRBUF_INIT, target = STRBUF_INIT;
 	struct ferr e = FERR_INIT;
 	json_t *ext = json_array(), *s;
@@ -722,7 +722,7 @@ struct mounted {
 static int image_mount(const struct scan_request *rq, struct mounted *m, struct ferr *e)
 {
 	struct image_watch w = { NULL, NULL, rq->w ? rq->w->cancel : NULL,
-				 rq->w ? rq->w->deadline_ms : 0 };
+				 rq->w ? rq->w->deadline_ms : 0, NULL };
 	char cidfile[] = "/tmp/ferry-scan-cid-XXXXXX";
 	const char *from[16] = { "buildah", "from", "--pull-never", "--quiet", "--cidfile", cidfile };
 	size_t nfrom = 6;

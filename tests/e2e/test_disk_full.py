@@ -33,16 +33,15 @@ def fill(path):
         os.close(fd)
 
 
-@pytest.fixture
-def small(tmp_path):
+def small_ferryd(tmp_path, extra):
+    """A ferryd whose data dir is on a 400 MiB tmpfs mounted for it."""
     mnt = str(tmp_path / "small")
     os.makedirs(mnt)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400m,mode=0700", "tmpfs", mnt], check=True)
     data = os.path.join(mnt, "data")
     d = None
     try:
-        # a tool that hangs on the full disk is stopped by the build's limit
-        d = Ferryd(data, extra=["--min-free-space", "0", "--build-timeout", "90"])
+        d = Ferryd(data, extra=extra)
         d.log_path = str(tmp_path / "ferryd.log")  # not on the disk that fills up
         d.mnt = mnt
         d.start()
@@ -50,6 +49,17 @@ def small(tmp_path):
     finally:
         stop_hello(d, data)
         subprocess.run(["umount", mnt], capture_output=True)
+
+
+@pytest.fixture
+def small(tmp_path):
+    yield from small_ferryd(tmp_path, ["--min-free-space", "0", "--build-timeout", "90"])
+
+
+@pytest.fixture
+def small_no_limit(tmp_path):
+    # the default build time limit (30 min): only the watchdog can end a stuck build soon
+    yield from small_ferryd(tmp_path, ["--min-free-space", "0"])
 
 
 def integrity(data):
@@ -81,9 +91,11 @@ def test_disk_full_during_a_build_and_a_config_change(small, tmp_path):
     assert done["status"] == "failed", done
     err = (done.get("error") or "").lower()
     assert "no space left" in err or "full" in err or "timeout" in err or "time limit" in err, done
-    # recorded (the store's reserve is given up if the failure needs it)
+    # recorded (the store's reserve is given up if the failure needs it); the
+    # disk stays nearly full: the filler stays, the failed build's clean-up
+    # frees only what the build wrote (its 64 MiB layer, its workspace)
     disk = d.api("GET", "/healthz?verbose=1").json()["parts"]["disk"]
-    assert disk["free_bytes"] < (16 << 20), disk
+    assert disk["free_bytes"] < (160 << 20), disk
 
     # a configuration change on the full disk: stored, or refused clearly
     r = d.cli("config", "set", "shop/big", "A=2", "--json")
@@ -113,3 +125,41 @@ def test_disk_full_during_a_build_and_a_config_change(small, tmp_path):
     assert integrity(d.data) == "ok"
     assert d.ok("build", "show", b["id"])["status"] == "failed"
     assert {c["key"]: c.get("value") for c in d.ok("config", "list", "shop/big")}["A"] == "3"
+
+
+# a build step that makes no progress (as buildah waiting on a full disk)
+STUCK = 'FROM ferry/busybox\nRUN sleep 900\nUSER 65534\n'
+
+
+def test_a_build_stuck_on_a_full_disk_ends_soon_naming_the_disk(small_no_limit, tmp_path):
+    d = small_no_limit
+    d.ok("project", "create", "shop")
+    repo = Repo(str(tmp_path), name="stuck")
+    repo.commit({"Dockerfile": STUCK}, message="stuck")
+    d.ok("component", "create", "shop/stuck", "--repo", repo.file_url, "--type", "manual-task")
+    wait_for("the base image", lambda: "event=baseimage_ready" in d.log(), timeout=120)
+    b = d.ok("build", "shop/stuck")
+    wait_for("the RUN step", lambda: any("sleep 900" in line["text"] for line in
+                                         d.api("GET", "/api/v1/builds/%d/log" % b["id"]).json()),
+             timeout=300, step=0.2)
+    filler = os.path.join(d.mnt, "filler")
+    fill(filler)
+    filled = time.time()
+    done = wait_for("the build to end", lambda: (lambda x: x if x["status"] not in ("queued", "running") else None)(
+        d.ok("build", "show", b["id"])), timeout=180)
+    took = time.time() - filled
+    assert done["status"] == "failed", done
+    err = done["error"]
+    assert err.startswith("image: stopped: the file system of %s is full" % d.data), err
+    assert "wrote nothing for" in err and "free space" in err, err
+    assert "time limit" not in err
+    # the watchdog's 20 s of a full disk and a silent tool, and the tool's stop
+    assert 15 < took < 60, took
+    assert "event=build_disk_stalled build=%d step=image" % b["id"] in d.log()
+    image = [s for s in d.ok("build", "show", b["id"])["steps"] if s["name"] == "image"][0]
+    assert image["status"] == "failed" and "is full" in (image.get("detail") or ""), image
+    # space freed: the store has its reserve back, nothing corrupted
+    os.unlink(filler)
+    wait_for("the reserve back", lambda: d.api("GET", "/healthz?verbose=1").json()["parts"]["disk"]["store_reserve"],
+             timeout=30)
+    assert integrity(d.data) == "ok"

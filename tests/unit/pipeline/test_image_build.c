@@ -206,7 +206,7 @@ static void build_push(const char *ctx, const char *tag, int no_cache, struct st
 		       struct image_pushed *out)
 {
 	struct image_build b = { .sandbox = &sbx };
-	struct image_watch w = { collect, log, NULL, image_deadline(300000) };
+	struct image_watch w = { collect, log, NULL, image_deadline(300000), NULL };
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct ferr e = FERR_INIT;
 
@@ -279,7 +279,7 @@ static void test_digest_independent_of_base_image_names(void **state)
 	char *ctx = make_context("ctx-names", "FROM ferry/testbase:a\nCOPY hello.txt /hello.txt\n");
 	struct strbuf df = STRBUF_INIT, log = STRBUF_INIT, a = STRBUF_INIT;
 	struct image_build bb = { .sandbox = &sbx };
-	struct image_watch w = { collect, &log, NULL, image_deadline(300000) };
+	struct image_watch w = { collect, &log, NULL, image_deadline(300000), NULL };
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct image_pushed pa = IMAGE_PUSHED_INIT;
 	struct image_pushed p1 = IMAGE_PUSHED_INIT, p2 = IMAGE_PUSHED_INIT;
@@ -334,7 +334,7 @@ static void test_failing_run(void **state)
 		"RUN echo about-to-fail && ls /no/such/dir\n");
 	struct image_build b = { .sandbox = &sbx };
 	struct strbuf log = STRBUF_INIT;
-	struct image_watch w = { collect, &log, NULL, 0 };
+	struct image_watch w = { collect, &log, NULL, 0, NULL };
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct ferr e = FERR_INIT;
 
@@ -396,12 +396,25 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static long long stall_quiet_max;
+
+/* Stops the tool once it has been silent for 2 s. */
+static int stall_after_2s(void *ctx, long long quiet_ms, struct ferr *e)
+{
+	(void)ctx;
+	if (quiet_ms > stall_quiet_max)
+		stall_quiet_max = quiet_ms;
+	if (quiet_ms < 2000)
+		return 0;
+	return ferr_set(e, 507, "insufficient_storage", "silent for %lld ms", quiet_ms);
+}
+
 static void test_cancel_and_timeout(void **state)
 {
 	char *ctx = make_context("ctx-slow", "FROM ferry/busybox\nRUN echo sleeping && sleep 120\n");
 	struct image_build b = { .sandbox = &sbx };
 	struct strbuf log = STRBUF_INIT;
-	struct image_watch w = { collect, &log, &cancel_flag, 0 };
+	struct image_watch w = { collect, &log, &cancel_flag, 0, NULL };
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct ferr e = FERR_INIT;
 	pthread_t t;
@@ -426,6 +439,18 @@ static void test_cancel_and_timeout(void **state)
 	assert_string_equal(e.code, "timeout");
 	assert_int_equal(e.status, 504);
 	assert_true(mono_ms() - t0 < 20000);
+
+	/* the watchdog: a tool silent for a while is stopped with its error */
+	ferr_clear(&e);
+	w.deadline_ms = 0;
+	w.stalled = stall_after_2s;
+	stall_quiet_max = 0;
+	t0 = mono_ms();
+	assert_int_equal(image_build(reg, &b, &w, &img, &e), -1);
+	assert_string_equal(e.code, "insufficient_storage");
+	assert_int_equal(e.status, 507);
+	assert_true(stall_quiet_max >= 2000);
+	assert_true(mono_ms() - t0 < 30000);
 	strbuf_release(&log);
 	free(ctx);
 }
@@ -483,7 +508,7 @@ static void test_static_buildpack(void **state)
 	struct strbuf ctx = STRBUF_INIT, df = STRBUF_INIT, log = STRBUF_INIT;
 	struct strbuf ref = STRBUF_INIT, out = STRBUF_INIT;
 	struct image_build b = { .sandbox = &sbx };
-	struct image_watch w = { collect, &log, NULL, image_deadline(300000) };
+	struct image_watch w = { collect, &log, NULL, image_deadline(300000), NULL };
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct image_pushed p = IMAGE_PUSHED_INIT;
 	struct ferr e = FERR_INIT;
