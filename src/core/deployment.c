@@ -19,7 +19,6 @@
 #include "store/store.h"
 #include "lib/banned.h"
 
-static int gateway_port = 8080;
 static deployment_gate_fn gate;
 
 void deployment_set_gate(deployment_gate_fn fn)
@@ -45,18 +44,6 @@ static void build_text(int64_t build_id, char *out, size_t size)
 			 sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "?",
 			 sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "?");
 	sqlite3_reset(st);
-}
-
-void deployment_set_gateway_port(int port)
-{
-	gateway_port = port;
-}
-
-void deployment_url(const char *project, const char *environment, const char *component,
-		    const char *base_path, char *out, size_t size)
-{
-	snprintf(out, size, "http://%s.%s.%s.localhost:%d%s", component, project, environment,
-		 gateway_port, base_path && *base_path ? base_path : "/");
 }
 
 /* The URL of the first endpoint the gateway serves (Public or
@@ -92,37 +79,8 @@ static json_t *public_url(const char *project, const char *env, const char *comp
 	return json_null();
 }
 
-void deployment_event(int64_t id, const char *fmt, ...)
-{
-	char text[4096], now[32];
-	sqlite3_stmt *st;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	store_now(now);
-	st = store_stmt("INSERT INTO deployment_events (deployment_id, ts, text) VALUES (?, ?, ?)");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_error("event=deployment_event_failed deployment=%lld", (long long)id);
-	sqlite3_reset(st);
-	log_debug("event=deployment_event deployment=%lld text=\"%.200s\"", (long long)id, text);
-}
-
 /* ------------------------------------------------------------------ */
 /* Reading                                                              */
-
-#define DEPLOYMENT_COLUMNS \
-	"d.id, p.name, e.name, c.name, c.type, d.seq, d.build_id, d.commit_sha, d.digest, d.image," \
-	" d.status, d.cause, d.promoted_from, d.config_version, d.created_by, d.created_at," \
-	" d.started_at, d.finished_at, d.error, d.descriptor, d.component_id, d.project_id," \
-	" d.environment_id, d.snapshot_id, d.independent_snapshot_id, d.skip_reason, d.rollback"
-#define DEPLOYMENT_FROM \
-	" FROM deployments d JOIN projects p ON p.id = d.project_id" \
-	" JOIN environments e ON e.id = d.environment_id JOIN components c ON c.id = d.component_id"
 
 static json_t *deployment_row(sqlite3_stmt *st)
 {
@@ -162,213 +120,6 @@ static json_t *deployment_row(sqlite3_stmt *st)
 	}
 	json_decref(desc);
 	return row;
-}
-
-int deployment_info_load(int64_t id, struct deployment_info *d, struct ferr *e)
-{
-	sqlite3_stmt *st = store_stmt("SELECT " DEPLOYMENT_COLUMNS DEPLOYMENT_FROM " WHERE d.id = ?");
-	int rc;
-
-	memset(d, 0, sizeof(*d));
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		d->id = id;
-		snprintf(d->project, sizeof(d->project), "%s", sqlite3_column_text(st, 1));
-		snprintf(d->environment, sizeof(d->environment), "%s", sqlite3_column_text(st, 2));
-		snprintf(d->component, sizeof(d->component), "%s", sqlite3_column_text(st, 3));
-		snprintf(d->component_type, sizeof(d->component_type), "%s", sqlite3_column_text(st, 4));
-		d->seq = sqlite3_column_int(st, 5);
-		snprintf(d->digest, sizeof(d->digest), "%s", sqlite3_column_text(st, 8));
-		snprintf(d->image, sizeof(d->image), "%s", sqlite3_column_text(st, 9));
-		snprintf(d->status, sizeof(d->status), "%s", sqlite3_column_text(st, 10));
-		d->descriptor = json_loads((const char *)sqlite3_column_text(st, 19), 0, NULL);
-		if (!d->descriptor)
-			d->descriptor = json_object();
-		d->component_id = sqlite3_column_int64(st, 20);
-		d->project_id = sqlite3_column_int64(st, 21);
-		d->environment_id = sqlite3_column_int64(st, 22);
-		d->snapshot_id = sqlite3_column_int64(st, 23);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return ferr_notfound(e, "deployment %lld not found", (long long)id);
-	if (rc != SQLITE_ROW)
-		return store_error(e, "read deployment");
-	return 0;
-}
-
-void deployment_info_release(struct deployment_info *d)
-{
-	json_decref(d->descriptor);
-	d->descriptor = NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Status moves                                                         */
-
-static const char *const status_names[DEPLOYMENT__STATUS_COUNT] = {
-	[DEPLOYMENT_PENDING] = "pending",
-	[DEPLOYMENT_ROLLING_OUT] = "rolling-out",
-	[DEPLOYMENT_ACTIVE] = "active",
-	[DEPLOYMENT_FAILED] = "failed",
-	[DEPLOYMENT_SUPERSEDED] = "superseded",
-	[DEPLOYMENT_UNDEPLOYED] = "undeployed",
-	[DEPLOYMENT_ROLLED_BACK] = "rolled-back",
-};
-
-/* allowed_from[to]: bit s set when status s may move to `to`. */
-#define BIT(s) (1u << (s))
-static const unsigned allowed_from[DEPLOYMENT__STATUS_COUNT] = {
-	[DEPLOYMENT_ROLLING_OUT] = BIT(DEPLOYMENT_PENDING),
-	[DEPLOYMENT_ACTIVE] = BIT(DEPLOYMENT_PENDING) | BIT(DEPLOYMENT_ROLLING_OUT),
-	[DEPLOYMENT_FAILED] = BIT(DEPLOYMENT_PENDING) | BIT(DEPLOYMENT_ROLLING_OUT),
-	[DEPLOYMENT_SUPERSEDED] = BIT(DEPLOYMENT_ACTIVE),
-	[DEPLOYMENT_UNDEPLOYED] = BIT(DEPLOYMENT_ACTIVE),
-	[DEPLOYMENT_ROLLED_BACK] = BIT(DEPLOYMENT_ROLLING_OUT),
-};
-#undef BIT
-
-const char *deployment_status_name(enum deployment_status s)
-{
-	return (unsigned)s < DEPLOYMENT__STATUS_COUNT ? status_names[s] : NULL;
-}
-
-int deployment_status_parse(const char *name)
-{
-	for (int s = 0; name && s < DEPLOYMENT__STATUS_COUNT; s++)
-		if (!strcmp(status_names[s], name))
-			return s;
-	return -1;
-}
-
-int deployment_transition_allowed(enum deployment_status from, enum deployment_status to)
-{
-	if ((unsigned)from >= DEPLOYMENT__STATUS_COUNT || (unsigned)to >= DEPLOYMENT__STATUS_COUNT)
-		return 0;
-	return (allowed_from[to] >> from) & 1;
-}
-
-int deployment_transition(int64_t id, enum deployment_status to, const char *error,
-			  struct ferr *e)
-{
-	sqlite3_stmt *st;
-	char now[32], from[96] = ",";
-	size_t off = 1;
-	int changed;
-
-	if ((unsigned)to >= DEPLOYMENT__STATUS_COUNT)
-		return ferr_internal(e, "deployment status %d does not exist", (int)to);
-	/* the allowed previous states as ",pending,rolling-out," for instr() */
-	for (int s = 0; s < DEPLOYMENT__STATUS_COUNT; s++)
-		if (deployment_transition_allowed(s, to))
-			off += (size_t)snprintf(from + off, sizeof(from) - off, "%s,", status_names[s]);
-	store_now(now);
-	st = store_stmt("UPDATE deployments SET status = ?1,"
-			" started_at = CASE WHEN ?1 = 'rolling-out' THEN coalesce(started_at, ?2) ELSE started_at END,"
-			" finished_at = CASE WHEN ?1 IN ('active','failed','rolled-back') THEN ?2 ELSE finished_at END,"
-			" error = coalesce(?3, error) WHERE id = ?4 AND instr(?5, ',' || status || ',') > 0");
-	sqlite3_bind_text(st, 1, status_names[to], -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, id);
-	sqlite3_bind_text(st, 5, from, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_error(e, "update deployment");
-	changed = sqlite3_changes(store_db());
-	sqlite3_reset(st);
-	if (changed == 1)
-		return 0;
-	st = store_stmt("SELECT status FROM deployments WHERE id = ?");
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return ferr_notfound(e, "deployment %lld not found", (long long)id);
-	}
-	ferr_conflict(e, "deployment %lld is %s: it cannot become %s", (long long)id,
-		      (const char *)sqlite3_column_text(st, 0), status_names[to]);
-	sqlite3_reset(st);
-	return -1;
-}
-
-int deployment_mark_rolling_out(int64_t id, struct ferr *e)
-{
-	return deployment_transition(id, DEPLOYMENT_ROLLING_OUT, NULL, e);
-}
-
-int deployment_mark_active(int64_t id, struct ferr *e)
-{
-	sqlite3_stmt *st;
-
-	if (store_begin(e) < 0)
-		return -1;
-	/* first the move itself: refused (and nothing superseded) when an
-	 * undeploy or a failure got there first */
-	if (deployment_transition(id, DEPLOYMENT_ACTIVE, NULL, e) < 0) {
-		store_rollback();
-		return -1;
-	}
-	st = store_stmt("UPDATE deployments SET status = 'superseded'"
-			" WHERE status = 'active' AND id != ?1 AND (component_id, environment_id) ="
-			" (SELECT component_id, environment_id FROM deployments WHERE id = ?1)");
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		store_error(e, "supersede deployment");
-		store_rollback();
-		return -1;
-	}
-	if (store_commit(e) < 0)
-		return -1;
-	deployment_event(id, "active: this deployment now serves its environment");
-	event_publish(EVENT_DEPLOYMENT_ACTIVE, id);
-	return 0;
-}
-
-int deployment_mark_failed(int64_t id, const char *error, struct ferr *e)
-{
-	if (deployment_transition(id, DEPLOYMENT_FAILED, error ? error : "failed", e) < 0)
-		return -1;
-	deployment_event(id, "failed: %s", error ? error : "failed");
-	event_publish(EVENT_DEPLOYMENT_FAILED, id);
-	return 0;
-}
-
-int deployment_mark_rolled_back(int64_t id, const char *reason, json_t *numbers, struct ferr *e)
-{
-	char *text = json_dumps(numbers, JSON_COMPACT);
-	sqlite3_stmt *st;
-	int rc;
-
-	if (deployment_transition(id, DEPLOYMENT_ROLLED_BACK, reason, e) < 0) {
-		free(text);
-		return -1;
-	}
-	st = store_stmt("UPDATE deployments SET rollback = ? WHERE id = ?");
-	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	free(text);
-	if (rc != SQLITE_DONE)
-		return store_error(e, "record the rollback");
-	deployment_event(id, "rolled-back: %s", reason);
-	event_publish(EVENT_DEPLOYMENT_ROLLED_BACK, id);
-	return 0;
-}
-
-int deployment_mark_undeployed(int64_t component_id, int64_t environment_id, struct ferr *e)
-{
-	sqlite3_stmt *st = store_stmt(
-		"UPDATE deployments SET status = CASE status WHEN 'active' THEN 'undeployed' ELSE 'failed' END,"
-		" error = CASE status WHEN 'active' THEN error ELSE 'undeployed before its rollout finished' END,"
-		" finished_at = coalesce(finished_at, strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
-		" WHERE component_id = ? AND environment_id = ? AND status IN ('active','pending','rolling-out')");
-
-	sqlite3_bind_int64(st, 1, component_id);
-	sqlite3_bind_int64(st, 2, environment_id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_error(e, "undeploy");
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -551,27 +302,6 @@ int deployment_env_at(int64_t project_id, const char *name, int rank, int64_t *r
 	if (rc != SQLITE_ROW)
 		return store_error(e, "find environment");
 	return 0;
-}
-
-int64_t deployment_active_in(int64_t component_id, int64_t env_id, int64_t *ret_build,
-			 int64_t *ret_indep)
-{
-	sqlite3_stmt *st = store_stmt("SELECT id, build_id, independent_snapshot_id FROM deployments"
-				      " WHERE component_id = ? AND environment_id = ? AND status = 'active'"
-				      " ORDER BY id DESC LIMIT 1");
-	int64_t id = 0;
-
-	sqlite3_bind_int64(st, 1, component_id);
-	sqlite3_bind_int64(st, 2, env_id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		if (ret_build)
-			*ret_build = sqlite3_column_int64(st, 1);
-		if (ret_indep)
-			*ret_indep = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_reset(st);
-	return id;
 }
 
 int deployment_deploy(const struct principal *who, const char *project, const char *component,

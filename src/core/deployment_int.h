@@ -39,11 +39,6 @@ int deployment_show_by_id(int64_t id, json_t **ret, struct ferr *e);
 int deployment_env_at(int64_t project_id, const char *name, int rank, int64_t *ret_id,
 		      int *ret_rank, struct ferr *e);
 
-/* The active deployment of a component in an environment (0 if none), with
- * its build and environment-independent snapshot when asked. */
-int64_t deployment_active_in(int64_t component_id, int64_t env_id, int64_t *ret_build,
-			     int64_t *ret_indep);
-
 /* The gate every deploy, promote, rollback and auto-deploy passes before
  * deployment_create (configuration redeploys do not: the change itself
  * passed config's gate). approval_install sets it; without one every

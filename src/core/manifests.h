@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "core/auth.h"
-#include "core/deployment.h"
+#include "core/deployment_record.h"
 #include "pipeline/descriptor.h"
 #include "lib/error.h"
 #include "runtime/kube_render.h"

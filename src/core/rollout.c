@@ -12,7 +12,6 @@
 #include "core/rollout.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
-#include "core/deployment.h"
+#include "core/deployment_record.h"
 #include "core/rollout_engine.h"
 #include "core/rollout_int.h"
+#include "core/rollout_instance.h"
 #include "core/rollout_kube.h"
 #include "lib/log.h"
 #include "runtime/podman.h"
@@ -166,51 +164,6 @@ void set_why(const char *msg)
 	pthread_mutex_lock(&eng.lock);
 	snprintf(eng.why, sizeof(eng.why), "%.500s", msg);
 	pthread_mutex_unlock(&eng.lock);
-}
-
-/* This ferryd's runtime instance name, kept in DATA/runtime-instance so
- * that a restarted ferryd finds its replicas and two ferryds on one host
- * never touch each other's. */
-int rollout_instance_load(const char *data_dir, char *out, size_t size, struct ferr *e)
-{
-	char path[4096], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/runtime-instance", data_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = '\0';
-			buf[strcspn(buf, "\r\n")] = '\0';
-			if (runtime_check_name("runtime instance", buf, NULL) == 0 && strlen(buf) <= 32) {
-				snprintf(out, size, "%s", buf);
-				return 0;
-			}
-		}
-		return ferr_internal(e, "%s does not hold a valid runtime instance name: remove it only if no replica of this ferryd runs", path);
-	}
-	if (errno != ENOENT)
-		return ferr_internal(e, "cannot read %s: %s", path, strerror(errno));
-	{
-		unsigned char r[4];
-		char tmp[4200];
-		int len;
-
-		randombytes_buf(r, sizeof(r));
-		len = snprintf(out, size, "fy%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0 || write(fd, out, (size_t)len) != len || fsync(fd) < 0 ||
-		    close(fd) < 0 || rename(tmp, path) < 0) {
-			if (fd >= 0)
-				close(fd);
-			return ferr_internal(e, "cannot write %s: %s", path, strerror(errno));
-		}
-	}
-	return 0;
 }
 
 static int load_instance(struct ferr *e)

@@ -31,11 +31,4 @@ int rollout_task_start(int64_t deployment_id, int64_t execution_id, const char *
 /* 1 if deployment dep's status is status now (read from the store). */
 int rollout_status_is(int64_t dep, const char *status);
 
-/* This ferryd's runtime instance name (label ferry.instance /
- * ferry.dev/instance), kept in DATA/runtime-instance so that a restarted
- * ferryd finds what it runs and two ferryds never touch each other's:
- * read, or made ("fy" and 8 hex digits) and written on first use, into out.
- * Returns 0 or -1 with e set. */
-int rollout_instance_load(const char *data_dir, char *out, size_t size, struct ferr *e);
-
 #endif

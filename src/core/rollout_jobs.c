@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/deployment.h"
+#include "core/deployment_record.h"
 #include "core/rollout_engine.h"
 #include "core/rollout_policy.h"
 #include "core/rollout_watch.h"
@@ -42,14 +42,7 @@ int64_t active_of(int64_t component_id, int64_t env_id)
 
 int status_is(int64_t dep, const char *status)
 {
-	sqlite3_stmt *st = store_stmt("SELECT status FROM deployments WHERE id = ?");
-	int r = 0;
-
-	sqlite3_bind_int64(st, 1, dep);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		r = !strcmp((const char *)sqlite3_column_text(st, 0), status);
-	sqlite3_reset(st);
-	return r;
+	return deployment_status_is(dep, status);
 }
 
 int rollout_status_is(int64_t dep, const char *status)

@@ -9,10 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/deployment.h"
-#include "core/deployment_int.h"
+#include "core/deployment_record.h"
 #include "core/manifests.h"
-#include "core/rollout_int.h"
+#include "core/rollout_instance.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "runtime/kube_render.h"
@@ -442,7 +441,7 @@ static int roll(struct job *job, int64_t dep, struct ferr *e)
 		goto out;
 	}
 	if (w.state == KUBE_ROLLOUT_DONE && !w.interrupted) {
-		if (!rollout_status_is(dep, "rolling-out")) {
+		if (!deployment_status_is(dep, "rolling-out")) {
 			deployment_event(dep, "undeployed before its rollout finished");
 			goto out;
 		}
@@ -510,7 +509,7 @@ static int kube_rollout_run(struct job *job, struct ferr *e)
 			fail(dep, "the rollout was cancelled");
 		return ferr_set(e, 409, "cancelled", "cancelled while another rollout of the component ran");
 	}
-	if (!rollout_status_is(dep, "pending") && !rollout_status_is(dep, "rolling-out")) {
+	if (!deployment_status_is(dep, "pending") && !deployment_status_is(dep, "rolling-out")) {
 		job_log(job, "deployment %lld is no longer pending: nothing to roll out", (long long)dep);
 		goto out;
 	}
@@ -522,7 +521,7 @@ static int kube_rollout_run(struct job *job, struct ferr *e)
 		fail(dep, why);
 		goto out;
 	}
-	if (rollout_status_is(dep, "pending")) {
+	if (deployment_status_is(dep, "pending")) {
 		if (deployment_mark_rolling_out(dep, e) < 0) {
 			rc = -1;
 			goto out;
@@ -533,7 +532,7 @@ static int kube_rollout_run(struct job *job, struct ferr *e)
 			 "found in the cluster are adopted", (long long)job->id);
 	}
 	rc = roll(job, dep, e);
-	if (rc == 0 && rollout_status_is(dep, "failed"))
+	if (rc == 0 && deployment_status_is(dep, "failed"))
 		rc = ferr_set(e, 422, "rollout_failed", "deployment %lld failed", (long long)dep);
 out:
 	owner_give(&o);
@@ -724,7 +723,7 @@ static void pass(void)
 		pthread_mutex_unlock(&ke.lock);
 		if (busy)
 			continue;   /* a rollout or undeploy is at work there */
-		if (rollout_status_is(w[i].dep, "active"))
+		if (deployment_status_is(w[i].dep, "active"))
 			check_deployment(w[i].dep);
 		owner_give(&w[i].o);
 	}

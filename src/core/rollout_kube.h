@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #include "core/auth.h"
-#include "core/rollout.h"
+#include "core/rollout_config.h"
 #include "lib/error.h"
 
 struct runtime;

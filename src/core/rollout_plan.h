@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "core/deployment.h"
+#include "core/deployment_record.h"
 #include "gateway/gateway.h"
 #include "lib/error.h"
 #include "pipeline/descriptor.h"

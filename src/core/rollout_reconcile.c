@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/deployment.h"
+#include "core/deployment_record.h"
 #include "core/parts.h"
 #include "core/probe.h"
 #include "core/rollout_engine.h"

@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "core/deployment.h"
+#include "core/deployment_record.h"
 #include "core/probe.h"
 #include "core/rollout_engine.h"
 #include "core/rollout_int.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/deployment.h"
+#include "core/deployment_record.h"
 #include "core/rollout_canary.h"
 #include "lib/log.h"
 #include "lib/banned.h"
