@@ -222,38 +222,30 @@ static int step_set(int64_t build_id, enum step s, const char *status, const cha
 }
 
 /* Ends a build: its status and error, and what happened to steps that
- * never ran. */
-static void build_finish(int64_t build_id, const char *status, const char *error)
+ * never ran. A build that another writer ended first (a cancel, the
+ * recovery) keeps that end: the refused move is logged. */
+static void build_finish(int64_t build_id, enum build_status status, const char *error)
 {
+	struct ferr e = FERR_INIT;
 	sqlite3_stmt *st;
 	char now[32];
 
+	if (build_transition(build_id, status, error, &e) < 0) {
+		log_error("event=build_finish_failed build=%lld err=\"%s\"", (long long)build_id, e.msg);
+		return;
+	}
 	store_now(now);
-	st = store_stmt("UPDATE builds SET status = ?, error = ?, finished_at = ? WHERE id = ?");
-	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, build_id);
-	/* recorded even on a full disk (store/reserve.h) */
-	if (store_step_essential(st) != SQLITE_DONE)
-		log_error("event=build_finish_failed build=%lld err=\"%s\"", (long long)build_id,
-			  sqlite3_errmsg(store_db()));
 	st = store_stmt("UPDATE build_steps SET status = ?, finished_at = ?"
 			" WHERE build_id = ? AND status IN ('pending', 'running')");
-	sqlite3_bind_text(st, 1, !strcmp(status, "cancelled") ? "cancelled" : "skipped", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, status == BUILD_CANCELLED ? "cancelled" : "skipped", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, build_id);
 	store_run_logged(st, "finish the build's steps");
 	wake_all(); /* a follower (ferry build --wait) learns the end at once */
-	if (!strcmp(status, "succeeded"))
+	if (status == BUILD_SUCCEEDED)
 		event_publish(EVENT_BUILD_SUCCEEDED, build_id);
-	else if (!strcmp(status, "failed"))
+	else if (status == BUILD_FAILED)
 		event_publish(EVENT_BUILD_FAILED, build_id);
-}
-
-int build_status_final(const char *s)
-{
-	return !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
 }
 
 /* What a build needs of its component. */
@@ -1223,20 +1215,15 @@ static int build_job_run(struct job *job, struct ferr *e)
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct strbuf ws = STRBUF_INIT;
 	struct build_src src;
-	sqlite3_stmt *st;
-	char now[32];
 	int rc;
 
 	if (build_src_load(build_id, &src, e) < 0)
 		return -1;
-	store_now(now);
-	st = store_stmt("UPDATE builds SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'");
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, build_id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || sqlite3_changes(store_db()) != 1) {
+	if (build_transition(build_id, BUILD_RUNNING, NULL, e) < 0) {
 		build_src_release(&src);
+		if (e->status != 409)
+			return -1;
+		ferr_clear(e);
 		return ferr_conflict(e, "build %lld is no longer queued (cancelled?)", (long long)build_id);
 	}
 	strbuf_init(&run.partial, 0);
@@ -1256,21 +1243,21 @@ static int build_job_run(struct job *job, struct ferr *e)
 
 	runs_remove(&run);
 	if (rc == 0) {
-		build_finish(build_id, "succeeded", NULL);
+		build_finish(build_id, BUILD_SUCCEEDED, NULL);
 		log_info("event=build_end build=%lld status=succeeded", (long long)build_id);
 	} else if (!strcmp(e->code, "cancelled") && atomic_load(&shutting_down)) {
 		ferr_clear(e);
 		ferr_set(e, 503, "interrupted", "interrupted: ferryd stopped while the build ran; build again");
-		build_finish(build_id, "failed", e->msg);
+		build_finish(build_id, BUILD_FAILED, e->msg);
 	} else {
 		struct strbuf msg = STRBUF_INIT;
-		const char *status = !strcmp(e->code, "cancelled") ? "cancelled" : "failed";
+		enum build_status status = !strcmp(e->code, "cancelled") ? BUILD_CANCELLED : BUILD_FAILED;
 		strbuf_addf(&msg, "%s: %s", step_names[run.step], e->msg);
-		if (!strcmp(status, "failed"))
+		if (status == BUILD_FAILED)
 			diskspace_explain(&msg);
 		build_finish(build_id, status, msg.buf);
-		log_info("event=build_end build=%lld status=%s step=%s", (long long)build_id, status,
-			 step_names[run.step]);
+		log_info("event=build_end build=%lld status=%s step=%s", (long long)build_id,
+			 status_name(&build_statuses, status), step_names[run.step]);
 		/* The job's reason says the same. */
 		snprintf(e->msg, sizeof(e->msg), "%s", msg.buf);
 		strbuf_release(&msg);
@@ -1332,7 +1319,7 @@ void build_recover(void)
 		struct strbuf msg = STRBUF_INIT, ws = STRBUF_INIT;
 
 		strbuf_addf(&msg, "interrupted: %s", reason ? reason : js ? js : "its job is gone");
-		build_finish(id, js && !strcmp(js, "cancelled") ? "cancelled" : "failed", msg.buf);
+		build_finish(id, js && !strcmp(js, "cancelled") ? BUILD_CANCELLED : BUILD_FAILED, msg.buf);
 		workspace_path(&ws, id);
 		fstree_remove(ws.buf);
 		strbuf_release(&msg);
@@ -1397,7 +1384,7 @@ int64_t build_queue(int64_t component_id, const char *commit, const char *trigge
 	job = jobq_submit("build", payload, project_id, triggered_by, e);
 	json_decref(payload);
 	if (job < 0) {
-		build_finish(id, "failed", e->msg);
+		build_finish(id, BUILD_FAILED, e->msg);
 		return -1;
 	}
 	st = store_stmt("UPDATE builds SET job_id = ? WHERE id = ?");
@@ -1617,52 +1604,14 @@ int build_status(int64_t id, char status[16], json_t **ret_error, struct ferr *e
 
 int build_cancel(const struct principal *who, int64_t id, struct ferr *e)
 {
-	sqlite3_stmt *st;
-	char status[16], now[32];
-	int64_t job = 0;
+	char status[16];
 
 	if (build_visible(who, id, e) < 0 || auth_require_write(who, e) < 0 ||
 	    build_status(id, status, NULL, e) < 0)
 		return -1;
 	if (build_status_final(status))
 		return ferr_conflict(e, "build %lld already ended (%s)", (long long)id, status);
-	st = store_stmt("SELECT job_id FROM builds WHERE id = ?");
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		job = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (job) {
-		struct ferr je = FERR_INIT;
-		/* A job that ended meanwhile is fine: the build row says what
-		 * happened. */
-		if (jobq_cancel(job, 0, &je) < 0 && je.status != 409)
-			return ferr_set(e, je.status, je.code, "%s", je.msg);
-	}
-	/* A build still queued is cancelled here; a running one by its run. */
-	store_now(now);
-	/* the build and its pending steps together, or neither */
-	if (store_begin(e) < 0)
-		return -1;
-	st = store_stmt("UPDATE builds SET status = 'cancelled', error = 'cancelled before it started',"
-			" finished_at = ? WHERE id = ? AND status = 'queued'");
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
-	if (sqlite3_changes(store_db()) == 1) {
-		st = store_stmt("UPDATE build_steps SET status = 'cancelled', finished_at = ?"
-				" WHERE build_id = ? AND status = 'pending'");
-		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, id);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto fail;
-		sqlite3_reset(st);
-	}
-	return store_commit(e);
-fail:
-	store_error(e, "cancel build");
-	store_rollback();
-	return -1;
+	return build_cancel_request(id, e);
 }
 
 int build_log_read(const struct principal *who, int64_t id, int64_t after_id, int limit,

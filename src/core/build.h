@@ -33,6 +33,7 @@
 
 #include "core/auth.h"
 #include "lib/error.h"
+#include "store/transition.h"
 #include "lib/strbuf.h"
 
 struct scan_config;
@@ -115,6 +116,37 @@ int build_status(int64_t id, char status[16], json_t **ret_error, struct ferr *e
 
 /* 1 for succeeded, failed, cancelled. */
 int build_status_final(const char *status);
+
+/* A build's status: the column builds.status, typed (core/build_status.c). */
+enum build_status {
+	BUILD_QUEUED,
+	BUILD_RUNNING,
+	BUILD_SUCCEEDED,
+	BUILD_FAILED,
+	BUILD_CANCELLED,
+	BUILD__STATUS_COUNT
+};
+
+/* Its names and allowed moves (store/transition.h):
+ *   queued → running | failed | cancelled
+ *   running → succeeded | failed | cancelled */
+extern const struct status_machine build_statuses;
+
+/* The one transition of one build: a single UPDATE whose WHERE names the
+ * previous states `to` may be reached from, which must change exactly one
+ * row. Sets started_at on running, finished_at on a final status, error
+ * when given; a final status is recorded even on a full disk. Returns 0, or
+ * -1 with e set: 404 no such build, 409 its status does not allow the move
+ * (the message names it). Steps and events are the caller's. */
+int build_transition(int64_t id, enum build_status to, const char *error, struct ferr *e);
+
+/* What build_cancel does once access is checked: cancels the build's job
+ * (a queued one never runs, a running one's run stops and ends the build
+ * cancelled), then moves a build still queued to cancelled with its
+ * pending steps, in one transaction. Returns 0, or -1 with e set: 409 when
+ * the build already ended (also when it ended after the caller looked),
+ * 404 no such build. */
+int build_cancel_request(int64_t id, struct ferr *e);
 
 
 #endif

@@ -10,6 +10,7 @@
 #include "core/events.h"
 #include "lib/log.h"
 #include "store/store.h"
+#include "store/transition.h"
 #include "lib/banned.h"
 
 static int gateway_port = 8080;
@@ -111,66 +112,34 @@ static const unsigned allowed_from[DEPLOYMENT__STATUS_COUNT] = {
 };
 #undef BIT
 
+static const struct status_machine machine = {
+	"deployment", DEPLOYMENT__STATUS_COUNT, status_names, allowed_from,
+};
+
 const char *deployment_status_name(enum deployment_status s)
 {
-	return (unsigned)s < DEPLOYMENT__STATUS_COUNT ? status_names[s] : NULL;
+	return status_name(&machine, (int)s);
 }
 
 int deployment_status_parse(const char *name)
 {
-	for (int s = 0; name && s < DEPLOYMENT__STATUS_COUNT; s++)
-		if (!strcmp(status_names[s], name))
-			return s;
-	return -1;
+	return status_parse(&machine, name);
 }
 
 int deployment_transition_allowed(enum deployment_status from, enum deployment_status to)
 {
-	if ((unsigned)from >= DEPLOYMENT__STATUS_COUNT || (unsigned)to >= DEPLOYMENT__STATUS_COUNT)
-		return 0;
-	return (allowed_from[to] >> from) & 1;
+	return status_allowed(&machine, (int)from, (int)to);
 }
 
 int deployment_transition(int64_t id, enum deployment_status to, const char *error,
 			  struct ferr *e)
 {
-	sqlite3_stmt *st;
-	char now[32], from[96] = ",";
-	size_t off = 1;
-	int changed;
-
-	if ((unsigned)to >= DEPLOYMENT__STATUS_COUNT)
-		return ferr_internal(e, "deployment status %d does not exist", (int)to);
-	/* the allowed previous states as ",pending,rolling-out," for instr() */
-	for (int s = 0; s < DEPLOYMENT__STATUS_COUNT; s++)
-		if (deployment_transition_allowed(s, to))
-			off += (size_t)snprintf(from + off, sizeof(from) - off, "%s,", status_names[s]);
-	store_now(now);
-	st = store_stmt("UPDATE deployments SET status = ?1,"
-			" started_at = CASE WHEN ?1 = 'rolling-out' THEN coalesce(started_at, ?2) ELSE started_at END,"
-			" finished_at = CASE WHEN ?1 IN ('active','failed','rolled-back') THEN ?2 ELSE finished_at END,"
-			" error = coalesce(?3, error) WHERE id = ?4 AND instr(?5, ',' || status || ',') > 0");
-	sqlite3_bind_text(st, 1, status_names[to], -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, id);
-	sqlite3_bind_text(st, 5, from, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_error(e, "update deployment");
-	changed = sqlite3_changes(store_db());
-	sqlite3_reset(st);
-	if (changed == 1)
-		return 0;
-	st = store_stmt("SELECT status FROM deployments WHERE id = ?");
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return ferr_notfound(e, "deployment %lld not found", (long long)id);
-	}
-	ferr_conflict(e, "deployment %lld is %s: it cannot become %s", (long long)id,
-		      (const char *)sqlite3_column_text(st, 0), status_names[to]);
-	sqlite3_reset(st);
-	return -1;
+	return status_update(&machine, id, STATUS_ANY, (int)to, error, store_stmt(
+		"UPDATE deployments SET status = ?1,"
+		" started_at = CASE WHEN ?1 = 'rolling-out' THEN coalesce(started_at, ?2) ELSE started_at END,"
+		" finished_at = CASE WHEN ?1 IN ('active','failed','rolled-back') THEN ?2 ELSE finished_at END,"
+		" error = coalesce(?3, error) WHERE id = ?4 AND instr(?5, ',' || status || ',') > 0"),
+		store_stmt("SELECT status FROM deployments WHERE id = ?"), 0, e);
 }
 
 int deployment_mark_rolling_out(int64_t id, struct ferr *e)

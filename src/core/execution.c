@@ -66,11 +66,6 @@ static time_t parse_time(const char *s)
 	return timegm(&tm);
 }
 
-int execution_status_final(const char *s)
-{
-	return strcmp(s, "pending") && strcmp(s, "running");
-}
-
 #define EXEC_COLUMNS \
 	"x.id, p.name, c.name, en.name, x.trigger, x.triggered_by, x.triggered_at," \
 	" x.deployment_id, x.commit_sha, x.status, x.exit_code, x.args, x.started_at," \
@@ -515,39 +510,25 @@ int execution_log_read(const struct principal *who, int64_t id, int64_t after, i
 
 /* Moves execution id to a final status (only from pending or running).
  * exit_code < 0: none. Returns 1 if it moved, 0 if it had already ended. */
-static int exec_finish(int64_t id, const char *status, int exit_code, const char *reason)
+static int exec_finish(int64_t id, enum execution_status status, int exit_code, const char *reason)
 {
-	sqlite3_stmt *st = store_stmt(
-		"UPDATE executions SET status = ?, exit_code = ?, reason = coalesce(?, reason),"
-		" finished_at = ? WHERE id = ? AND status IN ('pending','running')");
-	char now[32];
-	int changed;
+	struct ferr e = FERR_INIT;
 
-	store_now(now);
-	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	if (exit_code >= 0)
-		sqlite3_bind_int(st, 2, exit_code);
-	else
-		sqlite3_bind_null(st, 2);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_warnx("event=execution_update_failed execution=%lld err=\"%s\"", (long long)id,
-			  sqlite3_errmsg(store_db()));
-	changed = sqlite3_changes(store_db()) > 0;
-	sqlite3_reset(st);
-	if (changed)
-		log_info("event=execution_finished execution=%lld status=%s exit_code=%d", (long long)id,
-			 status, exit_code);
-	if (changed && (!strcmp(status, "failed") || !strcmp(status, "timed-out")))
+	if (execution_transition(id, status, exit_code, reason, &e) < 0) {
+		if (e.status != 409)
+			log_warnx("event=execution_update_failed execution=%lld err=\"%s\"", (long long)id,
+				  e.msg);
+		return 0;
+	}
+	log_info("event=execution_finished execution=%lld status=%s exit_code=%d", (long long)id,
+		 status_name(&execution_statuses, status), exit_code);
+	if (status == EXECUTION_FAILED || status == EXECUTION_TIMED_OUT)
 		event_publish(EVENT_EXECUTION_FAILED, id);
-	return changed;
+	return 1;
 }
 
 int execution_cancel(const struct principal *who, int64_t id, json_t **ret, struct ferr *e)
 {
-	sqlite3_stmt *st;
 	const char *status;
 	char why[128];
 	json_t *j;
@@ -568,11 +549,7 @@ int execution_cancel(const struct principal *who, int64_t id, json_t **ret, stru
 	snprintf(why, sizeof(why), "cancelled by %s", who->name);
 	/* a pending one that no runner has taken yet ends here; otherwise its
 	 * runner sees the request within a second and stops the container */
-	st = store_stmt("UPDATE executions SET cancel_requested = 1, reason = ? WHERE id = ?"
-			" AND status IN ('pending','running')");
-	sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	if (store_run(st, "cancel execution", e) < 0)
+	if (execution_cancel_request(id, why, e) < 0)
 		return -1;
 	kick();
 	return exec_load(id, ret, NULL, e);
@@ -813,7 +790,7 @@ static void run_execution(int64_t id)
 	struct ferr e = FERR_INIT;
 	struct runtime *rt;
 	sqlite3_stmt *st;
-	char status[16] = "", stored[65] = "", cid[65] = "", now[32];
+	char status[16] = "", stored[65] = "", cid[65] = "";
 	char **argv = NULL;
 	json_t *args = NULL;
 	int64_t dep = 0;
@@ -837,7 +814,7 @@ static void run_execution(int64_t id)
 		goto out;
 	reattach = !strcmp(status, "running");
 	if (!reattach && cancel_requested(id, c.reason, sizeof(c.reason))) {
-		exec_finish(id, "cancelled", -1, NULL);
+		exec_finish(id, EXECUTION_CANCELLED, -1, NULL);
 		goto out;
 	}
 	rt = runtime_get(id, c.reason, sizeof(c.reason), &e);
@@ -845,20 +822,20 @@ static void run_execution(int64_t id)
 		if (atomic_load(&ex.stop))
 			goto out;
 		if (cancel_requested(id, c.reason, sizeof(c.reason)))
-			exec_finish(id, "cancelled", -1, NULL);
+			exec_finish(id, EXECUTION_CANCELLED, -1, NULL);
 		else
-			exec_finish(id, reattach ? "interrupted" : "failed", -1, e.msg);
+			exec_finish(id, reattach ? EXECUTION_INTERRUPTED : EXECUTION_FAILED, -1, e.msg);
 		goto out;
 	}
 	if (!reattach) {
-		store_now(now);
-		st = store_stmt("UPDATE executions SET status = 'running', started_at = ?"
-				" WHERE id = ? AND status = 'pending'");
-		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, id);
-		rc = store_run_logged(st, "mark the execution running") == 0 ? sqlite3_changes(store_db()) : 0;
-		if (!rc)
+		ferr_clear(&e);
+		if (execution_transition(id, EXECUTION_RUNNING, -1, NULL, &e) < 0) {
+			/* 409: cancelled or ended meanwhile */
+			if (e.status != 409)
+				log_warnx("event=execution_update_failed execution=%lld err=\"%s\"",
+					  (long long)id, e.msg);
 			goto out;
+		}
 		started = time(NULL);
 	}
 	if (!started)
@@ -872,7 +849,7 @@ static void run_execution(int64_t id)
 		goto out;
 	}
 	if (rc == 1 && reattach && stored[0]) {
-		exec_finish(id, "interrupted", -1,
+		exec_finish(id, EXECUTION_INTERRUPTED, -1,
 			    "its container is gone: it was removed while ferryd was not watching it");
 		goto out;
 	}
@@ -886,7 +863,7 @@ static void run_execution(int64_t id)
 				argv[i] = (char *)json_string_value(json_array_get(args, i));
 		}
 		if (rollout_task_start(dep, id, (const char *const *)argv, cid, &e) < 0) {
-			exec_finish(id, "failed", -1, e.msg);
+			exec_finish(id, EXECUTION_FAILED, -1, e.msg);
 			goto out;
 		}
 		set_container(id, cid);
@@ -918,9 +895,9 @@ static void run_execution(int64_t id)
 			log_warnx("event=execution_stop_failed execution=%lld err=\"%s\"", (long long)id, e.msg);
 		if (c.ending == END_TIMEOUT) {
 			snprintf(why, sizeof(why), "killed after its timeout of %d s", timeout_s);
-			exec_finish(id, "timed-out", -1, why);
+			exec_finish(id, EXECUTION_TIMED_OUT, -1, why);
 		} else {
-			exec_finish(id, "cancelled", -1, c.reason);
+			exec_finish(id, EXECUTION_CANCELLED, -1, c.reason);
 		}
 		goto out;
 	}
@@ -933,9 +910,9 @@ static void run_execution(int64_t id)
 		char why[1200];
 		snprintf(why, sizeof(why), "its exit status is unknown: %s%s", e.msg,
 			 e.status == 404 ? " (the container was removed, e.g. by an undeploy)" : "");
-		exec_finish(id, "interrupted", -1, why);
+		exec_finish(id, EXECUTION_INTERRUPTED, -1, why);
 	} else {
-		exec_finish(id, code == 0 ? "succeeded" : "failed", code, NULL);
+		exec_finish(id, code == 0 ? EXECUTION_SUCCEEDED : EXECUTION_FAILED, code, NULL);
 	}
 	ferr_clear(&e);
 	if (runtime_stop_replica(rt, cid, 0, &e) < 0)
@@ -1011,7 +988,7 @@ static void dispatch(void)
 		int busy = has_runner_locked(cancel[i]);
 		pthread_mutex_unlock(&ex.lock);
 		if (!busy)
-			exec_finish(cancel[i], "cancelled", -1, NULL);
+			exec_finish(cancel[i], EXECUTION_CANCELLED, -1, NULL);
 	}
 	for (int i = 0; i < n && !atomic_load(&ex.stop); i++) {
 		struct runner *r;

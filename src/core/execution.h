@@ -37,6 +37,7 @@
 
 #include "core/auth.h"
 #include "lib/error.h"
+#include "store/transition.h"
 
 #define EXECUTION_MAX_RUNNING 32          /* runner threads at once */
 #define EXECUTION_LOG_MAX (10u << 20)     /* output stored per execution */
@@ -113,5 +114,40 @@ long long execution_prune(int days, time_t now, struct ferr *e);
 
 /* True if status is final (every status but pending and running). */
 int execution_status_final(const char *status);
+
+/* An execution's status: the column executions.status, typed
+ * (core/execution_status.c). */
+enum execution_status {
+	EXECUTION_PENDING,
+	EXECUTION_RUNNING,
+	EXECUTION_SUCCEEDED,
+	EXECUTION_FAILED,
+	EXECUTION_TIMED_OUT,
+	EXECUTION_CANCELLED,
+	EXECUTION_SKIPPED,
+	EXECUTION_INTERRUPTED,
+	EXECUTION__STATUS_COUNT
+};
+
+/* Its names and allowed moves (store/transition.h):
+ *   pending → running | failed | cancelled
+ *   running → succeeded | failed | timed-out | cancelled | interrupted
+ * (skipped never moves). */
+extern const struct status_machine execution_statuses;
+
+/* The one transition of one execution: a single UPDATE whose WHERE names
+ * the previous states `to` may be reached from, which must change exactly
+ * one row. Sets started_at on running, finished_at on a final status,
+ * exit_code when >= 0, reason when given. Returns 0, or -1 with e set:
+ * 404 no such execution, 409 its status does not allow the move. */
+int execution_transition(int64_t id, enum execution_status to, int exit_code, const char *reason,
+			 struct ferr *e);
+
+/* What execution_cancel does once access is checked: marks a pending or
+ * running execution as asked to cancel, with why as its reason (its runner,
+ * or the dispatcher for one that never started, ends it cancelled).
+ * Returns 0, or -1 with e set: 409 when it already ended (also when it
+ * ended after the caller looked), 404 no such execution. */
+int execution_cancel_request(int64_t id, const char *why, struct ferr *e);
 
 #endif

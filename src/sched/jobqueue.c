@@ -44,12 +44,6 @@ static int kind_index(const char *name)
 	return -1;
 }
 
-int job_status_final(const char *s)
-{
-	return !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled") ||
-	       !strcmp(s, "interrupted");
-}
-
 /* Puts jobs marked running back in order: re-queue or interrupt each. */
 static int recover(const char *why, struct ferr *e)
 {
@@ -65,19 +59,11 @@ static int recover(const char *why, struct ferr *e)
 		int64_t id = sqlite3_column_int64(st, 0);
 		int k = kind_index((const char *)sqlite3_column_text(st, 1));
 		int requeue = k >= 0 && kinds[k].kind->requeue_on_restart;
-		sqlite3_stmt *up;
 
 		snprintf(reason, sizeof(reason), "%s while the job ran (%s): %s", why, now,
 			 requeue ? "re-queued" : "interrupted");
-		up = store_stmt("UPDATE jobs SET status = ?, reason = ?,"
-				" finished_at = CASE WHEN ?1 = 'interrupted' THEN ?3 END WHERE id = ?4");
-		sqlite3_bind_text(up, 1, requeue ? "queued" : "interrupted", -1, SQLITE_STATIC);
-		sqlite3_bind_text(up, 2, reason, -1, SQLITE_STATIC);
-		sqlite3_bind_text(up, 3, now, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(up, 4, id);
-		if (sqlite3_step(up) != SQLITE_DONE) {
+		if (job_transition(id, requeue ? JOB_QUEUED : JOB_INTERRUPTED, reason, e) < 0) {
 			sqlite3_reset(st);
-			store_error(e, "recover jobs");
 			store_rollback();
 			return -1;
 		}
@@ -96,9 +82,9 @@ static struct job *claim(void)
 {
 	int64_t best = 0;
 	int best_k = -1;
+	struct ferr e = FERR_INIT;
 	struct job *job;
 	sqlite3_stmt *st;
-	char now[32];
 
 	for (int k = 0; k < nkinds; k++) {
 		if (kinds[k].running >= kinds[k].kind->limit)
@@ -116,11 +102,10 @@ static struct job *claim(void)
 	}
 	if (!best)
 		return NULL;
-	store_now(now);
-	st = store_stmt("UPDATE jobs SET status = 'running', started_at = ?, attempts = attempts + 1"
-			" WHERE id = ? AND status = 'queued' RETURNING payload, coalesce(project_id, 0)");
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, best);
+	if (job_transition(best, JOB_RUNNING, NULL, &e) < 0)
+		return NULL;
+	st = store_stmt("SELECT payload, coalesce(project_id, 0) FROM jobs WHERE id = ?");
+	sqlite3_bind_int64(st, 1, best);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		return NULL;
@@ -141,33 +126,24 @@ static struct job *claim(void)
 
 static void finish(struct job *job, int rc, const struct ferr *e)
 {
-	const char *status = rc == 0 ? "succeeded" : "failed";
+	enum job_status status = rc == 0 ? JOB_SUCCEEDED : JOB_FAILED;
 	const char *reason = rc == 0 ? NULL : (e->msg[0] ? e->msg : "failed");
-	sqlite3_stmt *st;
-	char now[32];
+	struct ferr fe = FERR_INIT;
 
 	if (job_cancelled(job)) {
 		if (stopping) {
 			/* Shutdown: leave it for recover() at the next start. */
 			return;
 		}
-		status = "cancelled";
+		status = JOB_CANCELLED;
 		reason = "cancelled on request";
 	}
-	store_now(now);
 	/* A success keeps an earlier reason (e.g. that it was re-queued after
 	 * a crash), so what happened to the job stays visible. */
-	st = store_stmt("UPDATE jobs SET status = ?, reason = coalesce(?, reason), finished_at = ? WHERE id = ?");
-	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, job->id);
-	/* recorded even on a full disk (store/reserve.h) */
-	if (store_step_essential(st) != SQLITE_DONE)
-		log_error("event=job_finish_failed job=%lld err=\"%s\"", (long long)job->id,
-			  sqlite3_errmsg(store_db()));
-	sqlite3_reset(st);
-	log_info("event=job_end job=%lld kind=%s status=%s", (long long)job->id, job->kind->name, status);
+	if (job_transition(job->id, status, reason, &fe) < 0)
+		log_error("event=job_finish_failed job=%lld err=\"%s\"", (long long)job->id, fe.msg);
+	log_info("event=job_end job=%lld kind=%s status=%s", (long long)job->id, job->kind->name,
+		 status_name(&job_statuses, status));
 }
 
 static void *worker_main(void *arg)
@@ -299,23 +275,39 @@ static int job_status(int64_t id, int64_t scope, char status[16], struct ferr *e
 
 int jobq_cancel(int64_t id, int64_t scope, struct ferr *e)
 {
-	sqlite3_stmt *st;
-	char status[16], now[32];
+	char status[16];
 
 	if (job_status(id, scope, status, e) < 0)
 		return -1;
 	if (job_status_final(status))
 		return ferr_conflict(e, "job %lld already ended (%s)", (long long)id, status);
-	store_now(now);
-	st = store_stmt("UPDATE jobs SET cancel_requested = 1,"
-			" status = CASE status WHEN 'queued' THEN 'cancelled' ELSE status END,"
-			" reason = CASE status WHEN 'queued' THEN 'cancelled before it started' ELSE reason END,"
-			" finished_at = CASE status WHEN 'queued' THEN ? ELSE finished_at END"
-			" WHERE id = ?");
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_error(e, "cancel job");
+	return jobq_cancel_request(id, e);
+}
+
+int jobq_cancel_request(int64_t id, struct ferr *e)
+{
+	struct ferr te = FERR_INIT;
+	sqlite3_stmt *st;
+	char status[16];
+	int changed;
+
+	/* a queued one ends here */
+	if (job_transition_from(id, STATUS_BIT(JOB_QUEUED), JOB_CANCELLED, "cancelled before it started",
+				&te) == 0)
+		return 0;
+	if (te.status != 409)
+		return ferr_set(e, te.status, te.code, "%s", te.msg);
+	/* a running one is asked to stop: its run ends it cancelled */
+	st = store_stmt("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running'");
+	sqlite3_bind_int64(st, 1, id);
+	if (store_run(st, "cancel job", e) < 0)
+		return -1;
+	changed = sqlite3_changes(store_db());
+	if (changed != 1) {
+		if (job_status(id, 0, status, e) < 0)
+			return -1;
+		return ferr_conflict(e, "job %lld already ended (%s)", (long long)id, status);
+	}
 	pthread_mutex_lock(&lock);
 	for (int i = 0; i < MAX_WORKERS; i++)
 		if (running[i] && running[i]->id == id) {

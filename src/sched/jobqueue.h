@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "lib/error.h"
+#include "store/transition.h"
 
 struct job {
 	int64_t id;
@@ -71,5 +72,40 @@ static inline int job_cancelled(struct job *job) { return atomic_load(&job->canc
 
 /* True if the status is final (succeeded, failed, cancelled, interrupted). */
 int job_status_final(const char *status);
+
+/* A job's status: the column jobs.status, typed (sched/job_status.c). */
+enum job_status {
+	JOB_QUEUED,
+	JOB_RUNNING,
+	JOB_SUCCEEDED,
+	JOB_FAILED,
+	JOB_CANCELLED,
+	JOB_INTERRUPTED,
+	JOB__STATUS_COUNT
+};
+
+/* Its names and allowed moves (store/transition.h):
+ *   queued → running | cancelled
+ *   running → succeeded | failed | cancelled | interrupted | queued
+ *   (the last two when ferryd stopped while it ran). */
+extern const struct status_machine job_statuses;
+
+/* The one transition of one job: a single UPDATE whose WHERE names the
+ * previous states `to` may be reached from, which must change exactly one
+ * row. running counts an attempt and sets started_at; a final status sets
+ * finished_at (recorded even on a full disk), cancelled also
+ * cancel_requested; reason when given. Returns 0, or -1 with e set: 404 no
+ * such job, 409 its status does not allow the move. job_transition_from
+ * narrows the previous states to the bits of only (STATUS_BIT(JOB_QUEUED):
+ * the caller saw it queued). */
+int job_transition(int64_t id, enum job_status to, const char *reason, struct ferr *e);
+int job_transition_from(int64_t id, unsigned only, enum job_status to, const char *reason,
+			struct ferr *e);
+
+/* What jobq_cancel does once the job is found: a queued job becomes
+ * cancelled; a running one is marked cancel_requested and its run told to
+ * stop. 409 when it already ended, also when it ended after the caller
+ * looked. */
+int jobq_cancel_request(int64_t id, struct ferr *e);
 
 #endif

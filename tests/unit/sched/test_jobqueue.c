@@ -1,4 +1,9 @@
-/* The job queue against a real SQLite store in a temp dir. */
+/* The job queue against a real SQLite store in a temp dir; its status
+ * machine (every allowed and refused move of job_transition) and the
+ * cancel-vs-end race: jobq_cancel looked while the job ran, the job then
+ * ended; the cancel's act must answer 409 and not mark the ended job
+ * cancel_requested (before the typed transitions it did, and answered
+ * success). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +17,7 @@
 
 #include "sched/jobqueue.h"
 #include "store/store.h"
+#include "../status_moves.h"
 
 static char dir[64];
 static atomic_int ran, concurrent, max_concurrent;
@@ -165,6 +171,88 @@ static void test_scope_hides_other_projects_jobs(void **state)
 	assert_int_equal(e.status, 404);
 }
 
+static int cancel_requested(int64_t id)
+{
+	json_t *j = NULL;
+	struct ferr e = FERR_INIT;
+	int yes;
+
+	assert_int_equal(jobq_show(id, 0, &j, &e), 0);
+	yes = json_is_true(json_object_get(j, "cancel_requested"));
+	json_decref(j);
+	return yes;
+}
+
+static int move(int64_t id, int to, struct ferr *e)
+{
+	return job_transition(id, (enum job_status)to, NULL, e);
+}
+
+static void test_every_move(void **state)
+{
+	static const struct status_move allowed[] = {
+		{ JOB_QUEUED, JOB_RUNNING },
+		{ JOB_QUEUED, JOB_CANCELLED },
+		{ JOB_RUNNING, JOB_SUCCEEDED },
+		{ JOB_RUNNING, JOB_FAILED },
+		{ JOB_RUNNING, JOB_CANCELLED },
+		{ JOB_RUNNING, JOB_INTERRUPTED },
+		{ JOB_RUNNING, JOB_QUEUED },
+	};
+	struct ferr e = FERR_INIT;
+	json_t *j = NULL;
+	int64_t id = jobq_submit("count", NULL, 0, "test", &e);
+
+	(void)state;
+	check_every_move(&job_statuses, "jobs", id, allowed, sizeof(allowed) / sizeof(allowed[0]), move);
+	for (int s = 0; s < JOB__STATUS_COUNT; s++)
+		assert_int_equal(job_status_final(status_name(&job_statuses, s)),
+				 s != JOB_QUEUED && s != JOB_RUNNING);
+	/* the one allowed move to running counted an attempt */
+	assert_int_equal(jobq_show(id, 0, &j, &e), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 1);
+	json_decref(j);
+}
+
+static void test_cancel_after_the_end(void **state)
+{
+	struct ferr e = FERR_INIT;
+	int64_t id = jobq_submit("count", NULL, 0, "test", &e);
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(job_transition(id, JOB_RUNNING, NULL, &e), 0);
+	assert_string_equal(status_of(id, buf), "running");          /* the cancel's check */
+	assert_int_equal(job_transition(id, JOB_SUCCEEDED, NULL, &e), 0);  /* the run ends */
+	assert_int_equal(jobq_cancel_request(id, &e), -1);
+	assert_int_equal(e.status, 409);
+	assert_non_null(strstr(e.msg, "already ended (succeeded)"));
+	assert_string_equal(status_of(id, buf), "succeeded");
+	assert_false(cancel_requested(id));
+}
+
+/* A queued job is cancelled at once and then never claimed; a running one
+ * is only asked to stop. */
+static void test_cancel_request_queued_and_running(void **state)
+{
+	struct ferr e = FERR_INIT;
+	int64_t queued = jobq_submit("count", NULL, 0, "test", &e);
+	int64_t running = jobq_submit("count", NULL, 0, "test", &e);
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(job_transition(running, JOB_RUNNING, NULL, &e), 0);
+	assert_int_equal(jobq_cancel_request(queued, &e), 0);
+	assert_string_equal(status_of(queued, buf), "cancelled");
+	assert_true(cancel_requested(queued));
+	assert_int_equal(job_transition(queued, JOB_RUNNING, NULL, &e), -1);
+	assert_int_equal(e.status, 409);
+	ferr_clear(&e);
+	assert_int_equal(jobq_cancel_request(running, &e), 0);
+	assert_string_equal(status_of(running, buf), "running");
+	assert_true(cancel_requested(running));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +260,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_kind_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_running_and_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scope_hides_other_projects_jobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_after_the_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_request_queued_and_running, setup, teardown),
 	};
 
 	jobq_register(&count_kind);
