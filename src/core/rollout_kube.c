@@ -27,6 +27,10 @@
 #define CONNECT_RETRY_MS 2000
 /* past the Deployment's own progress deadline: ferry's last resort */
 #define WATCH_SLACK_S 30
+/* A watch is ended and started again (a fresh list, then a watch from its
+ * resourceVersion) this often: an update a watch stream did not deliver
+ * is seen at the next list, not never. */
+#define RELIST_MS 10000
 #define UNDO_WAIT_S 60
 #define LABEL "ferry.dev/"
 
@@ -309,10 +313,12 @@ static int watch_rollout(const struct manifests_app *m, const char *ns, struct j
 
 		if (left <= 0)
 			return 1;
-		rc = kubectl_watch(ke.k, ns, what, (int)left, on_deployment, w, e);
+		rc = kubectl_watch(ke.k, ns, what, (int)(left < RELIST_MS ? left : RELIST_MS), on_deployment,
+				   w, e);
 		if (rc < 0)
 			return -1;
-		/* rc 1: the watch ended (server timeout or ours): look again */
+		/* rc 1: the watch ended (the server's timeout, our deadline or
+		 * RELIST_MS): list and watch again */
 	}
 	return 0;
 }
@@ -331,6 +337,31 @@ static void pod_reasons(const char *ns, int64_t dep, char *out, size_t size)
 		snprintf(out, size, "(its pods could not be read: %s)", e.msg);
 	else
 		kube_pod_reasons(pods, out, size);
+	if (!out[0] && pods) {
+		/* every pod is ready, or there is none: then what the
+		 * ReplicaSet says is the lead */
+		size_t n = json_array_size(json_object_get(pods, "items"));
+		json_t *rs = NULL, *r;
+		size_t i, len;
+
+		snprintf(out, size, "%s", n ? "its pods are Ready" : "it has no pod");
+		if (kubectl_get(ke.k, ns, "replicasets", sel, &rs, NULL) == 0) {
+			json_array_foreach(json_object_get(rs, "items"), i, r) {
+				const json_t *st = json_object_get(r, "status");
+				len = strlen(out);
+				snprintf(out + len, size - len, "; ReplicaSet %s: %lld replicas, %lld ready, "
+					 "%lld available (observed generation %lld of %lld)",
+					 json_string_value(json_object_get(json_object_get(r, "metadata"), "name")) ?: "?",
+					 (long long)json_integer_value(json_object_get(st, "replicas")),
+					 (long long)json_integer_value(json_object_get(st, "readyReplicas")),
+					 (long long)json_integer_value(json_object_get(st, "availableReplicas")),
+					 (long long)json_integer_value(json_object_get(st, "observedGeneration")),
+					 (long long)json_integer_value(json_object_get(json_object_get(r, "metadata"),
+										       "generation")));
+			}
+		}
+		json_decref(rs);
+	}
 	json_decref(pods);
 }
 

@@ -114,6 +114,15 @@ class ControlPlane:
         except OSError:
             return ""
 
+    def diagnose(self):
+        """For a failing test's message: which part of the control plane
+        exited, and the workloads as the API server has them now."""
+        out = ["%s exited (%s)" % (n, p.returncode) for n, p in self.procs if p.poll() is not None]
+        p = self.kubectl("get", "deployments,replicasets,pods", "--all-namespaces", "-o", "wide",
+                         check=False, timeout=30)
+        out.append(p.stdout + p.stderr)
+        return "\n".join(out)
+
     def get(self, path, token=None):
         return requests.get(self.server + path, headers={"Authorization": "Bearer " + (token or self.token)},
                             verify=os.path.join(self.pki, "ca.crt"), timeout=10)

@@ -130,7 +130,7 @@ def test_refusals(tmp_path):
 def test_deploy_applies_server_side_and_rolls_out(k):
     d, cp = k.d, k.cp
     r = d.cli("deploy", "demo/hello", "--wait", timeout=300)
-    assert r.rc == 0, (r, d.log()[-3000:])
+    assert r.rc == 0, (r, d.log()[-3000:], cp.diagnose())
     dep = active(d, "development")
     ns = "demo-development"
     obj, running = template_dep(cp, ns)
