@@ -132,18 +132,14 @@ static void usage(FILE *f)
 	      "       ferryd --version\n", f);
 }
 
-static int make_data_dir(const char *dir)
+static int make_data_dir(const char *dir, struct ferr *e)
 {
 	struct stat st;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		log_error("event=start_failed err=\"cannot create data directory %s: %s\"", dir, strerror(errno));
-		return -1;
-	}
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		log_error("event=start_failed err=\"%s is not a directory\"", dir);
-		return -1;
-	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return ferr_internal(e, "cannot create data directory %s: %s", dir, strerror(errno));
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return ferr_internal(e, "%s is not a directory", dir);
 	return 0;
 }
 
@@ -516,16 +512,13 @@ static int parse_args(int argc, char **argv, struct config *c)
 }
 
 /* The external registry's password: the file's first line. */
-static int read_password_file(const char *path, char *out, size_t size)
+static int read_password_file(const char *path, char *out, size_t size, struct ferr *e)
 {
 	FILE *f = fopen(path, "re");
 	size_t n;
 
-	if (!f) {
-		log_error("event=start_failed err=\"cannot read --registry-password-file %s: %s\"", path,
-			  strerror(errno));
-		return -1;
-	}
+	if (!f)
+		return ferr_invalid(e, "cannot read --registry-password-file %s: %s", path, strerror(errno));
 	n = fread(out, 1, size - 1, f);
 	fclose(f);
 	out[n] = '\0';
@@ -606,35 +599,25 @@ static const char *default_console_dir(void)
 
 /* Opens what the scan step needs, or says what is wrong. */
 static int scan_open(const struct config *c, struct scan_config *sc, struct secret_rules **rules,
-		     struct vulndb **db, char *dir, size_t dirsize)
+		     struct vulndb **db, char *dir, size_t dirsize, struct ferr *e)
 {
 	const char *rules_path = c->secret_rules ? c->secret_rules : default_secret_rules();
-	struct ferr e = FERR_INIT;
 
-	if (!rules_path) {
-		log_error("event=start_failed err=\"no secret rules file: looked for %s and %s; give "
-			  "--secret-rules FILE\"", FERRY_DATADIR "/secret-rules.json",
-			  FERRY_SOURCE_DATA "/secret-rules.json");
+	if (!rules_path)
+		return ferr_invalid(e, "no secret rules file: looked for %s and %s; give --secret-rules FILE",
+				    FERRY_DATADIR "/secret-rules.json", FERRY_SOURCE_DATA "/secret-rules.json");
+	if (secret_rules_load(rules, rules_path, e) < 0)
 		return -1;
-	}
-	if (secret_rules_load(rules, rules_path, &e) < 0) {
-		log_error("event=start_failed err=\"%s\"", e.msg);
-		return -1;
-	}
 	if (c->vuln_db)
 		snprintf(dir, dirsize, "%s", c->vuln_db);
 	else
 		snprintf(dir, dirsize, "%s/vulndb", c->data);
-	if (vulndb_open(db, dir, &e) < 0) {
-		log_error("event=start_failed err=\"vulnerability database %s: %s\"", dir, e.msg);
-		return -1;
-	}
-	if (c->scanner && !in_path(c->scanner)) {
-		log_error("event=start_failed err=\"--scanner %s: %s is not installed (not in PATH); "
-			  "install it or leave --scanner out: the built-in scanner works alone\"",
-			  c->scanner, c->scanner);
-		return -1;
-	}
+	if (vulndb_open(db, dir, e) < 0)
+		return ferr_prefix(e, "vulnerability database %s", dir);
+	if (c->scanner && !in_path(c->scanner))
+		return ferr_invalid(e, "--scanner %s: %s is not installed (not in PATH); install it or "
+				    "leave --scanner out: the built-in scanner works alone", c->scanner,
+				    c->scanner);
 	sc->rules = *rules;
 	sc->vulndb = *db;
 	sc->vulndb_dir = dir;
@@ -709,9 +692,301 @@ static const char *const *build_containers_env(struct ferr *e)
 	return registry_env(core.registry);
 }
 
+/* ------------------------------------------------------------------ */
+/* The subsystems, in the order they start                             */
+
+/* What the subsystems share while ferryd runs. */
+static struct ferryd {
+	struct config c;
+	char url[300];                 /* the API's own URL */
+	char registry_password[1024];  /* --registry-password-file, wiped once copied */
+	/* The scan step's scanners: built-in, loaded once, live until exit. */
+	struct scan_config scan;
+	struct secret_rules *secret_rules;
+	struct vulndb *vulndb;
+	char vulndb_path[PATH_MAX];
+	char build_runtime[PATH_MAX], sandbox_state[PATH_MAX], init_binary[PATH_MAX];
+} d;
+
+static int start_store(struct ferr *e)
+{
+	char path[PATH_MAX];
+
+	if (make_data_dir(d.c.data, e) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/ferry.db", d.c.data);
+	return store_open(path, e);
+}
+
+static int start_vault(struct ferr *e)
+{
+	struct vault_key_source src;
+
+	key_source(&d.c, &src);
+	return vault_open(&core.vault, &src, e);
+}
+
+static void stop_vault(void)
+{
+	vault_free(core.vault);
+	core.vault = NULL;
+}
+
+/* The domain modules' settings, the admin token and the subscriptions:
+ * nothing runs yet. */
+static int start_core(struct ferr *e)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	core.data_dir = d.c.data;
+	store_reserve_init(d.c.data);
+	diskspace_set_min_free((int64_t)d.c.min_free_mib << 20);
+	snprintf(path, sizeof(path), "%s/admin.token", d.c.data);
+	rc = auth_bootstrap(path, e);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		log_info("event=admin_token_created path=%s", path);
+	snprintf(d.url, sizeof(d.url), "%s%s", d.c.tls_cert ? "https://" : "http://", d.c.listen);
+	component_set_public_url(d.c.public_url ? d.c.public_url : d.url);
+	diag_register();
+	/* A configuration change redeploys where the component is active; a
+	 * component being deleted is undeployed first (config and component
+	 * publish, never call deployment). */
+	domain_subscribe(deployment_on_change);
+	approval_install();
+	/* The gateway's per-request samples feed the deployments' metrics. */
+	if (!d.c.no_gateway_metrics)
+		gateway_set_traffic_sink(traffic_record);
+	/* Notifications: events queue deliveries, sender threads send them. */
+	event_subscribe(notify_on_event);
+	/* A build that succeeded auto-deploys (build.c publishes, never calls):
+	 * after notifications, so "build.succeeded" is queued first as before. */
+	event_subscribe(deployment_on_event);
+	if (d.c.registry_password_file &&
+	    read_password_file(d.c.registry_password_file, d.registry_password,
+			       sizeof(d.registry_password), e) < 0)
+		return -1;
+	set_manifests_options(&d.c, d.c.registry_password_file ? d.registry_password : NULL);
+	return 0;
+}
+
+/* The registry and the base image, in a thread of their own. Stopped after
+ * the job queue: a build still running pushes to the registry. */
+static int start_supervisor(struct ferr *e)
+{
+	struct supervisor_options so = {
+		.registry_url = d.c.registry,
+		.registry_username = d.c.registry_username,
+		.registry_password = d.c.registry_password_file ? d.registry_password : NULL,
+		.base_registries = d.c.base_registries,
+		.n_base_registries = d.c.n_base_registries,
+	};
+	int rc = supervisor_start(&so, e);
+
+	explicit_bzero(d.registry_password, sizeof(d.registry_password));
+	return rc;
+}
+
+static int start_scan(struct ferr *e)
+{
+	return scan_open(&d.c, &d.scan, &d.secret_rules, &d.vulndb, d.vulndb_path,
+			 sizeof(d.vulndb_path), e);
+}
+
+static void stop_scan(void)
+{
+	vulndb_free(d.vulndb);
+	secret_rules_free(d.secret_rules);
+	d.vulndb = NULL;
+	d.secret_rules = NULL;
+}
+
+/* The build sandbox, and the "build" job kind (before the job queue). */
+static int start_builds(struct ferr *e)
+{
+	struct build_options bo = {
+		.concurrency = d.c.build_concurrency,
+		.timeout_s = d.c.build_timeout,
+		.scan = &d.scan,
+	};
+
+	if (d.c.build_runtime)
+		snprintf(d.build_runtime, sizeof(d.build_runtime), "%s", d.c.build_runtime);
+	else
+		default_helper("ferry-build-runtime", "buildrt", d.build_runtime, sizeof(d.build_runtime));
+	snprintf(d.sandbox_state, sizeof(d.sandbox_state), "%s/sandbox", d.c.data);
+	d.c.sandbox.runtime = d.build_runtime;
+	d.c.sandbox.state_dir = d.sandbox_state;
+	if (sandbox_setup(&d.c.sandbox, e) < 0)
+		return -1;
+	build_register(&bo);
+	return 0;
+}
+
+static int start_rollout(struct ferr *e)
+{
+	struct rollout_config rc = {
+		.data_dir = d.c.data,
+		.gateway_listen = d.c.gateway_listen,
+		.containers_env = NULL, /* the build infrastructure's */
+		.containers_env_wait = build_containers_env,
+		.init_binary = d.c.init_binary,
+		.runtime = d.c.runtime,
+		.kubectl = d.c.kubectl,
+		.kubeconfig = d.c.kubeconfig,
+		.kube_context = d.c.kube_context,
+	};
+
+	if (!d.c.init_binary) {
+		default_helper("ferry-init", "init", d.init_binary, sizeof(d.init_binary));
+		rc.init_binary = d.init_binary;
+	}
+	return rollout_start(&rc, e);
+}
+
+/* HAProxy and the replicas keep running (see docs/rollout.md). */
+static void stop_rollout(void)
+{
+	rollout_stop();
+}
+
+/* The job queue, then the builds a stop left behind are failed. */
+static int start_jobs(struct ferr *e)
+{
+	if (jobq_start(d.c.workers, e) < 0)
+		return -1;
+	build_recover();
+	return 0;
+}
+
+/* Builds and rollouts the queue stops from now on were interrupted, not
+ * cancelled. */
+static void stop_jobs(void)
+{
+	build_begin_shutdown();
+	rollout_begin_shutdown();
+	jobq_stop();
+}
+
+/* Tasks: executions (re-attached after a restart) and their schedules. */
+static int start_tasks(struct ferr *e)
+{
+	struct execution_options eo = { .retention_days = d.c.execution_retention_days };
+	struct scheduler_config sc = { .missed_deadline_s = d.c.missed_run_deadline,
+				       .fire = execution_fire };
+	/* on Kubernetes a scheduled task's CronJob starts its runs */
+	int schedules = strcmp(d.c.runtime, "kubernetes") != 0;
+
+	if (!schedules)
+		log_info("event=scheduler_off reason=\"on Kubernetes the CronJobs run the scheduled tasks\"");
+	if (execution_start(&eo, e) < 0)
+		return -1;
+	if (schedules && scheduler_start(&sc, e) < 0) {
+		execution_stop();
+		return -1;
+	}
+	return 0;
+}
+
+/* Running tasks keep running: the next ferryd re-attaches to them. */
+static void stop_tasks(void)
+{
+	scheduler_stop();
+	execution_stop();
+}
+
+static int start_housekeeping(struct ferr *e)
+{
+	return housekeeping_start(&d.c.hk, e);
+}
+
+static int start_api(struct ferr *e)
+{
+	struct api_options ao = {
+		.listen = d.c.listen,
+		.body_limit = (size_t)d.c.body_limit,
+		.max_connections = d.c.max_connections,
+		.per_ip_connections = (unsigned)d.c.max_client_connections,
+		.request_timeout_s = (unsigned)d.c.request_timeout,
+		.idle_timeout_s = (unsigned)d.c.idle_timeout,
+		.tls_cert = d.c.tls_cert,
+		.tls_key = d.c.tls_key,
+		.console_dir = d.c.no_console ? NULL : d.c.console_dir ? d.c.console_dir :
+			       default_console_dir(),
+	};
+
+	api_session_set_ttl(d.c.session_ttl);
+	return api_start(&ao, e);
+}
+
+/* Promotes waiting for a rollout give up first, so the API can stop. */
+static void stop_api(void)
+{
+	deployment_stop_waiting();
+	api_stop();
+}
+
+/* In the manner of OpenBSD daemons' process tables: started in this
+ * order; on a failure those already started stop in reverse, and so do
+ * all of them on SIGTERM or SIGINT. A start sets e and undoes its own
+ * partial work; stop may be NULL (nothing to undo). */
+static const struct subsystem {
+	const char *name;
+	int (*start)(struct ferr *e);
+	void (*stop)(void);
+} subsystems[] = {
+	{ "store",         start_store,         store_close },
+	{ "vault",         start_vault,         stop_vault },
+	{ "core",          start_core,          NULL },
+	{ "traffic",       traffic_start,       traffic_stop },
+	{ "notify",        notify_start,        notify_stop },
+	{ "scan",          start_scan,          stop_scan },
+	{ "builds",        start_builds,        NULL },
+	{ "supervisor",    start_supervisor,    supervisor_stop },
+	{ "rollout",       start_rollout,       stop_rollout },
+	{ "jobs",          start_jobs,          stop_jobs },
+	{ "tasks",         start_tasks,         stop_tasks },
+	{ "parts",         parts_watch_start,   parts_watch_stop },
+	{ "housekeeping",  start_housekeeping,  housekeeping_stop },
+	{ "webhooks",      webhook_poller_start, webhook_poller_stop },
+	{ "api",           start_api,           stop_api },
+};
+#define N_SUBSYSTEMS (sizeof(subsystems) / sizeof(subsystems[0]))
+
+static void stop_subsystems(size_t started)
+{
+	while (started-- > 0)
+		if (subsystems[started].stop) {
+			log_debug("event=subsystem_stop name=%s", subsystems[started].name);
+			subsystems[started].stop();
+		}
+}
+
+/* Starts every subsystem; returns how many started (N_SUBSYSTEMS: all). */
+static size_t start_subsystems(void)
+{
+	for (size_t i = 0; i < N_SUBSYSTEMS; i++) {
+		struct ferr e = FERR_INIT;
+
+		log_debug("event=subsystem_start name=%s", subsystems[i].name);
+		if (subsystems[i].start(&e) < 0) {
+			log_error("event=start_failed subsystem=%s err=\"%s\"", subsystems[i].name, e.msg);
+			return i;
+		}
+	}
+	return N_SUBSYSTEMS;
+}
+
 int main(int argc, char **argv)
 {
-	struct config c = {
+	int rotate = argc > 1 && !strcmp(argv[1], "rotate-master-key");
+	sigset_t sigs;
+	size_t started;
+	int sig;
+
+	d.c = (struct config){
 		.data = "./ferry-data",
 		.listen = "127.0.0.1:7700",
 		.gateway_listen = "127.0.0.1:8080",
@@ -722,34 +997,20 @@ int main(int argc, char **argv)
 		.missed_run_deadline = SCHEDULER_DEADLINE_DEFAULT,
 		.min_free_mib = DISKSPACE_MIN_FREE_DEFAULT >> 20,
 	};
-	char path[PATH_MAX], url[300];
-	/* The scan step's scanners: built-in, loaded once, live until exit. */
-	struct scan_config scan_cfg = { 0 };
-	struct secret_rules *secret_rules = NULL;
-	struct vulndb *vulndb = NULL;
-	char vulndb_path[PATH_MAX];
-	struct ferr e = FERR_INIT;
-	sigset_t sigs;
-	int sig, rc;
-
-	int rotate = argc > 1 && !strcmp(argv[1], "rotate-master-key");
-	struct vault_key_source src;
-
 	if (argc > 1 && !strcmp(argv[1], "restore"))
 		return ferryd_restore(argc - 1, argv + 1);
-
 	if (rotate) {
 		argv++;
 		argc--;
 	}
-	if (parse_args(argc, argv, &c) < 0)
+	if (parse_args(argc, argv, &d.c) < 0)
 		return 2;
 	if (sodium_init() < 0) {
 		log_error("event=start_failed err=\"libsodium failed to initialise\"");
 		return 1;
 	}
 	if (rotate)
-		return rotate_master_key(&c);
+		return rotate_master_key(&d.c);
 	/* Signals are taken by sigwait in this thread only; threads started
 	 * below inherit the mask. */
 	sigemptyset(&sigs);
@@ -759,190 +1020,18 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 
-	if (make_data_dir(c.data) < 0)
-		return 1;
-	snprintf(path, sizeof(path), "%s/ferry.db", c.data);
-	if (store_open(path, &e) < 0) {
-		log_error("event=start_failed err=\"%s\"", e.msg);
+	started = start_subsystems();
+	if (started < N_SUBSYSTEMS) {
+		stop_subsystems(started);
 		return 1;
 	}
-	key_source(&c, &src);
-	if (vault_open(&core.vault, &src, &e) < 0) {
-		log_error("event=start_failed err=\"%s\"", e.msg);
-		store_close();
-		return 1;
-	}
-	core.data_dir = c.data;
-	store_reserve_init(c.data);
-	diskspace_set_min_free((int64_t)c.min_free_mib << 20);
-	snprintf(path, sizeof(path), "%s/admin.token", c.data);
-	rc = auth_bootstrap(path, &e);
-	if (rc < 0) {
-		log_error("event=start_failed err=\"%s\"", e.msg);
-		return 1;
-	}
-	if (rc == 1)
-		log_info("event=admin_token_created path=%s", path);
-
-	snprintf(url, sizeof(url), "%s%s", c.tls_cert ? "https://" : "http://", c.listen);
-	component_set_public_url(c.public_url ? c.public_url : url);
-
-	diag_register();
-	/* A configuration change redeploys where the component is active; a
-	 * component being deleted is undeployed first (config and component
-	 * publish, never call deployment). */
-	domain_subscribe(deployment_on_change);
-	approval_install();
-	/* The gateway's per-request samples feed the deployments' metrics. */
-	if (!c.no_gateway_metrics)
-		gateway_set_traffic_sink(traffic_record);
-	if (traffic_start(&e) < 0) {
-		log_error("event=start_failed err=\"%s\"", e.msg);
-		return 1;
-	}
-	/* Notifications: events queue deliveries, sender threads send them. */
-	event_subscribe(notify_on_event);
-	/* A build that succeeded auto-deploys (build.c publishes, never calls):
-	 * after notifications, so "build.succeeded" is queued first as before. */
-	event_subscribe(deployment_on_event);
-	if (notify_start(&e) < 0) {
-		log_error("event=start_failed err=\"%s\"", e.msg);
-		return 1;
-	}
-	{
-		char password[1024] = "";
-		struct build_options bo = {
-			.concurrency = c.build_concurrency,
-			.timeout_s = c.build_timeout,
-		};
-		struct supervisor_options so = {
-			.registry_url = c.registry,
-			.registry_username = c.registry_username,
-			.base_registries = c.base_registries,
-			.n_base_registries = c.n_base_registries,
-		};
-		if (c.registry_password_file && read_password_file(c.registry_password_file, password,
-								   sizeof(password)) < 0)
-			return 1;
-		so.registry_password = c.registry_password_file ? password : NULL;
-		set_manifests_options(&c, so.registry_password);
-		if (scan_open(&c, &scan_cfg, &secret_rules, &vulndb, vulndb_path, sizeof(vulndb_path)) < 0)
-			return 1;
-		bo.scan = &scan_cfg;
-		{
-			char rt[PATH_MAX], state[PATH_MAX];
-			if (c.build_runtime)
-				snprintf(rt, sizeof(rt), "%s", c.build_runtime);
-			else
-				default_helper("ferry-build-runtime", "buildrt", rt, sizeof(rt));
-			snprintf(state, sizeof(state), "%s/sandbox", c.data);
-			c.sandbox.runtime = rt;
-			c.sandbox.state_dir = state;
-			if (sandbox_setup(&c.sandbox, &e) < 0) {
-				log_error("event=start_failed err=\"%s\"", e.msg);
-				return 1;
-			}
-		}
-		build_register(&bo);
-		{
-			char init[PATH_MAX];
-			struct rollout_config rc_cfg = {
-				.data_dir = c.data,
-				.gateway_listen = c.gateway_listen,
-				.containers_env = NULL, /* the build infrastructure's */
-				.containers_env_wait = build_containers_env,
-				.init_binary = c.init_binary,
-				.runtime = c.runtime,
-				.kubectl = c.kubectl,
-				.kubeconfig = c.kubeconfig,
-				.kube_context = c.kube_context,
-			};
-			if (!c.init_binary) {
-				default_helper("ferry-init", "init", init, sizeof(init));
-				rc_cfg.init_binary = init;
-			}
-			if (rollout_start(&rc_cfg, &e) < 0) {
-				log_error("event=start_failed err=\"%s\"", e.msg);
-				return 1;
-			}
-		}
-		if (jobq_start(c.workers, &e) < 0) {
-			log_error("event=start_failed err=\"%s\"", e.msg);
-			return 1;
-		}
-		build_recover();
-		{
-			/* tasks: executions (re-attached after a restart) and their schedules */
-			struct execution_options eo = { .retention_days = c.execution_retention_days };
-			struct scheduler_config sc = { .missed_deadline_s = c.missed_run_deadline,
-						       .fire = execution_fire };
-			/* on Kubernetes a scheduled task's CronJob starts its runs */
-			int schedules = strcmp(c.runtime, "kubernetes") != 0;
-			if (!schedules)
-				log_info("event=scheduler_off reason=\"on Kubernetes the CronJobs run the scheduled tasks\"");
-			if (execution_start(&eo, &e) < 0 || (schedules && scheduler_start(&sc, &e) < 0)) {
-				log_error("event=start_failed err=\"%s\"", e.msg);
-				return 1;
-			}
-		}
-		rc = supervisor_start(&so, &e);
-		explicit_bzero(password, sizeof(password));
-		if (rc < 0 || webhook_poller_start(&e) < 0 || housekeeping_start(&c.hk, &e) < 0 ||
-		    parts_watch_start(&e) < 0) {
-			log_error("event=start_failed err=\"%s\"", e.msg);
-			jobq_stop();
-			supervisor_stop();
-			return 1;
-		}
-	}
-	{
-		struct api_options ao = {
-			.listen = c.listen,
-			.body_limit = (size_t)c.body_limit,
-			.max_connections = c.max_connections,
-			.per_ip_connections = (unsigned)c.max_client_connections,
-			.request_timeout_s = (unsigned)c.request_timeout,
-			.idle_timeout_s = (unsigned)c.idle_timeout,
-			.tls_cert = c.tls_cert,
-			.tls_key = c.tls_key,
-			.console_dir = c.no_console ? NULL : c.console_dir ? c.console_dir : default_console_dir(),
-		};
-		api_session_set_ttl(c.session_ttl);
-		if (api_start(&ao, &e) < 0) {
-			log_error("event=start_failed err=\"%s\"", e.msg);
-			webhook_poller_stop();
-			jobq_stop();
-			supervisor_stop();
-			store_close();
-			return 1;
-		}
-	}
-	log_info("event=ready version=%s listen=%s data=%s console=%s", FERRY_VERSION, url, c.data,
-		 c.no_console ? "off" : url);
+	log_info("event=ready version=%s listen=%s data=%s console=%s", FERRY_VERSION, d.url, d.c.data,
+		 d.c.no_console ? "off" : d.url);
 
 	while (sigwait(&sigs, &sig) != 0)
 		;
 	log_info("event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
-	deployment_stop_waiting();
-	api_stop();
-	webhook_poller_stop();
-	housekeeping_stop();
-	parts_watch_stop();
-	build_begin_shutdown();
-	rollout_begin_shutdown();
-	scheduler_stop();
-	/* running tasks keep running: the next ferryd re-attaches to them */
-	execution_stop();
-	jobq_stop();
-	/* HAProxy and the replicas keep running (see docs/rollout.md) */
-	rollout_stop();
-	traffic_stop();
-	notify_stop();
-	supervisor_stop();
-	vulndb_free(vulndb);
-	secret_rules_free(secret_rules);
-	vault_free(core.vault);
-	store_close();
+	stop_subsystems(N_SUBSYSTEMS);
 	log_info("event=stopped");
 	return 0;
 }
