@@ -30,12 +30,12 @@
 #include "pipeline/buildpack_build.h"
 #include "pipeline/descriptor.h"
 #include "pipeline/dockerfile_from.h"
+#include "pipeline/endpoints.h"
 #include "pipeline/git.h"
 #include "pipeline/image.h"
 #include "pipeline/sandbox.h"
 #include "pipeline/registry.h"
 #include "pipeline/scan.h"
-#include "pipeline/yaml_tree.h"
 #include "sched/jobqueue.h"
 #include "store/store.h"
 #include "lib/clock.h"
@@ -43,12 +43,16 @@
 
 enum step { STEP_CHECKOUT, STEP_DESCRIPTOR, STEP_IMAGE, STEP_SCAN, STEP_PUSH, STEP_ENDPOINTS, NSTEPS };
 
-static const char *const step_names[NSTEPS] = {
-	"checkout", "descriptor", "image", "scan", "push", "endpoints",
+/* The steps of a build, in order (defined with run_steps): each runs with
+ * what the steps before it made (struct build_ctx). */
+struct build_ctx;
+struct build_step {
+	const char *name;     /* build_steps.name, the log's step */
+	int (*run)(struct build_ctx *c, struct ferr *e);
 };
+static const struct build_step steps[NSTEPS];
 
 #define MAX_RUNS 64
-#define SCHEMA_MAX_SIZE (1u << 20)
 #define LOG_LINE_MAX 4000
 
 /* ------------------------------------------------------------------ */
@@ -147,13 +151,13 @@ static void run_log_line(struct build_run *run, const char *text, size_t len)
 	if (run->step_bytes + len > BUILD_STEP_LOG_MAX) {
 		if (!run->step_truncated) {
 			static const char msg[] = "(log truncated: the step wrote more than 4 MiB)";
-			log_store(run->build_id, step_names[run->step], msg, sizeof(msg) - 1);
+			log_store(run->build_id, steps[run->step].name, msg, sizeof(msg) - 1);
 			run->step_truncated = 1;
 		}
 		return;
 	}
 	run->step_bytes += len;
-	log_store(run->build_id, step_names[run->step], text, len);
+	log_store(run->build_id, steps[run->step].name, text, len);
 }
 
 static void run_log(struct build_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -329,170 +333,6 @@ static void workspace_path(struct strbuf *sb, int64_t build_id)
 }
 
 /* ------------------------------------------------------------------ */
-/* Endpoints: schema documents                                          */
-
-/* A plain YAML scalar as JSON: null, booleans and numbers typed as YAML 1.2's
- * core schema reads them, everything else a string. */
-static json_t *scalar_json(const struct ynode *n)
-{
-	char *end;
-
-	if (!n->plain)
-		return json_stringn(n->str, n->len);
-	if (ynode_is_null(n))
-		return json_null();
-	if (!strcmp(n->str, "true") || !strcmp(n->str, "True") || !strcmp(n->str, "TRUE"))
-		return json_true();
-	if (!strcmp(n->str, "false") || !strcmp(n->str, "False") || !strcmp(n->str, "FALSE"))
-		return json_false();
-	if (n->len && strspn(n->str, "+-0123456789") == n->len) {
-		long long v;
-		errno = 0;
-		v = strtoll(n->str, &end, 10);
-		if (!errno && !*end)
-			return json_integer(v);
-	}
-	if (n->len && strspn(n->str, "+-0123456789.eE") == n->len && strpbrk(n->str, "0123456789")) {
-		double d = strtod(n->str, &end);
-		if (!*end)
-			return json_real(d);
-	}
-	return json_stringn(n->str, n->len);
-}
-
-static json_t *ynode_json(const struct ynode *n)
-{
-	json_t *j;
-
-	if (!n)
-		return json_null();
-	switch (n->kind) {
-	case YNODE_SCALAR:
-		return scalar_json(n);
-	case YNODE_SEQ:
-		j = json_array();
-		for (size_t i = 0; i < n->n; i++)
-			json_array_append_new(j, ynode_json(n->child[i]));
-		return j;
-	case YNODE_MAP:
-	default:
-		j = json_object();
-		for (size_t i = 0; i + 1 < n->n; i += 2)
-			json_object_set_new(j, n->child[i]->str, ynode_json(n->child[i + 1]));
-		return j;
-	}
-}
-
-/* Reads and checks one API specification: JSON or YAML whose top level has
- * openapi, swagger or asyncapi. Returns the document's summary with the
- * document itself, or NULL with e set. */
-static json_t *schema_load(const char *context, const char *rel, struct ferr *e)
-{
-	static const char *const kinds[] = { "openapi", "swagger", "asyncapi", NULL };
-	struct strbuf sb = STRBUF_INIT;
-	json_t *doc = NULL, *out = NULL;
-	struct ynode *root = NULL;
-	char buf[8192];
-	ssize_t n;
-	int fd = descriptor_open_in_context(context, rel, e);
-
-	if (fd < 0)
-		return NULL;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (sb.len + (size_t)n > SCHEMA_MAX_SIZE) {
-			close(fd);
-			ferr_invalid(e, "%s: larger than %u bytes", rel, SCHEMA_MAX_SIZE);
-			goto out;
-		}
-		strbuf_add(&sb, buf, (size_t)n);
-	}
-	close(fd);
-	if (n < 0) {
-		ferr_internal(e, "%s: %s", rel, strerror(errno));
-		goto out;
-	}
-	{
-		size_t i = 0;
-		while (i < sb.len && strchr(" \t\r\n", sb.buf[i]))
-			i++;
-		if (i < sb.len && sb.buf[i] == '{') {
-			json_error_t je;
-			doc = json_loadb(sb.buf, sb.len, JSON_REJECT_DUPLICATES, &je);
-			if (!doc) {
-				ferr_invalid(e, "%s:%d:%d: not valid JSON: %s", rel, je.line, je.column, je.text);
-				goto out;
-			}
-		} else {
-			if (ytree_parse(&root, sb.buf, sb.len, rel, e) < 0)
-				goto out;
-			doc = ynode_json(root);
-		}
-	}
-	if (!json_is_object(doc)) {
-		ferr_invalid(e, "%s: an API specification must be a mapping at the top level", rel);
-		goto out;
-	}
-	for (const char *const *k = kinds; *k; k++) {
-		json_t *v = json_object_get(doc, *k);
-		if (!v)
-			continue;
-		if (!json_is_string(v) && !json_is_number(v)) {
-			ferr_invalid(e, "%s: \"%s\" must be a version string", rel, *k);
-			goto out;
-		}
-		out = json_pack("{s:s, s:s, s:o, s:O}", "path", rel,
-				"format", !strcmp(*k, "swagger") ? "openapi" : *k,
-				"version", json_is_string(v) ? json_incref(v) : json_sprintf("%g", json_number_value(v)),
-				"document", doc);
-		goto out;
-	}
-	ferr_invalid(e, "%s: not an OpenAPI or AsyncAPI document (no \"openapi\", \"swagger\" or "
-		     "\"asyncapi\" at the top level)", rel);
-out:
-	json_decref(doc);
-	ynode_free(root);
-	strbuf_release(&sb);
-	return out;
-}
-
-static const char *const visibility_names[] = { "Project", "Organization", "Public" };
-
-static json_t *endpoints_json(struct build_run *run, const struct descriptor *d,
-			      const char *context, struct ferr *e)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; i < d->n_endpoints; i++) {
-		const struct descriptor_endpoint *ep = &d->endpoints[i];
-		json_t *vis = json_array(), *schema = json_null(), *o;
-
-		for (int b = 0; b < 3; b++)
-			if (ep->visibilities & (1u << b))
-				json_array_append_new(vis, json_string(visibility_names[b]));
-		if (ep->schema_file_path) {
-			schema = schema_load(context, ep->schema_file_path, e);
-			if (!schema) {
-				json_decref(vis);
-				json_decref(arr);
-				return NULL;
-			}
-			run_log(run, "endpoint %s: %s %s from %s", ep->name,
-				json_string_value(json_object_get(schema, "format")),
-				json_string_value(json_object_get(schema, "version")), ep->schema_file_path);
-		} else {
-			run_log(run, "endpoint %s: no API specification", ep->name);
-		}
-		o = json_pack("{s:s, s:s, s:i, s:s*, s:s, s:o, s:s*, s:o}",
-			      "name", ep->name, "display_name", ep->display_name, "port", ep->port,
-			      "base_path", ep->base_path, "type", endpoint_type_name(ep->type),
-			      "visibilities", vis, "schema_file_path", ep->schema_file_path,
-			      "schema", schema);
-		json_array_append_new(arr, o);
-	}
-	return arr;
-}
-
-/* ------------------------------------------------------------------ */
 /* The scan seam                                                        */
 
 /* The scanners ferryd configured (build_register); zero: Dockerfile rules
@@ -648,9 +488,33 @@ static void step_begin(struct build_run *run, enum step s)
 	step_set(run->build_id, s, "running", NULL);
 }
 
-static int step_checkout(struct build_run *run, struct build_src *src, const char *workspace,
-			 char sha[GIT_SHA_SIZE], int64_t *commit_time, struct ferr *e)
+/* What the steps of one build share: its inputs and what the steps before
+ * made. A step returns 0 (its detail, if any, in detail) or -1 with e set;
+ * one that records its own end sets recorded. */
+struct build_ctx {
+	struct job *job;
+	struct build_run *run;
+	struct build_src *src;
+	const char *workspace;
+	struct image_watch w;         /* the tools' output, cancel, deadline */
+	char sha[GIT_SHA_SIZE];       /* checkout: the commit */
+	int64_t commit_time;
+	struct descriptor *d;         /* descriptor */
+	struct strbuf repo;           /* image: "project/component" */
+	struct strbuf df;             /* image: the Dockerfile text built, if not the checkout's */
+	struct strbuf pinned;
+	struct image_local img;       /* image: the local image (the caller removes it) */
+	const char *detail;
+	int recorded;
+};
+
+static int step_checkout(struct build_ctx *c, struct ferr *e)
 {
+	struct build_run *run = c->run;
+	struct build_src *src = c->src;
+	const char *workspace = c->workspace;
+	char *sha = c->sha;
+	int64_t *commit_time = &c->commit_time;
 	struct git_fetch_opts fo = {
 		.cancel = &run->stop,
 		.progress = git_progress,
@@ -698,6 +562,7 @@ static int step_checkout(struct build_run *run, struct build_src *src, const cha
 		store_error(e, "record the commit");
 		goto out;
 	}
+	c->detail = sha;
 	ret = 0;
 out:
 	free(mirror);
@@ -882,9 +747,13 @@ static int wait_for_registry(struct build_run *run, pid_t pid_before, struct fer
 	return waited || registry_pid(core.registry) != pid_before;
 }
 
-static int step_push(struct build_run *run, struct build_src *src, const struct image_local *img,
-		     const char *repo, const char *sha, const struct image_watch *w, struct ferr *e)
+static int step_push(struct build_ctx *c, struct ferr *e)
 {
+	struct build_run *run = c->run;
+	struct build_src *src = c->src;
+	const struct image_local *img = &c->img;
+	const char *repo = c->repo.buf, *sha = c->sha;
+	const struct image_watch *w = &c->w;
 	struct image_pushed pushed = IMAGE_PUSHED_INIT;
 	char old[72] = "";
 	sqlite3_stmt *st;
@@ -1025,170 +894,187 @@ static int disk_stalled(void *ctx, long long quiet_ms, struct ferr *e)
 	    mono_ms() - run->disk_full_since_ms < BUILD_DISK_STALL_S * 1000LL)
 		return 0;
 	log_warnx("event=build_disk_stalled build=%lld step=%s free_bytes=%lld quiet_ms=%lld",
-		  (long long)run->build_id, step_names[run->step], (long long)free_b, quiet_ms);
+		  (long long)run->build_id, steps[run->step].name, (long long)free_b, quiet_ms);
 	return ferr_set(e, 507, "insufficient_storage",
 			"stopped: the file system of %s is full (%lld KiB free) and the %s step's "
 			"tool wrote nothing for %lld s; free space (ferry admin df, ferry admin "
 			"prune) and build again", core.data_dir, (long long)(free_b >> 10),
-			step_names[run->step], quiet_ms / 1000);
+			steps[run->step].name, quiet_ms / 1000);
 }
 
-/* Runs the steps. The local image is left in *img for the caller to
- * remove once the build's result is recorded (users wait for that, not for
- * the clean-up). */
-static int run_steps(struct job *job, struct build_run *run, struct build_src *src,
-		     const char *workspace, struct image_local *out_img, struct ferr *e)
+static int step_descriptor(struct build_ctx *c, struct ferr *e)
 {
-	struct image_watch w = { tool_line, run, &run->stop, run->deadline_ms, disk_stalled };
-	struct image_local img = IMAGE_LOCAL_INIT;
-	struct descriptor *d = NULL;
-	struct strbuf repo = STRBUF_INIT, df = STRBUF_INIT, pinned = STRBUF_INIT;
-	char sha[GIT_SHA_SIZE] = "";
-	int64_t commit_time = 0;
+	struct descriptor *d;
 	json_t *j;
-	int ret = -1;
+	int rc;
 
-	/* checkout */
-	step_begin(run, STEP_CHECKOUT);
-	if (step_checkout(run, src, workspace, sha, &commit_time, e) < 0)
-		goto out;
-	step_set(run->build_id, STEP_CHECKOUT, "succeeded", sha);
-	if (run_stopped(run, job))
-		goto stopped;
-
-	/* descriptor */
-	step_begin(run, STEP_DESCRIPTOR);
-	if (descriptor_load(&d, workspace, e) < 0)
-		goto out;
+	if (descriptor_load(&c->d, c->workspace, e) < 0)
+		return -1;
+	d = c->d;
 	if (d->format == DESCRIPTOR_DEFAULT)
-		run_log(run, "no descriptor (.ferry/component.yaml or .choreo/component.yaml): defaults");
+		run_log(c->run, "no descriptor (.ferry/component.yaml or .choreo/component.yaml): defaults");
 	else
-		run_log(run, "read %s (%s format%s%s): %zu endpoint(s), %zu env, %zu file(s)", d->file,
+		run_log(c->run, "read %s (%s format%s%s): %zu endpoint(s), %zu env, %zu file(s)", d->file,
 			descriptor_format_name(d->format), d->schema_version ? ", schemaVersion " : "",
 			d->schema_version ? d->schema_version : "", d->n_endpoints, d->n_env, d->n_files);
 	/* What the reference tolerates and ferry read differently: unknown
 	 * keys, outdated versions, endpoint names mapped to DNS labels. */
 	for (size_t i = 0; i < d->n_warnings; i++)
-		run_log(run, "warning: %s", d->warnings[i]);
+		run_log(c->run, "warning: %s", d->warnings[i]);
 	j = descriptor_to_json(d);
-	ret = store_json_col(run->build_id, 1, j, e);
+	rc = store_json_col(c->run->build_id, 1, j, e);
 	json_decref(j);
-	if (ret < 0)
-		goto out;
-	ret = -1;
-	step_set(run->build_id, STEP_DESCRIPTOR, "succeeded", d->file ? d->file : "defaults");
-	if (run_stopped(run, job))
-		goto stopped;
+	c->detail = d->file ? d->file : "defaults";
+	return rc;
+}
 
-	/* image */
-	step_begin(run, STEP_IMAGE);
+/* The Dockerfile buildah builds: a buildpack's (or the static-files one),
+ * else the checkout's; with its short base names pinned (resolve_bases). */
+static int image_dockerfile(struct build_ctx *c, const struct buildpack *bp, struct sandbox *sb,
+			    struct image_build *b, struct ferr *e)
+{
+	struct strbuf text = STRBUF_INIT;
+
+	if (bp) {
+		int port = IMAGE_STATIC_PORT, rc;
+		if (c->d->n_endpoints && c->d->endpoints[0].port >= 1024)
+			port = c->d->endpoints[0].port;
+		if (!bp->build_base) {
+			rc = image_static_dockerfile(".", port, &c->df, e);
+			run_log(c->run, "buildpack %s: serving the files on port %d", bp->name, port);
+		} else {
+			struct buildpack_build bb = { bp, c->workspace, c->repo.buf, port, c->commit_time, sb };
+			rc = buildpack_prepare(core.registry, &bb, &c->w, &c->df, e);
+		}
+		if (rc < 0)
+			return -1;
+		b->dockerfile = NULL;
+		b->dockerfile_text = c->df.buf;
+	} else {
+		run_log(c->run, "building %s with buildah (timestamp %lld)",
+			b->dockerfile ? b->dockerfile : "Dockerfile", (long long)c->commit_time);
+	}
+	if (c->df.len || read_dockerfile(c->workspace, c->src->dockerfile, &text) == 0)
+		resolve_bases(c->run, c->df.len ? c->df.buf : text.buf, &c->pinned);
+	strbuf_release(&text);
+	if (c->pinned.len) {
+		/* what buildah builds, and what the scan step reads */
+		strbuf_reset(&c->df);
+		strbuf_add(&c->df, c->pinned.buf, c->pinned.len);
+		b->dockerfile = NULL;
+		b->dockerfile_text = c->df.buf;
+	}
+	return 0;
+}
+
+static int step_image(struct build_ctx *c, struct ferr *e)
+{
+	struct build_run *run = c->run;
+	struct sandbox sb = SANDBOX_INIT;
+	const struct buildpack *bp;
+	char sb_key[40];
+	int rc;
+	struct image_build b = {
+		.context_dir = c->workspace,
+		.dockerfile = c->src->dockerfile,
+		.revision = c->sha,
+		.timestamp = c->commit_time,
+	};
+
 	if (!core.registry || infra_wait(0, NULL) < 0) {
 		run_log(run, "waiting for the image registry and the ferry/busybox base image");
 		while (infra_wait(1000, e) < 0) {
-			if (run_stopped(run, job))
-				goto stopped;
+			if (run_stopped(run, c->job)) {
+				stop_reason(run, c->job, e);
+				return -1;
+			}
 			if (e->status != 503)
-				goto out;
+				return -1;
 			ferr_clear(e);
 		}
 	}
-	strbuf_addf(&repo, "%s/%s", src->project, src->component);
-	{
-		struct sandbox sb = SANDBOX_INIT;
-		const struct buildpack *bp;
-		char sb_key[40];
-		int rc;
-		struct image_build b = {
-			.context_dir = workspace,
-			.dockerfile = src->dockerfile,
-			.repo = repo.buf,
-			.revision = sha,
-			.timestamp = commit_time,
-		};
-		/* unique on the machine: other ferryds number their builds too */
-		snprintf(sb_key, sizeof(sb_key), "p%ld-b%lld", (long)getpid(), (long long)run->build_id);
-		bp = choose_buildpack(run, src, workspace);
-		if (sandbox_open(&sb, sb_key, src->build_network_egress, e) < 0)
-			goto out;
-		b.sandbox = &sb;
-		sandbox_describe(run, &sb);
-		if (bp) {
-			int port = IMAGE_STATIC_PORT;
-			if (d->n_endpoints && d->endpoints[0].port >= 1024)
-				port = d->endpoints[0].port;
-			if (!bp->build_base) {
-				rc = image_static_dockerfile(".", port, &df, e);
-				run_log(run, "buildpack %s: serving the files on port %d", bp->name, port);
-			} else {
-				struct buildpack_build bb = { bp, workspace, repo.buf, port, commit_time, &sb };
-				rc = buildpack_prepare(core.registry, &bb, &w, &df, e);
-			}
-			if (rc < 0) {
-				sandbox_close(&sb);
-				goto out;
-			}
-			b.dockerfile = NULL;
-			b.dockerfile_text = df.buf;
-		} else {
-			run_log(run, "building %s with buildah (timestamp %lld)", b.dockerfile ? b.dockerfile : "Dockerfile",
-				(long long)commit_time);
-		}
-		{
-			struct strbuf text = STRBUF_INIT;
+	strbuf_addf(&c->repo, "%s/%s", c->src->project, c->src->component);
+	b.repo = c->repo.buf;
+	/* unique on the machine: other ferryds number their builds too */
+	snprintf(sb_key, sizeof(sb_key), "p%ld-b%lld", (long)getpid(), (long long)run->build_id);
+	bp = choose_buildpack(run, c->src, c->workspace);
+	if (sandbox_open(&sb, sb_key, c->src->build_network_egress, e) < 0)
+		return -1;
+	b.sandbox = &sb;
+	sandbox_describe(run, &sb);
+	rc = image_dockerfile(c, bp, &sb, &b, e);
+	if (rc == 0)
+		rc = image_build(core.registry, &b, &c->w, &c->img, e);
+	sandbox_close(&sb);
+	if (rc < 0)
+		return -1;
+	run_log(run, "built image %s", c->img.id);
+	c->detail = c->img.id;
+	return 0;
+}
 
-			if (df.len || read_dockerfile(workspace, src->dockerfile, &text) == 0)
-				resolve_bases(run, df.len ? df.buf : text.buf, &pinned);
-			strbuf_release(&text);
-			if (pinned.len) {
-				/* what buildah builds, and what the scan step reads */
-				strbuf_reset(&df);
-				strbuf_add(&df, pinned.buf, pinned.len);
-				b.dockerfile = NULL;
-				b.dockerfile_text = df.buf;
-			}
-		}
-		rc = image_build(core.registry, &b, &w, &img, e);
-		sandbox_close(&sb);
-		if (rc < 0)
-			goto out;
-	}
-	run_log(run, "built image %s", img.id);
-	step_set(run->build_id, STEP_IMAGE, "succeeded", img.id);
-	if (run_stopped(run, job))
-		goto stopped;
+static int step_scan(struct build_ctx *c, struct ferr *e)
+{
+	/* the scan records its own end, with its summary */
+	c->recorded = 1;
+	return build_scan_hook(c->run, c->src, c->workspace, c->df.len ? c->df.buf : NULL, &c->img,
+			       &c->w, e);
+}
 
-	/* scan */
-	step_begin(run, STEP_SCAN);
-	if (build_scan_hook(run, src, workspace, df.len ? df.buf : NULL, &img, &w, e) < 0)
-		goto out;
-	if (run_stopped(run, job))
-		goto stopped;
+static void endpoint_note(void *ctx, const char *line)
+{
+	run_log(ctx, "%s", line);
+}
 
-	/* push */
-	step_begin(run, STEP_PUSH);
-	if (step_push(run, src, &img, repo.buf, sha, &w, e) < 0)
-		goto out;
-	step_set(run->build_id, STEP_PUSH, "succeeded", NULL);
-	if (run_stopped(run, job))
-		goto stopped;
+static int step_endpoints(struct build_ctx *c, struct ferr *e)
+{
+	json_t *j = endpoints_json(c->d, c->workspace, endpoint_note, c->run, e);
+	int rc;
 
-	/* endpoints */
-	step_begin(run, STEP_ENDPOINTS);
-	j = endpoints_json(run, d, workspace, e);
 	if (!j)
-		goto out;
-	ret = store_json_col(run->build_id, 0, j, e);
+		return -1;
+	rc = store_json_col(c->run->build_id, 0, j, e);
 	json_decref(j);
-	if (ret < 0)
-		goto out;
-	step_set(run->build_id, STEP_ENDPOINTS, "succeeded", NULL);
-	ret = 0;
-	goto out;
+	return rc;
+}
 
-stopped:
-	stop_reason(run, job, e);
-	ret = -1;
-out:
+static const struct build_step steps[NSTEPS] = {
+	[STEP_CHECKOUT] = { "checkout", step_checkout },
+	[STEP_DESCRIPTOR] = { "descriptor", step_descriptor },
+	[STEP_IMAGE] = { "image", step_image },
+	[STEP_SCAN] = { "scan", step_scan },
+	[STEP_PUSH] = { "push", step_push },
+	[STEP_ENDPOINTS] = { "endpoints", step_endpoints },
+};
+
+/* Runs the steps in order, each recorded running then succeeded (or
+ * failed, or cancelled, with the error), stopping between steps when the
+ * build was cancelled or timed out. The local image is left in *out_img
+ * for the caller to remove once the build's result is recorded (users wait
+ * for that, not for the clean-up). */
+static int run_steps(struct job *job, struct build_run *run, struct build_src *src,
+		     const char *workspace, struct image_local *out_img, struct ferr *e)
+{
+	struct build_ctx c = {
+		.job = job, .run = run, .src = src, .workspace = workspace,
+		.w = { tool_line, run, &run->stop, run->deadline_ms, disk_stalled },
+		.repo = STRBUF_INIT, .df = STRBUF_INIT, .pinned = STRBUF_INIT,
+		.img = IMAGE_LOCAL_INIT,
+	};
+	int ret = 0;
+
+	for (int s = 0; s < NSTEPS && ret == 0; s++) {
+		step_begin(run, (enum step)s);
+		c.detail = NULL;
+		c.recorded = 0;
+		ret = steps[s].run(&c, e);
+		if (ret == 0 && !c.recorded)
+			step_set(run->build_id, (enum step)s, "succeeded", c.detail);
+		if (ret == 0 && s + 1 < NSTEPS && run_stopped(run, job)) {
+			stop_reason(run, job, e);
+			ret = -1;
+		}
+	}
 	if (ret < 0) {
 		if (e->status == 499 || !strcmp(e->code, "canceled") || !strcmp(e->code, "cancelled") ||
 		    !strcmp(e->code, "timeout")) {
@@ -1200,11 +1086,11 @@ out:
 		step_set(run->build_id, run->step, !strcmp(e->code, "cancelled") ? "cancelled" : "failed",
 			 e->msg);
 	}
-	*out_img = img;
-	descriptor_free(d);
-	strbuf_release(&repo);
-	strbuf_release(&df);
-	strbuf_release(&pinned);
+	*out_img = c.img;
+	descriptor_free(c.d);
+	strbuf_release(&c.repo);
+	strbuf_release(&c.df);
+	strbuf_release(&c.pinned);
 	return ret;
 }
 
@@ -1252,12 +1138,12 @@ static int build_job_run(struct job *job, struct ferr *e)
 	} else {
 		struct strbuf msg = STRBUF_INIT;
 		enum build_status status = !strcmp(e->code, "cancelled") ? BUILD_CANCELLED : BUILD_FAILED;
-		strbuf_addf(&msg, "%s: %s", step_names[run.step], e->msg);
+		strbuf_addf(&msg, "%s: %s", steps[run.step].name, e->msg);
 		if (status == BUILD_FAILED)
 			diskspace_explain(&msg);
 		build_finish(build_id, status, msg.buf);
 		log_info("event=build_end build=%lld status=%s step=%s", (long long)build_id,
-			 status_name(&build_statuses, status), step_names[run.step]);
+			 status_name(&build_statuses, status), steps[run.step].name);
 		/* The job's reason says the same. */
 		snprintf(e->msg, sizeof(e->msg), "%s", msg.buf);
 		strbuf_release(&msg);
@@ -1369,7 +1255,7 @@ int64_t build_queue(int64_t component_id, const char *commit, const char *trigge
 		st = store_stmt("INSERT INTO build_steps (build_id, idx, name, status) VALUES (?, ?, ?, 'pending')");
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int(st, 2, s);
-		sqlite3_bind_text(st, 3, step_names[s], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, steps[s].name, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			store_error(e, "queue build");
 			store_rollback();
