@@ -68,9 +68,12 @@ struct pm_image {
 	struct pm_argv entrypoint;
 	struct pm_argv cmd;
 	char *user;               /* "" when unset */
+	char *layers;             /* overlay: its layers' directories, top
+				     first, ':' between (runtime/layerfile.h);
+				     NULL with another storage driver */
 };
 
-#define PM_IMAGE_INIT { PM_ARGV_INIT, PM_ARGV_INIT, NULL }
+#define PM_IMAGE_INIT { PM_ARGV_INIT, PM_ARGV_INIT, NULL, NULL }
 
 void pm_image_release(struct pm_image *im);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "configdir.h"
+#include "layerfile.h"
 #include "cni_dns.h"
 #include "subnet.h"
 #include "lib/clock.h"
@@ -380,9 +381,24 @@ static void owner_remember(struct podman *p, const char *image, uid_t uid, gid_t
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* uid:gid the image's USER runs as, for owning its configuration files. */
+/* The image's /etc/passwd and /etc/group read from its layers: 0, or -1
+ * when the layers cannot tell (then the image is mounted). */
+static int owner_files_from_layers(const char *layers, char **passwd, char **group)
+{
+	if (layerfile_read(layers, "etc/passwd", 1u << 20, passwd) < 0)
+		return -1;
+	if (layerfile_read(layers, "etc/group", 1u << 20, group) < 0) {
+		free(*passwd);
+		*passwd = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* uid:gid the image's USER runs as, for owning its configuration files.
+ * layers (may be NULL) spares mounting the image. */
 static int pm_image_owner(struct podman *p, const char *image, const char *user,
-			  uid_t *uid, gid_t *gid, struct ferr *e)
+			  const char *layers, uid_t *uid, gid_t *gid, struct ferr *e)
 {
 	const char *mnt[] = { p->program, "image", "mount", image, NULL };
 	const char *umnt[] = { p->program, "image", "unmount", image, NULL };
@@ -394,6 +410,14 @@ static int pm_image_owner(struct podman *p, const char *image, const char *user,
 		return pm_resolve_user("", NULL, NULL, uid, gid, e);
 	if (owner_cached(p, image, uid, gid))
 		return 0;
+	if (layers && owner_files_from_layers(layers, &passwd, &group) == 0) {
+		rc = pm_resolve_user(user, passwd, group, uid, gid, e);
+		if (rc == 0)
+			owner_remember(p, image, *uid, *gid);
+		free(passwd);
+		free(group);
+		return rc;
+	}
 	if (pm_do(p, mnt, &dir, CALL_MS, "mount image", e) < 0)
 		return ferr_prefix(e, "looking up the image's user \"%s\"", user);
 	rtrim(&dir);
@@ -496,7 +520,7 @@ static int pm_start_once(struct runtime *rt, const struct runtime_spec *spec,
 			     "nothing to run", spec->image);
 		goto out;
 	}
-	if (pm_image_owner(p, spec->image, im.user, &uid, &gid, e) < 0 ||
+	if (pm_image_owner(p, spec->image, im.user, im.layers, &uid, &gid, e) < 0 ||
 	    pm_write_config(p, spec, name.buf, uid, gid, e) < 0)
 		goto out;
 	/* From here the configuration directory is ours to remove on failure.

@@ -57,6 +57,8 @@ void pm_image_release(struct pm_image *im)
 	pm_argv_release(&im->cmd);
 	free(im->user);
 	im->user = NULL;
+	free(im->layers);
+	im->layers = NULL;
 }
 
 int runtime_check_name(const char *what, const char *s, struct ferr *e)
@@ -125,6 +127,21 @@ int pm_parse_image(const char *json, struct pm_image *ret, struct ferr *e)
 	ret->user = strdup(json_is_string(user) ? json_string_value(user) : "");
 	if (!ret->user)
 		abort();
+	{
+		json_t *gd = json_object_get(img, "GraphDriver");
+		json_t *data = json_object_get(gd, "Data");
+		const char *name = json_string_value(json_object_get(gd, "Name"));
+		const char *upper = json_string_value(json_object_get(data, "UpperDir"));
+		const char *lower = json_string_value(json_object_get(data, "LowerDir"));
+
+		if (name && !strcmp(name, "overlay") && upper && *upper && !strchr(upper, ':')) {
+			size_t n = strlen(upper) + (lower ? strlen(lower) + 1 : 0) + 1;
+			ret->layers = malloc(n);
+			if (!ret->layers)
+				abort();
+			snprintf(ret->layers, n, "%s%s%s", upper, lower ? ":" : "", lower ? lower : "");
+		}
+	}
 	rc = 0;
 out:
 	if (rc < 0)

@@ -124,6 +124,22 @@ static void test_image_config(void **state)
 					"\"Cmd\":[\"sh\"]}}]", &im, &e), 0);
 	assert_int_equal(im.entrypoint.n, 0);
 	assert_string_equal(im.user, "");
+	assert_null(im.layers);
+	pm_image_release(&im);
+
+	/* overlay: the layers' directories, top first */
+	assert_int_equal(pm_parse_image("[{\"Config\":{\"Cmd\":[\"sh\"]},\"GraphDriver\":{\"Name\":"
+					"\"overlay\",\"Data\":{\"UpperDir\":\"/s/a/diff\",\"LowerDir\":"
+					"\"/s/b/diff:/s/c/diff\",\"WorkDir\":\"/s/a/work\"}}}]", &im, &e), 0);
+	assert_string_equal(im.layers, "/s/a/diff:/s/b/diff:/s/c/diff");
+	pm_image_release(&im);
+	assert_int_equal(pm_parse_image("[{\"Config\":{},\"GraphDriver\":{\"Name\":\"overlay\","
+					"\"Data\":{\"UpperDir\":\"/s/a/diff\"}}}]", &im, &e), 0);
+	assert_string_equal(im.layers, "/s/a/diff");
+	pm_image_release(&im);
+	assert_int_equal(pm_parse_image("[{\"Config\":{},\"GraphDriver\":{\"Name\":\"vfs\","
+					"\"Data\":{\"UpperDir\":\"/s/a/diff\"}}}]", &im, &e), 0);
+	assert_null(im.layers);
 	pm_image_release(&im);
 
 	assert_int_equal(pm_parse_image("[{\"Config\":{\"Cmd\":[1]}}]", &im, &e), -1);
