@@ -1,7 +1,6 @@
 /* ferryd: the control plane. Wires the store, the job queue and the API,
  * and stops cleanly on SIGTERM/SIGINT (deployed services keep running). */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,7 +12,6 @@
 #include <sodium.h>
 
 #include "api/api.h"
-#include "api/ratelimit.h"
 #include "api/session.h"
 #include "core/events.h"
 #include "core/notify.h"
@@ -28,23 +26,21 @@
 #include "core/deployment.h"
 #include "core/diskspace.h"
 #include "core/diag.h"
-#include "core/repo_policy.h"
 #include "core/execution.h"
 #include "core/housekeeping.h"
 #include "core/parts.h"
 #include "core/manifests.h"
 #include "core/rollout.h"
 #include "core/webhook.h"
+#include "ferryd/options.h"
 #include "ferryd/restore.h"
 #include "ferryd/supervisor.h"
 #include "lib/log.h"
-#include "pipeline/bpbase.h"
 #include "pipeline/registry.h"
 #include "pipeline/sandbox.h"
 #include "pipeline/scan.h"
 #include "pipeline/secrets.h"
 #include "pipeline/vuln.h"
-#include "sched/cron.h"
 #include "sched/jobqueue.h"
 #include "sched/scheduler.h"
 #include "store/reserve.h"
@@ -52,85 +48,8 @@
 #include "vault/vault.h"
 #include "lib/banned.h"
 
-#define FERRY_VERSION "0.1.0"
 
-struct config {
-	const char *data;
-	const char *listen;
-	const char *gateway_listen;
-	const char *registry;
-	const char *runtime;
-	const char *kubeconfig;
-	const char *kube_context;
-	const char *kubectl;
-	const char *vuln_db;
-	const char *secret_rules;
-	const char *scanner;
-	const char *tls_cert;
-	const char *tls_key;
-	const char *public_url;
-	const char *master_key_file;
-	const char *master_key_command;
-	const char *new_master_key_file; /* rotate-master-key only */
-	const char *registry_username;
-	const char *registry_password_file;
-	const char *init_binary;
-	const char *console_dir;
-	int no_console;
-	int no_gateway_metrics;
-	int session_ttl;
-	const char *ingress_class;
-	const char *ingress_namespace;
-	const char *build_runtime;
-	struct sandbox_config sandbox;
-	int max_connections;
-	int max_client_connections;
-	int request_timeout;
-	int idle_timeout;
-	int build_concurrency;
-	int build_timeout;
-	long body_limit;
-	int workers;
-	int execution_retention_days;
-	int missed_run_deadline;
-	const char *base_registries[INFRA_MAX_BASE_REGISTRIES];
-	size_t n_base_registries;
-	long long min_free_mib;
-	struct housekeeping_options hk;
-};
 
-static void usage(FILE *f)
-{
-	fputs("usage: ferryd [--data DIR] [--listen HOST:PORT] [--gateway-listen HOST:PORT]\n"
-	      "              [--registry URL] [--runtime podman|kubernetes] [--vuln-db DIR]\n"
-	      "              [--kubeconfig FILE] [--kube-context NAME] [--kubectl PATH]\n"
-	      "              [--tls-cert FILE --tls-key FILE] [--public-url URL]\n"
-	      "              [--master-key-file FILE | --master-key-command CMD]\n"
-	      "              [--registry-username USER --registry-password-file FILE]\n"
-	      "              [--base-registry URL]... (upstreams for FROM by short name, cached)\n"
-	      "              [--buildpack-cache DIR] [--buildpack-mirror URL]\n"
-	      "              [--build-concurrency N] [--build-timeout SECONDS]\n"
-	      "              [--build-cpus N] [--build-memory SIZE] [--build-pids N]\n"
-	      "              [--build-disk SIZE] [--build-network egress|none]\n"
-	      "              [--build-runtime PATH] [--init-binary PATH]\n"
-	      "              [--console-dir DIR | --no-console] [--session-ttl SECONDS]\n"
-	      "              [--no-gateway-metrics] (no per-request log from the gateway)\n"
-	      "              [--ingress-class NAME] [--ingress-namespace NAME]\n"
-	      "              [--secret-rules FILE] [--scanner trivy|grype]\n"
-	      "              [--execution-retention-days DAYS] [--missed-run-deadline SECONDS]\n"
-	      "              [--allow-local-repos] [--webhook-rate N]\n"
-	      "              [--max-connections N] [--max-client-connections N]\n"
-	      "              [--request-timeout SECONDS] [--idle-timeout SECONDS]\n"
-	      "              [--min-free-space MIB] [--keep-deployments N] [--keep-builds N]\n"
-	      "              [--registry-gc CRON|off]\n"
-	      "              [--log-retention-days DAYS] [--log-retention-size SIZE]\n"
-	      "              [--housekeeping-interval SECONDS]\n"
-	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
-	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
-	      "              [--master-key-command CMD --new-master-key-file FILE]\n"
-	      "       ferryd restore FILE --data DIR [--passphrase-file FILE] [--no-master-key]\n"
-	      "       ferryd --version\n", f);
-}
 
 static int make_data_dir(const char *dir, struct ferr *e)
 {
@@ -143,373 +62,6 @@ static int make_data_dir(const char *dir, struct ferr *e)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct config *c)
-{
-	enum { O_DATA = 256, O_LISTEN, O_GW, O_REG, O_RT, O_VULN, O_CERT, O_KEY, O_PUB, O_BODY,
-	       O_WORKERS, O_LOG, O_VERSION, O_HELP, O_MKF, O_MKC, O_NEWMK,
-	       O_REGUSER, O_REGPASS, O_BUILDS, O_BTIMEOUT, O_INIT, O_RETENTION, O_DEADLINE,
-	       O_SECRET_RULES, O_SCANNER, O_CONSOLE_DIR, O_NO_CONSOLE, O_SESSION_TTL, O_MINFREE,
-	       O_INGRESS_CLASS, O_INGRESS_NS, O_BCPUS, O_BMEM, O_BPIDS, O_BDISK, O_BNET,
-	       O_BRT, O_MAXCONN, O_MAXCLIENT, O_REQTIMEOUT, O_IDLETIMEOUT, O_ALLOWLOCAL, O_HOOKRATE,
-	       O_BASEREG, O_KEEPDEP, O_KEEPBUILDS, O_REGGC, O_LOGDAYS, O_LOGSIZE, O_HKINT, O_NO_GWMETRICS,
-	       O_KUBECONFIG, O_KUBECTX, O_KUBECTL, O_BPCACHE, O_BPMIRROR };
-	static const struct option opts[] = {
-		{ "data", required_argument, NULL, O_DATA },
-		{ "listen", required_argument, NULL, O_LISTEN },
-		{ "gateway-listen", required_argument, NULL, O_GW },
-		{ "registry", required_argument, NULL, O_REG },
-		{ "base-registry", required_argument, NULL, O_BASEREG },
-		{ "buildpack-cache", required_argument, NULL, O_BPCACHE },
-		{ "buildpack-mirror", required_argument, NULL, O_BPMIRROR },
-		{ "runtime", required_argument, NULL, O_RT },
-		{ "kubeconfig", required_argument, NULL, O_KUBECONFIG },
-		{ "kube-context", required_argument, NULL, O_KUBECTX },
-		{ "kubectl", required_argument, NULL, O_KUBECTL },
-		{ "vuln-db", required_argument, NULL, O_VULN },
-		{ "secret-rules", required_argument, NULL, O_SECRET_RULES },
-		{ "scanner", required_argument, NULL, O_SCANNER },
-		{ "tls-cert", required_argument, NULL, O_CERT },
-		{ "tls-key", required_argument, NULL, O_KEY },
-		{ "public-url", required_argument, NULL, O_PUB },
-		{ "body-limit", required_argument, NULL, O_BODY },
-		{ "workers", required_argument, NULL, O_WORKERS },
-		{ "log-level", required_argument, NULL, O_LOG },
-		{ "master-key-file", required_argument, NULL, O_MKF },
-		{ "master-key-command", required_argument, NULL, O_MKC },
-		{ "new-master-key-file", required_argument, NULL, O_NEWMK },
-		{ "registry-username", required_argument, NULL, O_REGUSER },
-		{ "registry-password-file", required_argument, NULL, O_REGPASS },
-		{ "build-concurrency", required_argument, NULL, O_BUILDS },
-		{ "build-timeout", required_argument, NULL, O_BTIMEOUT },
-		{ "init-binary", required_argument, NULL, O_INIT },
-		{ "ingress-class", required_argument, NULL, O_INGRESS_CLASS },
-		{ "ingress-namespace", required_argument, NULL, O_INGRESS_NS },
-		{ "build-cpus", required_argument, NULL, O_BCPUS },
-		{ "build-memory", required_argument, NULL, O_BMEM },
-		{ "build-pids", required_argument, NULL, O_BPIDS },
-		{ "build-disk", required_argument, NULL, O_BDISK },
-		{ "build-network", required_argument, NULL, O_BNET },
-		{ "build-runtime", required_argument, NULL, O_BRT },
-		{ "allow-local-repos", no_argument, NULL, O_ALLOWLOCAL },
-		{ "webhook-rate", required_argument, NULL, O_HOOKRATE },
-		{ "max-connections", required_argument, NULL, O_MAXCONN },
-		{ "max-client-connections", required_argument, NULL, O_MAXCLIENT },
-		{ "request-timeout", required_argument, NULL, O_REQTIMEOUT },
-		{ "idle-timeout", required_argument, NULL, O_IDLETIMEOUT },
-		{ "execution-retention-days", required_argument, NULL, O_RETENTION },
-		{ "missed-run-deadline", required_argument, NULL, O_DEADLINE },
-		{ "console-dir", required_argument, NULL, O_CONSOLE_DIR },
-		{ "no-console", no_argument, NULL, O_NO_CONSOLE },
-		{ "no-gateway-metrics", no_argument, NULL, O_NO_GWMETRICS },
-		{ "session-ttl", required_argument, NULL, O_SESSION_TTL },
-		{ "min-free-space", required_argument, NULL, O_MINFREE },
-		{ "keep-deployments", required_argument, NULL, O_KEEPDEP },
-		{ "keep-builds", required_argument, NULL, O_KEEPBUILDS },
-		{ "registry-gc", required_argument, NULL, O_REGGC },
-		{ "log-retention-days", required_argument, NULL, O_LOGDAYS },
-		{ "log-retention-size", required_argument, NULL, O_LOGSIZE },
-		{ "housekeeping-interval", required_argument, NULL, O_HKINT },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	int o;
-
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end;
-		switch (o) {
-		case O_DATA: c->data = optarg; break;
-		case O_LISTEN: c->listen = optarg; break;
-		case O_GW: c->gateway_listen = optarg; break;
-		case O_REG: c->registry = optarg; break;
-		case O_BPCACHE:
-			if (optarg[0] != '/') {
-				fprintf(stderr, "ferryd: --buildpack-cache takes an absolute directory\n");
-				return -1;
-			}
-			bpbase_configure(optarg, bpbase_mirror());
-			break;
-		case O_BPMIRROR:
-			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
-				fprintf(stderr, "ferryd: --buildpack-mirror takes a Debian mirror URL (http://...)\n");
-				return -1;
-			}
-			bpbase_configure(bpbase_cache_dir(), optarg);
-			break;
-		case O_BASEREG:
-			if (c->n_base_registries == INFRA_MAX_BASE_REGISTRIES) {
-				fprintf(stderr, "ferryd: at most %d --base-registry\n",
-					INFRA_MAX_BASE_REGISTRIES);
-				return -1;
-			}
-			c->base_registries[c->n_base_registries++] = optarg;
-			break;
-		case O_RT:
-			if (strcmp(optarg, "podman") && strcmp(optarg, "kubernetes")) {
-				fprintf(stderr, "ferryd: --runtime must be podman or kubernetes\n");
-				return -1;
-			}
-			c->runtime = optarg;
-			break;
-		case O_KUBECONFIG: c->kubeconfig = optarg; break;
-		case O_KUBECTX: c->kube_context = optarg; break;
-		case O_KUBECTL: c->kubectl = optarg; break;
-		case O_VULN: c->vuln_db = optarg; break;
-		case O_SECRET_RULES: c->secret_rules = optarg; break;
-		case O_SCANNER:
-			if (strcmp(optarg, "trivy") && strcmp(optarg, "grype")) {
-				fprintf(stderr, "ferryd: --scanner must be trivy or grype\n");
-				return -1;
-			}
-			c->scanner = optarg;
-			break;
-		case O_CERT: c->tls_cert = optarg; break;
-		case O_KEY: c->tls_key = optarg; break;
-		case O_PUB: c->public_url = optarg; break;
-		case O_MKF: c->master_key_file = optarg; break;
-		case O_MKC: c->master_key_command = optarg; break;
-		case O_NEWMK: c->new_master_key_file = optarg; break;
-		case O_REGUSER: c->registry_username = optarg; break;
-		case O_REGPASS: c->registry_password_file = optarg; break;
-		case O_BUILDS:
-			c->build_concurrency = (int)strtol(optarg, &end, 10);
-			if (*end || c->build_concurrency < 1 || c->build_concurrency > 16) {
-				fprintf(stderr, "ferryd: --build-concurrency must be from 1 to 16\n");
-				return -1;
-			}
-			break;
-		case O_INIT: c->init_binary = optarg; break;
-		case O_CONSOLE_DIR: c->console_dir = optarg; break;
-		case O_NO_CONSOLE: c->no_console = 1; break;
-		case O_NO_GWMETRICS: c->no_gateway_metrics = 1; break;
-		case O_SESSION_TTL:
-			c->session_ttl = (int)strtol(optarg, &end, 10);
-			if (*end || c->session_ttl < 60 || c->session_ttl > 30 * 86400) {
-				fprintf(stderr, "ferryd: --session-ttl must be from 60 to 2592000 seconds\n");
-				return -1;
-			}
-			break;
-		case O_INGRESS_CLASS: c->ingress_class = optarg; break;
-		case O_INGRESS_NS: c->ingress_namespace = optarg; break;
-		case O_BRT: c->build_runtime = optarg; break;
-		case O_ALLOWLOCAL: repo_policy_allow_local(1); break;
-		case O_HOOKRATE: {
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > 100000) {
-				fprintf(stderr, "ferryd: --webhook-rate must be from 1 to 100000 deliveries "
-						"a minute\n");
-				return -1;
-			}
-			ratelimit_configure((unsigned)v, (unsigned)(v > 1 ? v / 2 : 1));
-			break;
-		}
-		case O_MAXCONN:
-		case O_MAXCLIENT:
-		case O_REQTIMEOUT:
-		case O_IDLETIMEOUT: {
-			static const struct { int o; const char *name; long min, max; } r[] = {
-				{ O_MAXCONN, "--max-connections", 16, 100000 },
-				{ O_MAXCLIENT, "--max-client-connections", 1, 100000 },
-				{ O_REQTIMEOUT, "--request-timeout", 1, 3600 },
-				{ O_IDLETIMEOUT, "--idle-timeout", 1, 86400 },
-			};
-			long v = strtol(optarg, &end, 10);
-			for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
-				if (r[i].o != o)
-					continue;
-				if (*end || v < r[i].min || v > r[i].max) {
-					fprintf(stderr, "ferryd: %s must be from %ld to %ld\n", r[i].name,
-						r[i].min, r[i].max);
-					return -1;
-				}
-			}
-			if (o == O_MAXCONN) c->max_connections = (int)v;
-			else if (o == O_MAXCLIENT) c->max_client_connections = (int)v;
-			else if (o == O_REQTIMEOUT) c->request_timeout = (int)v;
-			else c->idle_timeout = (int)v;
-			break;
-		}
-		case O_BCPUS:
-			c->sandbox.cpus = strtod(optarg, &end);
-			if (*end || !(c->sandbox.cpus >= 0.01 && c->sandbox.cpus <= 1024)) {
-				fprintf(stderr, "ferryd: --build-cpus must be a number of CPUs from 0.01 to 1024\n");
-				return -1;
-			}
-			break;
-		case O_BMEM:
-			if (sandbox_parse_size(optarg, &c->sandbox.memory) < 0 ||
-			    c->sandbox.memory < (64LL << 20)) {
-				fprintf(stderr, "ferryd: --build-memory must be a size of at least 64M "
-						"(e.g. 512M, 4G)\n");
-				return -1;
-			}
-			break;
-		case O_BDISK:
-			if (sandbox_parse_size(optarg, &c->sandbox.disk) < 0 ||
-			    c->sandbox.disk < (1LL << 20)) {
-				fprintf(stderr, "ferryd: --build-disk must be a size of at least 1M "
-						"(e.g. 512M, 20G)\n");
-				return -1;
-			}
-			break;
-		case O_BPIDS:
-			c->sandbox.pids = strtol(optarg, &end, 10);
-			if (*end || c->sandbox.pids < 16 || c->sandbox.pids > 1000000) {
-				fprintf(stderr, "ferryd: --build-pids must be from 16 to 1000000\n");
-				return -1;
-			}
-			break;
-		case O_BNET:
-			if (!strcmp(optarg, "none"))
-				c->sandbox.no_egress = 1;
-			else if (!strcmp(optarg, "egress"))
-				c->sandbox.no_egress = 0;
-			else {
-				fprintf(stderr, "ferryd: --build-network must be egress or none\n");
-				return -1;
-			}
-			break;
-		case O_RETENTION:
-			c->execution_retention_days = (int)strtol(optarg, &end, 10);
-			if (*end || c->execution_retention_days < 1 || c->execution_retention_days > 36500) {
-				fprintf(stderr, "ferryd: --execution-retention-days must be from 1 to 36500\n");
-				return -1;
-			}
-			break;
-		case O_DEADLINE:
-			c->missed_run_deadline = (int)strtol(optarg, &end, 10);
-			if (*end || c->missed_run_deadline < 1 || c->missed_run_deadline > 31 * 86400) {
-				fprintf(stderr, "ferryd: --missed-run-deadline must be from 1 to 2678400 seconds\n");
-				return -1;
-			}
-			break;
-		case O_MINFREE:
-			c->min_free_mib = strtoll(optarg, &end, 10);
-			if (*end || c->min_free_mib < 0 || c->min_free_mib > (1LL << 40)) {
-				fprintf(stderr, "ferryd: --min-free-space must be a number of MiB (0: no floor)\n");
-				return -1;
-			}
-			break;
-		case O_KEEPDEP:
-			c->hk.keep_deployments = (int)strtol(optarg, &end, 10);
-			if (*end || c->hk.keep_deployments < 1 || c->hk.keep_deployments > 1000) {
-				fprintf(stderr, "ferryd: --keep-deployments must be from 1 to 1000\n");
-				return -1;
-			}
-			break;
-		case O_KEEPBUILDS:
-			c->hk.keep_builds = (int)strtol(optarg, &end, 10);
-			if (*end || c->hk.keep_builds < 1 || c->hk.keep_builds > 1000) {
-				fprintf(stderr, "ferryd: --keep-builds must be from 1 to 1000\n");
-				return -1;
-			}
-			break;
-		case O_REGGC: {
-			struct cron cr;
-			struct ferr ce = FERR_INIT;
-			c->hk.registry_gc = optarg;
-			if (strcmp(optarg, "off") && cron_parse(&cr, optarg, &ce) < 0) {
-				fprintf(stderr, "ferryd: --registry-gc \"%s\": %s (a cron schedule in UTC, or off)\n",
-					optarg, ce.msg);
-				return -1;
-			}
-			break;
-		}
-		case O_LOGDAYS:
-			c->hk.logs.max_age_days = (int)strtol(optarg, &end, 10);
-			if (*end || c->hk.logs.max_age_days < 1 || c->hk.logs.max_age_days > 36500) {
-				fprintf(stderr, "ferryd: --log-retention-days must be from 1 to 36500\n");
-				return -1;
-			}
-			break;
-		case O_LOGSIZE:
-			if (sandbox_parse_size(optarg, &c->hk.logs.max_bytes) < 0 || c->hk.logs.max_bytes < 1) {
-				fprintf(stderr, "ferryd: --log-retention-size must be a size such as 256M, 4G or 64K\n");
-				return -1;
-			}
-			break;
-		case O_HKINT:
-			c->hk.interval_s = (int)strtol(optarg, &end, 10);
-			if (*end || c->hk.interval_s < 5 || c->hk.interval_s > 86400) {
-				fprintf(stderr, "ferryd: --housekeeping-interval must be from 5 to 86400 seconds\n");
-				return -1;
-			}
-			break;
-		case O_BTIMEOUT:
-			c->build_timeout = (int)strtol(optarg, &end, 10);
-			if (*end || c->build_timeout < 10 || c->build_timeout > 86400) {
-				fprintf(stderr, "ferryd: --build-timeout must be from 10 to 86400 seconds\n");
-				return -1;
-			}
-			break;
-		case O_BODY:
-			c->body_limit = strtol(optarg, &end, 10);
-			if (*end || c->body_limit < 1024 || c->body_limit > (64L << 20)) {
-				fprintf(stderr, "ferryd: --body-limit must be from 1024 to 67108864 bytes\n");
-				return -1;
-			}
-			break;
-		case O_WORKERS:
-			c->workers = (int)strtol(optarg, &end, 10);
-			if (*end || c->workers < 1 || c->workers > 32) {
-				fprintf(stderr, "ferryd: --workers must be from 1 to 32\n");
-				return -1;
-			}
-			break;
-		case O_LOG:
-			if (!strcmp(optarg, "debug")) log_set_level(LOG_DEBUG);
-			else if (!strcmp(optarg, "info")) log_set_level(LOG_INFO);
-			else if (!strcmp(optarg, "warn")) log_set_level(LOG_WARN);
-			else if (!strcmp(optarg, "error")) log_set_level(LOG_ERROR);
-			else {
-				fprintf(stderr, "ferryd: --log-level must be debug, info, warn or error\n");
-				return -1;
-			}
-			break;
-		case O_VERSION:
-			printf("ferryd %s\n", FERRY_VERSION);
-			exit(0);
-		case O_HELP:
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "ferryd: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
-		return -1;
-	}
-	if ((c->registry_username || c->registry_password_file) && !c->registry) {
-		fprintf(stderr, "ferryd: --registry-username and --registry-password-file go with --registry URL\n");
-		return -1;
-	}
-	if (strcmp(c->runtime, "kubernetes") && (c->kubeconfig || c->kube_context || c->kubectl)) {
-		fprintf(stderr, "ferryd: --kubeconfig, --kube-context and --kubectl go with --runtime kubernetes\n");
-		return -1;
-	}
-	if (!strcmp(c->runtime, "kubernetes") && !c->registry) {
-		fprintf(stderr, "ferryd: --runtime kubernetes needs --registry URL, a registry the cluster's "
-				"nodes can pull from: the registry ferryd runs itself listens on this host's "
-				"loopback only (127.0.0.1), which no node of a cluster can reach\n");
-		return -1;
-	}
-	if (c->kubeconfig && access(c->kubeconfig, R_OK) < 0) {
-		fprintf(stderr, "ferryd: --kubeconfig %s: %s\n", c->kubeconfig, strerror(errno));
-		return -1;
-	}
-	if (c->console_dir && c->no_console) {
-		fprintf(stderr, "ferryd: give --console-dir DIR or --no-console, not both\n");
-		return -1;
-	}
-	if (c->master_key_file && c->master_key_command) {
-		fprintf(stderr, "ferryd: give --master-key-file or --master-key-command, not both\n");
-		return -1;
-	}
-	return 0;
-}
 
 /* The external registry's password: the file's first line. */
 static int read_password_file(const char *path, char *out, size_t size, struct ferr *e)
@@ -1003,7 +555,7 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	if (parse_args(argc, argv, &d.c) < 0)
+	if (options_parse(argc, argv, &d.c) < 0)
 		return 2;
 	if (sodium_init() < 0) {
 		log_error("event=start_failed err=\"libsodium failed to initialise\"");
