@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/deployment_record.h"
+#include "core/execution_record.h"
 #include "core/manifests.h"
 #include "core/rollout_instance.h"
 #include "lib/log.h"
@@ -627,6 +628,137 @@ static const struct job_kind undeploy_kind = {
 };
 
 /* ------------------------------------------------------------------ */
+/* Runs CronJobs start                                                  */
+
+/* An RFC 3339 time ("2026-01-01T03:30:00+01:00", "…Z") as epoch seconds;
+ * 0 if it is not one. */
+static time_t rfc3339(const char *s)
+{
+	struct tm tm = { 0 };
+	const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	long off = 0;
+
+	if (!p)
+		return 0;
+	if (*p == '.')
+		while (*++p >= '0' && *p <= '9')
+			;
+	if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':')
+		off = (*p == '-' ? -1 : 1) * (strtol(p + 1, NULL, 10) * 3600 + strtol(p + 4, NULL, 10) * 60);
+	else if (strcmp(p, "Z"))
+		return 0;
+	return timegm(&tm) - off;
+}
+
+/* The cron slot a CronJob's Job was started for (the CronJob controller's
+ * annotation), or 0 when the Job is not a CronJob's. */
+static time_t cron_slot(const json_t *job)
+{
+	const json_t *md = json_object_get(job, "metadata");
+
+	return rfc3339(json_string_value(json_object_get(json_object_get(md, "annotations"),
+							 "batch.kubernetes.io/cronjob-scheduled-timestamp")));
+}
+
+/* Labels the Job m's CronJob started for slot as execution id's, so that
+ * the driver's operations on "e<id>" find it. 404 when it is gone. */
+static int claim_cron_job(const struct manifests_app *m, int64_t id, time_t slot, struct ferr *e)
+{
+	char ns[KUBE_NAME_MAX + 1], sel[256], extra[64], idbuf[24];
+	json_t *jobs = NULL, *j, *patch = NULL;
+	const char *name = NULL;
+	size_t i;
+	int rc;
+
+	kube_namespace_name(ns, m->d.project, m->d.environment);
+	snprintf(extra, sizeof(extra), LABEL "component-id=%lld", (long long)m->d.component_id);
+	kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
+	if (kubectl_get(ke.k, ns, "jobs", sel, &jobs, e) < 0)
+		return -1;
+	json_array_foreach(json_object_get(jobs, "items"), i, j) {
+		const char *x = kube_label(j, LABEL "execution-id");
+		if (cron_slot(j) == slot && (!x || strtoll(x, NULL, 10) == id))
+			name = json_string_value(json_object_get(json_object_get(j, "metadata"), "name"));
+	}
+	if (!name) {
+		json_decref(jobs);
+		return ferr_notfound(e, "the CronJob's Job for the run at %lld is gone (deleted, or past the "
+				     "CronJob's history limit) before ferry could follow it", (long long)slot);
+	}
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	/* server-side apply of the label alone: ferry owns that one field */
+	patch = json_pack("[{s:s, s:s, s:{s:s, s:s, s:{s:s}}}]", "apiVersion", "batch/v1", "kind", "Job",
+			  "metadata", "name", name, "namespace", ns, "labels", LABEL "execution-id", idbuf);
+	rc = apply(patch, e);
+	if (rc == 0)
+		log_info("event=execution_cron_job execution=%lld job=%s/%s slot=%lld", (long long)id, ns, name,
+			 (long long)slot);
+	json_decref(patch);
+	json_decref(jobs);
+	return rc;
+}
+
+/* Records the runs CronJobs started as executions (the runner then
+ * follows each: claim_cron_job), and gives finished ones the Job's own
+ * start and end times. */
+static void record_cron_runs(void)
+{
+	sqlite3_stmt *st = store_stmt("SELECT 1 FROM deployments d JOIN components c ON c.id = d.component_id"
+				      " WHERE c.type = 'scheduled-task' AND d.status = 'active' LIMIT 1");
+	struct ferr e = FERR_INIT;
+	json_t *jobs = NULL, *j;
+	char sel[256];
+	size_t i;
+	int any = sqlite3_step(st) == SQLITE_ROW;
+
+	sqlite3_reset(st);
+	if (!any)
+		return;
+	kubernetes_selector(ke.rt, NULL, sel, sizeof(sel));
+	if (kubectl_get(ke.k, NULL, "jobs", sel, &jobs, &e) < 0) {
+		log_warnx("event=kube_cron_runs_failed err=\"%s\"", e.msg);
+		return;
+	}
+	json_array_foreach(json_object_get(jobs, "items"), i, j) {
+		const json_t *jst = json_object_get(j, "status");
+		const char *x = kube_label(j, LABEL "execution-id"), *cj = NULL;
+		time_t slot = cron_slot(j);
+		const json_t *o;
+		size_t k;
+
+		if (!slot)
+			continue;   /* a run ferry started */
+		json_array_foreach(json_object_get(json_object_get(j, "metadata"), "ownerReferences"), k, o)
+			if (!strcmp(json_string_value(json_object_get(o, "kind")) ?: "", "CronJob"))
+				cj = json_string_value(json_object_get(o, "name"));
+		if (!x) {
+			char by[96];
+			const char *c = kube_label(j, LABEL "component-id"), *en = kube_label(j, LABEL "environment-id");
+			const char *d = kube_label(j, LABEL "deployment-id");
+
+			if (!c || !en || !d)
+				continue;
+			snprintf(by, sizeof(by), "cronjob/%s", cj ? cj : "?");
+			if (execution_record_cluster_run(strtoll(c, NULL, 10), strtoll(en, NULL, 10),
+							 strtoll(d, NULL, 10), slot, by, &e) < 0) {
+				log_warnx("event=kube_cron_runs_failed err=\"%s\"", e.msg);
+				ferr_clear(&e);
+			}
+		} else if (kube_job_state(j) == KUBE_JOB_SUCCEEDED || kube_job_state(j) == KUBE_JOB_FAILED) {
+			const char *end = json_string_value(json_object_get(jst, "completionTime"));
+			const json_t *c;
+
+			json_array_foreach(json_object_get(jst, "conditions"), k, c)
+				if (!end && !strcmp(json_string_value(json_object_get(c, "type")) ?: "", "Failed"))
+					end = json_string_value(json_object_get(c, "lastTransitionTime"));
+			execution_record_times(strtoll(x, NULL, 10),
+					       json_string_value(json_object_get(jst, "startTime")), end);
+		}
+	}
+	json_decref(jobs);
+}
+
+/* ------------------------------------------------------------------ */
 /* Reconciler: adoption and drift                                       */
 
 /* Which of objs (those labelled with the component) the cluster lacks:
@@ -795,6 +927,7 @@ static void *reconciler(void *arg)
 			wait_ms = CONNECT_RETRY_MS;
 		} else if (ke.rt) {
 			pass();
+			record_cron_runs();
 		}
 		pthread_mutex_lock(&ke.lock);
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -821,10 +954,24 @@ int rollout_kube_task_start(int64_t deployment_id, int64_t execution_id, const c
 {
 	struct manifests_app m;
 	json_t *job = NULL, *list;
+	time_t slot;
 	int rc = -1;
 
 	if (!rollout_kube_runtime(e))
 		return -1;
+	switch (execution_record_slot(execution_id, &slot, e)) {
+	case -1:
+		return -1;
+	case 1:
+		/* the CronJob started this run: its Job exists already */
+		if (manifests_app_load(&m, deployment_id, 0, e) == 0 &&
+		    claim_cron_job(&m, execution_id, slot, e) == 0) {
+			snprintf(ret_id, 65, "e%lld", (long long)execution_id);
+			rc = 0;
+		}
+		manifests_app_release(&m);
+		return rc;
+	}
 	if (manifests_app_load(&m, deployment_id, 0, e) < 0 ||
 	    kube_render_job(&m.app, execution_id, args, &job, e) < 0)
 		goto out;

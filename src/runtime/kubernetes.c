@@ -201,7 +201,8 @@ static int kb_list(struct runtime *rt, const struct runtime_filter *f,
 
 		if (kind && !strcmp(kind, "Job") && kube_label(o, LABEL "execution-id"))
 			job_replica(o, &ret->items[ret->n++]);
-		else if (kind && !strcmp(kind, "Pod") && !kube_label(o, LABEL "execution-id"))
+		else if (kind && !strcmp(kind, "Pod") && !kube_label(o, LABEL "execution-id") &&
+			 !kube_label(o, "batch.kubernetes.io/job-name"))   /* a CronJob's run */
 			pod_replica(o, pods++, &ret->items[ret->n++]);
 	}
 	json_decref(list);

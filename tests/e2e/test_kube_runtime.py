@@ -333,6 +333,50 @@ def test_scheduled_task_is_a_cronjob(k):
     assert "status" in cj
 
 
+def test_runs_a_cronjob_starts_are_recorded_as_executions(k):
+    d, cp = k.d, k.cp
+    ns = "demo-development"
+    d.ok("component", "create", "demo/minutely", "--repo", k.repo.file_url, "--path", "task",
+         "--type", "scheduled-task", "--schedule", "* * * * *", "--concurrency", "forbid")
+    r = d.cli("build", "demo/minutely", "--wait", "--json", timeout=600)
+    assert r.rc == 0, r
+    r = d.cli("deploy", "demo/minutely", "--wait", timeout=300)
+    assert r.rc == 0, r
+    dep = active(d, "development", "demo/minutely")
+    try:
+        # the CronJob controller starts a Job at the next minute; ferry
+        # records it as an execution and follows it to its end
+        x = wait_for("a scheduled run recorded and finished", lambda: [
+            x for x in d.ok("executions", "demo/minutely", "--env", "development")["executions"]
+            if x["status"] not in ("pending", "running")], timeout=150)[-1]
+        assert x["trigger"] == "schedule" and x["triggered_by"] == "cronjob/minutely", x
+        assert x["status"] == "succeeded" and x["exit_code"] == 0 and x["deployment"] == dep["id"], x
+        jobs = get(cp, "-n", ns, "job", "-l", "ferry.dev/execution-id=%d" % x["id"])["items"]
+        assert len(jobs) == 1, jobs
+        job = jobs[0]
+        assert job["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
+        slot = job["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+        assert x["scheduled_for"] == slot, (x, slot)
+        # the times are the Job's (set by the reconciler's next pass), the
+        # output its pod's
+        want = (job["status"]["startTime"], job["status"]["completionTime"])
+        wait_for("the Job's times", lambda: (lambda y: (y["started_at"], y["finished_at"]) == want)(
+            d.ok("execution", "show", x["id"])), timeout=15)
+        out = d.cli("logs", "execution", x["id"]).out
+        for line in POD_LINES:
+            assert line in out, out
+        # one execution per run: the next passes record nothing twice
+        time.sleep(7)
+        runs = d.ok("executions", "demo/minutely", "--env", "development")["executions"]
+        assert len({r["scheduled_for"] for r in runs}) == len(runs), runs
+        # the run's pod is not taken for a replica of a service
+        st = d.ok("status", "demo/hello")
+        assert all(not r["id"].startswith("minutely") for e in st["environments"]
+                   for r in e.get("replicas", [])), st
+    finally:
+        d.cli("undeploy", "demo/minutely", "--env", "development", timeout=120)
+
+
 def test_a_readiness_that_never_passes_is_undone(k):
     d, cp = k.d, k.cp
     ns = "demo-development"
