@@ -33,6 +33,7 @@
 #include "pipeline/endpoints.h"
 #include "pipeline/git.h"
 #include "pipeline/image.h"
+#include "pipeline/layer_mount.h"
 #include "pipeline/sandbox.h"
 #include "pipeline/registry.h"
 #include "pipeline/scan.h"
@@ -404,6 +405,7 @@ static int build_scan_hook(struct build_run *run, const struct build_src *src, c
 	struct strbuf summary = STRBUF_INIT;
 	json_t *report = NULL;
 	const char *from_args[5];
+	struct strbuf graph = STRBUF_INIT;
 	size_t n = 0;
 	int rc;
 
@@ -412,7 +414,17 @@ static int build_scan_hook(struct build_run *run, const struct build_src *src, c
 	sandbox_userns_args(from_args, &n);
 	from_args[n] = NULL;
 	rq.from_args = from_args;
+	/* ferry's build store (lib/containers.h): the image's layers are
+	 * mounted from there, without buildah */
+	{
+		char *abs = realpath(core.data_dir, NULL); /* as storage.conf names it */
+		strbuf_addf(&graph, "%s/containers/storage", abs ? abs : core.data_dir);
+		free(abs);
+	}
+	rq.image_id = img->id;
+	rq.graph_root = graph.buf;
 	rc = scan_run(&scan_cfg, &rq, &report, e);
+	strbuf_release(&graph);
 
 	if (rc < 0)
 		return -1;
@@ -1191,6 +1203,19 @@ void build_recover(void)
 	struct ferr e = FERR_INIT;
 	int n = 0;
 
+	{
+		/* the scans' image mounts a killed ferryd left (pipeline/layer_mount.h) */
+		struct strbuf work = STRBUF_INIT;
+		char *abs = realpath(core.data_dir, NULL);
+		int k;
+
+		strbuf_addf(&work, "%s/work", abs ? abs : core.data_dir);
+		k = layer_unmount_stale(work.buf);
+		if (k)
+			log_info("event=scan_mounts_removed count=%d", k);
+		free(abs);
+		strbuf_release(&work);
+	}
 	if (store_begin(&e) < 0) {
 		log_error("event=build_recover_failed err=\"%s\"", e.msg);
 		return;

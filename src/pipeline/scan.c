@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "pipeline/dockerfile_scan.h"
+#include "pipeline/layer_mount.h"
 #include "pipeline/secrets.h"
 #include "pipeline/vuln.h"
 #include "lib/xalloc.h"
@@ -713,11 +714,40 @@ static void last_line(struct strbuf *sb)
 	}
 }
 
-/* A working container of the image and its mounted root. */
+/* A working container of the image and its mounted root; or, with
+ * layered, the root mounted from the image's layers. */
 struct mounted {
 	struct strbuf cid;
 	struct strbuf root;
+	int layered;
 };
+
+/* The image's root from its layers at <context_dir>-root (a directory of
+ * the build's own, next to its checkout). 0, or -1: use buildah. */
+static int layers_mount(const struct scan_request *rq, struct mounted *m)
+{
+	const char *id = rq->image_id;
+	struct ferr e = FERR_INIT;
+
+	if (!id || !rq->graph_root || !rq->context_dir)
+		return -1;
+	if (!strncmp(id, "sha256:", 7))
+		id += 7;
+	strbuf_addf(&m->root, "%s-root", rq->context_dir);
+	if (mkdir(m->root.buf, 0700) < 0 && errno != EEXIST) {
+		say(rq, "image: cannot make %s (%s): mounting with buildah", m->root.buf, strerror(errno));
+		strbuf_reset(&m->root);
+		return -1;
+	}
+	if (layer_mount(rq->graph_root, id, m->root.buf, &e) < 0) {
+		say(rq, "image: %s: mounting with buildah", e.msg);
+		rmdir(m->root.buf);
+		strbuf_reset(&m->root);
+		return -1;
+	}
+	m->layered = 1;
+	return 0;
+}
 
 static int image_mount(const struct scan_request *rq, struct mounted *m, struct ferr *e)
 {
@@ -782,6 +812,13 @@ static void image_unmount(const struct scan_request *rq, struct mounted *m)
 	const char *rm[] = { "buildah", "rm", m->cid.buf, NULL };
 	struct ferr e = FERR_INIT;
 
+	if (m->layered) {
+		layer_unmount(m->root.buf);
+		if (rmdir(m->root.buf) < 0)
+			say(rq, "warning: could not remove %s: %s", m->root.buf, strerror(errno));
+		m->layered = 0;
+		return;
+	}
 	if (!m->cid.len)
 		return;
 	if (image_tool_run(rq->registry, rm, NULL, NULL, NULL, &e) != 0)
@@ -823,7 +860,7 @@ int scan_run(const struct scan_config *c, const struct scan_request *rq, json_t 
 	static const char *const image_skip[] = { "proc", "sys", "dev", "run", NULL };
 	json_t *findings = json_array(), *scanners = json_array(), *report;
 	struct scan_ignore ig = SCAN_IGNORE_INIT;
-	struct mounted m = { STRBUF_INIT, STRBUF_INIT };
+	struct mounted m = { STRBUF_INIT, STRBUF_INIT, 0 };
 	struct strbuf allow_path = STRBUF_INIT, summary = STRBUF_INIT;
 	long long t0 = image_deadline(1);
 	char **allow = NULL;
@@ -855,9 +892,13 @@ int scan_run(const struct scan_config *c, const struct scan_request *rq, json_t 
 			.deadline_ms = rq->w && rq->w->deadline_ms && rq->w->deadline_ms < cap ?
 				       rq->w->deadline_ms : cap,
 		};
-		if (image_mount(rq, &m, e) < 0)
-			goto out;
-		say(rq, "image: %s mounted (working container %.12s)", rq->image, m.cid.buf);
+		if (layers_mount(rq, &m) == 0) {
+			say(rq, "image: %s mounted read-only from its layers", rq->image);
+		} else {
+			if (image_mount(rq, &m, e) < 0)
+				goto out;
+			say(rq, "image: %s mounted (working container %.12s)", rq->image, m.cid.buf);
+		}
 		step_secrets(c, rq, m.root.buf, "secrets-image", &o, findings, scanners);
 		if (stopped(rq, e) < 0)
 			goto out;

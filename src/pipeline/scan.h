@@ -118,6 +118,13 @@ struct scan_request {
 	const char *image;                   /* the local image's name; NULL: skip
 						the image's files */
 	struct registry *registry;           /* its containers environment */
+	const char *image_id;                /* its id ("sha256:<hex>" or hex),
+						and the store's graph root: the
+						image is then mounted from its
+						layers (pipeline/layer_mount.h),
+						buildah only if that fails; NULL:
+						buildah */
+	const char *graph_root;
 	const char *const *from_args;        /* extra `buildah from` flags (at
 						most 8): the id mapping the image
 						was built with, so that its layers
