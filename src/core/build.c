@@ -71,6 +71,7 @@ struct build_run {
 	int step_truncated;
 	struct strbuf partial;    /* an unfinished line of git progress */
 	long long disk_full_since_ms; /* the watchdog's (disk_stalled); 0: not full */
+	int disk_was_full;            /* the watchdog saw it full at least once */
 };
 
 static pthread_mutex_t runs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -899,6 +900,7 @@ static int disk_stalled(void *ctx, long long quiet_ms, struct ferr *e)
 		run->disk_full_since_ms = 0;
 		return 0;
 	}
+	run->disk_was_full = 1;
 	if (!run->disk_full_since_ms)
 		run->disk_full_since_ms = mono_ms();
 	/* full for a while, not only at this instant, and the tool silent */
@@ -1152,7 +1154,7 @@ static int build_job_run(struct job *job, struct ferr *e)
 		enum build_status status = !strcmp(e->code, "cancelled") ? BUILD_CANCELLED : BUILD_FAILED;
 		strbuf_addf(&msg, "%s: %s", steps[run.step].name, e->msg);
 		if (status == BUILD_FAILED)
-			diskspace_explain(&msg);
+			diskspace_explain(&msg, run.disk_was_full);
 		build_finish(build_id, status, msg.buf);
 		log_info("event=build_end build=%lld status=%s step=%s", (long long)build_id,
 			 status_name(&build_statuses, status), steps[run.step].name);

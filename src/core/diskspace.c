@@ -64,14 +64,19 @@ int diskspace_full(int64_t *ret_free)
 	return free_b < DISKSPACE_FULL_BYTES;
 }
 
-void diskspace_explain(struct strbuf *msg)
+void diskspace_explain(struct strbuf *msg, int was_full)
 {
 	int64_t free_b, total;
 
-	if (probe(&free_b, &total) < 0 || free_b >= (min_free > 0 ? min_free : 1 << 20))
+	if (probe(&free_b, &total) < 0)
 		return;
-	if (strstr(msg->buf, "no space left") || strstr(msg->buf, " is full"))
+	if (strstr(msg->buf, "no space left") || strstr(msg->buf, " is full") ||
+	    strstr(msg->buf, " was full"))
 		return;
-	strbuf_addf(msg, "; the file system of %s is full (%lld MiB free)", core.data_dir,
-		    (long long)(free_b >> 20));
+	if (free_b < (min_free > DISKSPACE_FULL_BYTES ? min_free : DISKSPACE_FULL_BYTES))
+		strbuf_addf(msg, "; the file system of %s is full (%lld MiB free)", core.data_dir,
+			    (long long)(free_b >> 20));
+	else if (was_full)
+		strbuf_addf(msg, "; the file system of %s was full while it ran (%lld MiB free now)",
+			    core.data_dir, (long long)(free_b >> 20));
 }

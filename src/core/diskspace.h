@@ -34,9 +34,10 @@ int diskspace_full(int64_t *ret_free);
 
 /* For a message about something that failed: appends "; the file system of
  * DIR is full (N MiB free)" when the data dir's file system is below the
- * floor (or, with the floor off, has under 1 MiB free) and msg does not
- * already say so; tools that fail on a full disk often report something
- * else first. */
-void diskspace_explain(struct strbuf *msg);
+ * floor or DISKSPACE_FULL_BYTES, or "... was full while it ran" when
+ * was_full says it was seen full during the work (what failed may have
+ * freed space since), unless msg already says so; tools that fail on a full
+ * disk often report something else ("exit status 1"). */
+void diskspace_explain(struct strbuf *msg, int was_full);
 
 #endif

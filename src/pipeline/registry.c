@@ -969,6 +969,21 @@ int registry_gc(struct registry *r, struct strbuf *log, struct ferr *e)
 
 	if (!r->managed)
 		return 0;
+	{
+		/* nothing pushed yet: distribution's GC fails on the missing
+		 * directory ("Path not found"), and there is nothing to collect */
+		struct strbuf repos = STRBUF_INIT;
+		struct stat st;
+		int empty;
+		strbuf_addf(&repos, "%s/docker/registry/v2/repositories", r->storage_dir);
+		empty = stat(repos.buf, &st) < 0 && errno == ENOENT;
+		strbuf_release(&repos);
+		if (empty) {
+			if (log)
+				strbuf_addstr(log, "nothing to collect: no repository was pushed yet\n");
+			return 0;
+		}
+	}
 	pthread_mutex_lock(&r->lock);
 	/* Distribution's rule: GC must not run while the registry accepts
 	 * writes, or a blob uploaded during the mark phase is swept. Read-only
