@@ -8,7 +8,7 @@
 #include "lib/error.h"
 
 /* Admins only. *ret:
- *   disk        the data dir's file system (core/diskspace.h)
+ *   disk        the data dir's file system: core/diskspace.h
  *   images      the runtime's images of ferry's deployments, and those the
  *               next prune removes (core/image_prune.h)
  *   registry    the managed registry's storage, the next scheduled GC
