@@ -761,14 +761,54 @@ static void record_cron_runs(void)
 /* ------------------------------------------------------------------ */
 /* Reconciler: adoption and drift                                       */
 
-/* Which of objs (those labelled with the component) the cluster lacks:
- * "Deployment hello, Service hello" into out; "" when none. */
-static int missing_objects(const json_t *objs, const char *ns, int64_t component_id, char *out,
-			   size_t size, struct ferr *e)
+/* Whether list (a kubectl get answer) holds kind/name (in namespace ns
+ * when not NULL). */
+static int listed(const json_t *list, const char *kind, const char *name, const char *ns)
+{
+	const json_t *l;
+	size_t k;
+
+	json_array_foreach(json_object_get(list, "items"), k, l) {
+		const json_t *md = json_object_get(l, "metadata");
+		const char *lk = json_string_value(json_object_get(l, "kind"));
+		const char *ln = json_string_value(json_object_get(md, "name"));
+		const char *lns = json_string_value(json_object_get(md, "namespace"));
+
+		if (lk && ln && !strcmp(lk, kind) && !strcmp(ln, name) &&
+		    (!ns || (lns && !strcmp(lns, ns))))
+			return 1;
+	}
+	return 0;
+}
+
+/* The objects of every namespace ferry made (the Namespaces, their
+ * NetworkPolicies and pull Secrets: no component label), read once per
+ * pass; NULL when that failed (they are not checked then). */
+static json_t *shared_objects(void)
+{
+	char sel[256];
+	json_t *live = NULL;
+	struct ferr e = FERR_INIT;
+
+	kubernetes_selector(ke.rt, "!" LABEL "component-id", sel, sizeof(sel));
+	if (kubectl_get(ke.k, NULL, "namespaces,networkpolicies,secrets", sel, &live, &e) != 0) {
+		log_warnx("event=kube_check_failed what=namespaces err=\"%s\"", e.msg);
+		json_decref(live);
+		return NULL;
+	}
+	return live;
+}
+
+/* Which of objs the cluster lacks: "Deployment hello, Service hello" into
+ * out; "" when none. The component's own objects are read now; the
+ * namespace's (Namespace, NetworkPolicy, pull Secret) are looked up in
+ * shared (skipped when NULL). */
+static int missing_objects(const json_t *objs, const char *ns, int64_t component_id, const json_t *shared,
+			   char *out, size_t size, struct ferr *e)
 {
 	char sel[256], extra[64];
-	json_t *live = NULL, *o, *l;
-	size_t i, k, n = 0;
+	json_t *live = NULL, *o;
+	size_t i, n = 0;
 
 	snprintf(extra, sizeof(extra), LABEL "component-id=%lld", (long long)component_id);
 	kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
@@ -780,14 +820,14 @@ static int missing_objects(const json_t *objs, const char *ns, int64_t component
 		const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
 		int found = 0;
 
-		if (!kube_label(o, LABEL "component-id"))
-			continue;   /* the namespace's own objects */
-		json_array_foreach(json_object_get(live, "items"), k, l) {
-			const char *lk = json_string_value(json_object_get(l, "kind"));
-			const char *ln = json_string_value(json_object_get(json_object_get(l, "metadata"), "name"));
-			if (lk && ln && !strcmp(lk, kind) && !strcmp(ln, name))
-				found = 1;
+		if (!kube_label(o, LABEL "component-id")) {
+			/* the namespace's own objects */
+			if (shared && !listed(shared, kind, name, strcmp(kind, "Namespace") ? ns : NULL) &&
+			    n < size)
+				n += (size_t)snprintf(out + n, size - n, "%s%s %s", n ? ", " : "", kind, name);
+			continue;
 		}
+		found = listed(live, kind, name, NULL);
 		if (!found && n < size)
 			n += (size_t)snprintf(out + n, size - n, "%s%s %s", n ? ", " : "", kind, name);
 	}
@@ -797,7 +837,7 @@ static int missing_objects(const json_t *objs, const char *ns, int64_t component
 
 /* Checks the objects of active deployment dep; applies them again when one
  * is missing, the workload runs another deployment or was edited. */
-static void check_deployment(int64_t dep)
+static void check_deployment(int64_t dep, json_t *shared)
 {
 	struct manifests_app m;
 	struct ferr e = FERR_INIT;
@@ -810,7 +850,7 @@ static void check_deployment(int64_t dep)
 		log_warnx("event=kube_check_failed deployment=%lld err=\"%s\"", (long long)dep, e.msg);
 		goto out;
 	}
-	if (missing_objects(objs, ns, m.d.component_id, missing, sizeof(missing), &e) < 0) {
+	if (missing_objects(objs, ns, m.d.component_id, shared, missing, sizeof(missing), &e) < 0) {
 		log_warnx("event=kube_check_failed deployment=%lld err=\"%s\"", (long long)dep, e.msg);
 		goto out;
 	}
@@ -830,6 +870,17 @@ static void check_deployment(int64_t dep)
 	}
 	after = workload_generation(&m, ns, NULL);
 	seen_set(dep, after);
+	if (shared) {
+		/* the namespace's objects are back: not missing for the next
+		 * component there in this pass */
+		json_t *o;
+		size_t i;
+		json_array_foreach(objs, i, o)
+			if (!kube_label(o, LABEL "component-id"))
+				json_array_append_new(json_object_get(shared, "items"), json_pack("{s:O, s:{s:O, s:s}}",
+					"kind", json_object_get(o, "kind"), "metadata", "name",
+					json_object_get(json_object_get(o, "metadata"), "name"), "namespace", ns));
+	}
 	if (!missing[0] && before >= 0 && runs != dep)
 		deployment_event(dep, "drift repaired: the %s ran deployment %lld's objects (changed outside "
 				 "ferry): applied this one's again", workload_kind(&m), (long long)runs);
@@ -865,6 +916,7 @@ static void pass(void)
 		" ORDER BY d.id");
 	struct { int64_t dep; struct owner o; } *w = NULL;
 	size_t n = 0, cap = 0;
+	json_t *shared;
 
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		grow((void **)&w, n, &cap, sizeof(*w));
@@ -874,6 +926,7 @@ static void pass(void)
 		n++;
 	}
 	sqlite3_reset(st);
+	shared = n ? shared_objects() : NULL;
 	for (size_t i = 0; i < n && !ke.stop; i++) {
 		int busy;
 
@@ -887,9 +940,10 @@ static void pass(void)
 		if (busy)
 			continue;   /* a rollout or undeploy is at work there */
 		if (deployment_status_is(w[i].dep, "active"))
-			check_deployment(w[i].dep);
+			check_deployment(w[i].dep, shared);
 		owner_give(&w[i].o);
 	}
+	json_decref(shared);
 	free(w);
 }
 

@@ -248,6 +248,26 @@ def test_hand_deleted_deployment_is_restored_and_hand_scaling_reverted(k):
     assert active(d, "development")["id"] == dep["id"]
 
 
+def test_hand_deleted_network_policy_is_restored(k):
+    d, cp = k.d, k.cp
+    ns = "demo-development"
+    dep = active(d, "development")
+    old = get(cp, "-n", ns, "networkpolicy", "ferry-same-environment")["metadata"]["uid"]
+    cp.kubectl("delete", "networkpolicy", "ferry-same-environment", "-n", ns, "--wait=true")
+    back = wait_for("the NetworkPolicy to be back", lambda: cp.kubectl(
+        "get", "networkpolicy", "ferry-same-environment", "-n", ns, "-o", "json", check=False).stdout,
+        timeout=60)
+    back = json.loads(back)
+    assert back["metadata"]["uid"] != old
+    assert back["metadata"]["labels"]["ferry.dev/environment"] == "development"
+    assert back["spec"]["policyTypes"] == ["Ingress"]
+    wait_for("the repair in the rollout log", lambda: "NetworkPolicy ferry-same-environment was missing "
+             "from namespace demo-development" in events(d, dep["id"]), timeout=30)
+    # nothing was redeployed, and the other namespace's policy was left alone
+    assert active(d, "development")["id"] == dep["id"]
+    assert "missing from namespace" not in events(d, active(d, "production")["id"])
+
+
 def test_kill9_mid_rollout_then_the_restarted_ferryd_adopts_and_finishes(k):
     d, cp = k.d, k.cp
     ns = "demo-production"
