@@ -22,6 +22,7 @@
 #include "core/json.h"
 #include "lib/jsontext.h"
 #include "lib/fstree.h"
+#include "store/eventlog.h"
 #include "store/reserve.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
@@ -67,8 +68,7 @@ struct build_run {
 	long long deadline_ms;    /* CLOCK_MONOTONIC */
 	int timeout_s;
 	enum step step;
-	size_t step_bytes;
-	int step_truncated;
+	struct eventlog_cap step_cap;   /* this step's log, BUILD_STEP_LOG_MAX */
 	struct strbuf partial;    /* an unfinished line of git progress */
 	long long disk_full_since_ms; /* the watchdog's (disk_stalled); 0: not full */
 	int disk_was_full;            /* the watchdog saw it full at least once */
@@ -127,39 +127,42 @@ static int run_check_deadline(struct build_run *run)
 /* ------------------------------------------------------------------ */
 /* Step logs                                                            */
 
+static const struct eventlog build_log = {
+	.what = "build log",
+	.insert_sql = "INSERT INTO build_logs (build_id, ts, text, step) VALUES (?1, ?2, ?3, ?4)",
+	.read_sql = "SELECT id, ts, text, step FROM build_logs WHERE build_id = ?1 AND id > ?2"
+		    " ORDER BY id LIMIT ?3",
+	.text_key = "text",
+	.tag_key = "step",
+	.default_limit = 1000000,
+};
+
 static void log_store(int64_t build_id, const char *step, const char *text, size_t len)
 {
-	sqlite3_stmt *st;
-	char now[32];
+	struct ferr e = FERR_INIT;
 
-	store_now(now);
-	st = store_stmt("INSERT INTO build_logs (build_id, step, ts, text) VALUES (?, ?, ?, ?)");
-	sqlite3_bind_int64(st, 1, build_id);
-	sqlite3_bind_text(st, 2, step, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, text, (int)len, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_error("event=build_log_failed build=%lld err=\"%s\"", (long long)build_id,
-			  sqlite3_errmsg(store_db()));
-	sqlite3_reset(st);
+	if (eventlog_append(&build_log, build_id, step, text, len, &e) < 0)
+		log_error("event=build_log_failed build=%lld err=\"%s\"", (long long)build_id, e.msg);
 	wake_all(); /* followers of the log read it at once */
 }
 
 /* One line of the current step's log, capped per line and per step. */
 static void run_log_line(struct build_run *run, const char *text, size_t len)
 {
+	static const char msg[] = "(log truncated: the step wrote more than 4 MiB)";
+
 	if (len > LOG_LINE_MAX)
 		len = LOG_LINE_MAX;
-	if (run->step_bytes + len > BUILD_STEP_LOG_MAX) {
-		if (!run->step_truncated) {
-			static const char msg[] = "(log truncated: the step wrote more than 4 MiB)";
-			log_store(run->build_id, steps[run->step].name, msg, sizeof(msg) - 1);
-			run->step_truncated = 1;
-		}
-		return;
+	switch (eventlog_cap_take(&run->step_cap, len)) {
+	case 1:
+		log_store(run->build_id, steps[run->step].name, text, len);
+		break;
+	case 0:
+		log_store(run->build_id, steps[run->step].name, msg, sizeof(msg) - 1);
+		break;
+	default:
+		break;
 	}
-	run->step_bytes += len;
-	log_store(run->build_id, steps[run->step].name, text, len);
 }
 
 static void run_log(struct build_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -496,8 +499,7 @@ static int run_stopped(struct build_run *run, struct job *job)
 static void step_begin(struct build_run *run, enum step s)
 {
 	run->step = s;
-	run->step_bytes = 0;
-	run->step_truncated = 0;
+	run->step_cap = (struct eventlog_cap)EVENTLOG_CAP(BUILD_STEP_LOG_MAX);
 	step_set(run->build_id, s, "running", NULL);
 }
 
@@ -1530,29 +1532,7 @@ int build_cancel(const struct principal *who, int64_t id, struct ferr *e)
 int build_log_read(const struct principal *who, int64_t id, int64_t after_id, int limit,
 		   json_t **ret, struct ferr *e)
 {
-	sqlite3_stmt *st;
-	json_t *arr;
-	int rc;
-
 	if (build_visible(who, id, e) < 0)
 		return -1;
-	st = store_stmt("SELECT id, ts, step, text FROM build_logs WHERE build_id = ? AND id > ?"
-			" ORDER BY id LIMIT ?");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, after_id);
-	sqlite3_bind_int(st, 3, limit > 0 ? limit : 1000000);
-	arr = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:o}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0), "ts", sqlite3_column_text(st, 1),
-			"step", sqlite3_column_text(st, 2),
-			"text", json_text((const char *)sqlite3_column_text(st, 3),
-					  (size_t)sqlite3_column_bytes(st, 3))));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return store_error(e, "read build log");
-	}
-	*ret = arr;
-	return 0;
+	return eventlog_read(&build_log, id, after_id, limit, ret, e);
 }

@@ -496,29 +496,9 @@ int deployment_show(const struct principal *who, int64_t id, json_t **ret, struc
 int deployment_events(const struct principal *who, int64_t id, int64_t after, json_t **ret,
 		      struct ferr *e)
 {
-	sqlite3_stmt *st;
-	json_t *arr;
-	int rc;
-
 	if (check_visible(who, id, e) < 0)
 		return -1;
-	st = store_stmt("SELECT id, ts, text FROM deployment_events WHERE deployment_id = ? AND id > ?"
-			" ORDER BY id LIMIT 5000");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, after);
-	arr = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:o}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0), "ts", sqlite3_column_text(st, 1),
-			"text", json_text((const char *)sqlite3_column_text(st, 2),
-					  (size_t)sqlite3_column_bytes(st, 2))));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return store_error(e, "read deployment log");
-	}
-	*ret = arr;
-	return 0;
+	return eventlog_read(&deployment_log, id, after, 0, ret, e);
 }
 
 int deployment_status(const struct principal *who, const char *project, const char *component,

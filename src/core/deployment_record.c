@@ -9,6 +9,7 @@
 
 #include "core/events.h"
 #include "lib/log.h"
+#include "store/eventlog.h"
 #include "store/store.h"
 #include "store/transition.h"
 #include "lib/banned.h"
@@ -27,23 +28,20 @@ void deployment_url(const char *project, const char *environment, const char *co
 		 gateway_port, base_path && *base_path ? base_path : "/");
 }
 
+const struct eventlog deployment_log =
+	EVENTLOG_TABLE("deployment log", "deployment_events", "deployment_id", "text", "text", 5000);
+
 void deployment_event(int64_t id, const char *fmt, ...)
 {
-	char text[4096], now[32];
-	sqlite3_stmt *st;
+	char text[4096];
+	struct ferr e = FERR_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	store_now(now);
-	st = store_stmt("INSERT INTO deployment_events (deployment_id, ts, text) VALUES (?, ?, ?)");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_error("event=deployment_event_failed deployment=%lld", (long long)id);
-	sqlite3_reset(st);
+	if (eventlog_append(&deployment_log, id, NULL, text, strlen(text), &e) < 0)
+		log_error("event=deployment_event_failed deployment=%lld err=\"%s\"", (long long)id, e.msg);
 	log_debug("event=deployment_event deployment=%lld text=\"%.200s\"", (long long)id, text);
 }
 

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "lib/error.h"
+#include "store/eventlog.h"
 
 /* What the rollout engine needs of a deployment, read in one go. */
 struct deployment_info {
@@ -96,6 +97,9 @@ int deployment_mark_undeployed(int64_t component_id, int64_t environment_id, str
  *  numbers (what broke the rollout policy's thresholds) as its "rollback";
  *  the previous active one stays active (it kept running). */
 int deployment_mark_rolled_back(int64_t id, const char *reason, json_t *numbers, struct ferr *e);
+
+/* The rollout log's table (store/eventlog.h), read by deployment_events. */
+extern const struct eventlog deployment_log;
 
 /* Appends a line to deployment id's rollout log (ferry logs deployment). */
 void deployment_event(int64_t id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

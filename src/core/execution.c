@@ -29,10 +29,15 @@
 #include "core/rollout_int.h"
 #include "lib/log.h"
 #include "runtime/runtime.h"
+#include "store/eventlog.h"
 #include "store/store.h"
 #include "lib/jsontext.h"
 #include "lib/clock.h"
 #include "lib/banned.h"
+
+/* A run's output, one row per line. */
+static const struct eventlog execution_log =
+	EVENTLOG_TABLE("execution log", "execution_logs", "execution_id", "line", "line", 1000);
 
 #define GRACE_S 10                 /* SIGTERM → SIGKILL on cancel and timeout */
 #define DISPATCH_MS 1000
@@ -480,32 +485,12 @@ int execution_show(const struct principal *who, int64_t id, json_t **ret, struct
 int execution_log_read(const struct principal *who, int64_t id, int64_t after, int limit,
 		       json_t **ret, struct ferr *e)
 {
-	sqlite3_stmt *st;
-	json_t *j, *arr;
-	int rc;
+	json_t *j;
 
 	if (exec_visible(who, id, &j, e) < 0)
 		return -1;
 	json_decref(j);
-	st = store_stmt("SELECT id, ts, line FROM execution_logs WHERE execution_id = ? AND id > ?"
-			" ORDER BY id LIMIT ?");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, after);
-	sqlite3_bind_int(st, 3, limit > 0 ? limit : 1000);
-	arr = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:o}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"ts", sqlite3_column_text(st, 1),
-			"line", json_text((const char *)sqlite3_column_text(st, 2),
-					  (size_t)sqlite3_column_bytes(st, 2))));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return store_error(e, "read execution log");
-	}
-	*ret = arr;
-	return 0;
+	return eventlog_read(&execution_log, id, after, limit, ret, e);
 }
 
 /* Moves execution id to a final status (only from pending or running).
@@ -644,8 +629,7 @@ struct follow_ctx {
 	int64_t id;
 	time_t deadline;
 	long long next_check_ms;
-	size_t bytes;
-	int truncated;
+	struct eventlog_cap cap;   /* EXECUTION_LOG_MAX */
 	enum ending ending;
 	char reason[256];
 };
@@ -687,17 +671,10 @@ static int should_end(struct follow_ctx *c)
 
 static void log_store(int64_t id, const char *line, size_t len)
 {
-	sqlite3_stmt *st = store_stmt("INSERT INTO execution_logs (execution_id, ts, line) VALUES (?,?,?)");
-	char now[32];
+	struct ferr e = FERR_INIT;
 
-	store_now(now);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, line, (int)len, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_warnx("event=execution_log_failed execution=%lld err=\"%s\"", (long long)id,
-			  sqlite3_errmsg(store_db()));
-	sqlite3_reset(st);
+	if (eventlog_append(&execution_log, id, NULL, line, len, &e) < 0)
+		log_warnx("event=execution_log_failed execution=%lld err=\"%s\"", (long long)id, e.msg);
 }
 
 static int on_line(const char *line, size_t len, void *arg)
@@ -706,14 +683,13 @@ static int on_line(const char *line, size_t len, void *arg)
 	long long now = mono_ms();
 
 	if (line) {
-		if (c->bytes + len + 1 <= EXECUTION_LOG_MAX) {
+		static const char msg[] = "[ferry: output over 10 MiB; the rest is not stored]";
+		int fits = eventlog_cap_take(&c->cap, len + 1); /* a line and its newline */
+
+		if (fits == 1)
 			log_store(c->id, line, len);
-			c->bytes += len + 1;
-		} else if (!c->truncated) {
-			static const char msg[] = "[ferry: output over 10 MiB; the rest is not stored]";
+		else if (fits == 0)
 			log_store(c->id, msg, sizeof(msg) - 1);
-			c->truncated = 1;
-		}
 		/* a chatty task gets no ticks: check now and then anyway */
 		if (now < c->next_check_ms)
 			return 0;
@@ -786,7 +762,7 @@ static struct runtime *runtime_get(int64_t id, char *reason, size_t size, struct
 
 static void run_execution(int64_t id)
 {
-	struct follow_ctx c = { .id = id };
+	struct follow_ctx c = { .id = id, .cap = EVENTLOG_CAP(EXECUTION_LOG_MAX) };
 	struct ferr e = FERR_INIT;
 	struct runtime *rt;
 	sqlite3_stmt *st;

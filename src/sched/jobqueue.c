@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/jsontext.h"
 #include "store/reserve.h"
+#include "store/eventlog.h"
 #include "store/store.h"
 #include "lib/banned.h"
 
@@ -357,46 +358,23 @@ int jobq_show(int64_t id, int64_t scope, json_t **ret, struct ferr *e)
 	return 0;
 }
 
+static const struct eventlog job_log_table =
+	EVENTLOG_TABLE("job log", "job_logs", "job_id", "text", "text", 10000);
+
 int jobq_log_read(int64_t id, int64_t after_id, int limit, json_t **ret, struct ferr *e)
 {
-	sqlite3_stmt *st = store_stmt("SELECT id, ts, text FROM job_logs WHERE job_id = ? AND id > ?"
-				      " ORDER BY id LIMIT ?");
-	json_t *arr = json_array();
-	int rc;
-
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, after_id);
-	sqlite3_bind_int(st, 3, limit > 0 ? limit : 10000);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:o}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"ts", sqlite3_column_text(st, 1),
-			"text", json_text((const char *)sqlite3_column_text(st, 2),
-					  (size_t)sqlite3_column_bytes(st, 2))));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return store_error(e, "read job log");
-	}
-	*ret = arr;
-	return 0;
+	return eventlog_read(&job_log_table, id, after_id, limit, ret, e);
 }
 
 void job_log(struct job *job, const char *fmt, ...)
 {
-	char text[4096], now[32];
-	sqlite3_stmt *st;
+	char text[4096];
+	struct ferr e = FERR_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	store_now(now);
-	st = store_stmt("INSERT INTO job_logs (job_id, ts, text) VALUES (?, ?, ?)");
-	sqlite3_bind_int64(st, 1, job->id);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_error("event=job_log_failed job=%lld", (long long)job->id);
-	sqlite3_reset(st);
+	if (eventlog_append(&job_log_table, job->id, NULL, text, strlen(text), &e) < 0)
+		log_error("event=job_log_failed job=%lld err=\"%s\"", (long long)job->id, e.msg);
 }
