@@ -83,40 +83,60 @@ static void rollout_abort(const struct plan *p, const char *reason)
 	kick();
 }
 
-/* The rolling update itself, with owner taken. Returns 0 when the
- * deployment ended active or failed, -1 when interrupted by a shutdown (the
- * job is re-queued and resumes). */
-static int roll(struct job *job, struct plan *p, struct ferr *e)
+/* The component's replicas in the environment that are not of p's
+ * deployment, sorted, into *olds (replacing what was there). */
+static int olds_load(const struct plan *p, struct runtime_replica_list *all,
+		     struct runtime_replica **olds, size_t *nolds, struct ferr *e)
+{
+	struct runtime_filter f = { p->d.project, p->d.environment, p->d.component, 0 };
+
+	runtime_replica_list_release(all);
+	if (runtime_list(eng.rt, &f, all, e) < 0)
+		return -1;
+	free(*olds);
+	*olds = calloc(all->n + 1, sizeof(**olds));
+	if (!*olds)
+		abort();
+	*nolds = 0;
+	for (size_t i = 0; i < all->n; i++)
+		if (all->items[i].deployment != p->d.id)
+			(*olds)[(*nolds)++] = all->items[i];
+	qsort(*olds, *nolds, sizeof(**olds), cmp_replica);
+	return 0;
+}
+
+/* The rolling update itself, with owner taken. fresh: the deployment was
+ * pending when the job took it, so none of its replicas can exist yet.
+ * Returns 0 when the deployment ended active or failed, -1 when
+ * interrupted by a shutdown (the job is re-queued and resumes). */
+static int roll(struct job *job, struct plan *p, int fresh, struct ferr *e)
 {
 	struct runtime_replica_list all = RUNTIME_REPLICA_LIST_INIT;
-	struct runtime_filter f = { p->d.project, p->d.environment, p->d.component, 0 };
 	struct runtime_replica *olds = NULL, *news = NULL;
 	size_t nolds = 0, nextold = 0;
 	struct rollout_policy pol;
 	char why[1024];
-	int rc = 0, canary;
+	int rc = 0, canary, policy = rollout_policy_load(p->d.component_id, &pol);
+	/* Without a policy, a fresh rollout starts its first replica before
+	 * it lists the old ones: the list (a podman ps, 50-300 ms) is needed
+	 * only to retire them, once the new one serves. */
+	int deferred = fresh && !policy;
 
 	if (runtime_ensure_network(eng.rt, p->d.project, p->d.environment, e) < 0 ||
-	    gw_routes_apply(p, e) < 0 || runtime_list(eng.rt, &f, &all, e) < 0) {
+	    gw_routes_apply(p, e) < 0 || (!deferred && olds_load(p, &all, &olds, &nolds, e) < 0)) {
 		snprintf(why, sizeof(why), "%s", e->msg);
 		rollout_abort(p, why);
 		runtime_replica_list_release(&all);
+		free(olds);
 		return 0;
 	}
-	olds = calloc(all.n + 1, sizeof(*olds));
-	if (!olds)
-		abort();
-	for (size_t i = 0; i < all.n; i++)
-		if (all.items[i].deployment != p->d.id)
-			olds[nolds++] = all.items[i];
-	qsort(olds, nolds, sizeof(*olds), cmp_replica);
 	news = calloc((size_t)p->replicas + 1, sizeof(*news));
 	if (!news)
 		abort();
 	/* with a rollout policy the new replicas join beside the old ones,
 	 * which keep serving until the policy's steps and watch passed
 	 * (rollout_watch.h); a first deployment has nothing to compare with */
-	canary = nolds > 0 && p->nroutes > 0 && rollout_policy_load(p->d.component_id, &pol);
+	canary = nolds > 0 && p->nroutes > 0 && policy;
 	if (canary) {
 		deployment_event(p->d.id, "rollout policy: the new replicas join beside the %zu running one%s", nolds,
 				 nolds == 1 ? "" : "s");
@@ -156,6 +176,11 @@ static int roll(struct job *job, struct plan *p, struct ferr *e)
 		news[i] = cur;
 		if (p->nroutes)
 			deployment_event(p->d.id, "replica %d: taking traffic", i);
+		if (deferred) {
+			deferred = 0;
+			if (olds_load(p, &all, &olds, &nolds, e) < 0)
+				goto fail_e;
+		}
 		/* one new in, one old out (with a policy: once it passed) */
 		if (!canary && nextold < nolds) {
 			replica_retire(&olds[nextold], DRAIN_MS, p->d.id, "drained and stopped");
@@ -220,7 +245,7 @@ static int rollout_run(struct job *job, struct ferr *e)
 	struct deployment_info d;
 	struct plan *p = NULL;
 	char owner[OWNER_MAX];
-	int rc = 0;
+	int rc = 0, fresh;
 
 	if (dep <= 0)
 		return ferr_invalid(e, "rollout job without a deployment id");
@@ -281,7 +306,8 @@ static int rollout_run(struct job *job, struct ferr *e)
 		deployment_mark_failed(dep, why, &ig);
 		goto out;
 	}
-	if (status_is(dep, "pending")) {
+	fresh = status_is(dep, "pending");
+	if (fresh) {
 		if (deployment_mark_rolling_out(dep, e) < 0) {
 			rc = -1;
 			goto out;
@@ -298,7 +324,7 @@ static int rollout_run(struct job *job, struct ferr *e)
 		rc = deployment_mark_active(dep, e);
 		goto out;
 	}
-	rc = roll(job, p, e);
+	rc = roll(job, p, fresh, e);
 	if (rc == 0 && status_is(dep, "failed")) {
 		sqlite3_stmt *st = store_stmt("SELECT error FROM deployments WHERE id = ?");
 		sqlite3_bind_int64(st, 1, dep);
