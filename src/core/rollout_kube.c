@@ -15,6 +15,7 @@
 #include "core/rollout_instance.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
+#include "runtime/kube_incluster.h"
 #include "runtime/kube_render.h"
 #include "runtime/kube_status.h"
 #include "runtime/kubectl.h"
@@ -53,6 +54,7 @@ static struct {
 	struct kubectl *k;
 	struct kubernetes_config kc;
 	char instance[40];
+	char incluster[4200];     /* the in-cluster kubeconfig's path */
 	char why[600];
 	struct owner *busy;
 	size_t nbusy, abusy;
@@ -1125,6 +1127,16 @@ int rollout_kube_start(const struct rollout_config *cfg, struct ferr *e)
 	manifests_set_instance(ke.instance);
 	ke.kc.kubectl = cfg->kubectl;
 	ke.kc.kubeconfig = cfg->kubeconfig;
+	if (!cfg->kubeconfig && !getenv("KUBECONFIG")) {
+		/* ferryd as a pod: its service account's credentials */
+		int rc;
+		snprintf(ke.incluster, sizeof(ke.incluster), "%s/kube-in-cluster.kubeconfig", cfg->data_dir);
+		rc = kube_incluster_kubeconfig(ke.incluster, e);
+		if (rc < 0)
+			return -1;
+		if (rc == 1)
+			ke.kc.kubeconfig = ke.incluster;
+	}
 	ke.kc.context = cfg->kube_context;
 	ke.kc.instance = ke.instance;
 	jobq_register(&rollout_kind);
@@ -1135,7 +1147,7 @@ int rollout_kube_start(const struct rollout_config *cfg, struct ferr *e)
 		return ferr_internal(e, "cannot start the Kubernetes reconciler thread");
 	ke.started = 1;
 	log_info("event=rollout_engine runtime=kubernetes instance=%s kubeconfig=%s context=%s", ke.instance,
-		 cfg->kubeconfig ? cfg->kubeconfig : "(default)", cfg->kube_context ? cfg->kube_context : "(current)");
+		 ke.kc.kubeconfig ? ke.kc.kubeconfig : "(default)", cfg->kube_context ? cfg->kube_context : "(current)");
 	return 0;
 }
 

@@ -127,6 +127,74 @@ def test_refusals(tmp_path):
     assert "go with --runtime kubernetes" in str(ex.value)
 
 
+def test_in_cluster_service_account_credentials(k, tmp_path, monkeypatch):
+    """ferryd as a pod would run: no kubeconfig, KUBERNETES_SERVICE_HOST/PORT
+    and the service account's mounted token and CA (here a directory of the
+    test's, FERRY_KUBE_SERVICEACCOUNT_DIR). The token is a real bound token
+    of docs/kubernetes-rbac.yaml's ServiceAccount: what it may do is
+    exactly that ClusterRole."""
+    cp = k.cp
+    sa = tmp_path / "serviceaccount"
+    sa.mkdir()
+    token = cp.kubectl("create", "token", "ferry", "-n", "ferry", "--duration", "1h").stdout.strip()
+    (sa / "token").write_text(token)
+    with open(os.path.join(cp.pki, "ca.crt")) as f:
+        (sa / "ca.crt").write_text(f.read())
+    (sa / "namespace").write_text("ferry")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(cp.api_port))
+    monkeypatch.setenv("FERRY_KUBE_SERVICEACCOUNT_DIR", str(sa))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    data = str(tmp_path / "data")
+    f = Ferryd(data, extra=["--runtime", "kubernetes", "--registry", k.reg.url,
+                            "--kubectl", os.path.join(cp.bin, "kubectl")])
+    f.start()
+    try:
+        kc = json.load(open(os.path.join(data, "kube-in-cluster.kubeconfig")))
+        assert kc["users"][0]["user"] == {"tokenFile": str(sa / "token")}   # a path, never the token
+        assert token not in json.dumps(kc)
+        f.ok("project", "create", "incluster")
+        f.ok("component", "create", "incluster/hello", "--repo", k.repo.file_url)
+        f.ok("config", "set", "incluster/hello", "GREETING=from-a-pod")
+        r = f.cli("build", "incluster/hello", "--wait", "--json", timeout=600)
+        assert r.rc == 0, r
+        r = f.cli("deploy", "incluster/hello", "--wait", timeout=300)
+        assert r.rc == 0, (r, f.log()[-3000:])
+        ns = "incluster-development"
+        dep = get(cp, "-n", ns, "deployment", "hello")
+        assert dep["status"]["availableReplicas"] == 1
+        r = f.cli("logs", "runtime", "incluster/hello", "--env", "development", timeout=60)
+        assert r.rc == 0 and POD_LINES[0] in r.out, r
+        # every write there (the test itself only reads, as admin) was the
+        # service account's, and so were the log reads
+        users = set()
+        with open(cp.audit_log) as a:
+            for line in a:
+                ev = json.loads(line)
+                o = ev.get("objectRef", {})
+                if o.get("namespace") == ns and (ev["verb"] in ("create", "patch", "update", "delete")
+                                                 or o.get("subresource") == "log"):
+                    if "kubectl" in ev.get("userAgent", ""):
+                        users.add(ev["user"]["username"])
+        assert users == {"system:serviceaccount:ferry:ferry"}, users
+        r = f.cli("undeploy", "incluster/hello", "--env", "development", timeout=120)
+        assert r.rc == 0, r
+    finally:
+        f.stop()
+        remove_local_images_for(f.data, "127.0.0.1:%d" % k.reg.port)
+
+
+def test_in_cluster_credentials_that_are_not_mounted_are_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "6443")
+    monkeypatch.setenv("FERRY_KUBE_SERVICEACCOUNT_DIR", str(tmp_path / "none"))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    f = Ferryd(str(tmp_path / "d"), extra=["--runtime", "kubernetes", "--registry", "http://127.0.0.2:5000"])
+    with pytest.raises(RuntimeError) as ex:
+        f.start()
+    assert str(tmp_path / "none" / "token") in str(ex.value) and "mounted" in str(ex.value), ex.value
+
+
 def test_deploy_applies_server_side_and_rolls_out(k):
     d, cp = k.d, k.cp
     r = d.cli("deploy", "demo/hello", "--wait", timeout=300)
