@@ -19,6 +19,7 @@
 #include "lib/log.h"
 #include "lib/jsontext.h"
 #include "lib/strbuf.h"
+#include "store/store.h"
 #include "lib/banned.h"
 
 struct request {
@@ -223,6 +224,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct request *rq, co
 			ferr_notfound(&e, "no such API path: %s", url);
 		return send_error(c, rq, &e);
 	}
+	/* a thread that cannot open the store answers so, rather than with a
+	 * misleading 404 from a lookup that could not run */
+	if (store_thread_ready(&e) < 0)
+		return send_error(c, rq, &e);
 
 	if (!rt->public) {
 		int by_cookie;
