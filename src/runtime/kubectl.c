@@ -235,7 +235,7 @@ struct watch_ctx {
 	kubectl_watch_fn fn;
 	void *arg;
 	long long deadline;
-	int timed_out, bad;
+	int timed_out, bad, stopped;
 };
 
 static int on_watch_line(const char *line, size_t len, void *arg)
@@ -249,7 +249,7 @@ static int on_watch_line(const char *line, size_t len, void *arg)
 		return 1;
 	}
 	if (!line)
-		return w->fn(NULL, w->arg);
+		return (w->stopped = w->fn(NULL, w->arg) != 0);
 	strbuf_add(&w->doc, line, len);
 	strbuf_addch(&w->doc, '\n');
 	if (len != 1 || line[0] != '}')
@@ -262,6 +262,7 @@ static int on_watch_line(const char *line, size_t len, void *arg)
 	}
 	stop = w->fn(obj, w->arg);
 	json_decref(obj);
+	w->stopped = stop != 0;
 	return stop;
 }
 
@@ -287,6 +288,8 @@ int kubectl_watch(struct kubectl *k, const char *ns, const char *what, int timeo
 		rc = -1;
 	else if (w.bad)
 		rc = ferr_set(e, 502, "kubernetes", "kubectl get --watch %s: output that is not JSON", what);
+	else if (w.stopped)
+		rc = 0;   /* fn had what it waited for (kubectl killed: not a failure) */
 	else if (w.timed_out)
 		rc = 1;
 	else if (st > 0 && strstr(err.buf, "NotFound"))
