@@ -309,6 +309,17 @@ static int pm_inspect_image(struct podman *p, const char *image, struct pm_image
 		free(known);
 		goto out;
 	}
+	if (strstr(image, "@sha256:")) {
+		/* A digest not seen yet is most often one just built and pushed:
+		 * pull first, sparing the inspect that would fail. A pull that
+		 * fails (the registry down) falls back to what is local. */
+		struct ferr pe = FERR_INIT;
+		if (pm_do(p, pull, NULL, PULL_MS, "pull image", &pe) == 0) {
+			if (pm_do(p, argv, &out, CALL_MS, "inspect image", e) < 0)
+				goto out;
+			goto parse;
+		}
+	}
 	st = pm_call(p, argv, &out, &err, CALL_MS, e);
 	if (st < 0)
 		goto out;
@@ -319,6 +330,7 @@ static int pm_inspect_image(struct podman *p, const char *image, struct pm_image
 		if (pm_do(p, argv, &out, CALL_MS, "inspect image", e) < 0)
 			goto out;
 	}
+parse:
 	rc = pm_parse_image(out.buf, ret, e);
 	/* a digest names the same config for ever; a tag may move */
 	if (rc == 0 && strstr(image, "@sha256:"))
