@@ -14,13 +14,9 @@
 #include "core/diskspace.h"
 #include "core/parts.h"
 #include "pipeline/registry.h"
+#include "lib/pidfile.h"
 #include "store/store.h"
 #include "lib/banned.h"
-
-static int pid_alive(pid_t pid)
-{
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
 
 static json_t *store_part(void)
 {
@@ -49,25 +45,21 @@ json_t *health_registry_part(void)
 	if (pid == 0)
 		return json_pack("{s:s, s:s, s:s}", "state", "external", "host", registry_host(reg),
 				 "supervised", "no");
-	return json_pack("{s:s, s:s, s:i}", "state", pid_alive(pid) ? "up" : "down", "host",
+	return json_pack("{s:s, s:s, s:i}", "state", pid_running(pid) ? "up" : "down", "host",
 			 registry_host(reg), "pid", (int)pid);
 }
 
 /* HAProxy: started once something is deployed; its pid in DATA/gateway. */
 json_t *health_gateway_part(void)
 {
-	char path[4096], buf[32];
-	FILE *f;
-	long pid = 0;
+	char path[4096];
+	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/gateway/haproxy.pid", core.data_dir);
-	f = fopen(path, "re");
-	if (!f)
+	if (access(path, F_OK) < 0)
 		return json_pack("{s:s}", "state", "not started");
-	if (fgets(buf, sizeof(buf), f))
-		pid = strtol(buf, NULL, 10);
-	fclose(f);
-	return json_pack("{s:s, s:i}", "state", pid_alive((pid_t)pid) ? "up" : "down", "pid", (int)pid);
+	pid = pidfile_read(path);
+	return json_pack("{s:s, s:i}", "state", pid_running(pid) ? "up" : "down", "pid", (int)pid);
 }
 
 /* What the supervisors saw: restarts of the registry and the gateway, and

@@ -25,32 +25,18 @@ static const char *size_text(size_t n, char *buf, size_t size)
 int input_read_fd(int fd, const char *what, size_t max, struct strbuf *sb, struct ferr *e)
 {
 	char limit[32];
+	int rc;
 
-	char buf[65536];
-
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			sodium_memzero(buf, sizeof(buf));
-			return ferr_invalid(e, "cannot read %s: %s", what, strerror(errno));
-		}
-		if (n == 0)
-			break;
-		if (sb->len + (size_t)n > max) {
-			sodium_memzero(buf, sizeof(buf));
-			return ferr_set(e, 413, "too_large", "%s is larger than %s, the most ferry takes",
-					what, size_text(max, limit, sizeof(limit)));
-		}
-		/* Grow once to the cap so a secret is never left behind in a
-		 * block realloc gave back. */
-		if (sb->alloc < max + 1)
-			strbuf_grow(sb, max + 1 - sb->len);
-		strbuf_add(sb, buf, (size_t)n);
-	}
-	sodium_memzero(buf, sizeof(buf));
+	/* Grown once to the cap and read into it (no copy on the stack), so a
+	 * secret is never left behind in a block realloc gave back. */
+	if (sb->alloc < max + 1)
+		strbuf_grow(sb, max + 1 - sb->len);
+	rc = strbuf_read_fd(sb, fd, max);
+	if (rc < 0)
+		return ferr_invalid(e, "cannot read %s: %s", what, strerror(errno));
+	if (rc > 0)
+		return ferr_set(e, 413, "too_large", "%s is larger than %s, the most ferry takes",
+				what, size_text(max, limit, sizeof(limit)));
 	return 0;
 }
 

@@ -691,20 +691,7 @@ static void resolve_bases(struct build_run *run, const char *text, struct strbuf
 /* The Dockerfile at rel below workspace (at most 1 MiB) into out; 0 or -1. */
 static int read_dockerfile(const char *workspace, const char *rel, struct strbuf *out)
 {
-	struct strbuf path = STRBUF_INIT;
-	char buf[8192];
-	ssize_t n;
-	int fd;
-
-	strbuf_addf(&path, "%s/%s", workspace, rel ? rel : "Dockerfile");
-	fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	strbuf_release(&path);
-	if (fd < 0)
-		return -1;
-	while ((n = read(fd, buf, sizeof(buf))) > 0 && out->len < (1u << 20))
-		strbuf_add(out, buf, (size_t)n);
-	close(fd);
-	return n < 0 ? -1 : 0;
+	return buildpack_read_file(workspace, rel ? rel : "Dockerfile", out);
 }
 
 /* The digest of the newest earlier successful build of the same commit. */

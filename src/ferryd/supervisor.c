@@ -16,6 +16,7 @@
 #include "core/core.h"
 #include "core/infra.h"
 #include "core/parts.h"
+#include "lib/pidfile.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "pipeline/baseimage.h"
@@ -74,44 +75,22 @@ static void registry_pidfile_path(struct strbuf *sb)
 
 static void registry_pidfile_write(pid_t pid)
 {
-	struct strbuf path = STRBUF_INIT, tmp = STRBUF_INIT;
-	FILE *f;
+	struct strbuf path = STRBUF_INIT;
 
 	registry_pidfile_path(&path);
-	strbuf_addf(&tmp, "%s.tmp", path.buf);
-	f = fopen(tmp.buf, "we");
-	if (f) {
-		fprintf(f, "%d\n", (int)pid);
-		if (fclose(f) == 0)
-			rename(tmp.buf, path.buf);
-	}
+	if (pidfile_write(path.buf, pid) < 0)
+		log_warn("event=registry_pidfile_failed path=%s", path.buf);
 	strbuf_release(&path);
-	strbuf_release(&tmp);
 }
 
-/* 1 if /proc/<pid>/cmdline is "BINARY serve CONFIG" for this data dir's
- * registry configuration (as given, or made absolute). */
-static int is_our_registry(const char *pid, const char *config, const char *config_abs)
+/* 1 if pid runs "BINARY serve CONFIG" for this data dir's registry
+ * configuration (as given, or made absolute). */
+static int is_our_registry(pid_t pid, const char *config, const char *config_abs)
 {
-	char path[64], buf[4096];
-	const char *a1, *a2;
-	size_t n;
-	FILE *f;
+	const char *const as_given[] = { "serve", config }, *const absolute[] = { "serve", config_abs };
 
-	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	a1 = buf + strlen(buf) + 1;
-	if (a1 >= buf + n)
-		return 0;
-	a2 = a1 + strlen(a1) + 1;
-	if (a2 >= buf + n || strcmp(a1, "serve"))
-		return 0;
-	return !strcmp(a2, config) || (config_abs && !strcmp(a2, config_abs));
+	return pid_command_is(pid, NULL, as_given, 2) ||
+	       (config_abs && pid_command_is(pid, NULL, absolute, 2));
 }
 
 /* Stops registries left running by a ferryd of this data dir that was
@@ -139,7 +118,7 @@ static void registry_stop_stale(void)
 		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
 			continue;
 		pid = atoi(de->d_name);
-		if (pid <= 1 || pid == getpid() || !is_our_registry(de->d_name, config.buf, config_abs))
+		if (pid <= 1 || pid == getpid() || !is_our_registry(pid, config.buf, config_abs))
 			continue;
 		log_warnx("event=registry_stale pid=%d action=stop", pid);
 		kill(pid, SIGTERM);

@@ -28,6 +28,7 @@
 
 #include "lib/spawn.h"
 #include "lib/clock.h"
+#include "lib/pidfile.h"
 #include "lib/banned.h"
 
 #define START_TIMEOUT_MS 10000
@@ -150,25 +151,6 @@ static void log_tail(struct hap_gw *g, char *buf, size_t size)
 			*c = ' ';
 }
 
-static int pid_is_zombie(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* "pid (comm) S ..." */
-	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
-}
-
 /* Is HAProxy's master still there? Reaps our own child when it died. */
 static int alive(struct hap_gw *g)
 {
@@ -186,7 +168,7 @@ static int alive(struct hap_gw *g)
 			return 1;
 		/* ECHILD: someone else reaped it (SIGCHLD ignored); fall back */
 	}
-	if (kill(g->pid, 0) < 0 || pid_is_zombie(g->pid)) {
+	if (!pid_running(g->pid)) {
 		g->pid = 0;
 		return 0;
 	}
@@ -258,13 +240,9 @@ static int restore_drains(struct hap_gw *g, struct ferr *e)
 
 static int write_pidfile(struct hap_gw *g, struct ferr *e)
 {
-	struct strbuf sb = STRBUF_INIT;
-	int ret;
-
-	strbuf_addf(&sb, "%d\n", (int)g->pid);
-	ret = write_file(g->pidfile, &sb, e);
-	strbuf_release(&sb);
-	return ret;
+	if (pidfile_write(g->pidfile, g->pid) < 0)
+		return ferr_internal(e, "gateway: cannot write %s: %s", g->pidfile, strerror(errno));
+	return 0;
 }
 
 /* Starts HAProxy from the mirror and waits until its socket answers. */
@@ -437,47 +415,12 @@ bad:
 	c->bad = 1;
 }
 
-static int read_pidfile(const char *path)
-{
-	char buf[32];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return atoi(buf);
-}
-
 /* Is pid `<bin> -W -db -f <our cfg>`? */
 static int is_our_haproxy(struct hap_gw *g, pid_t pid)
 {
-	char path[64], buf[4096];
-	const char *p, *end;
-	ssize_t n;
-	int fd, found = 0;
+	const char *const args[] = { "-f", g->cfg };
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	end = buf + n;
-	p = strrchr(buf, '/');
-	if (strcmp(p ? p + 1 : buf, "haproxy"))
-		return 0;
-	for (p = buf; p < end; p += strlen(p) + 1)
-		if (!strcmp(p, "-f") && p + strlen(p) + 1 < end && !strcmp(p + 3, g->cfg))
-			found = 1;
-	return found;
+	return pid_command_is(pid, "haproxy", args, 2);
 }
 
 static int adopt(struct hap_gw *g)
@@ -487,9 +430,9 @@ static int adopt(struct hap_gw *g)
 	struct adopt_ctx c;
 	struct hap_state st;
 	int max, ok = 0;
-	pid_t pid = read_pidfile(g->pidfile);
+	pid_t pid = pidfile_read(g->pidfile);
 
-	if (pid <= 0 || kill(pid, 0) < 0 || pid_is_zombie(pid) || !is_our_haproxy(g, pid))
+	if (!is_our_haproxy(g, pid))
 		return -1;
 	g->pid = pid;
 	g->own = 0;

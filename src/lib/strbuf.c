@@ -2,7 +2,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "banned.h"
 
@@ -151,5 +153,33 @@ void strbuf_add_base64(struct strbuf *sb, const void *data, size_t n)
 		strbuf_addch(sb, tbl[((s[i] & 3) << 4) | (s[i + 1] >> 4)]);
 		strbuf_addch(sb, tbl[(s[i + 1] & 15) << 2]);
 		strbuf_addch(sb, '=');
+	}
+}
+
+int strbuf_read_fd(struct strbuf *sb, int fd, size_t cap)
+{
+	for (;;) {
+		size_t room;
+		ssize_t n;
+		char probe;
+
+		if (sb->len >= cap) {
+			/* full: one byte more tells a file that fits from one that does not */
+			do
+				n = read(fd, &probe, 1);
+			while (n < 0 && errno == EINTR);
+			return n < 0 ? -1 : n > 0;
+		}
+		room = cap - sb->len < 65536 ? cap - sb->len : 65536;
+		strbuf_grow(sb, room);
+		n = read(fd, sb->buf + sb->len, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		sb->len += (size_t)n;
+		sb->buf[sb->len] = '\0';
 	}
 }

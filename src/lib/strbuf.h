@@ -38,4 +38,12 @@ void strbuf_reset(struct strbuf *sb);
 void strbuf_add_base64(struct strbuf *sb, const void *data, size_t n);
 void strbuf_setlen(struct strbuf *sb, size_t len);
 
+/* Appends what fd gives from its offset to its end (a file, a pipe),
+ * retrying on EINTR; fd stays open. sb holds at most cap bytes in all (its
+ * earlier contents included). Returns 0 at end of file; 1 when cap was
+ * reached with more to read (sb keeps the first cap bytes; callers that
+ * refuse larger input say so, callers that want a prefix take it); -1 with
+ * errno on a read error (sb keeps what was read). */
+int strbuf_read_fd(struct strbuf *sb, int fd, size_t cap);
+
 #endif

@@ -101,16 +101,15 @@ static int local_cas(struct strbuf *contents)
 		size_t len = strlen(names[i]->d_name);
 		if (len > 4 && !strcmp(names[i]->d_name + len - 4, ".crt")) {
 			struct strbuf path = STRBUF_INIT;
-			char buf[4096];
-			ssize_t r;
 			int fd;
 			strbuf_addf(&path, LOCAL_CA_DIR "/%s", names[i]->d_name);
 			fd = open(path.buf, O_RDONLY | O_CLOEXEC);
 			strbuf_addf(contents, "%s\n", names[i]->d_name);
-			while (fd >= 0 && (r = read(fd, buf, sizeof(buf))) > 0)
-				strbuf_add(contents, buf, (size_t)r);
-			if (fd >= 0)
+			if (fd >= 0) {
+				/* a certificate is a few KiB: 1 MiB each is plenty */
+				strbuf_read_fd(contents, fd, contents->len + (1u << 20));
 				close(fd);
+			}
 			strbuf_release(&path);
 			found++;
 		}

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/beneath.h"
 #include "lib/banned.h"
 
 static const struct buildpack packs[] = {
@@ -52,20 +53,14 @@ static int has_file(const char *dir, const char *rel)
 
 int buildpack_read_file(const char *dir, const char *rel, struct strbuf *out)
 {
-	struct strbuf p = STRBUF_INIT;
-	char buf[8192];
-	ssize_t n = 0;
-	int fd;
+	/* inside the checkout, and not a link itself */
+	int fd = open_beneath_path(dir, rel, O_RDONLY | O_NOFOLLOW, 0), rc;
 
-	strbuf_addf(&p, "%s/%s", dir, rel);
-	fd = open(p.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	strbuf_release(&p);
 	if (fd < 0)
 		return -1;
-	while (out->len < (1u << 20) && (n = read(fd, buf, sizeof(buf))) > 0)
-		strbuf_add(out, buf, (size_t)n);
+	rc = strbuf_read_fd(out, fd, 1u << 20); /* at most 1 MiB: what was read */
 	close(fd);
-	return n < 0 ? -1 : 0;
+	return rc < 0 ? -1 : 0;
 }
 
 const struct buildpack *buildpack_detect(const char *dir)

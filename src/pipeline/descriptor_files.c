@@ -2,48 +2,18 @@
  * files below it without leaving it (schema files, the descriptor itself). */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/beneath.h"
 #include "pipeline/descriptor_int.h"
 
 #include "lib/banned.h"
 
-/* Walks relpath one part at a time without following any symbolic link:
- * the fallback for kernels without openat2(). */
-static int open_nofollow_walk(int dirfd, const char *relpath)
-{
-	char *copy = dsc_strdup(relpath), *c = copy;
-	int fd = dup(dirfd);
-
-	while (fd >= 0) {
-		char *slash = strchr(c, '/');
-		int next;
-
-		if (slash)
-			*slash = '\0';
-		next = openat(fd, c, (slash ? O_DIRECTORY : 0) | O_RDONLY | O_NOFOLLOW |
-					     O_CLOEXEC | O_NONBLOCK);
-		close(fd);
-		fd = next;
-		if (!slash)
-			break;
-		c = slash + 1;
-	}
-	free(copy);
-	return fd;
-}
-
 int descriptor_open_in_context(const char *context_dir, const char *relpath,
 			       struct ferr *e)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
 	struct stat st;
 	char *norm = rule_context_path(relpath);
 	int dfd, fd, err;
@@ -60,16 +30,7 @@ int descriptor_open_in_context(const char *context_dir, const char *relpath,
 	if (dfd < 0)
 		return ferr_internal(e, "cannot open the build context %s: %s", context_dir,
 				     strerror(errno));
-#ifndef DESCRIPTOR_TEST_NO_OPENAT2
-	fd = (int)syscall(SYS_openat2, dfd, relpath, &how, sizeof(how));
-#else
-	/* The unit tests build a second copy this way to cover the fallback. */
-	(void)how;
-	fd = -1;
-	errno = ENOSYS;
-#endif
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-		fd = open_nofollow_walk(dfd, relpath); /* EPERM: seccomp filters */
+	fd = open_beneath(dfd, relpath, O_RDONLY | O_NONBLOCK, 0);
 	err = errno;
 	close(dfd);
 	if (fd < 0) {
@@ -99,7 +60,7 @@ static int read_candidate(int dfd, const char *rel, char **ret_buf, size_t *ret_
 	char dir[64];
 	struct stat st;
 	struct strbuf sb = STRBUF_INIT;
-	int sub, fd;
+	int sub, fd, rc, err;
 
 	*ret_buf = NULL;
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - rel), rel);
@@ -130,33 +91,16 @@ static int read_candidate(int dfd, const char *rel, char **ret_buf, size_t *ret_
 		return ferr_set(e, 413, "too_large", "%s is larger than %d KiB", rel,
 				DESCRIPTOR_MAX_FILE_SIZE / 1024);
 	}
-	for (;;) {
-		ssize_t n;
-
-		strbuf_grow(&sb, 8192);
-		n = read(fd, sb.buf + sb.len, sb.alloc - sb.len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = errno;
-
-			close(fd);
-			strbuf_release(&sb);
-			return ferr_internal(e, "cannot read %s: %s", rel, strerror(err));
-		}
-		if (n == 0)
-			break;
-		/* strbuf_setlen() only shortens; we wrote into the grown space. */
-		sb.len += (size_t)n;
-		sb.buf[sb.len] = '\0';
-		if (sb.len > DESCRIPTOR_MAX_FILE_SIZE) {
-			close(fd);
-			strbuf_release(&sb);
-			return ferr_set(e, 413, "too_large", "%s is larger than %d KiB", rel,
-					DESCRIPTOR_MAX_FILE_SIZE / 1024);
-		}
-	}
+	rc = strbuf_read_fd(&sb, fd, DESCRIPTOR_MAX_FILE_SIZE);
+	err = errno;
 	close(fd);
+	if (rc != 0) {
+		strbuf_release(&sb);
+		if (rc < 0)
+			return ferr_internal(e, "cannot read %s: %s", rel, strerror(err));
+		return ferr_set(e, 413, "too_large", "%s is larger than %d KiB", rel,
+				DESCRIPTOR_MAX_FILE_SIZE / 1024);
+	}
 	*ret_len = sb.len;
 	*ret_buf = strbuf_detach(&sb, NULL);
 	return 1;

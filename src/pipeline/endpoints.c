@@ -70,23 +70,19 @@ json_t *endpoints_schema_load(const char *context, const char *rel, struct ferr 
 	struct strbuf sb = STRBUF_INIT;
 	json_t *doc = NULL, *out = NULL;
 	struct ynode *root = NULL;
-	char buf[8192];
-	ssize_t n;
-	int fd = descriptor_open_in_context(context, rel, e);
+	int fd = descriptor_open_in_context(context, rel, e), rc, err;
 
 	if (fd < 0)
 		return NULL;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (sb.len + (size_t)n > ENDPOINTS_SCHEMA_MAX) {
-			close(fd);
-			ferr_invalid(e, "%s: larger than %u bytes", rel, ENDPOINTS_SCHEMA_MAX);
-			goto out;
-		}
-		strbuf_add(&sb, buf, (size_t)n);
-	}
+	rc = strbuf_read_fd(&sb, fd, ENDPOINTS_SCHEMA_MAX);
+	err = errno;
 	close(fd);
-	if (n < 0) {
-		ferr_internal(e, "%s: %s", rel, strerror(errno));
+	if (rc > 0) {
+		ferr_invalid(e, "%s: larger than %u bytes", rel, ENDPOINTS_SCHEMA_MAX);
+		goto out;
+	}
+	if (rc < 0) {
+		ferr_internal(e, "%s: %s", rel, strerror(err));
 		goto out;
 	}
 	{

@@ -382,18 +382,10 @@ int image_dockerfile_base(const char *text, struct strbuf *out)
 static int read_text_file(const char *path, size_t cap, struct strbuf *out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char buf[8192];
-	ssize_t n;
 
 	if (fd < 0)
 		return -1;
-	while (out->len < cap && (n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		strbuf_add(out, buf, (size_t)n);
-	}
+	strbuf_read_fd(out, fd, cap); /* at most cap: what was read */
 	close(fd);
 	return 0;
 }

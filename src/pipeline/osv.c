@@ -792,10 +792,8 @@ static bool has_suffix(const char *s, const char *suf)
 /* Reads a whole file (capped). */
 static int read_file(const char *path, struct strbuf *sb, struct ferr *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc, err;
 	struct stat st;
-	char chunk[65536];
-	ssize_t n;
 
 	strbuf_reset(sb);
 	if (fd < 0)
@@ -804,16 +802,13 @@ static int read_file(const char *path, struct strbuf *sb, struct ferr *e)
 		close(fd);
 		return ferr_invalid(e, "%s: larger than %u bytes", path, OSV_MAX_DOC_SIZE);
 	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return ferr_internal(e, "%s: %s", path, strerror(errno));
-		}
-		strbuf_add(sb, chunk, (size_t)n);
-	}
+	rc = strbuf_read_fd(sb, fd, OSV_MAX_DOC_SIZE);
+	err = errno;
 	close(fd);
+	if (rc < 0)
+		return ferr_internal(e, "%s: %s", path, strerror(err));
+	if (rc > 0)
+		return ferr_invalid(e, "%s: larger than %u bytes", path, OSV_MAX_DOC_SIZE);
 	return 0;
 }
 

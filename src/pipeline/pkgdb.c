@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/beneath.h"
 #include "lib/strbuf.h"
 
 #include "lib/xalloc.h"
@@ -536,72 +537,25 @@ int pkgdb_parse_cargo_lock(struct pkglist *l, const char *buf, size_t len,
 
 /* ------------------------------------------------------------ the walk */
 
-/* Opens relpath under rootfd, refusing symbolic links in any component.
- * flags: O_DIRECTORY for a directory. Returns an fd or -1 (errno set). */
-static int open_beneath(int rootfd, const char *relpath, int flags)
-{
-	char comp[256];
-	const char *p = relpath;
-	int fd = dup(rootfd);
-
-	if (fd < 0)
-		return -1;
-	while (*p) {
-		const char *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-		int nfd, fl;
-
-		if (n == 0 || n >= sizeof(comp) || (n == 2 && !memcmp(p, "..", 2))) {
-			close(fd);
-			errno = EINVAL;
-			return -1;
-		}
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		fl = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
-		fl |= slash ? O_DIRECTORY : flags;
-		nfd = openat(fd, comp, fl);
-		close(fd);
-		if (nfd < 0)
-			return -1;
-		fd = nfd;
-		p = slash ? slash + 1 : p + n;
-	}
-	return fd;
-}
-
 /* Reads a regular file from fd, at most PKGDB_MAX_FILE_SIZE. Closes fd. */
 static int slurp_fd(int fd, struct strbuf *sb)
 {
 	struct stat st;
-	char chunk[65536];
-	ssize_t n;
+	int rc;
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > PKGDB_MAX_FILE_SIZE) {
 		close(fd);
 		return -1;
 	}
 	strbuf_grow(sb, (size_t)st.st_size);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return -1;
-		}
-		if (sb->len + (size_t)n > PKGDB_MAX_FILE_SIZE) {
-			close(fd);
-			return -1;
-		}
-		strbuf_add(sb, chunk, (size_t)n);
-	}
+	rc = strbuf_read_fd(sb, fd, PKGDB_MAX_FILE_SIZE);
 	close(fd);
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 static int slurp_at(int rootfd, const char *relpath, struct strbuf *sb)
 {
-	int fd = open_beneath(rootfd, relpath, 0);
+	int fd = open_beneath(rootfd, relpath, O_RDONLY | O_NONBLOCK, BENEATH_NO_LINKS);
 
 	strbuf_reset(sb);
 	if (fd < 0)
@@ -744,7 +698,8 @@ int pkgdb_read_rootfs(struct pkglist *l, const char *rootfs, struct ferr *e)
 		struct ferr pe = FERR_INIT;
 		(void)pkgdb_parse_dpkg_status(l, sb.buf, sb.len, eco, "var/lib/dpkg/status", &pe);
 	}
-	dfd = open_beneath(rootfd, "var/lib/dpkg/status.d", O_DIRECTORY);
+	dfd = open_beneath(rootfd, "var/lib/dpkg/status.d", O_RDONLY | O_DIRECTORY | O_NONBLOCK,
+			   BENEATH_NO_LINKS);
 	if (dfd >= 0) {
 		DIR *d = fdopendir(dfd);
 		struct dirent *de;

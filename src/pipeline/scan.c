@@ -15,6 +15,7 @@
 #include "pipeline/layer_mount.h"
 #include "pipeline/secrets.h"
 #include "pipeline/vuln.h"
+#include "lib/beneath.h"
 #include "lib/xalloc.h"
 #include "lib/banned.h"
 
@@ -126,18 +127,12 @@ void scan_ignore_load(struct scan_ignore *ig, const char *dir, time_t now)
 	static const char *const names[] = { ".trivyignore", ".ferryignore", NULL };
 
 	for (const char *const *n = names; *n; n++) {
-		struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
-		char buf[8192];
-		ssize_t got;
-		int fd;
+		struct strbuf text = STRBUF_INIT;
+		int fd = open_beneath_path(dir, *n, O_RDONLY | O_NOFOLLOW, 0);
 
-		strbuf_addf(&path, "%s/%s", dir, *n);
-		fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		strbuf_release(&path);
 		if (fd < 0)
 			continue;
-		while ((got = read(fd, buf, sizeof(buf))) > 0 && text.len < IGNORE_FILE_MAX)
-			strbuf_add(&text, buf, (size_t)got);
+		strbuf_read_fd(&text, fd, IGNORE_FILE_MAX); /* a prefix at most */
 		close(fd);
 		scan_ignore_add_text(ig, text.buf, text.len, *n, now);
 		strbuf_release(&text);
@@ -492,22 +487,15 @@ static int stopped(const struct scan_request *rq, struct ferr *e)
 
 static int read_capped(const char *path, size_t cap, struct strbuf *out)
 {
-	char buf[65536];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc, err;
 
 	if (fd < 0)
 		return -1;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (out->len + (size_t)n > cap) {
-			close(fd);
-			errno = EFBIG;
-			return -1;
-		}
-		strbuf_add(out, buf, (size_t)n);
-	}
+	rc = strbuf_read_fd(out, fd, cap);
+	err = rc > 0 ? EFBIG : errno;
 	close(fd);
-	return n < 0 ? -1 : 0;
+	errno = err;
+	return rc ? -1 : 0;
 }
 
 static json_t *scanner(const char *name, const char *status)

@@ -225,24 +225,14 @@ fail:
 	return -1;
 }
 
+/* All of fd, at most cap bytes in out: 0, or -1 with errno (EFBIG: larger). */
 static int read_file(int fd, size_t cap, struct strbuf *out)
 {
-	char buf[65536];
-	ssize_t n;
+	int rc = strbuf_read_fd(out, fd, cap);
 
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (out->len + (size_t)n > cap) {
-			errno = EFBIG;
-			return -1;
-		}
-		strbuf_add(out, buf, (size_t)n);
-	}
-	return 0;
+	if (rc > 0)
+		errno = EFBIG;
+	return rc ? -1 : 0;
 }
 
 int secret_rules_load(struct secret_rules **ret, const char *path, struct ferr *e)

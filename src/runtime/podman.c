@@ -17,6 +17,7 @@
 #include "layerfile.h"
 #include "cni_dns.h"
 #include "subnet.h"
+#include "lib/beneath.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/spawn.h"
@@ -346,18 +347,13 @@ out:
 /* Reads at most cap bytes of mnt/rel, refusing a symlink as last part. */
 static char *read_image_file(const char *mnt, const char *rel, size_t cap)
 {
-	struct strbuf path = STRBUF_INIT, sb = STRBUF_INIT;
-	char buf[4096];
-	int fd;
-	ssize_t n;
+	struct strbuf sb = STRBUF_INIT;
+	/* inside the image's root: an absolute link there is not the host's */
+	int fd = open_beneath_path(mnt, rel, O_RDONLY | O_NOFOLLOW, 0);
 
-	strbuf_addf(&path, "%s/%s", mnt, rel);
-	fd = open(path.buf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	strbuf_release(&path);
 	if (fd < 0)
 		return NULL;
-	while ((n = read(fd, buf, sizeof(buf))) > 0 && sb.len < cap)
-		strbuf_add(&sb, buf, (size_t)n);
+	strbuf_read_fd(&sb, fd, cap); /* a prefix is enough */
 	close(fd);
 	return strbuf_detach(&sb, NULL);
 }
