@@ -116,9 +116,9 @@ int64_t fixture_deployment(int64_t pid, int64_t cid, int64_t env, int seq, const
 	return sqlite3_last_insert_rowid(store_db());
 }
 
-struct fixture *fixture_new(const char *tag, const char *type)
+struct core_fixture *fixture_new(const char *tag, const char *type)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct core_fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
 	store_fixture_open(f->dir, tag);
@@ -128,7 +128,7 @@ struct fixture *fixture_new(const char *tag, const char *type)
 	return f;
 }
 
-void fixture_free(struct fixture *f)
+void fixture_free(struct core_fixture *f)
 {
 	store_fixture_close(f->dir);
 	free(f);

@@ -33,13 +33,13 @@ int64_t fixture_env(int64_t pid, const char *name);
 /* The usual fixture: a store in a temp dir named after tag, project
  * "shop" with the default environments and its component "web" of type.
  * fixture_free closes and removes it all. */
-struct fixture {
+struct core_fixture {
 	char dir[64];
 	int64_t pid, cid, dev;        /* shop, web, development */
 	int64_t extra[4];             /* for the test's own rows */
 };
-struct fixture *fixture_new(const char *tag, const char *type);
-void fixture_free(struct fixture *f);
+struct core_fixture *fixture_new(const char *tag, const char *type);
+void fixture_free(struct core_fixture *f);
 
 /* A deployment row (seq, status) with no build or snapshot behind it:
  * foreign keys are off for the insert. Returns its id. */

@@ -21,7 +21,7 @@
 #include "store/store.h"
 
 
-static int64_t make_build(struct fixture *f, const char *status)
+static int64_t make_build(struct core_fixture *f, const char *status)
 {
 	sqlite3_stmt *st = store_stmt("INSERT INTO builds (component_id, project_id, status, trigger,"
 				      " triggered_by, created_at) VALUES (?, ?, ?, 'manual', 'admin',"
@@ -41,22 +41,24 @@ static int64_t make_build(struct fixture *f, const char *status)
 	return id;
 }
 
-static void column_of(int64_t id, const char *sql_col, char out[64])
+/* Asserts that column col ("status", "error" ('' for none) or "step",
+ * the first step's status) of build id is want. */
+static void expect_column(int64_t id, const char *col, const char *want)
 {
-	sqlite3_stmt *st = !strcmp(sql_col, "error")
+	sqlite3_stmt *st = !strcmp(col, "error")
 		? store_stmt("SELECT coalesce(error, '') FROM builds WHERE id = ?")
-		: !strcmp(sql_col, "step") ? store_stmt("SELECT status FROM build_steps WHERE build_id = ?")
-					   : store_stmt("SELECT status FROM builds WHERE id = ?");
+		: !strcmp(col, "step") ? store_stmt("SELECT status FROM build_steps WHERE build_id = ?")
+				       : store_stmt("SELECT status FROM builds WHERE id = ?");
 
 	sqlite3_bind_int64(st, 1, id);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	snprintf(out, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
 	sqlite3_reset(st);
 }
 
 static int setup(void **state)
 {
-	struct fixture *f = fixture_new("buildstatus", "service");
+	struct core_fixture *f = fixture_new("buildstatus", "service");
 
 	*state = f;
 	return 0;
@@ -83,7 +85,7 @@ static void test_every_move(void **state)
 		{ BUILD_RUNNING, BUILD_FAILED },
 		{ BUILD_RUNNING, BUILD_CANCELLED },
 	};
-	struct fixture *f = *state;
+	struct core_fixture *f = *state;
 
 	check_every_move(&build_statuses, "builds", make_build(f, "queued"), allowed,
 			 sizeof(allowed) / sizeof(allowed[0]), move);
@@ -96,35 +98,29 @@ static void test_every_move(void **state)
  * act must say the build already ended and keep it succeeded. */
 static void test_cancel_after_the_run_ended(void **state)
 {
-	struct fixture *f = *state;
+	struct core_fixture *f = *state;
 	struct ferr e = FERR_INIT;
 	int64_t id = make_build(f, "queued");
-	char now[64];
 
 	assert_int_equal(build_transition(id, BUILD_RUNNING, NULL, &e), 0);
-	column_of(id, "status", now);
-	assert_string_equal(now, "running");                 /* the cancel's check */
+	expect_column(id, "status", "running");                 /* the cancel's check */
 	assert_int_equal(build_transition(id, BUILD_SUCCEEDED, NULL, &e), 0);  /* the run ends */
 	assert_int_equal(build_cancel_request(id, &e), -1);
 	assert_int_equal(e.status, 409);
 	assert_non_null(strstr(e.msg, "already ended (succeeded)"));
-	column_of(id, "status", now);
-	assert_string_equal(now, "succeeded");
-	column_of(id, "error", now);
-	assert_string_equal(now, "");
+	expect_column(id, "status", "succeeded");
+	expect_column(id, "error", "");
 }
 
 /* A cancel of a running build leaves the end to its run. */
 static void test_cancel_running_leaves_it_to_the_run(void **state)
 {
-	struct fixture *f = *state;
+	struct core_fixture *f = *state;
 	struct ferr e = FERR_INIT;
 	int64_t id = make_build(f, "running");
-	char now[64];
 
 	assert_int_equal(build_cancel_request(id, &e), 0);
-	column_of(id, "status", now);
-	assert_string_equal(now, "running");
+	expect_column(id, "status", "running");
 	assert_int_equal(build_transition(id, BUILD_CANCELLED, "clone: cancelled", &e), 0);
 }
 
@@ -132,25 +128,20 @@ static void test_cancel_running_leaves_it_to_the_run(void **state)
  * claims it afterwards is refused, as is a late "could not queue" end. */
 static void test_cancel_queued_then_claim(void **state)
 {
-	struct fixture *f = *state;
+	struct core_fixture *f = *state;
 	struct ferr e = FERR_INIT;
 	int64_t id = make_build(f, "queued");
-	char now[64];
 
 	assert_int_equal(build_cancel_request(id, &e), 0);
-	column_of(id, "status", now);
-	assert_string_equal(now, "cancelled");
-	column_of(id, "error", now);
-	assert_string_equal(now, "cancelled before it started");
-	column_of(id, "step", now);
-	assert_string_equal(now, "cancelled");
+	expect_column(id, "status", "cancelled");
+	expect_column(id, "error", "cancelled before it started");
+	expect_column(id, "step", "cancelled");
 	assert_int_equal(build_transition(id, BUILD_RUNNING, NULL, &e), -1);
 	assert_int_equal(e.status, 409);
 	ferr_clear(&e);
 	assert_int_equal(build_transition(id, BUILD_FAILED, "cannot queue", &e), -1);
 	assert_int_equal(e.status, 409);
-	column_of(id, "status", now);
-	assert_string_equal(now, "cancelled");
+	expect_column(id, "status", "cancelled");
 	ferr_clear(&e);
 	assert_int_equal(build_cancel_request(id, &e), -1);
 	assert_int_equal(e.status, 409);

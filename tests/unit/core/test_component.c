@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "store_fixture.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,14 +31,6 @@ struct fixture {
 	int64_t api, job; /* component ids */
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int64_t create(const char *name, const struct component_spec *spec)
 {
 	struct ferr e = FERR_INIT;
@@ -54,24 +47,14 @@ static int64_t create(const char *name, const struct component_spec *spec)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct vault_key_source src = { VAULT_KEY_DEFAULT, NULL, NULL, NULL };
 	struct component_spec api = { .name = "api", .repo = "https://git.example/shop.git" };
 	struct component_spec job = { .name = "job", .repo = "https://git.example/shop.git",
 				      .type = "scheduled-task", .schedule = "0 3 * * *" };
 	struct ferr e = FERR_INIT;
 	json_t *j = NULL;
-	char db[128];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ferry-component-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(db, sizeof(db), "%s/ferry.db", f->dir);
-	if (store_open(db, &e) < 0)
-		fail_msg("store_open: %s", e.msg);
-	src.data_dir = f->dir;
-	if (vault_open(&core.vault, &src, &e) < 0)
-		fail_msg("vault_open: %s", e.msg);
-	core.data_dir = f->dir;
+	store_fixture_open(f->dir, "component");
 	if (project_create(&admin, "shop", NULL, 0, &j, &e) < 0)
 		fail_msg("project_create: %s", e.msg);
 	json_decref(j);
@@ -88,10 +71,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	vault_free(core.vault);
-	core.vault = NULL;
-	store_close();
-	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	store_fixture_close(f->dir);
 	free(f);
 	return 0;
 }

@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "store_fixture.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,14 +35,6 @@ struct fixture {
 	int64_t pid, cid, dev_env, prod_env;
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int changed_calls;
 static int64_t changed_component, changed_env;
 
@@ -57,23 +50,13 @@ static json_t *on_changed(int64_t component_id, int64_t env_id, const char *who)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct vault_key_source src = { VAULT_KEY_DEFAULT, NULL, NULL, NULL };
 	const char *envs[] = { "development", "production" };
 	struct component_spec spec = { 0 };
 	struct ferr e = FERR_INIT;
 	json_t *j = NULL;
-	char db[128];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ferry-config-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(db, sizeof(db), "%s/ferry.db", f->dir);
-	if (store_open(db, &e) < 0)
-		fail_msg("store_open: %s", e.msg);
-	src.data_dir = f->dir;
-	if (vault_open(&core.vault, &src, &e) < 0)
-		fail_msg("vault_open: %s", e.msg);
-	core.data_dir = f->dir;
+	store_fixture_open(f->dir, "config");
 	if (project_create(&admin, "shop", envs, 2, &j, &e) < 0)
 		fail_msg("project_create: %s", e.msg);
 	json_decref(j);
@@ -99,10 +82,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	config_set_changed_hook(NULL);
-	vault_free(core.vault);
-	core.vault = NULL;
-	store_close();
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	store_fixture_close(f->dir);
 	free(f);
 	return 0;
 }

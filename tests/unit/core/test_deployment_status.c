@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "store_fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,36 +29,11 @@ struct fixture {
 	int64_t pid, cid, dev;
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* A deployment row in status (the rollout engine is not part of this
- * test: foreign keys to builds and snapshots are off for the insert). */
+/* A deployment row in status (store_fixture.h: no build or snapshot
+ * behind it). */
 static int64_t make_deployment(struct fixture *f, int seq, const char *status)
 {
-	struct ferr e = FERR_INIT;
-	sqlite3_stmt *st;
-
-	assert_int_equal(store_exec("PRAGMA foreign_keys = OFF", &e), 0);
-	st = store_stmt("INSERT INTO deployments (component_id, project_id, environment_id, seq, build_id,"
-			" commit_sha, digest, image, descriptor, snapshot_id, independent_snapshot_id,"
-			" config_version, cause, status, created_by, created_at)"
-			" VALUES (?, ?, ?, ?, 1, 'c0ffee', 'sha256:00', 'img', '{}', 1, 1, 0, 'deploy', ?,"
-			" 'admin', '2026-01-01T00:00:00Z')");
-	sqlite3_bind_int64(st, 1, f->cid);
-	sqlite3_bind_int64(st, 2, f->pid);
-	sqlite3_bind_int64(st, 3, f->dev);
-	sqlite3_bind_int(st, 4, seq);
-	sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	sqlite3_reset(st);
-	assert_int_equal(store_exec("PRAGMA foreign_keys = ON", &e), 0);
-	return sqlite3_last_insert_rowid(store_db());
+	return fixture_deployment(f->pid, f->cid, f->dev, seq, status);
 }
 
 static void set_raw(int64_t id, const char *status)
@@ -83,22 +59,12 @@ static void status_of(int64_t id, char out[16])
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct vault_key_source src = { VAULT_KEY_DEFAULT, NULL, NULL, NULL };
 	struct component_spec spec = { 0 };
 	struct ferr e = FERR_INIT;
 	json_t *j = NULL;
-	char db[128];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ferry-depstatus-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(db, sizeof(db), "%s/ferry.db", f->dir);
-	if (store_open(db, &e) < 0)
-		fail_msg("store_open: %s", e.msg);
-	src.data_dir = f->dir;
-	if (vault_open(&core.vault, &src, &e) < 0)
-		fail_msg("vault_open: %s", e.msg);
-	core.data_dir = f->dir;
+	store_fixture_open(f->dir, "depstatus");
 	if (project_create(&admin, "shop", NULL, 0, &j, &e) < 0)
 		fail_msg("project_create: %s", e.msg);
 	json_decref(j);
@@ -118,10 +84,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	vault_free(core.vault);
-	core.vault = NULL;
-	store_close();
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	store_fixture_close(f->dir);
 	free(f);
 	return 0;
 }

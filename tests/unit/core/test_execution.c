@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "store_fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,14 +31,6 @@ struct fixture {
 	int64_t pid, job, tick, svc, dev, prod;
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int64_t make_component(const char *name, const char *type, const char *schedule,
 			      const char *concurrency)
 {
@@ -58,43 +51,22 @@ static int64_t make_component(const char *name, const char *type, const char *sc
 	return id;
 }
 
-/* An active deployment row (the rollout engine is not part of this test:
- * foreign keys to builds and snapshots are off for these inserts). */
+/* An active deployment row (store_fixture.h: no build or snapshot
+ * behind it). */
 static void make_active(int64_t cid, int64_t env, int64_t pid)
 {
-	sqlite3_stmt *st = store_stmt(
-		"INSERT INTO deployments (component_id, project_id, environment_id, seq, build_id,"
-		" commit_sha, digest, image, descriptor, snapshot_id, independent_snapshot_id,"
-		" config_version, cause, status, created_by, created_at)"
-		" VALUES (?, ?, ?, 1, 1, 'c0ffee', 'sha256:00', 'img', '{}', 1, 1, 0, 'deploy', 'active',"
-		" 'admin', '2026-01-01T00:00:00Z')");
-
-	sqlite3_bind_int64(st, 1, cid);
-	sqlite3_bind_int64(st, 2, pid);
-	sqlite3_bind_int64(st, 3, env);
-	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	sqlite3_reset(st);
+	fixture_deployment(pid, cid, env, 1, "active");
 }
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct vault_key_source src = { VAULT_KEY_DEFAULT, NULL, NULL, NULL };
 	const char *envs[] = { "dev", "prod" };
 	struct ferr e = FERR_INIT;
 	json_t *j = NULL;
-	char db[128];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ferry-exec-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(db, sizeof(db), "%s/ferry.db", f->dir);
-	if (store_open(db, &e) < 0)
-		fail_msg("store_open: %s", e.msg);
-	src.data_dir = f->dir;
-	if (vault_open(&core.vault, &src, &e) < 0)
-		fail_msg("vault_open: %s", e.msg);
-	core.data_dir = f->dir;
+	store_fixture_open(f->dir, "exec");
 	if (project_create(&admin, "ops", envs, 2, &j, &e) < 0)
 		fail_msg("project_create: %s", e.msg);
 	json_decref(j);
@@ -104,11 +76,9 @@ static int setup(void **state)
 	assert_int_equal(project_lookup(&admin, "ops", &f->pid, &e), 0);
 	assert_int_equal(env_lookup(f->pid, "dev", &f->dev, &e), 0);
 	assert_int_equal(env_lookup(f->pid, "prod", &f->prod, &e), 0);
-	assert_int_equal(store_exec("PRAGMA foreign_keys = OFF", &e), 0);
 	make_active(f->job, f->dev, f->pid);
 	make_active(f->tick, f->dev, f->pid);
 	make_active(f->svc, f->dev, f->pid);
-	assert_int_equal(store_exec("PRAGMA foreign_keys = ON", &e), 0);
 	*state = f;
 	return 0;
 }
@@ -117,10 +87,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	vault_free(core.vault);
-	core.vault = NULL;
-	store_close();
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	store_fixture_close(f->dir);
 	free(f);
 	return 0;
 }

@@ -21,7 +21,7 @@
 #include "store/store.h"
 
 
-static int64_t make_execution(struct fixture *f, const char *status)
+static int64_t make_execution(struct core_fixture *f, const char *status)
 {
 	sqlite3_stmt *st = store_stmt(
 		"INSERT INTO executions (component_id, project_id, environment_id, deployment_id,"
@@ -38,25 +38,26 @@ static int64_t make_execution(struct fixture *f, const char *status)
 	return sqlite3_last_insert_rowid(store_db());
 }
 
-/* status, reason ('' for none) and cancel_requested of id */
-static void row_of(int64_t id, char status[32], char reason[128], int *cancel)
+/* Asserts execution id's status and, unless NULL or -1, its reason (''
+ * for none) and cancel_requested. */
+static void expect_row(int64_t id, const char *status, const char *reason, int cancel)
 {
-	sqlite3_stmt *st = store_stmt("SELECT status, coalesce(reason, ''), cancel_requested,"
-				      " coalesce(exit_code, -1) FROM executions WHERE id = ?");
+	sqlite3_stmt *st = store_stmt("SELECT status, coalesce(reason, ''), cancel_requested"
+				      " FROM executions WHERE id = ?");
 
 	sqlite3_bind_int64(st, 1, id);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	snprintf(status, 32, "%s", (const char *)sqlite3_column_text(st, 0));
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), status);
 	if (reason)
-		snprintf(reason, 128, "%s", (const char *)sqlite3_column_text(st, 1));
-	if (cancel)
-		*cancel = sqlite3_column_int(st, 2);
+		assert_string_equal((const char *)sqlite3_column_text(st, 1), reason);
+	if (cancel >= 0)
+		assert_int_equal(sqlite3_column_int(st, 2), cancel);
 	sqlite3_reset(st);
 }
 
 static int setup(void **state)
 {
-	struct fixture *f = fixture_new("execstatus", "manual-task");
+	struct core_fixture *f = fixture_new("execstatus", "manual-task");
 
 	f->extra[0] = fixture_deployment(f->pid, f->cid, f->dev, 1, "active");
 	*state = f;
@@ -86,7 +87,7 @@ static void test_every_move(void **state)
 		{ EXECUTION_RUNNING, EXECUTION_CANCELLED },
 		{ EXECUTION_RUNNING, EXECUTION_INTERRUPTED },
 	};
-	struct fixture *f = *state;
+	struct core_fixture *f = *state;
 
 	check_every_move(&execution_statuses, "executions", make_execution(f, "pending"), allowed,
 			 sizeof(allowed) / sizeof(allowed[0]), move);
@@ -97,45 +98,33 @@ static void test_every_move(void **state)
 
 static void test_cancel_after_the_end(void **state)
 {
-	struct fixture *f = *state;
+	struct core_fixture *f = *state;
 	struct ferr e = FERR_INIT;
 	int64_t id = make_execution(f, "pending");
-	char status[32], reason[128];
-	int cancel;
 
 	assert_int_equal(execution_transition(id, EXECUTION_RUNNING, -1, NULL, &e), 0);
-	row_of(id, status, NULL, NULL);
-	assert_string_equal(status, "running");                      /* the cancel's check */
+	expect_row(id, "running", NULL, -1);                           /* the cancel's check */
 	assert_int_equal(execution_transition(id, EXECUTION_SUCCEEDED, 0, NULL, &e), 0);  /* ends */
 	assert_int_equal(execution_cancel_request(id, "cancelled by admin", &e), -1);
 	assert_int_equal(e.status, 409);
 	assert_non_null(strstr(e.msg, "already ended (succeeded)"));
-	row_of(id, status, reason, &cancel);
-	assert_string_equal(status, "succeeded");
-	assert_string_equal(reason, "");
-	assert_int_equal(cancel, 0);
+	expect_row(id, "succeeded", "", 0);
 }
 
 /* A cancel that got there first: the runner's end is cancelled, and a
  * late success is refused. */
 static void test_cancel_before_the_end(void **state)
 {
-	struct fixture *f = *state;
+	struct core_fixture *f = *state;
 	struct ferr e = FERR_INIT;
 	int64_t id = make_execution(f, "running");
-	char status[32], reason[128];
-	int cancel;
 
 	assert_int_equal(execution_cancel_request(id, "cancelled by admin", &e), 0);
-	row_of(id, status, reason, &cancel);
-	assert_string_equal(status, "running");
-	assert_string_equal(reason, "cancelled by admin");
-	assert_int_equal(cancel, 1);
-	assert_int_equal(execution_transition(id, EXECUTION_CANCELLED, -1, reason, &e), 0);
+	expect_row(id, "running", "cancelled by admin", 1);
+	assert_int_equal(execution_transition(id, EXECUTION_CANCELLED, -1, "cancelled by admin", &e), 0);
 	assert_int_equal(execution_transition(id, EXECUTION_SUCCEEDED, 0, NULL, &e), -1);
 	assert_int_equal(e.status, 409);
-	row_of(id, status, NULL, NULL);
-	assert_string_equal(status, "cancelled");
+	expect_row(id, "cancelled", "cancelled by admin", 1);
 	ferr_clear(&e);
 	assert_int_equal(execution_cancel_request(id + 1000, "x", &e), -1);
 	assert_int_equal(e.status, 404);
