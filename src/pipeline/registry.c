@@ -20,6 +20,7 @@
 #include "lib/containers.h"
 #include "lib/spawn.h"
 #include "pipeline/registry_auth.h"
+#include "pipeline/registry_storage.h"
 
 #include "lib/clock.h"
 #include "lib/xalloc.h"
@@ -1007,6 +1008,13 @@ int registry_gc(struct registry *r, struct strbuf *log, struct ferr *e)
 				 status, last ? last + 1 : out.buf);
 		}
 		goto restart;
+	}
+	/* still read-only: what garbage-collect leaves of deleted images */
+	{
+		long swept = registry_storage_sweep(r->storage_dir);
+		if (log)
+			strbuf_addf(log, "ferry: removed %ld layer links and manifest revisions of "
+				    "deleted blobs\n", swept);
 	}
 	ret = 0;
 restart:

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fstree.h"
 #include "lib/strbuf.h"
 #include "lib/banned.h"
 
@@ -254,4 +255,119 @@ out:
 	strbuf_release(&dir);
 	strbuf_release(&path);
 	return ret;
+}
+
+static int blob_exists(const char *v2, const char *hex)
+{
+	struct strbuf path = STRBUF_INIT;
+	struct stat st;
+	int ok;
+
+	blob_path(&path, v2, hex);
+	ok = stat(path.buf, &st) == 0;
+	strbuf_release(&path);
+	return ok;
+}
+
+/* In dir (a ".../sha256" directory of hex-named entries), removes the
+ * entries whose blob is gone, or (need_link) that have no link file. */
+static long sweep_dir(const char *v2, const char *dir, int need_link)
+{
+	struct strbuf sub = STRBUF_INIT;
+	struct dirent *de;
+	long n = 0;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d))) {
+		char hex[DIGEST_HEX + 8], digest[DIGEST_HEX + 1];
+		struct stat st;
+
+		if (strlen(de->d_name) != DIGEST_HEX)
+			continue;
+		memcpy(hex, "sha256:", 7);
+		memcpy(hex + 7, de->d_name, DIGEST_HEX + 1);
+		if (!hex_digest(hex, digest))
+			continue;
+		strbuf_reset(&sub);
+		strbuf_addf(&sub, "%s/%s/link", dir, de->d_name);
+		if (blob_exists(v2, digest) && (!need_link || stat(sub.buf, &st) == 0))
+			continue;
+		strbuf_reset(&sub);
+		strbuf_addf(&sub, "%s/%s", dir, de->d_name);
+		if (fstree_remove(sub.buf) == 0)
+			n++;
+	}
+	if (d)
+		closedir(d);
+	strbuf_release(&sub);
+	return n;
+}
+
+static long sweep_repo(const char *v2, const char *dir)
+{
+	struct strbuf sub = STRBUF_INIT;
+	struct dirent *de;
+	long n = 0;
+	DIR *d;
+
+	strbuf_addf(&sub, "%s/_layers/sha256", dir);
+	n += sweep_dir(v2, sub.buf, 1);
+	strbuf_reset(&sub);
+	strbuf_addf(&sub, "%s/_manifests/revisions/sha256", dir);
+	n += sweep_dir(v2, sub.buf, 1);
+	strbuf_reset(&sub);
+	strbuf_addf(&sub, "%s/_manifests/tags", dir);
+	d = opendir(sub.buf);
+	while (d && (de = readdir(d))) {
+		struct strbuf idx = STRBUF_INIT;
+		if (de->d_name[0] == '.')
+			continue;
+		strbuf_addf(&idx, "%s/%s/index/sha256", sub.buf, de->d_name);
+		n += sweep_dir(v2, idx.buf, 0);
+		strbuf_release(&idx);
+	}
+	if (d)
+		closedir(d);
+	strbuf_release(&sub);
+	return n;
+}
+
+static long sweep_walk(const char *v2, const char *dir, int depth)
+{
+	struct strbuf sub = STRBUF_INIT;
+	struct dirent *de;
+	long n = 0;
+	DIR *d = depth < 16 ? opendir(dir) : NULL;
+
+	while (d && (de = readdir(d))) {
+		struct stat st;
+		if (de->d_name[0] == '.')
+			continue;
+		if (!strcmp(de->d_name, "_manifests")) {
+			n += sweep_repo(v2, dir);
+			continue;
+		}
+		strbuf_reset(&sub);
+		strbuf_addf(&sub, "%s/%s", dir, de->d_name);
+		if (de->d_name[0] == '_' || lstat(sub.buf, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		n += sweep_walk(v2, sub.buf, depth + 1);
+	}
+	if (d)
+		closedir(d);
+	strbuf_release(&sub);
+	return n;
+}
+
+long registry_storage_sweep(const char *storage)
+{
+	struct strbuf v2 = STRBUF_INIT, dir = STRBUF_INIT;
+	long n;
+
+	strbuf_addf(&v2, "%s/docker/registry/v2", storage);
+	strbuf_addf(&dir, "%s/repositories", v2.buf);
+	n = sweep_walk(v2.buf, dir.buf, 0);
+	strbuf_release(&v2);
+	strbuf_release(&dir);
+	return n;
 }

@@ -956,12 +956,23 @@ static int pm_images(struct runtime *rt, struct runtime_image_list *ret, struct 
 {
 	struct podman *p = to_podman(rt);
 	const char *argv[] = { p->program, "images", "--format", "json", NULL };
-	struct strbuf out = STRBUF_INIT;
-	int rc = pm_do(p, argv, &out, CALL_MS, "list images", e);
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	int rc, st;
 
-	if (rc == 0)
-		rc = pm_parse_images(out.buf, ret, e);
+	/* an image removed while podman lists them (housekeeping's rmi, a
+	 * build's clean-up) fails the whole listing: list again */
+	for (int attempt = 1;; attempt++) {
+		strbuf_reset(&out);
+		strbuf_reset(&err);
+		st = pm_call(p, argv, &out, &err, CALL_MS, e);
+		if (st <= 0 || attempt == 3 || !strstr(err.buf, "image not known"))
+			break;
+	}
+	if (st > 0)
+		pm_fail(e, "list images", st, &err);
+	rc = st == 0 ? pm_parse_images(out.buf, ret, e) : -1;
 	strbuf_release(&out);
+	strbuf_release(&err);
 	return rc;
 }
 

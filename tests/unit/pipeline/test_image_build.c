@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -455,6 +456,28 @@ static void test_cancel_and_timeout(void **state)
 	free(ctx);
 }
 
+/* Layer links in dir (a repository's _layers/sha256) whose blob is gone. */
+static int dangling_links(const char *storage, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		struct strbuf blob = STRBUF_INIT;
+		struct stat st;
+		if (de->d_name[0] == '.')
+			continue;
+		strbuf_addf(&blob, "%s/docker/registry/v2/blobs/sha256/%.2s/%s/data", storage, de->d_name,
+			    de->d_name);
+		n += stat(blob.buf, &st) < 0;
+		strbuf_release(&blob);
+	}
+	closedir(d);
+	return n;
+}
+
 static void test_rebuild_replaces_and_gc(void **state)
 {
 	const char *sha = "89e6c98d92887913cadf06b2adb97f26cde4849b";
@@ -484,6 +507,22 @@ static void test_rebuild_replaces_and_gc(void **state)
 		fail_msg("registry_gc: %s\n%s", e.msg, gclog.buf);
 	assert_int_not_equal(registry_pid(reg), before); /* restarted read-write */
 	assert_non_null(strstr(gclog.buf, "blob eligible for deletion"));
+	/* and nothing of the deleted manifest is left in its repository:
+	 * no revision, no link to a blob that is gone */
+	assert_non_null(strstr(gclog.buf, "ferry: removed "));
+	{
+		struct strbuf rev = STRBUF_INIT, layers = STRBUF_INIT;
+		struct stat st;
+		strbuf_addf(&rev, "%s/docker/registry/v2/repositories/shop/cart/_manifests/revisions/%s",
+			    registry_storage_dir(reg), p1.digest);
+		*strchr(rev.buf + strlen(registry_storage_dir(reg)), ':') = '/';
+		assert_int_equal(stat(rev.buf, &st), -1);
+		strbuf_addf(&layers, "%s/docker/registry/v2/repositories/shop/cart/_layers/sha256",
+			    registry_storage_dir(reg));
+		assert_int_equal(dangling_links(registry_storage_dir(reg), layers.buf), 0);
+		strbuf_release(&rev);
+		strbuf_release(&layers);
+	}
 	/* The kept image is intact after GC: pull its manifest and config. */
 	assert_int_equal(registry_manifest_digest(reg, "shop/cart", p2.digest, d, &e), 1);
 	struct strbuf ref = STRBUF_INIT, out = STRBUF_INIT;
