@@ -149,11 +149,86 @@ class Ferryd:
         return r.json
 
 
-def deploying_ferryd(data, extra=()):
-    """A started Ferryd that can deploy: its own gateway on a free loopback
-    port (the port in .gw) and the build's ferry-init."""
+def gateway_ferryd(data, extra=()):
+    """A Ferryd, not started yet, that can deploy: its own gateway on a free
+    loopback port (the port in .gw) and the build's ferry-init."""
     gw = free_port()
     f = Ferryd(data, extra=["--gateway-listen", "127.0.0.1:%d" % gw,
                             "--init-binary", binary("ferry-init")] + list(extra))
     f.gw = gw
-    return f.start()
+    return f
+
+
+def deploying_ferryd(data, extra=()):
+    """gateway_ferryd, started."""
+    return gateway_ferryd(data, extra).start()
+
+
+HELLO = os.path.join(ROOT, "examples", "hello")
+
+
+def hello_files():
+    """examples/hello as {path: text}."""
+    files = {}
+    for base, _, names in os.walk(HELLO):
+        for n in names:
+            full = os.path.join(base, n)
+            with open(full) as f:
+                files[os.path.relpath(full, HELLO)] = f.read()
+    return files
+
+
+def hello_repo(root, files, executable=("index.cgi",)):
+    """A git repository "hello" under root holding files, with the CGI
+    scripts named in executable made executable (a second commit)."""
+    from gitserve import Repo
+    repo = Repo(str(root), name="hello")
+    repo.commit(files, message="hello")
+    for n in executable:
+        os.chmod(os.path.join(repo.work, "www/cgi-bin", n), 0o755)
+    repo.commit({}, message="executable cgi")
+    return repo
+
+
+def serve_hello(f, repo):
+    """demo/hello from repo with GREETING=hello, built and deployed to
+    development (the project demo must exist)."""
+    f.ok("component", "create", "demo/hello", "--repo", repo.file_url)
+    f.ok("config", "set", "demo/hello", "GREETING=hello")
+    assert f.cli("build", "demo/hello", "--wait", timeout=600).rc == 0
+    assert f.cli("deploy", "demo/hello", "--wait", timeout=300).rc == 0
+
+
+def cleanup(data):
+    """Removes, by id, what this ferryd's engine left running: replicas and
+    networks by its runtime instance label, HAProxy by its pid file, the
+    tmpfs under the data dir and the images its registry named."""
+    from gitserve import containers_env, remove_local_images, remove_network
+    env = containers_env(data)
+    try:
+        with open(os.path.join(data, "runtime-instance")) as f:
+            inst = f.read().strip()
+    except OSError:
+        inst = None
+    if inst:
+        p = subprocess.run(["podman", "ps", "-aq", "--no-trunc", "--filter", "label=ferry.instance=" + inst],
+                           env=env, capture_output=True, text=True)
+        for cid in p.stdout.split():
+            subprocess.run(["podman", "rm", "-f", "-t", "0", cid], env=env, capture_output=True)
+        p = subprocess.run(["podman", "network", "ls", "-q", "--filter", "label=ferry.instance=" + inst],
+                           env=env, capture_output=True, text=True)
+        for nid in p.stdout.split():
+            remove_network(nid, env)
+    try:
+        with open(os.path.join(data, "gateway", "haproxy.pid")) as f:
+            pid = int(f.read().strip())
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGTERM)
+        else:
+            os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+    run = os.path.join(data, "run")
+    if os.path.ismount(run):
+        subprocess.run(["umount", run], capture_output=True)
+    remove_local_images(data)

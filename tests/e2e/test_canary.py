@@ -6,19 +6,16 @@ is rolled back within the watch window while a load runs, with no failed
 request after the rollback, the numbers in its log and its status
 rolled-back; the old version never stopped serving."""
 
-import os
 import threading
 import time
 
 import pytest
 import requests
 
-from ferry import Ferryd, binary, free_port
+from ferry import cleanup, gateway_ferryd, hello_files, hello_repo, serve_hello
 from cnihold import BridgeHold
-from gitserve import Repo
 from openapi_check import Description
 from test_deploy import active, deps, settle
-from test_rollout import cleanup, hello_files
 
 # GREETING=flaky: about half the answers are 500 (busybox ash's $RANDOM)
 INDEX_CGI = """#!/bin/sh
@@ -72,24 +69,14 @@ class TimedLoad:
 def d(tmp_path_factory):
     root = tmp_path_factory.mktemp("canary")
     data = str(root / "data")
-    gw = free_port()
-    f = Ferryd(data, extra=["--gateway-listen", "127.0.0.1:%d" % gw,
-                            "--init-binary", binary("ferry-init")])
-    f.gw = gw
+    f = gateway_ferryd(data)
     hold = BridgeHold().__enter__()
     f.start()
     try:
         f.ok("project", "create", "demo")
-        repo = Repo(str(root), name="hello")
         files = hello_files()
         files["www/cgi-bin/index.cgi"] = INDEX_CGI
-        repo.commit(files, message="hello")
-        os.chmod(os.path.join(repo.work, "www/cgi-bin/index.cgi"), 0o755)
-        repo.commit({}, message="executable cgi")
-        f.ok("component", "create", "demo/hello", "--repo", repo.file_url)
-        f.ok("config", "set", "demo/hello", "GREETING=hello")
-        assert f.cli("build", "demo/hello", "--wait", timeout=600).rc == 0
-        assert f.cli("deploy", "demo/hello", "--wait", timeout=300).rc == 0
+        serve_hello(f, hello_repo(root, files))
         yield f
     finally:
         f.stop()

@@ -4,18 +4,15 @@ for the deployment that answered them, 5xx answers apart, with latency
 percentiles, served by GET .../components/C/metrics and `ferry metrics`,
 and kept per minute in the store (they survive a restart of ferryd)."""
 
-import os
 import time
 
 import pytest
 import requests
 
-from ferry import Ferryd, binary, free_port
+from ferry import cleanup, gateway_ferryd, hello_files, hello_repo, serve_hello
 from cnihold import BridgeHold
-from gitserve import Repo
 from openapi_check import Description
 from test_deploy import active
-from test_rollout import cleanup, hello_files
 
 FAIL_CGI = "#!/bin/sh\nprintf 'Status: 500 Internal Server Error\\r\\nContent-Type: text/plain\\r\\n\\r\\nboom\\n'\n"
 
@@ -24,25 +21,14 @@ FAIL_CGI = "#!/bin/sh\nprintf 'Status: 500 Internal Server Error\\r\\nContent-Ty
 def d(tmp_path_factory):
     root = tmp_path_factory.mktemp("metrics")
     data = str(root / "data")
-    gw = free_port()
-    f = Ferryd(data, extra=["--gateway-listen", "127.0.0.1:%d" % gw,
-                            "--init-binary", binary("ferry-init")])
-    f.gw = gw
+    f = gateway_ferryd(data)
     hold = BridgeHold().__enter__()
     f.start()
     try:
         f.ok("project", "create", "demo")
-        repo = Repo(str(root), name="hello")
         files = hello_files()
         files["www/cgi-bin/fail.cgi"] = FAIL_CGI
-        repo.commit(files, message="hello")
-        for n in ("index.cgi", "fail.cgi"):
-            os.chmod(os.path.join(repo.work, "www/cgi-bin", n), 0o755)
-        repo.commit({}, message="executable cgi")
-        f.ok("component", "create", "demo/hello", "--repo", repo.file_url)
-        f.ok("config", "set", "demo/hello", "GREETING=hello")
-        assert f.cli("build", "demo/hello", "--wait", timeout=600).rc == 0
-        assert f.cli("deploy", "demo/hello", "--wait", timeout=300).rc == 0
+        serve_hello(f, hello_repo(root, files, executable=("index.cgi", "fail.cgi")))
         yield f
     finally:
         f.stop()

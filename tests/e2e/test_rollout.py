@@ -8,30 +8,14 @@ and the replicas deliberately outlive ferryd), the tmpfs the podman driver
 mounts under the data dir, and the images this registry named."""
 
 import json
-import os
-import signal
-import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from ferry import ROOT, Ferryd, binary, free_port
-from gitserve import Repo, containers_env, remove_local_images, remove_network
-
-HELLO = os.path.join(ROOT, "examples", "hello")
-
-
-def hello_files():
-    files = {}
-    for base, _, names in os.walk(HELLO):
-        for n in names:
-            full = os.path.join(base, n)
-            with open(full) as f:
-                files[os.path.relpath(full, HELLO)] = f.read()
-    return files
-
+# cleanup and hello_files are imported from here by other test files
+from ferry import cleanup, gateway_ferryd, hello_files, hello_repo  # noqa: F401
 
 class Load:
     """Requests through the gateway from a few threads until stopped;
@@ -78,54 +62,16 @@ class Load:
         return self.total > 0 and not self.errors and all(200 <= c < 300 for c in self.codes)
 
 
-def cleanup(data):
-    """Removes, by id, what this ferryd's engine left running."""
-    env = containers_env(data)
-    try:
-        with open(os.path.join(data, "runtime-instance")) as f:
-            inst = f.read().strip()
-    except OSError:
-        inst = None
-    if inst:
-        p = subprocess.run(["podman", "ps", "-aq", "--no-trunc", "--filter", "label=ferry.instance=" + inst],
-                           env=env, capture_output=True, text=True)
-        for cid in p.stdout.split():
-            subprocess.run(["podman", "rm", "-f", "-t", "0", cid], env=env, capture_output=True)
-        p = subprocess.run(["podman", "network", "ls", "-q", "--filter", "label=ferry.instance=" + inst],
-                           env=env, capture_output=True, text=True)
-        for nid in p.stdout.split():
-            remove_network(nid, env)
-    try:
-        with open(os.path.join(data, "gateway", "haproxy.pid")) as f:
-            pid = int(f.read().strip())
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, signal.SIGTERM)
-        else:
-            os.kill(pid, signal.SIGTERM)
-    except (OSError, ValueError):
-        pass
-    run = os.path.join(data, "run")
-    if os.path.ismount(run):
-        subprocess.run(["umount", run], capture_output=True)
-    remove_local_images(data)
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("rollout")
     data = str(root / "data")
-    gw = free_port()
-    d = Ferryd(data, extra=["--gateway-listen", "127.0.0.1:%d" % gw,
-                            "--init-binary", binary("ferry-init")])
-    d.gw = gw
+    d = gateway_ferryd(data)
     d.root = str(root)
     d.start()
     try:
         d.ok("project", "create", "demo")
-        repo = Repo(str(root), name="hello")
-        repo.commit(hello_files(), message="hello")
-        os.chmod(os.path.join(repo.work, "www/cgi-bin/index.cgi"), 0o755)
-        repo.commit({}, message="executable cgi")
+        repo = hello_repo(root, hello_files())
         d.repo = repo
         d.ok("component", "create", "demo/hello", "--repo", repo.file_url)
         d.ok("config", "set", "demo/hello", "GREETING=hello")
