@@ -100,16 +100,21 @@ static void test_online_copy_while_writing(void **state)
 	assert_int_equal(store_exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)", &e), 0);
 	writing = 1;
 	assert_int_equal(pthread_create(&th, NULL, writer, NULL), 0);
-	usleep(100 * 1000);
+	/* copied while the writer writes: once it has written, and until it
+	 * has written more (waits, not sleeps: a loaded machine may not run
+	 * the writer for a while) */
+	for (int i = 0; i < 1000 && raw_int(db, "SELECT count(*) FROM t") == 0; i++)
+		usleep(10 * 1000);
 	snprintf(copy, sizeof(copy), "%s/copy.db", dir);
 	assert_int_equal(store_backup_copy(copy, &e), 0);
-	usleep(100 * 1000);
+	rows = raw_int(copy, "SELECT count(*) FROM t");
+	for (int i = 0; i < 1000 && raw_int(db, "SELECT count(*) FROM t") <= rows; i++)
+		usleep(10 * 1000);
 	writing = 0;
 	pthread_join(th, NULL);
 
 	assert_int_equal(store_file_check(copy, &version, &e), 0);
 	assert_int_equal(version, store_schema_latest());
-	rows = raw_int(copy, "SELECT count(*) FROM t");
 	assert_true(rows > 0);
 	assert_int_equal(rows % 2, 0);
 	/* the live store went on: it has more than the snapshot */
