@@ -960,13 +960,16 @@ static int pm_images(struct runtime *rt, struct runtime_image_list *ret, struct 
 	int rc, st;
 
 	/* an image removed while podman lists them (housekeeping's rmi, a
-	 * build's clean-up) fails the whole listing: list again */
+	 * build's clean-up) fails the whole listing: list again, after a
+	 * pause (housekeeping removes several in a row) */
 	for (int attempt = 1;; attempt++) {
+		struct timespec pause = { 0, 300 * 1000000L };
 		strbuf_reset(&out);
 		strbuf_reset(&err);
 		st = pm_call(p, argv, &out, &err, CALL_MS, e);
-		if (st <= 0 || attempt == 3 || !strstr(err.buf, "image not known"))
+		if (st <= 0 || attempt == 10 || !strstr(err.buf, "image not known"))
 			break;
+		nanosleep(&pause, NULL);
 	}
 	if (st > 0)
 		pm_fail(e, "list images", st, &err);
