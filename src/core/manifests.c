@@ -19,7 +19,7 @@
 #define READY_MAX_S 3600
 
 static struct {
-	char *instance, *ingress_class, *domain, *ingress_namespace;
+	char *instance, *ingress_class, *domain, *ingress_namespace, *gateway;
 	char *registry_host, *registry_username, *registry_password;
 	int missed_run_deadline_s;
 } opts;
@@ -30,10 +30,16 @@ void manifests_set_options(const struct manifests_options *o)
 	opts.ingress_class = xstrdup(o->ingress_class);
 	opts.domain = xstrdup(o->domain);
 	opts.ingress_namespace = xstrdup(o->ingress_namespace);
+	opts.gateway = xstrdup(o->gateway);
 	opts.registry_host = xstrdup(o->registry_host);
 	opts.registry_username = xstrdup(o->registry_username);
 	opts.registry_password = xstrdup(o->registry_password);
 	opts.missed_run_deadline_s = o->missed_run_deadline_s;
+}
+
+const char *manifests_gateway(void)
+{
+	return opts.gateway;
 }
 
 void manifests_set_instance(const char *instance)
@@ -198,6 +204,7 @@ int manifests_app_load(struct manifests_app *m, int64_t deployment_id, int redac
 	a->ingress_class = opts.ingress_class;
 	a->domain = opts.domain;
 	a->ingress_namespace = opts.ingress_namespace;
+	a->gateway = opts.gateway;
 	a->registry_host = opts.registry_host;
 	a->registry_username = opts.registry_username;
 	a->registry_password = opts.registry_password;

@@ -30,6 +30,7 @@ struct manifests_options {
 	const char *ingress_class;     /* NULL: the cluster's default class */
 	const char *domain;            /* Ingress host suffix; NULL: "localhost" */
 	const char *ingress_namespace; /* NULL: "ingress-nginx" */
+	const char *gateway;           /* "NAMESPACE/NAME": an HTTPRoute to that Gateway instead of an Ingress */
 	int missed_run_deadline_s;     /* CronJob startingDeadlineSeconds */
 	const char *registry_host;     /* with credentials: an imagePullSecret */
 	const char *registry_username;
@@ -38,6 +39,8 @@ struct manifests_options {
 
 /* Sets the options (once at start, before any request). */
 void manifests_set_options(const struct manifests_options *o);
+/* The --gateway option ("NAMESPACE/NAME"), or NULL (Ingresses). */
+const char *manifests_gateway(void);
 /* Sets the ferry.dev/instance label (the rollout engine's, at start). */
 void manifests_set_instance(const char *instance);
 

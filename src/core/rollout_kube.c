@@ -35,6 +35,9 @@
 #define RELIST_MS 10000
 #define UNDO_WAIT_S 60
 #define LABEL "ferry.dev/"
+/* the Gateway API's kind, by its full name (kubectl's short "httproutes"
+ * could be another group's) */
+#define HTTPROUTES "httproutes.gateway.networking.k8s.io"
 
 struct owner {
 	int64_t component_id, environment_id;
@@ -403,7 +406,8 @@ static void undo(const struct manifests_app *m, const char *ns, struct job *job,
 		char sel[256], extra[64];
 		snprintf(extra, sizeof(extra), LABEL "deployment-id=%lld", (long long)m->d.id);
 		kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
-		if (kubectl_delete(ke.k, ns, "deployments,services,ingresses,cronjobs", sel, &e) < 0)
+		if (kubectl_delete(ke.k, ns, manifests_gateway() ? "deployments,services,ingresses,cronjobs,"
+				   HTTPROUTES : "deployments,services,ingresses,cronjobs", sel, &e) < 0)
 			snprintf(note, size, "its objects could not be removed: %.600s", e.msg);
 		else
 			snprintf(note, size, "nothing served before it: its objects were removed");
@@ -610,7 +614,8 @@ static int kube_undeploy_run(struct job *job, struct ferr *e)
 	}
 	snprintf(extra, sizeof(extra), LABEL "component-id=%lld", (long long)o.component_id);
 	kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
-	if (kubectl_delete(ke.k, ns, "ingresses,services,deployments,cronjobs,jobs,secrets", sel, e) < 0) {
+	if (kubectl_delete(ke.k, ns, manifests_gateway() ? HTTPROUTES ",ingresses,services,deployments,cronjobs,"
+			   "jobs,secrets" : "ingresses,services,deployments,cronjobs,jobs,secrets", sel, e) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -814,7 +819,8 @@ static int missing_objects(const json_t *objs, const char *ns, int64_t component
 
 	snprintf(extra, sizeof(extra), LABEL "component-id=%lld", (long long)component_id);
 	kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
-	if (kubectl_get(ke.k, ns, "deployments,services,ingresses,cronjobs,secrets", sel, &live, e) < 0)
+	if (kubectl_get(ke.k, ns, manifests_gateway() ? "deployments,services,ingresses,cronjobs,secrets,"
+			HTTPROUTES : "deployments,services,ingresses,cronjobs,secrets", sel, &live, e) < 0)
 		return -1;
 	out[0] = '\0';
 	json_array_foreach(objs, i, o) {

@@ -187,6 +187,7 @@ static void set_manifests_options(const struct config *c, const char *registry_p
 	struct manifests_options mo = {
 		.ingress_class = c->ingress_class,
 		.ingress_namespace = c->ingress_namespace,
+		.gateway = c->gateway,
 		.missed_run_deadline_s = c->missed_run_deadline,
 		.registry_username = c->registry_username,
 		.registry_password = registry_password,

@@ -30,7 +30,7 @@ void options_usage(FILE *f)
 	      "              [--build-runtime PATH] [--init-binary PATH]\n"
 	      "              [--console-dir DIR | --no-console] [--session-ttl SECONDS]\n"
 	      "              [--no-gateway-metrics] (no per-request log from the gateway)\n"
-	      "              [--ingress-class NAME] [--ingress-namespace NAME]\n"
+	      "              [--ingress-class NAME] [--ingress-namespace NAME] [--gateway NS/NAME]\n"
 	      "              [--secret-rules FILE] [--scanner trivy|grype]\n"
 	      "              [--execution-retention-days DAYS] [--missed-run-deadline SECONDS]\n"
 	      "              [--allow-local-repos] [--webhook-rate N]\n"
@@ -259,6 +259,7 @@ static const struct opt {
 	{ "init-binary", OPT_STRING, offsetof(struct config, init_binary), 0, 0, NULL, NULL },
 	{ "ingress-class", OPT_STRING, offsetof(struct config, ingress_class), 0, 0, NULL, NULL },
 	{ "ingress-namespace", OPT_STRING, offsetof(struct config, ingress_namespace), 0, 0, NULL, NULL },
+	{ "gateway", OPT_STRING, offsetof(struct config, gateway), 0, 0, NULL, NULL },
 	{ "build-runtime", OPT_STRING, offsetof(struct config, build_runtime), 0, 0, NULL, NULL },
 	{ "console-dir", OPT_STRING, offsetof(struct config, console_dir), 0, 0, NULL, NULL },
 	{ "no-console", OPT_FLAG, offsetof(struct config, no_console), 0, 0, NULL, NULL },
@@ -349,6 +350,17 @@ static int check_combinations(const struct config *c)
 	if (strcmp(c->runtime, "kubernetes") && (c->kubeconfig || c->kube_context || c->kubectl)) {
 		fprintf(stderr, "ferryd: --kubeconfig, --kube-context and --kubectl go with --runtime kubernetes\n");
 		return -1;
+	}
+	if (c->gateway) {
+		const char *sl = strchr(c->gateway, '/');
+		size_t n = strlen(c->gateway);
+		if (!sl || sl == c->gateway || !sl[1] || strchr(sl + 1, '/') || n > 253 ||
+		    strspn(c->gateway, "abcdefghijklmnopqrstuvwxyz0123456789-./") != n) {
+			fprintf(stderr, "ferryd: --gateway \"%s\": say which Gateway the HTTPRoutes attach to "
+				"as NAMESPACE/NAME (lowercase DNS names), e.g. --gateway gateway-system/public\n",
+				c->gateway);
+			return -1;
+		}
 	}
 	if (!strcmp(c->runtime, "kubernetes") && !c->registry) {
 		fprintf(stderr, "ferryd: --runtime kubernetes needs --registry URL, a registry the cluster's "

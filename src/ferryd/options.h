@@ -40,6 +40,7 @@ struct config {
 	int session_ttl;
 	const char *ingress_class;
 	const char *ingress_namespace;
+	const char *gateway;           /* --gateway NAMESPACE/NAME: HTTPRoutes instead of Ingresses */
 	const char *build_runtime;
 	struct sandbox_config sandbox;
 	int max_connections;

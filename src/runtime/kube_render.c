@@ -180,9 +180,17 @@ static json_t *render_network_policy(const struct kube_app *a, const char *ns)
 	json_t *from = json_array(), *ing = json_object();
 
 	json_array_append_new(from, json_pack("{s:{}}", "podSelector"));
-	json_array_append_new(from, json_pack("{s:{s:{s:s}}}", "namespaceSelector", "matchLabels",
-					      "kubernetes.io/metadata.name",
-					      a->ingress_namespace ? a->ingress_namespace : "ingress-nginx"));
+	if (a->gateway) {
+		/* the Gateway's controller forwards from the Gateway's namespace */
+		char gns[KUBE_NAME_MAX + 1];
+		snprintf(gns, sizeof(gns), "%.*s", (int)strcspn(a->gateway, "/"), a->gateway);
+		json_array_append_new(from, json_pack("{s:{s:{s:s}}}", "namespaceSelector", "matchLabels",
+						      "kubernetes.io/metadata.name", gns));
+	} else {
+		json_array_append_new(from, json_pack("{s:{s:{s:s}}}", "namespaceSelector", "matchLabels",
+						      "kubernetes.io/metadata.name",
+						      a->ingress_namespace ? a->ingress_namespace : "ingress-nginx"));
+	}
 	json_object_set_new(ing, "from", from);
 	json_object_set_new(o, "spec", json_pack("{s:{}, s:[s], s:[o]}", "podSelector", "policyTypes",
 						 "Ingress", "ingress", ing));
@@ -559,6 +567,39 @@ static json_t *render_ingress(const struct kube_app *a, const char *ns)
 	return o;
 }
 
+/* The Gateway API's HTTPRoute serving the same host and paths as the
+ * Ingress would, attached to the Gateway a->gateway names. */
+static json_t *render_httproute(const struct kube_app *a, const char *ns)
+{
+	char host[300], gns[KUBE_NAME_MAX + 1];
+	json_t *o = object_new("gateway.networking.k8s.io/v1", "HTTPRoute", a->component, ns, component_labels(a));
+	json_t *rules = json_array();
+	size_t glen = strcspn(a->gateway, "/");
+
+	snprintf(gns, sizeof(gns), "%.*s", (int)glen, a->gateway);
+	snprintf(host, sizeof(host), "%s.%s.%s.%s", a->component, a->project, a->environment,
+		 a->domain ? a->domain : "localhost");
+	for (size_t i = 0; i < a->nendpoints; i++) {
+		const struct kube_endpoint *ep = &a->endpoints[i];
+		char path[300];
+		size_t n;
+		if (!ep->routed)
+			continue;
+		snprintf(path, sizeof(path), "%s", ep->base_path ? ep->base_path : "/");
+		n = strlen(path);
+		if (n > 1 && path[n - 1] == '/')
+			path[n - 1] = '\0';
+		json_array_append_new(rules, json_pack("{s:[{s:{s:s, s:s}}], s:[{s:s, s:i}]}",
+			"matches", "path", "type", "PathPrefix", "value", path,
+			"backendRefs", "name", a->component, "port", ep->port));
+	}
+	json_object_set_new(o, "spec", json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[s], s:o}",
+		"parentRefs", "group", "gateway.networking.k8s.io", "kind", "Gateway",
+		"namespace", gns, "name", a->gateway + glen + (a->gateway[glen] ? 1 : 0),
+		"hostnames", host, "rules", rules));
+	return o;
+}
+
 static int has_routes(const struct kube_app *a)
 {
 	for (size_t i = 0; i < a->nendpoints; i++)
@@ -662,7 +703,7 @@ int kube_render(const struct kube_app *a, json_t **ret, struct ferr *e)
 		if (a->nendpoints)
 			json_array_append_new(out, render_service(a, ns));
 		if (has_routes(a))
-			json_array_append_new(out, render_ingress(a, ns));
+			json_array_append_new(out, a->gateway ? render_httproute(a, ns) : render_ingress(a, ns));
 		break;
 	case KUBE_SCHEDULED_TASK: {
 		json_t *cj = NULL;

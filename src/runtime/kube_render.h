@@ -121,6 +121,8 @@ struct kube_app {
 	const char *ingress_class;  /* NULL: none given (the cluster's default) */
 	const char *domain;         /* host suffix; NULL: "localhost" */
 	const char *ingress_namespace; /* where the controller runs; NULL: "ingress-nginx" */
+	const char *gateway;        /* "NAMESPACE/NAME" of a Gateway API Gateway: an HTTPRoute
+				       attached to it instead of an Ingress (NULL: Ingress) */
 	/* registry credentials (imagePullSecret); NULL: none needed */
 	const char *registry_host;
 	const char *registry_username;

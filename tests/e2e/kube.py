@@ -20,6 +20,7 @@ from ferry import ROOT, free_port
 
 BUILD = os.path.join(ROOT, "tests", "k8s", "build-control-plane")
 KWOK_STAGES = os.path.join(ROOT, "tests", "k8s", "kwok-stages.yaml")
+GATEWAY_API_VERSION = "v1.3.0"   # as tests/k8s/build-control-plane pins it
 # what every simulated container writes (kwok's ClusterLogs), in the CRI
 # log format a kubelet reads
 POD_LINES = ["hello from a pod kwok simulates", "second line"]
@@ -113,6 +114,15 @@ class ControlPlane:
                 return f.read()
         except OSError:
             return ""
+
+    def install_gateway_api(self):
+        """The Gateway API's standard CRDs (tests/k8s/build-control-plane
+        fetched them from sigs.k8s.io/gateway-api), established."""
+        path = os.path.join(os.path.dirname(self.bin), "gateway-api-" + GATEWAY_API_VERSION,
+                            "standard-install.yaml")
+        self.kubectl("apply", "--server-side", "-f", path)
+        self.kubectl("wait", "--for", "condition=Established", "--timeout", "60s",
+                     "crd/httproutes.gateway.networking.k8s.io", "crd/gateways.gateway.networking.k8s.io")
 
     def diagnose(self):
         """For a failing test's message: which part of the control plane

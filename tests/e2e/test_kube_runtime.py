@@ -163,8 +163,10 @@ def test_in_cluster_service_account_credentials(k, tmp_path, monkeypatch):
         ns = "incluster-development"
         dep = get(cp, "-n", ns, "deployment", "hello")
         assert dep["status"]["availableReplicas"] == 1
-        r = f.cli("logs", "runtime", "incluster/hello", "--env", "development", timeout=60)
-        assert r.rc == 0 and POD_LINES[0] in r.out, r
+        # the pod's log through the API server and the (kwok) kubelet, as
+        # the service account (pods/log); kwok may serve it a moment late
+        wait_for("the pod's log", lambda: POD_LINES[0] in f.cli("logs", "runtime", "incluster/hello", "--env",
+                                                                "development", timeout=60).out, timeout=30)
         # every write there (the test itself only reads, as admin) was the
         # service account's, and so were the log reads
         users = set()
@@ -463,6 +465,73 @@ def test_runs_a_cronjob_starts_are_recorded_as_executions(k):
                    for r in e.get("replicas", [])), st
     finally:
         d.cli("undeploy", "demo/minutely", "--env", "development", timeout=120)
+
+
+def test_gateway_api_httproute_instead_of_an_ingress(k, tmp_path):
+    """ferryd --gateway NS/NAME: each routed component gets a Gateway API
+    HTTPRoute attached to that Gateway (the standard CRDs from the
+    official sigs.k8s.io/gateway-api module installed in the API server,
+    which validates every route ferry sends) instead of an Ingress."""
+    cp = k.cp
+    cp.install_gateway_api()
+    cp.kubectl("apply", "--server-side", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gateway-system"}},
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "test"},
+         "spec": {"controllerName": "example.com/none"}},
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+         "metadata": {"name": "public", "namespace": "gateway-system"},
+         "spec": {"gatewayClassName": "test", "listeners": [
+             {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": {"namespaces": {"from": "All"}}}]}}]}))
+    bad = Ferryd(str(tmp_path / "bad"), extra=["--runtime", "kubernetes", "--registry", k.reg.url,
+                                               "--gateway", "public"])
+    with pytest.raises(RuntimeError) as ex:
+        bad.start()
+    assert "NAMESPACE/NAME" in str(ex.value), ex.value
+    data = str(tmp_path / "data")
+    f = Ferryd(data, extra=["--runtime", "kubernetes", "--registry", k.reg.url, "--kubeconfig", k.kc,
+                            "--kubectl", os.path.join(cp.bin, "kubectl"), "--gateway", "gateway-system/public"])
+    f.start()
+    ns = "gw-development"
+    try:
+        f.ok("project", "create", "gw")
+        f.ok("component", "create", "gw/hello", "--repo", k.repo.file_url)
+        f.ok("config", "set", "gw/hello", "GREETING=through-a-gateway")
+        r = f.cli("build", "gw/hello", "--wait", "--json", timeout=600)
+        assert r.rc == 0, r
+        r = f.cli("deploy", "gw/hello", "--wait", timeout=300)
+        assert r.rc == 0, (r, f.log()[-3000:])
+        route = get(cp, "-n", ns, "httproute", "hello")
+        spec = route["spec"]
+        assert spec["parentRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                       "namespace": "gateway-system", "name": "public"}], spec
+        assert spec["hostnames"] == ["hello.gw.development.localhost"]
+        svc = get(cp, "-n", ns, "service", "hello")
+        assert spec["rules"][0]["matches"][0]["path"] == {"type": "PathPrefix", "value": "/"}
+        assert spec["rules"][0]["backendRefs"][0]["name"] == "hello"
+        assert spec["rules"][0]["backendRefs"][0]["port"] == svc["spec"]["ports"][0]["port"]
+        assert route["metadata"]["labels"]["ferry.dev/component"] == "hello"
+        assert get(cp, "-n", ns, "ingresses")["items"] == []
+        pol = get(cp, "-n", ns, "networkpolicy", "ferry-same-environment")
+        assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}} \
+            in pol["spec"]["ingress"][0]["from"], pol
+        m = f.ok("manifests", "gw/hello", "--env", "development")
+        assert [o["kind"] for o in m["objects"]][-1] == "HTTPRoute"
+        # quiet once applied: the reconciler finds the route (no repair)
+        time.sleep(7)
+        dep = active(f, "development", "gw/hello")
+        assert "drift repaired" not in events(f, dep["id"])
+        # deleted by hand: back, recorded
+        cp.kubectl("delete", "httproute", "hello", "-n", ns, "--wait=true")
+        wait_for("the HTTPRoute to be back", lambda: cp.kubectl("get", "httproute", "hello", "-n", ns,
+                                                                check=False).returncode == 0, timeout=60)
+        wait_for("the repair in the rollout log", lambda: "HTTPRoute hello was missing" in events(f, dep["id"]),
+                 timeout=30)
+        r = f.cli("undeploy", "gw/hello", "--env", "development", timeout=120)
+        assert r.rc == 0, r
+        wait_for("the HTTPRoute to go", lambda: get(cp, "-n", ns, "httproutes")["items"] == [], timeout=60)
+    finally:
+        f.stop()
+        remove_local_images_for(f.data, "127.0.0.1:%d" % k.reg.port)
 
 
 def test_a_readiness_that_never_passes_is_undone(k):
