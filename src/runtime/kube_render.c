@@ -534,6 +534,30 @@ static json_t *render_service(const struct kube_app *a, const char *ns)
 	return o;
 }
 
+/* An endpoint's base path as a route's prefix: "/api/" -> "/api" (a
+ * Prefix match takes /api, /api/ and /api/x, as the gateway's base path
+ * does); "/" stays. */
+static void route_path(const struct kube_endpoint *ep, char *out, size_t size)
+{
+	size_t n;
+
+	snprintf(out, size, "%s", ep->base_path ? ep->base_path : "/");
+	n = strlen(out);
+	if (n > 1 && out[n - 1] == '/')
+		out[n - 1] = '\0';
+}
+
+/* parentRefs naming the Gateway "NS/NAME" of --gateway. */
+static json_t *gateway_parent_refs(const struct kube_app *a)
+{
+	char gns[KUBE_NAME_MAX + 1];
+	size_t glen = strcspn(a->gateway, "/");
+
+	snprintf(gns, sizeof(gns), "%.*s", (int)glen, a->gateway);
+	return json_pack("[{s:s, s:s, s:s, s:s}]", "group", "gateway.networking.k8s.io", "kind", "Gateway",
+			 "namespace", gns, "name", a->gateway + glen + (a->gateway[glen] ? 1 : 0));
+}
+
 static json_t *render_ingress(const struct kube_app *a, const char *ns)
 {
 	char host[300];
@@ -545,15 +569,9 @@ static json_t *render_ingress(const struct kube_app *a, const char *ns)
 	for (size_t i = 0; i < a->nendpoints; i++) {
 		const struct kube_endpoint *ep = &a->endpoints[i];
 		char path[300], pn[16];
-		size_t n;
 		if (!ep->routed)
 			continue;
-		/* "/api/" → "/api": Prefix matches /api, /api/ and /api/x, as
-		 * the gateway's base path does */
-		snprintf(path, sizeof(path), "%s", ep->base_path ? ep->base_path : "/");
-		n = strlen(path);
-		if (n > 1 && path[n - 1] == '/')
-			path[n - 1] = '\0';
+		route_path(ep, path, sizeof(path));
 		port_name(pn, ep, i);
 		json_array_append_new(paths, json_pack("{s:s, s:s, s:{s:{s:s, s:{s:s}}}}", "path", path,
 						       "pathType", "Prefix", "backend", "service",
@@ -571,32 +589,57 @@ static json_t *render_ingress(const struct kube_app *a, const char *ns)
  * Ingress would, attached to the Gateway a->gateway names. */
 static json_t *render_httproute(const struct kube_app *a, const char *ns)
 {
-	char host[300], gns[KUBE_NAME_MAX + 1];
+	char host[300];
 	json_t *o = object_new("gateway.networking.k8s.io/v1", "HTTPRoute", a->component, ns, component_labels(a));
 	json_t *rules = json_array();
-	size_t glen = strcspn(a->gateway, "/");
 
-	snprintf(gns, sizeof(gns), "%.*s", (int)glen, a->gateway);
 	snprintf(host, sizeof(host), "%s.%s.%s.%s", a->component, a->project, a->environment,
 		 a->domain ? a->domain : "localhost");
 	for (size_t i = 0; i < a->nendpoints; i++) {
 		const struct kube_endpoint *ep = &a->endpoints[i];
 		char path[300];
-		size_t n;
 		if (!ep->routed)
 			continue;
-		snprintf(path, sizeof(path), "%s", ep->base_path ? ep->base_path : "/");
-		n = strlen(path);
-		if (n > 1 && path[n - 1] == '/')
-			path[n - 1] = '\0';
+		route_path(ep, path, sizeof(path));
 		json_array_append_new(rules, json_pack("{s:[{s:{s:s, s:s}}], s:[{s:s, s:i}]}",
 			"matches", "path", "type", "PathPrefix", "value", path,
 			"backendRefs", "name", a->component, "port", ep->port));
 	}
-	json_object_set_new(o, "spec", json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[s], s:o}",
-		"parentRefs", "group", "gateway.networking.k8s.io", "kind", "Gateway",
-		"namespace", gns, "name", a->gateway + glen + (a->gateway[glen] ? 1 : 0),
+	json_object_set_new(o, "spec", json_pack("{s:o, s:[s], s:o}", "parentRefs", gateway_parent_refs(a),
 		"hostnames", host, "rules", rules));
+	return o;
+}
+
+/* The gateway's by-path URL, /<project>/<environment>/<component><basePath>,
+ * as a second HTTPRoute on every host the Gateway serves: the prefix is
+ * stripped, the base path kept and X-Forwarded-Prefix set, as the podman
+ * gateway does (docs/gateway.md). */
+static json_t *render_httproute_by_path(const struct kube_app *a, const char *ns)
+{
+	char name[KUBE_NAME_MAX + 16], prefix[300];
+	json_t *o, *rules = json_array();
+
+	snprintf(name, sizeof(name), "%s-by-path", a->component);
+	snprintf(prefix, sizeof(prefix), "/%s/%s/%s", a->project, a->environment, a->component);
+	o = object_new("gateway.networking.k8s.io/v1", "HTTPRoute", name, ns, component_labels(a));
+	for (size_t i = 0; i < a->nendpoints; i++) {
+		const struct kube_endpoint *ep = &a->endpoints[i];
+		char base[300], match[600];
+		if (!ep->routed)
+			continue;
+		route_path(ep, base, sizeof(base));
+		snprintf(match, sizeof(match), "%s%s", prefix, strcmp(base, "/") ? base : "");
+		json_array_append_new(rules, json_pack(
+			"{s:[{s:{s:s, s:s}}], s:[{s:s, s:{s:{s:s, s:s}}}, {s:s, s:{s:[{s:s, s:s}]}}], s:[{s:s, s:i}]}",
+			"matches", "path", "type", "PathPrefix", "value", match,
+			"filters", "type", "URLRewrite", "urlRewrite", "path", "type", "ReplacePrefixMatch",
+			"replacePrefixMatch", base,
+			"type", "RequestHeaderModifier", "requestHeaderModifier", "add", "name",
+			"X-Forwarded-Prefix", "value", prefix,
+			"backendRefs", "name", a->component, "port", ep->port));
+	}
+	json_object_set_new(o, "spec", json_pack("{s:o, s:o}", "parentRefs", gateway_parent_refs(a),
+		"rules", rules));
 	return o;
 }
 
@@ -702,8 +745,12 @@ int kube_render(const struct kube_app *a, json_t **ret, struct ferr *e)
 		json_array_append_new(out, render_deployment(a, ns));
 		if (a->nendpoints)
 			json_array_append_new(out, render_service(a, ns));
-		if (has_routes(a))
-			json_array_append_new(out, a->gateway ? render_httproute(a, ns) : render_ingress(a, ns));
+		if (has_routes(a) && a->gateway) {
+			json_array_append_new(out, render_httproute(a, ns));
+			json_array_append_new(out, render_httproute_by_path(a, ns));
+		} else if (has_routes(a)) {
+			json_array_append_new(out, render_ingress(a, ns));
+		}
 		break;
 	case KUBE_SCHEDULED_TASK: {
 		json_t *cj = NULL;

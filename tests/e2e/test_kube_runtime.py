@@ -510,6 +510,17 @@ def test_gateway_api_httproute_instead_of_an_ingress(k, tmp_path):
         assert spec["rules"][0]["backendRefs"][0]["name"] == "hello"
         assert spec["rules"][0]["backendRefs"][0]["port"] == svc["spec"]["ports"][0]["port"]
         assert route["metadata"]["labels"]["ferry.dev/component"] == "hello"
+        # the by-path URL, on any host of the Gateway: prefix stripped, base path kept
+        by_path = get(cp, "-n", ns, "httproute", "hello-by-path")["spec"]
+        assert "hostnames" not in by_path, by_path
+        assert by_path["parentRefs"] == spec["parentRefs"]
+        rule = by_path["rules"][0]
+        assert rule["matches"][0]["path"] == {"type": "PathPrefix", "value": "/gw/development/hello"}, rule
+        assert {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch",
+                                                               "replacePrefixMatch": "/"}}} in rule["filters"], rule
+        assert {"type": "RequestHeaderModifier", "requestHeaderModifier": {"add": [
+            {"name": "X-Forwarded-Prefix", "value": "/gw/development/hello"}]}} in rule["filters"], rule
+        assert rule["backendRefs"][0]["name"] == "hello"
         assert get(cp, "-n", ns, "ingresses")["items"] == []
         pol = get(cp, "-n", ns, "networkpolicy", "ferry-same-environment")
         assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}} \

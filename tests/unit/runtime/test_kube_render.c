@@ -316,6 +316,43 @@ static void test_service_ingress_and_network_policy(void **state)
 	json_decref(objs);
 }
 
+/* --gateway: two HTTPRoutes instead of the Ingress, one by host, one for
+ * the by-path URL with the prefix stripped and the base path kept. */
+static void test_httproutes_by_host_and_by_path(void **state)
+{
+	struct kube_app a = service_app();
+	struct ferr e = FERR_INIT;
+	json_t *objs, *host, *path, *rule, *filters;
+
+	(void)state;
+	a.gateway = "gateway-system/public";
+	assert_int_equal(kube_render(&a, &objs, &e), 0);
+	assert_null(find(objs, "Ingress", NULL));
+	host = find(objs, "HTTPRoute", "cart");
+	assert_non_null(host);
+	assert_string_equal(json_string_value(json_array_get(json_at(host, "spec.hostnames"), 0)),
+			    "cart.shop.production.localhost");
+	assert_string_equal(str_at(json_array_get(json_at(host, "spec.parentRefs"), 0), "namespace"),
+			    "gateway-system");
+	assert_string_equal(str_at(json_array_get(json_at(host, "spec.parentRefs"), 0), "name"), "public");
+	path = find(objs, "HTTPRoute", "cart-by-path");
+	assert_non_null(path);
+	assert_null(json_at(path, "spec.hostnames"));
+	assert_string_equal(str_at(path, "metadata.labels.ferry.dev/component-id"), "11");
+	assert_int_equal(json_array_size(json_at(path, "spec.rules")), 1);
+	rule = json_array_get(json_at(path, "spec.rules"), 0);
+	assert_string_equal(str_at(json_array_get(json_at(rule, "matches"), 0), "path.value"),
+			    "/shop/production/cart/api");
+	filters = json_at(rule, "filters");
+	assert_string_equal(str_at(json_array_get(filters, 0), "urlRewrite.path.type"), "ReplacePrefixMatch");
+	assert_string_equal(str_at(json_array_get(filters, 0), "urlRewrite.path.replacePrefixMatch"), "/api");
+	assert_string_equal(str_at(json_array_get(json_at(json_array_get(filters, 1),
+							  "requestHeaderModifier.add"), 0), "value"),
+			    "/shop/production/cart");
+	assert_int_equal(json_integer_value(json_at(json_array_get(json_at(rule, "backendRefs"), 0), "port")), 8080);
+	json_decref(objs);
+}
+
 static void test_scheduled_task_cronjob(void **state)
 {
 	struct kube_app a = service_app();
@@ -436,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_redacted_secret_names_keys_only),
 		cmocka_unit_test(test_pull_secret_only_with_credentials),
 		cmocka_unit_test(test_service_ingress_and_network_policy),
+		cmocka_unit_test(test_httproutes_by_host_and_by_path),
 		cmocka_unit_test(test_scheduled_task_cronjob),
 		cmocka_unit_test(test_execution_job),
 		cmocka_unit_test(test_names),
