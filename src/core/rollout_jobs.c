@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/deployment_record.h"
 #include "core/rollout_engine.h"
 #include "core/rollout_policy.h"
 #include "core/rollout_watch.h"
 #include "core/rollout_int.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "store/store.h"
 #include "lib/banned.h"
@@ -109,6 +111,52 @@ static int olds_load(const struct plan *p, struct runtime_replica_list *all,
  * pending when the job took it, so none of its replicas can exist yet.
  * Returns 0 when the deployment ended active or failed, -1 when
  * interrupted by a shutdown (the job is re-queued and resumes). */
+/* How long a rollout waits for HAProxy that is down (killed, restarting:
+ * the reconciler's supervision brings it back within a second or two)
+ * before the rollout fails. */
+#define GATEWAY_DOWN_WAIT_MS 30000
+
+/* 1 when e says the gateway is down and the rollout may wait for it a
+ * little longer (e cleared, after a pause), else 0 with e kept. *until:
+ * 0 before the first wait. */
+static int gateway_down_wait(const struct plan *p, long long *until, struct ferr *e)
+{
+	if (strcmp(e->code, "gateway_down"))
+		return 0;
+	if (!*until) {
+		*until = mono_ms() + GATEWAY_DOWN_WAIT_MS;
+		deployment_event(p->d.id, "the gateway is down (%s): waiting up to %d s for it", e->msg,
+				 GATEWAY_DOWN_WAIT_MS / 1000);
+	}
+	if (mono_ms() >= *until)
+		return 0;
+	ferr_clear(e);
+	usleep(200 * 1000);
+	return 1;
+}
+
+static int routes_apply(const struct plan *p, struct ferr *e)
+{
+	long long until = 0;
+	int rc;
+
+	while ((rc = gw_routes_apply(p, e)) < 0 && gateway_down_wait(p, &until, e))
+		;
+	return rc;
+}
+
+static int server_up(const struct plan *p, const struct runtime_replica *r, struct ferr *e)
+{
+	long long until = 0;
+	int rc;
+
+	while ((rc = gw_server_up(p, r, e)) < 0 && gateway_down_wait(p, &until, e))
+		;
+	if (rc == 0 && until)
+		deployment_event(p->d.id, "the gateway answers again");
+	return rc;
+}
+
 static int roll(struct job *job, struct plan *p, int fresh, struct ferr *e)
 {
 	struct runtime_replica_list all = RUNTIME_REPLICA_LIST_INIT;
@@ -123,7 +171,7 @@ static int roll(struct job *job, struct plan *p, int fresh, struct ferr *e)
 	int deferred = fresh && !policy;
 
 	if (runtime_ensure_network(eng.rt, p->d.project, p->d.environment, e) < 0 ||
-	    gw_routes_apply(p, e) < 0 || (!deferred && olds_load(p, &all, &olds, &nolds, e) < 0)) {
+	    routes_apply(p, e) < 0 || (!deferred && olds_load(p, &all, &olds, &nolds, e) < 0)) {
 		snprintf(why, sizeof(why), "%s", e->msg);
 		rollout_abort(p, why);
 		runtime_replica_list_release(&all);
@@ -170,7 +218,7 @@ static int roll(struct job *job, struct plan *p, int fresh, struct ferr *e)
 			goto out;
 		}
 		deployment_event(p->d.id, "replica %d: ready (%s)", i, why);
-		if (gw_server_up(p, &cur, e) < 0)
+		if (server_up(p, &cur, e) < 0)
 			goto fail_e;
 		rep_set_ready(cur.id, cur.deployment, cur.replica, 1);
 		news[i] = cur;

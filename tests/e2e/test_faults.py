@@ -91,14 +91,20 @@ def test_a_build_waits_while_the_registry_is_down_then_pushes(d):
     pid = health(d)["parts"]["registry"]["pid"]
     d.big.commit({"v2": "2\n"}, message="again")
     b = d.ok("build", "demo/big")
-    # the registry is frozen before the push: while the image is built
-    # (from the local base) or scanned; the scan alone can be over in a
-    # few milliseconds
+    # the registry is frozen before the push: once the image step is past
+    # FROM (which asks the registry for the base image), or while the scan
+    # runs; the scan alone can be over in a few milliseconds
     def before_the_push():
-        x = d.ok("build", "show", b["id"])
+        x = d.api("GET", "/api/v1/builds/%d" % b["id"]).json()
         steps = {s["name"]: s["status"] for s in x["steps"]}
-        if "running" in (steps.get("image"), steps.get("scan")):
+        if steps.get("scan") == "running":
             return True
+        if steps.get("image") == "running":
+            lines = d.api("GET", "/api/v1/builds/%d/log" % b["id"]).json()
+            if isinstance(lines, dict):
+                lines = lines.get("lines", [])
+            if any(line.get("text", "").startswith("STEP 2/") for line in lines):
+                return True
         return "ended" if x["status"] in ("succeeded", "failed", "cancelled") else None
     assert wait_for("the image or scan step", before_the_push, timeout=600, step=0.05) is True
     # frozen: it accepts connections and never answers, longer than
