@@ -15,6 +15,7 @@
 #include "core/parts.h"
 #include "pipeline/registry.h"
 #include "lib/pidfile.h"
+#include "lib/strbuf.h"
 #include "store/store.h"
 #include "lib/banned.h"
 
@@ -52,14 +53,19 @@ json_t *health_registry_part(void)
 /* HAProxy: started once something is deployed; its pid in DATA/gateway. */
 json_t *health_gateway_part(void)
 {
-	char path[4096];
+	struct strbuf path = STRBUF_INIT;
+	json_t *out;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/gateway/haproxy.pid", core.data_dir);
-	if (access(path, F_OK) < 0)
-		return json_pack("{s:s}", "state", "not started");
-	pid = pidfile_read(path);
-	return json_pack("{s:s, s:i}", "state", pid_running(pid) ? "up" : "down", "pid", (int)pid);
+	pidfile_path(&path, core.data_dir, PIDFILE_GATEWAY);
+	if (access(path.buf, F_OK) < 0) {
+		out = json_pack("{s:s}", "state", "not started");
+	} else {
+		pid = pidfile_read(path.buf);
+		out = json_pack("{s:s, s:i}", "state", pid_running(pid) ? "up" : "down", "pid", (int)pid);
+	}
+	strbuf_release(&path);
+	return out;
 }
 
 /* What the supervisors saw: restarts of the registry and the gateway, and

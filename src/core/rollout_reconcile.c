@@ -21,6 +21,8 @@
 #include "core/rollout_int.h"
 #include "core/rollout_kube.h"
 #include "lib/log.h"
+#include "lib/pidfile.h"
+#include "lib/strbuf.h"
 #include "store/store.h"
 #include "lib/banned.h"
 
@@ -329,47 +331,95 @@ static void routes_release(struct sync_route *sr, size_t nsr)
 	free(sr);
 }
 
+/* What a pass over the served deployments works from, and what it builds:
+ * the deployments the store wants, the runtime's replicas, the plans taken
+ * (released together) and the gateway routes collected from them. */
+struct route_pass {
+	struct want *w;
+	size_t nw;
+	struct runtime_replica_list l;
+	struct plan **plans;
+	size_t nplans;
+	struct sync_route *sr;
+	size_t nsr;
+};
+
+#define ROUTE_PASS_INIT { .l = RUNTIME_REPLICA_LIST_INIT }
+
+/* Loads the wants and the runtime's replicas, with room for every want's
+ * plan and routes. Returns 0 or -1 with e set (release rp either way). */
+static int route_pass_load(struct route_pass *rp, struct ferr *e)
+{
+	if (wants_load(&rp->w, &rp->nw, e) < 0 || runtime_list(eng.rt, NULL, &rp->l, e) < 0)
+		return -1;
+	rp->plans = calloc(rp->nw + 1, sizeof(*rp->plans));
+	rp->sr = calloc(rp->nw * MAX_ROUTES + 1, sizeof(*rp->sr));
+	if (!rp->plans || !rp->sr)
+		abort();
+	return 0;
+}
+
+/* The plan of want i, held until route_pass_release; NULL (logged) when
+ * it cannot be built. */
+static struct plan *route_pass_plan(struct route_pass *rp, size_t i)
+{
+	struct ferr pe = FERR_INIT;
+	struct plan *p;
+
+	if (plan_get(rp->w[i].id, &p, &pe) < 0) {
+		log_warnx("event=plan_failed deployment=%lld err=\"%s\"", rp->w[i].id, pe.msg);
+		return NULL;
+	}
+	rp->plans[rp->nplans++] = p;
+	return p;
+}
+
+/* Adds plan p's (want i's) routes and its ready replicas behind them. */
+static void route_pass_collect(struct route_pass *rp, const struct plan *p, size_t i)
+{
+	routes_collect(rp->sr, &rp->nsr, p, rp->w[i].id, &rp->l);
+}
+
+static void route_pass_release(struct route_pass *rp)
+{
+	routes_release(rp->sr, rp->nsr);
+	for (size_t i = 0; i < rp->nplans; i++)
+		plan_unref(rp->plans[i]);
+	free(rp->plans);
+	free(rp->w);
+	runtime_replica_list_release(&rp->l);
+}
+
 /* The first pass after a start: adopt replicas and make the gateway hold
  * exactly the served deployments' routes and servers. */
 static int first_pass(struct ferr *e)
 {
-	struct runtime_replica_list l = RUNTIME_REPLICA_LIST_INIT;
-	struct sync_route *sr = NULL;
-	struct want *w = NULL;
-	size_t nw = 0, nsr = 0, nsrv = 0;
-	struct plan **plans = NULL;
-	size_t nplans = 0;
-	char pidfile[4096];
+	struct route_pass rp = ROUTE_PASS_INIT;
+	const struct want *w;
+	size_t nw, nsrv = 0;
+	struct strbuf pidfile = STRBUF_INIT;
 	int rc = -1;
 
-	if (wants_load(&w, &nw, e) < 0 || runtime_list(eng.rt, NULL, &l, e) < 0)
+	if (route_pass_load(&rp, e) < 0)
 		goto out;
-	snprintf(pidfile, sizeof(pidfile), "%s/gateway/haproxy.pid", eng.data_dir);
-	if ((nw || access(pidfile, F_OK) == 0) && !engine_gateway(e))
+	w = rp.w;
+	nw = rp.nw;
+	pidfile_path(&pidfile, eng.data_dir, PIDFILE_GATEWAY);
+	if ((nw || access(pidfile.buf, F_OK) == 0) && !engine_gateway(e))
 		goto out;
-	plans = calloc(nw + 1, sizeof(*plans));
-	sr = calloc(nw * MAX_ROUTES + 1, sizeof(*sr));
-	if (!plans || !sr)
-		abort();
 	for (size_t i = 0; i < nw; i++) {
-		struct ferr pe = FERR_INIT;
-		struct plan *p;
+		struct plan *p = route_pass_plan(&rp, i);
 		int serving = 0;
 
-		if (plan_get(w[i].id, &p, &pe) < 0) {
-			log_warnx("event=plan_failed deployment=%lld err=\"%s\"", w[i].id, pe.msg);
-			continue;
-		}
-		plans[nplans++] = p;
-		if (p->task)
+		if (!p || p->task)
 			continue;
 		/* does the owner's active deployment still have a running replica? */
 		for (size_t k = 0; k < nw && !w[i].active; k++)
-			for (size_t m = 0; m < l.n && w[k].active && !strcmp(w[k].owner, w[i].owner); m++)
-				serving |= l.items[m].deployment == w[k].id &&
-					   l.items[m].state == RUNTIME_RUNNING;
-		for (size_t m = 0; m < l.n; m++) {
-			const struct runtime_replica *rep = &l.items[m];
+			for (size_t m = 0; m < rp.l.n && w[k].active && !strcmp(w[k].owner, w[i].owner); m++)
+				serving |= rp.l.items[m].deployment == w[k].id &&
+					   rp.l.items[m].state == RUNTIME_RUNNING;
+		for (size_t m = 0; m < rp.l.n; m++) {
+			const struct runtime_replica *rep = &rp.l.items[m];
 			char answer[PROBE_ANSWER_MAX];
 
 			if (rep->deployment != w[i].id || rep->state != RUNTIME_RUNNING ||
@@ -382,22 +432,18 @@ static int first_pass(struct ferr *e)
 				continue;
 			rep_set_ready(rep->id, rep->deployment, rep->replica, 1);
 		}
-		routes_collect(sr, &nsr, p, w[i].id, &l);
+		route_pass_collect(&rp, p, i);
 	}
 	if (eng.gw) {
-		if (routes_sync(sr, nsr, 0, &nsrv, e) < 0)
+		if (routes_sync(rp.sr, rp.nsr, 0, &nsrv, e) < 0)
 			goto out;
-		log_info("event=gateway_synced routes=%zu servers=%zu", nsr, nsrv);
+		log_info("event=gateway_synced routes=%zu servers=%zu", rp.nsr, nsrv);
 	}
-	log_info("event=replicas_adopted count=%zu", l.n);
+	log_info("event=replicas_adopted count=%zu", rp.l.n);
 	rc = 0;
 out:
-	routes_release(sr, nsr);
-	for (size_t i = 0; i < nplans; i++)
-		plan_unref(plans[i]);
-	free(plans);
-	free(w);
-	runtime_replica_list_release(&l);
+	strbuf_release(&pidfile);
+	route_pass_release(&rp);
 	return rc;
 }
 
@@ -410,45 +456,28 @@ out:
  * *ret_servers: what was restored. Returns 0 or -1 with e set. */
 static int gateway_restore(size_t *ret_routes, size_t *ret_servers, struct ferr *e)
 {
-	struct runtime_replica_list l = RUNTIME_REPLICA_LIST_INIT;
-	struct sync_route *sr = NULL;
-	struct plan **plans = NULL;
-	struct want *w = NULL;
-	size_t nw = 0, nsr = 0, nsrv = 0, nplans = 0;
+	struct route_pass rp = ROUTE_PASS_INIT;
+	size_t nsrv = 0;
 	int rc = -1;
 
-	if (wants_load(&w, &nw, e) < 0 || runtime_list(eng.rt, NULL, &l, e) < 0)
+	if (route_pass_load(&rp, e) < 0)
 		goto out;
-	plans = calloc(nw + 1, sizeof(*plans));
-	sr = calloc(nw * MAX_ROUTES + 1, sizeof(*sr));
-	if (!plans || !sr)
-		abort();
-	for (size_t i = 0; i < nw; i++) {
-		struct ferr pe = FERR_INIT;
+	for (size_t i = 0; i < rp.nw; i++) {
 		struct plan *p;
 
-		if (!w[i].active || owner_in_flux(w[i].owner, w, nw))
+		if (!rp.w[i].active || owner_in_flux(rp.w[i].owner, rp.w, rp.nw))
 			continue;
-		if (plan_get(w[i].id, &p, &pe) < 0) {
-			log_warnx("event=plan_failed deployment=%lld err=\"%s\"", w[i].id, pe.msg);
-			continue;
-		}
-		plans[nplans++] = p;
-		if (!p->task)
-			routes_collect(sr, &nsr, p, w[i].id, &l);
+		p = route_pass_plan(&rp, i);
+		if (p && !p->task)
+			route_pass_collect(&rp, p, i);
 	}
-	if (routes_sync(sr, nsr, 1, &nsrv, e) < 0)
+	if (routes_sync(rp.sr, rp.nsr, 1, &nsrv, e) < 0)
 		goto out;
-	*ret_routes = nsr;
+	*ret_routes = rp.nsr;
 	*ret_servers = nsrv;
 	rc = 0;
 out:
-	routes_release(sr, nsr);
-	for (size_t i = 0; i < nplans; i++)
-		plan_unref(plans[i]);
-	free(plans);
-	free(w);
-	runtime_replica_list_release(&l);
+	route_pass_release(&rp);
 	return rc;
 }
 

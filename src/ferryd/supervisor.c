@@ -67,17 +67,12 @@ static int open_base_caches(struct ferr *e)
 	return 0;
 }
 
-/* The managed registry's pid, for operators: DATA/registry/ferryd.pid. */
-static void registry_pidfile_path(struct strbuf *sb)
-{
-	strbuf_addf(sb, "%s/registry/ferryd.pid", core.data_dir);
-}
-
 static void registry_pidfile_write(pid_t pid)
 {
 	struct strbuf path = STRBUF_INIT;
 
-	registry_pidfile_path(&path);
+	/* the managed registry's pid, for operators */
+	pidfile_path(&path, core.data_dir, PIDFILE_REGISTRY);
 	if (pidfile_write(path.buf, pid) < 0)
 		log_warn("event=registry_pidfile_failed path=%s", path.buf);
 	strbuf_release(&path);

@@ -1067,7 +1067,11 @@ int gateway_start(struct gateway **ret, const struct gateway_config *cfg, struct
 	g->hosts = join(g->dir, "hosts.map");
 	g->paths = join(g->dir, "paths.map");
 	g->meta = join(g->dir, "meta.map");
-	g->pidfile = join(g->dir, "haproxy.pid");
+	{
+		struct strbuf pf = STRBUF_INIT;
+		pidfile_path(&pf, real, PIDFILE_GATEWAY);
+		g->pidfile = strbuf_detach(&pf, NULL);
+	}
 	g->log = join(g->dir, "haproxy.log");
 	g->traffic_sock = join(g->dir, "traffic.sock");
 	g->files = (struct hap_files){ g->sock, g->hosts, g->paths, g->meta, NULL };

@@ -11,6 +11,16 @@
 #include "lib/strbuf.h"
 #include "lib/banned.h"
 
+void pidfile_path(struct strbuf *sb, const char *data_dir, enum pidfile_part part)
+{
+	static const char *const rel[] = {
+		[PIDFILE_REGISTRY] = "registry/ferryd.pid",
+		[PIDFILE_GATEWAY] = "gateway/haproxy.pid",
+	};
+
+	strbuf_addf(sb, "%s/%s", data_dir, rel[part]);
+}
+
 int pidfile_write(const char *path, pid_t pid)
 {
 	struct strbuf tmp = STRBUF_INIT;

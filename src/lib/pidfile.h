@@ -12,6 +12,19 @@
 
 #include <sys/types.h>
 
+struct strbuf;
+
+/* The supervised parts whose pid files ferry keeps under its data dir. */
+enum pidfile_part {
+	PIDFILE_REGISTRY,  /* DATA/registry/ferryd.pid: the managed registry */
+	PIDFILE_GATEWAY,   /* DATA/gateway/haproxy.pid: HAProxy's master */
+};
+
+/* Appends the path of part's pid file under data_dir to sb: the one place
+ * these paths are spelled (the supervisor, the HAProxy driver and
+ * /healthz all read or write them through it). */
+void pidfile_path(struct strbuf *sb, const char *data_dir, enum pidfile_part part);
+
 /* Writes "PID\n" to path through path.tmp renamed over it, so a reader
  * never sees half a file. Returns 0, or -1 with errno. */
 int pidfile_write(const char *path, pid_t pid);

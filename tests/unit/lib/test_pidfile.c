@@ -1,5 +1,5 @@
 /* lib/pidfile: a pid file written is read back whole; a missing or
- * garbled one reads as 0; a running child is ours only with its program
+ * garbled one reads as 0; the parts' pid file paths; a running child is ours only with its program
  * and arguments, and is no longer running once it is a zombie or reaped. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,22 @@
 
 #include "lib/fstree.h"
 #include "lib/pidfile.h"
+#include "lib/strbuf.h"
+
+/* The paths of the registry's and HAProxy's pid files, spelled in one
+ * place: operators and the e2e tests read them there. */
+static void test_paths(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	(void)state;
+	pidfile_path(&sb, "/var/lib/ferry", PIDFILE_GATEWAY);
+	assert_string_equal(sb.buf, "/var/lib/ferry/gateway/haproxy.pid");
+	strbuf_reset(&sb);
+	pidfile_path(&sb, "data", PIDFILE_REGISTRY);
+	assert_string_equal(sb.buf, "data/registry/ferryd.pid");
+	strbuf_release(&sb);
+}
 
 static void test_write_and_read(void **state)
 {
@@ -84,6 +100,7 @@ static void test_running_and_ours(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_write_and_read),
 		cmocka_unit_test(test_running_and_ours),
 	};
