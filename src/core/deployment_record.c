@@ -157,12 +157,15 @@ int deployment_mark_active(int64_t id, struct ferr *e)
 		store_rollback();
 		return -1;
 	}
-	st = store_stmt("UPDATE deployments SET status = 'superseded'"
-			" WHERE status = 'active' AND id != ?1 AND (component_id, environment_id) ="
-			" (SELECT component_id, environment_id FROM deployments WHERE id = ?1)");
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		store_error(e, "supersede deployment");
+	/* then the environment's other active ones of the component: active →
+	 * superseded is the machine's only way there */
+	st = store_stmt("UPDATE deployments SET status = ?1"
+			" WHERE instr(?5, ',' || status || ',') > 0 AND id != ?4 AND"
+			" (component_id, environment_id) ="
+			" (SELECT component_id, environment_id FROM deployments WHERE id = ?4)");
+	sqlite3_bind_int64(st, 4, id);
+	if (status_update_where(&machine, STATUS_ANY, DEPLOYMENT_SUPERSEDED, NULL, st, 0, e) < 0) {
+		ferr_prefix(e, "supersede the deployments before %lld", (long long)id);
 		store_rollback();
 		return -1;
 	}
@@ -207,17 +210,36 @@ int deployment_mark_rolled_back(int64_t id, const char *reason, json_t *numbers,
 
 int deployment_mark_undeployed(int64_t component_id, int64_t environment_id, struct ferr *e)
 {
-	sqlite3_stmt *st = store_stmt(
-		"UPDATE deployments SET status = CASE status WHEN 'active' THEN 'undeployed' ELSE 'failed' END,"
-		" error = CASE status WHEN 'active' THEN error ELSE 'undeployed before its rollout finished' END,"
-		" finished_at = coalesce(finished_at, strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
-		" WHERE component_id = ? AND environment_id = ? AND status IN ('active','pending','rolling-out')");
+	/* the active one is undeployed; one still pending or rolling out
+	 * fails, its rollout overtaken (the machine's moves for both; any
+	 * other status stays) */
+	sqlite3_stmt *st;
+	int own = sqlite3_get_autocommit(store_db());
 
-	sqlite3_bind_int64(st, 1, component_id);
-	sqlite3_bind_int64(st, 2, environment_id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_error(e, "undeploy");
-	return 0;
+	if (own && store_begin(e) < 0)
+		return -1;
+	st = store_stmt("UPDATE deployments SET status = ?1, finished_at = coalesce(finished_at, ?2)"
+			" WHERE component_id = ?4 AND environment_id = ?6"
+			" AND instr(?5, ',' || status || ',') > 0");
+	sqlite3_bind_int64(st, 4, component_id);
+	sqlite3_bind_int64(st, 6, environment_id);
+	if (status_update_where(&machine, STATUS_ANY, DEPLOYMENT_UNDEPLOYED, NULL, st, 0, e) < 0)
+		goto fail;
+	st = store_stmt("UPDATE deployments SET status = ?1, error = ?3,"
+			" finished_at = coalesce(finished_at, ?2)"
+			" WHERE component_id = ?4 AND environment_id = ?6"
+			" AND instr(?5, ',' || status || ',') > 0");
+	sqlite3_bind_int64(st, 4, component_id);
+	sqlite3_bind_int64(st, 6, environment_id);
+	if (status_update_where(&machine, STATUS_ANY, DEPLOYMENT_FAILED,
+				"undeployed before its rollout finished", st, 0, e) < 0)
+		goto fail;
+	return own ? store_commit(e) : 0;
+fail:
+	ferr_prefix(e, "undeploy");
+	if (own)
+		store_rollback();
+	return -1;
 }
 
 int64_t deployment_active_in(int64_t component_id, int64_t env_id, int64_t *ret_build,

@@ -79,15 +79,20 @@ int deployment_transition_allowed(enum deployment_status from, enum deployment_s
 int deployment_transition(int64_t id, enum deployment_status to, const char *error,
 			  struct ferr *e);
 
-/* Status moves, each in one transaction, through deployment_transition:
+/* Status moves, each in one transaction, through deployment_transition
+ * (one row) or the machine's multi-row form (store/transition.h
+ * status_update_where, whose WHERE names the same allowed previous states):
  *  deployment_mark_rolling_out: pending → rolling-out (started_at set).
  *  deployment_mark_active: pending | rolling-out → active; the
  *    environment's previous active deployment of the component becomes
- *    superseded.
+ *    superseded (active → superseded, the other rows stay).
+ *  deployment_mark_undeployed: the active one of component+environment →
+ *    undeployed, a pending or rolling-out one → failed with error
+ *    "undeployed before its rollout finished"; finished_at set where it was
+ *    not; ended ones stay as they are (used by undeploy; in the caller's
+ *    transaction when one is open).
  *  deployment_mark_failed: pending | rolling-out → failed with error; the
  *    previous active one stays active.
- *  deployment_mark_undeployed: the active one of component+environment →
- *    undeployed, a pending or rolling-out one → failed (used by undeploy).
  * Return 0 or -1 with e set (409 when the status moved on meanwhile). */
 int deployment_mark_rolling_out(int64_t id, struct ferr *e);
 int deployment_mark_active(int64_t id, struct ferr *e);

@@ -50,6 +50,37 @@ void status_from_list(const struct status_machine *m, int to, unsigned only, cha
 			off += (size_t)snprintf(buf + off, size - off, "%s,", m->names[s]);
 }
 
+/* Binds the machine's parameters of update (?1 status, ?2 time, ?3 text,
+ * ?5 from list; buffers of the caller's, which must outlive the step) and
+ * steps it. Returns the rows changed (>= 0) or -1 with e set; update is
+ * reset. */
+static int update_step(const struct status_machine *m, unsigned only, int to, const char *text,
+		       sqlite3_stmt *update, int essential, char now[32], char from[256],
+		       struct ferr *e)
+{
+	char what[64];
+	int rc, changed;
+
+	if (to < 0 || to >= m->count) {
+		sqlite3_reset(update);
+		return ferr_internal(e, "%s status %d does not exist", m->what, to);
+	}
+	status_from_list(m, to, only, from, 256);
+	store_now(now);
+	sqlite3_bind_text(update, 1, m->names[to], -1, SQLITE_STATIC);
+	sqlite3_bind_text(update, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(update, 3, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(update, 5, from, -1, SQLITE_STATIC);
+	rc = essential ? store_step_essential(update) : sqlite3_step(update);
+	changed = rc == SQLITE_DONE ? sqlite3_changes(store_db()) : -1;
+	if (rc != SQLITE_DONE) {
+		snprintf(what, sizeof(what), "update %s", m->what);
+		store_error(e, what);
+	}
+	sqlite3_reset(update);
+	return changed;
+}
+
 int status_update(const struct status_machine *m, int64_t id, unsigned only, int to,
 		  const char *text, sqlite3_stmt *update, sqlite3_stmt *current, int essential,
 		  struct ferr *e)
@@ -57,25 +88,13 @@ int status_update(const struct status_machine *m, int64_t id, unsigned only, int
 	char what[64], now[32], from[256];
 	int rc, changed;
 
-	snprintf(what, sizeof(what), "update %s", m->what);
-	if (to < 0 || to >= m->count) {
-		sqlite3_reset(update);
-		return ferr_internal(e, "%s status %d does not exist", m->what, to);
-	}
-	status_from_list(m, to, only, from, sizeof(from));
-	store_now(now);
-	sqlite3_bind_text(update, 1, m->names[to], -1, SQLITE_STATIC);
-	sqlite3_bind_text(update, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(update, 3, text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(update, 4, id);
-	sqlite3_bind_text(update, 5, from, -1, SQLITE_STATIC);
-	rc = essential ? store_step_essential(update) : sqlite3_step(update);
-	changed = rc == SQLITE_DONE ? sqlite3_changes(store_db()) : 0;
-	if (rc != SQLITE_DONE)
-		store_error(e, what);
-	sqlite3_reset(update);
-	if (rc != SQLITE_DONE || changed == 1)
-		return rc == SQLITE_DONE ? 0 : -1;
+	changed = update_step(m, only, to, text, update, essential, now, from, e);
+	if (changed < 0)
+		return -1;
+	if (changed == 1)
+		return 0;
+	snprintf(what, sizeof(what), "update %s", m->what);
 	sqlite3_bind_int64(current, 1, id);
 	rc = sqlite3_step(current);
 	if (rc == SQLITE_DONE)
@@ -87,4 +106,12 @@ int status_update(const struct status_machine *m, int64_t id, unsigned only, int
 			      (const char *)sqlite3_column_text(current, 0), m->names[to]);
 	sqlite3_reset(current);
 	return -1;
+}
+
+int status_update_where(const struct status_machine *m, unsigned only, int to, const char *text,
+			sqlite3_stmt *update, int essential, struct ferr *e)
+{
+	char now[32], from[256];
+
+	return update_step(m, only, to, text, update, essential, now, from, e);
 }

@@ -8,7 +8,9 @@
  * requires exactly one changed row. So a status read earlier by the caller
  * can never be overwritten by a move it did not allow: an undeploy, a
  * cancel or a run's end landing in between makes the later move fail with
- * 409 instead.
+ * 409 instead. Moves of many rows at once go through status_update_where,
+ * whose WHERE names the allowed previous states the same way: no status
+ * text is written outside a machine.
  */
 #ifndef FERRY_STORE_TRANSITION_H
 #define FERRY_STORE_TRANSITION_H
@@ -58,5 +60,20 @@ void status_from_list(const struct status_machine *m, int to, unsigned only, cha
 int status_update(const struct status_machine *m, int64_t id, unsigned only, int to,
 		  const char *text, sqlite3_stmt *update, sqlite3_stmt *current, int essential,
 		  struct ferr *e);
+
+/* The multi-row form, for moves of every row a condition selects (the
+ * other active deployments of an environment become superseded; an
+ * undeploy ends all of a component's there). Moves to status to each row
+ * that update's WHERE selects and whose status is one `to` may be reached
+ * from (narrowed to the bits of only); rows in any other status are left
+ * as they are, which is no error. update is a statement from store_stmt
+ * whose parameters are ?1 the new status, ?2 the time (store_now), ?3 text
+ * (may be NULL) and ?5 the from list, and whose WHERE holds
+ * "instr(?5, ',' || status || ',') > 0"; ?4 and ?6 onwards are the
+ * caller's selectors, bound first. essential: as in status_update. Returns
+ * how many rows moved (>= 0), or -1 with e set (the store's error, or 500
+ * when to is no status). The statement is reset. */
+int status_update_where(const struct status_machine *m, unsigned only, int to, const char *text,
+			sqlite3_stmt *update, int essential, struct ferr *e);
 
 #endif

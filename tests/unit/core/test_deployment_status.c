@@ -195,6 +195,95 @@ static void test_activate_supersedes_in_one_transaction(void **state)
 	assert_string_equal(now, "active");
 }
 
+/* The error and finished_at of deployment id. */
+static void ended_of(int64_t id, char error[64], int *ret_finished)
+{
+	sqlite3_stmt *st = store_stmt("SELECT coalesce(error, ''), finished_at IS NOT NULL"
+				      " FROM deployments WHERE id = ?");
+
+	sqlite3_bind_int64(st, 1, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(error, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+	*ret_finished = sqlite3_column_int(st, 1);
+	sqlite3_reset(st);
+}
+
+/* deployment_mark_active supersedes through the machine's multi-row form:
+ * of the environment's other deployments of the component, every active
+ * one (active → superseded) moves and no other status does; another
+ * environment's active one stays. */
+static void test_activate_supersedes_only_active_ones(void **state)
+{
+	struct fixture *f = *state;
+	struct ferr e = FERR_INIT;
+	int64_t ids[DEPLOYMENT__STATUS_COUNT], twin, prod, other, next;
+	char now[16];
+
+	assert_int_equal(env_lookup(f->pid, "production", &prod, &e), 0);
+	for (int s = 0; s < DEPLOYMENT__STATUS_COUNT; s++)
+		ids[s] = make_deployment(f, 10 + s, deployment_status_name(s));
+	twin = make_deployment(f, 20, "active");      /* two active ones: both go */
+	other = fixture_deployment(f->pid, f->cid, prod, 1, "active");
+	next = make_deployment(f, 21, "rolling-out");
+	assert_int_equal(deployment_mark_active(next, &e), 0);
+	for (int s = 0; s < DEPLOYMENT__STATUS_COUNT; s++) {
+		status_of(ids[s], now);
+		assert_string_equal(now, deployment_status_name(
+			s == DEPLOYMENT_ACTIVE ? DEPLOYMENT_SUPERSEDED : (enum deployment_status)s));
+	}
+	status_of(twin, now);
+	assert_string_equal(now, "superseded");
+	status_of(other, now);
+	assert_string_equal(now, "active");
+	status_of(next, now);
+	assert_string_equal(now, "active");
+}
+
+/* deployment_mark_undeployed, for a deployment in every status: active →
+ * undeployed (its error kept), pending | rolling-out → failed with the
+ * reason, both with finished_at; every other status stays as it is; the
+ * component's deployments in another environment are not touched. */
+static void test_undeploy_moves_each_status(void **state)
+{
+	struct fixture *f = *state;
+	struct ferr e = FERR_INIT;
+	int64_t ids[DEPLOYMENT__STATUS_COUNT], prod, other;
+	char now[16], error[64];
+	int finished;
+
+	assert_int_equal(env_lookup(f->pid, "production", &prod, &e), 0);
+	for (int s = 0; s < DEPLOYMENT__STATUS_COUNT; s++)
+		ids[s] = make_deployment(f, 30 + s, deployment_status_name(s));
+	other = fixture_deployment(f->pid, f->cid, prod, 1, "rolling-out");
+	assert_int_equal(deployment_mark_undeployed(f->cid, f->dev, &e), 0);
+	for (int s = 0; s < DEPLOYMENT__STATUS_COUNT; s++) {
+		int want = s;
+
+		if (s == DEPLOYMENT_ACTIVE)
+			want = DEPLOYMENT_UNDEPLOYED;
+		else if (s == DEPLOYMENT_PENDING || s == DEPLOYMENT_ROLLING_OUT)
+			want = DEPLOYMENT_FAILED;
+		status_of(ids[s], now);
+		assert_string_equal(now, deployment_status_name(want));
+		ended_of(ids[s], error, &finished);
+		assert_string_equal(error, want == DEPLOYMENT_FAILED && s != DEPLOYMENT_FAILED
+				    ? "undeployed before its rollout finished" : "");
+		assert_int_equal(finished, want != s);
+	}
+	status_of(other, now);
+	assert_string_equal(now, "rolling-out");
+	/* again: nothing left to move, no error */
+	assert_int_equal(deployment_mark_undeployed(f->cid, f->dev, &e), 0);
+	status_of(ids[DEPLOYMENT_ACTIVE], now);
+	assert_string_equal(now, "undeployed");
+	/* inside the caller's transaction it runs in that one */
+	assert_int_equal(store_begin(&e), 0);
+	assert_int_equal(deployment_mark_undeployed(f->cid, prod, &e), 0);
+	store_rollback();
+	status_of(other, now);
+	assert_string_equal(now, "rolling-out");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +291,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_every_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undeploy_wins_over_activate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_activate_supersedes_in_one_transaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_activate_supersedes_only_active_ones, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undeploy_moves_each_status, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,37 +17,20 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "tmp_store.h"
 
 static char dir[64], db[128];
 
 static int setup(void **state)
 {
-	struct ferr e = FERR_INIT;
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/ferry-store-test-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(db, sizeof(db), "%s/ferry.db", dir);
-	if (store_open(db, &e) < 0) {
-		fprintf(stderr, "store_open: %s\n", e.msg);
-		return -1;
-	}
-	return store_exec("CREATE TABLE t(x INTEGER)", &e);
+	return tmp_store_open(dir, db, "store", "CREATE TABLE t(x INTEGER)");
 }
 
 static int teardown(void **state)
 {
-	char p[200];
-	static const char *const suffix[] = { "", "-wal", "-shm" };
-
 	(void)state;
-	store_close();
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", db, suffix[i]);
-		unlink(p);
-	}
-	return rmdir(dir);
+	return tmp_store_close(dir, db);
 }
 
 struct report {
