@@ -121,6 +121,25 @@ static void df_row(const char *what, json_t *bytes, json_t *reclaim, const char 
 	printf("%-22s %12s %12s  %s\n", what, a, b, note ? note : "");
 }
 
+/* The records kept in the store: counts, not bytes (they share the file). */
+static void print_history(json_t *h)
+{
+	static const char *const kinds[] = { "builds", "deployments", "executions", "audit", NULL };
+
+	if (!json_is_object(h))
+		return;
+	printf("\n%-22s %12s %12s  keeping the newest %lld per component (and environment), "
+	       "%lld days; audit: %lld entries\n", "HISTORY", "RECORDS", "PAST RETENTION",
+	       json_integer_value(json_object_get(h, "keep")),
+	       json_integer_value(json_object_get(h, "max_age_days")),
+	       json_integer_value(json_object_get(h, "audit_keep")));
+	for (int i = 0; kinds[i]; i++) {
+		json_t *k = json_object_get(h, kinds[i]);
+		printf("%-22s %12lld %12lld\n", kinds[i], json_integer_value(json_object_get(k, "records")),
+		       json_integer_value(json_object_get(k, "reclaimable")));
+	}
+}
+
 static void print_df(json_t *r)
 {
 	json_t *img = json_object_get(r, "images"), *reg = json_object_get(r, "registry");
@@ -156,6 +175,7 @@ static void print_df(json_t *r)
 			 json_integer_value(json_object_get(k, "reclaimable_logs")));
 		df_row(what, json_object_get(k, "bytes"), json_object_get(k, "reclaimable_bytes"), note);
 	}
+	print_history(json_object_get(r, "history"));
 	size_str((long long)json_integer_value(json_object_get(r, "reclaimable_bytes")), fr);
 	printf("\nreclaimable now: %s (ferry admin prune)\n", fr);
 	if (json_is_object(disk)) {
@@ -193,6 +213,17 @@ static void print_prune(json_t *r)
 	       json_integer_value(json_object_get(r, "images_removed")), a, b,
 	       json_integer_value(json_object_get(r, "build_leftovers_removed")),
 	       json_integer_value(json_object_get(r, "registry_images_deleted")));
+	{
+		json_t *h = json_object_get(r, "history_deleted");
+		printf("deleted history: %lld builds, %lld deployments, %lld executions, %lld jobs, "
+		       "%lld configuration snapshots, %lld audit entries\n",
+		       json_integer_value(json_object_get(h, "builds")),
+		       json_integer_value(json_object_get(h, "deployments")),
+		       json_integer_value(json_object_get(h, "executions")),
+		       json_integer_value(json_object_get(h, "jobs")),
+		       json_integer_value(json_object_get(h, "snapshots")),
+		       json_integer_value(json_object_get(h, "audit")));
+	}
 	if (json_object_get(r, "registry_freed_bytes")) {
 		size_str((long long)json_integer_value(json_object_get(r, "registry_freed_bytes")), a);
 		printf("registry garbage-collected: %s freed\n", a);

@@ -41,7 +41,7 @@ static long long file_bytes(const char *name)
 int diskuse_report(const struct principal *who, json_t **ret, struct ferr *e)
 {
 	const struct housekeeping_options *o = housekeeping_options();
-	json_t *images, *logs, *disk, *reg, *v;
+	json_t *images, *logs, *disk, *reg, *hist, *v;
 	long long reclaim = 0;
 	const char *kind;
 	char next_gc[32];
@@ -56,9 +56,11 @@ int diskuse_report(const struct principal *who, json_t **ret, struct ferr *e)
 		return -1;
 	reg = registry_prune(o->keep_deployments, o->keep_builds, 0, e);
 	logs = reg ? log_retention_report(&o->logs, time(NULL), e) : NULL;
-	if (!logs) {
+	hist = logs ? history_retention_report(housekeeping_history(), time(NULL), e) : NULL;
+	if (!hist) {
 		json_decref(images);
 		json_decref(reg);
+		json_decref(logs);
 		return -1;
 	}
 	reclaim += json_integer_value(json_object_get(images, "reclaimable_bytes"));
@@ -69,7 +71,7 @@ int diskuse_report(const struct principal *who, json_t **ret, struct ferr *e)
 	housekeeping_next_gc(next_gc);
 	disk = diskspace_report();
 	*ret = json_pack("{s:o, s:o, s:{s:I, s:s, s:o, s:O, s:O, s:O, s:O}, s:{s:I, s:I}, s:{s:I},"
-			 " s:o, s:I}",
+			 " s:o, s:o, s:I}",
 			 "disk", disk ? disk : json_null(),
 			 "images", images,
 			 "registry", "bytes", (json_int_t)dir_bytes("registry/storage"),
@@ -83,6 +85,7 @@ int diskuse_report(const struct principal *who, json_t **ret, struct ferr *e)
 			 "workspaces_bytes", (json_int_t)dir_bytes("work"),
 			 "store", "bytes", (json_int_t)(file_bytes("ferry.db") + file_bytes("ferry.db-wal")),
 			 "logs", logs,
+			 "history", hist,
 			 "reclaimable_bytes", (json_int_t)reclaim);
 	json_decref(reg);
 	return 0;

@@ -543,14 +543,46 @@ int execution_cancel(const struct principal *who, int64_t id, json_t **ret, stru
 /* ------------------------------------------------------------------ */
 /* Retention                                                            */
 
-long long execution_prune(int days, time_t now, struct ferr *e)
+/* The executions a prune deletes, in batches of ?3: by age (?1: the
+ * cut-off) or beyond the newest ?1 of each component and environment.
+ * Each selection is written out twice (tally, delete): store_stmt caches
+ * statements by their literal. */
+struct prune_sql {
+	const char *tally;     /* ?2: the 30-day window's start */
+	const char *del;
+};
+
+static const struct prune_sql prune_by_age = {
+	"INSERT INTO execution_tally (component_id, environment_id, triggered_at)"
+	" SELECT component_id, environment_id, triggered_at FROM executions WHERE id IN"
+	" (SELECT id FROM executions WHERE triggered_at < ?1"
+	"  AND status NOT IN ('pending','running') ORDER BY triggered_at, id LIMIT ?3)"
+	" AND triggered_at >= ?2 AND status != 'skipped'",
+	"DELETE FROM executions WHERE id IN"
+	" (SELECT id FROM executions WHERE triggered_at < ?1"
+	"  AND status NOT IN ('pending','running') ORDER BY triggered_at, id LIMIT ?3)",
+};
+
+static const struct prune_sql prune_by_count = {
+	"INSERT INTO execution_tally (component_id, environment_id, triggered_at)"
+	" SELECT component_id, environment_id, triggered_at FROM executions WHERE id IN"
+	" (SELECT id FROM (SELECT id, status, ROW_NUMBER() OVER (PARTITION BY component_id,"
+	"   environment_id ORDER BY id DESC) AS n FROM executions)"
+	"  WHERE n > ?1 AND status NOT IN ('pending','running') ORDER BY id LIMIT ?3)"
+	" AND triggered_at >= ?2 AND status != 'skipped'",
+	"DELETE FROM executions WHERE id IN"
+	" (SELECT id FROM (SELECT id, status, ROW_NUMBER() OVER (PARTITION BY component_id,"
+	"   environment_id ORDER BY id DESC) AS n FROM executions)"
+	"  WHERE n > ?1 AND status NOT IN ('pending','running') ORDER BY id LIMIT ?3)",
+};
+
+/* Runs q in batches: ?1 is cutoff (text) or, when cutoff is NULL, keep. */
+static long long prune_run(const struct prune_sql *q, const char *cutoff, int keep, time_t now,
+			   struct ferr *e)
 {
-	char cutoff[32], window[32];
+	char window[32];
 	long long total = 0;
 
-	if (days < 1)
-		return ferr_invalid(e, "retention must be at least one day");
-	fmt_time(now - (time_t)days * 86400, cutoff);
 	fmt_time(now - 30 * 86400, window);
 	for (;;) {
 		sqlite3_stmt *st;
@@ -560,13 +592,11 @@ long long execution_prune(int days, time_t now, struct ferr *e)
 			return -1;
 		/* the same batch twice in one transaction: first tallied (those
 		 * still inside the 30-day window), then deleted with their logs */
-		st = store_stmt(
-			"INSERT INTO execution_tally (component_id, environment_id, triggered_at)"
-			" SELECT component_id, environment_id, triggered_at FROM executions WHERE id IN"
-			" (SELECT id FROM executions WHERE triggered_at < ?1"
-			"  AND status NOT IN ('pending','running') ORDER BY triggered_at, id LIMIT ?3)"
-			" AND triggered_at >= ?2 AND status != 'skipped'");
-		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+		st = store_stmt(q->tally);
+		if (cutoff)
+			sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int(st, 1, keep);
 		sqlite3_bind_text(st, 2, window, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, PRUNE_BATCH);
 		if (sqlite3_step(st) != SQLITE_DONE) {
@@ -576,11 +606,12 @@ long long execution_prune(int days, time_t now, struct ferr *e)
 			return -1;
 		}
 		sqlite3_reset(st);
-		st = store_stmt("DELETE FROM executions WHERE id IN"
-				" (SELECT id FROM executions WHERE triggered_at < ?1"
-				"  AND status NOT IN ('pending','running') ORDER BY triggered_at, id LIMIT ?2)");
-		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, PRUNE_BATCH);
+		st = store_stmt(q->del);
+		if (cutoff)
+			sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int(st, 1, keep);
+		sqlite3_bind_int(st, 3, PRUNE_BATCH);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			sqlite3_reset(st);
 			store_error(e, "prune executions");
@@ -602,6 +633,23 @@ long long execution_prune(int days, time_t now, struct ferr *e)
 			break;
 	}
 	return total;
+}
+
+long long execution_prune(int days, time_t now, struct ferr *e)
+{
+	char cutoff[32];
+
+	if (days < 1)
+		return ferr_invalid(e, "retention must be at least one day");
+	fmt_time(now - (time_t)days * 86400, cutoff);
+	return prune_run(&prune_by_age, cutoff, 0, now, e);
+}
+
+long long execution_prune_beyond(int keep, time_t now, struct ferr *e)
+{
+	if (keep < 1)
+		return ferr_invalid(e, "at least one execution is kept");
+	return prune_run(&prune_by_count, NULL, keep, now, e);
 }
 
 /* ------------------------------------------------------------------ */

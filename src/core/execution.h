@@ -111,6 +111,9 @@ int execution_log_read(const struct principal *who, int64_t id, int64_t after, i
  * not pending or running, keeping a tally of those still inside the
  * 30-day window. Returns how many it deleted, or -1 with e set. */
 long long execution_prune(int days, time_t now, struct ferr *e);
+/* The same for the executions beyond the newest keep of each component
+ * and environment (core/history_retention.h). */
+long long execution_prune_beyond(int keep, time_t now, struct ferr *e);
 
 /* True if status is final (every status but pending and running). */
 int execution_status_final(const char *status);

@@ -15,6 +15,7 @@
 #include "core/registry_prune.h"
 #include "core/rollout_int.h"
 #include "lib/fstree.h"
+#include "pipeline/registry.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "sched/cron.h"
@@ -97,9 +98,50 @@ static int registry_gc_now(json_t *out, struct ferr *e)
 	return 0;
 }
 
+const struct history_retention *housekeeping_history(void)
+{
+	/* whether builds.image tracks the registry's images can change when
+	 * the managed registry starts: read it each time */
+	hk.o.history.keep_deployments = hk.o.keep_deployments;
+	hk.o.history.keep_builds = hk.o.keep_builds;
+	hk.o.history.track_images = core.registry && registry_storage_dir(core.registry);
+	return &hk.o.history;
+}
+
+/* The history retention (after the registry prune, which lets go of the
+ * builds whose images it deleted). What it deleted is logged and audited
+ * when it is anything. A new reference, or NULL with e set. */
+static json_t *history_now(struct ferr *e)
+{
+	json_t *r = NULL, *v;
+	struct strbuf msg = STRBUF_INIT;
+	const char *k;
+	size_t head;
+	long long total = 0;
+
+	if (history_retention_apply(housekeeping_history(), time(NULL), &r, e) < 0) {
+		ferr_prefix(e, "history retention");
+		return NULL;
+	}
+	strbuf_addstr(&msg, "ok: deleted");
+	head = msg.len;
+	json_object_foreach(r, k, v) {
+		if (!json_integer_value(v))
+			continue;
+		strbuf_addf(&msg, " %s=%lld", k, (long long)json_integer_value(v));
+		total += json_integer_value(v);
+	}
+	if (total) {
+		log_info("event=history_pruned%s", msg.buf + head);
+		audit_record(NULL, "ferryd", "history.prune", "history records", NULL, 200, msg.buf);
+	}
+	strbuf_release(&msg);
+	return r;
+}
+
 static int run_now(int registry_gc, json_t **ret, struct ferr *e)
 {
-	json_t *images, *reg = NULL, *out = NULL;
+	json_t *images, *reg = NULL, *hist = NULL, *out = NULL;
 	long long freed = 0;
 	int swept;
 
@@ -114,6 +156,9 @@ static int run_now(int registry_gc, json_t **ret, struct ferr *e)
 	if (!reg)
 		goto fail;
 	if (log_retention_apply(&hk.o.logs, time(NULL), &freed, e) < 0)
+		goto fail;
+	hist = history_now(e);
+	if (!hist)
 		goto fail;
 	swept = build_sweep("prune");
 	out = json_pack("{s:I, s:I, s:I, s:i, s:I}", "images_removed",
@@ -138,16 +183,19 @@ static int run_now(int registry_gc, json_t **ret, struct ferr *e)
 		log_info("event=housekeeping %s", msg);
 		audit_record(NULL, "ferryd", "disk.prune", "runtime images and logs", NULL, 200, msg);
 	}
+	json_object_set(out, "history_deleted", hist);
 	if (registry_gc && registry_gc_now(out, e) < 0)
 		goto fail;
 	json_decref(images);
 	json_decref(reg);
+	json_decref(hist);
 	pthread_mutex_unlock(&run_lock);
 	*ret = out;
 	return 0;
 fail:
 	json_decref(images);
 	json_decref(reg);
+	json_decref(hist);
 	json_decref(out);
 	pthread_mutex_unlock(&run_lock);
 	return -1;
@@ -284,6 +332,14 @@ int housekeeping_start(const struct housekeeping_options *opts, struct ferr *e)
 		hk.o.logs.max_age_days = LOG_RETENTION_DAYS_DEFAULT;
 	if (hk.o.logs.max_bytes <= 0)
 		hk.o.logs.max_bytes = LOG_RETENTION_BYTES_DEFAULT;
+	if (hk.o.history.keep <= 0)
+		hk.o.history.keep = HISTORY_KEEP_DEFAULT;
+	if (hk.o.history.max_age_days <= 0)
+		hk.o.history.max_age_days = HISTORY_DAYS_DEFAULT;
+	if (hk.o.history.audit_keep <= 0)
+		hk.o.history.audit_keep = HISTORY_AUDIT_KEEP_DEFAULT;
+	if (hk.o.history.execution_days <= 0)
+		hk.o.history.execution_days = 90;
 	if (!hk.o.registry_gc)
 		hk.o.registry_gc = HOUSEKEEPING_REGISTRY_GC_DEFAULT;
 	hk.gc_on = strcmp(hk.o.registry_gc, "off") != 0;

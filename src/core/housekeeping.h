@@ -4,7 +4,8 @@
  * every interval_s it removes runtime images no deployment needs
  * (core/image_prune.h), deletes the registry's images nothing keeps
  * (core/registry_prune.h) and applies the log retention
- * (core/log_retention.h); at each time of the registry_gc cron schedule it
+ * (core/log_retention.h) and the history retention (builds, deployments,
+ * executions and what hangs off them, core/history_retention.h); at each time of the registry_gc cron schedule it
  * garbage-collects the managed registry (read-only meanwhile: pulls work,
  * pushes wait). What it removed is logged and recorded in the audit log
  * (actor "ferryd").
@@ -14,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "core/history_retention.h"
 #include "core/log_retention.h"
 #include "lib/error.h"
 
@@ -26,6 +28,9 @@ struct housekeeping_options {
 	                               * 0: default 5 (core/registry_prune.h) */
 	const char *registry_gc;      /* cron (UTC); NULL: the default; "off": never */
 	struct log_retention logs;    /* 0s: defaults */
+	struct history_retention history; /* keep, max_age_days, audit_keep,
+	                               * execution_days (0s: defaults); the rest
+	                               * is filled in from the fields above */
 	int interval_s;               /* 0: default */
 };
 
@@ -36,8 +41,10 @@ void housekeeping_stop(void);
 
 /* The options in force (defaults filled in). */
 const struct housekeeping_options *housekeeping_options(void);
+/* The history retention in force, with what the image prunes keep. */
+const struct history_retention *housekeeping_history(void);
 
-/* Runs the prune and the log retention now (POST /api/v1/admin/prune);
+/* Runs the prune, the log and the history retention now (POST /api/v1/admin/prune);
  * with registry_gc also the registry GC. *ret: what was freed. Returns 0
  * or -1 with e set. */
 int housekeeping_run(int registry_gc, json_t **ret, struct ferr *e);

@@ -452,6 +452,7 @@ static void stop_tasks(void)
 
 static int start_housekeeping(struct ferr *e)
 {
+	d.c.hk.history.execution_days = d.c.execution_retention_days;
 	return housekeeping_start(&d.c.hk, e);
 }
 

@@ -39,6 +39,7 @@ void options_usage(FILE *f)
 	      "              [--min-free-space MIB] [--keep-deployments N] [--keep-builds N]\n"
 	      "              [--registry-gc CRON|off]\n"
 	      "              [--log-retention-days DAYS] [--log-retention-size SIZE]\n"
+	      "              [--history-keep N] [--history-days DAYS] [--audit-keep N]\n"
 	      "              [--housekeeping-interval SECONDS]\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
 	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
@@ -277,6 +278,9 @@ static const struct opt {
 	{ "min-free-space", OPT_LLONG, offsetof(struct config, min_free_mib), 0, (1LL << 40), "--min-free-space must be a number of MiB (0: no floor)", NULL },
 	{ "keep-deployments", OPT_INT, offsetof(struct config, hk.keep_deployments), 1, 1000, "--keep-deployments must be from 1 to 1000", NULL },
 	{ "keep-builds", OPT_INT, offsetof(struct config, hk.keep_builds), 1, 1000, "--keep-builds must be from 1 to 1000", NULL },
+	{ "history-keep", OPT_INT, offsetof(struct config, hk.history.keep), 1, 1000000, "--history-keep must be from 1 to 1000000", NULL },
+	{ "history-days", OPT_INT, offsetof(struct config, hk.history.max_age_days), 1, 36500, "--history-days must be from 1 to 36500", NULL },
+	{ "audit-keep", OPT_INT, offsetof(struct config, hk.history.audit_keep), 10, 100000000, "--audit-keep must be from 10 to 100000000", NULL },
 	{ "log-retention-days", OPT_INT, offsetof(struct config, hk.logs.max_age_days), 1, 36500, "--log-retention-days must be from 1 to 36500", NULL },
 	{ "housekeeping-interval", OPT_INT, offsetof(struct config, hk.interval_s), 5, 86400, "--housekeeping-interval must be from 5 to 86400 seconds", NULL },
 	{ "body-limit", OPT_LONG, offsetof(struct config, body_limit), 1024, (64LL << 20), "--body-limit must be from 1024 to 67108864 bytes", NULL },

@@ -47,3 +47,23 @@ long long fstree_size(const char *dir)
 	nftw(dir, add_entry, 32, FTW_PHYS | FTW_MOUNT);
 	return sum;
 }
+
+static __thread long removed;
+
+static int rm_empty(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	/* deepest first (FTW_DEPTH): a directory emptied of empty ones goes too */
+	if (flag == FTW_DP && ftw->level > 0 && rmdir(path) == 0)
+		removed++;
+	return 0;
+}
+
+long fstree_remove_empty(const char *dir)
+{
+	removed = 0;
+	if (access(dir, F_OK) < 0)
+		return 0;
+	nftw(dir, rm_empty, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	return removed;
+}

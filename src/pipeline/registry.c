@@ -1013,8 +1013,8 @@ int registry_gc(struct registry *r, struct strbuf *log, struct ferr *e)
 	{
 		long swept = registry_storage_sweep(r->storage_dir);
 		if (log)
-			strbuf_addf(log, "ferry: removed %ld layer links and manifest revisions of "
-				    "deleted blobs\n", swept);
+			strbuf_addf(log, "ferry: removed %ld layer links, manifest revisions of "
+				    "deleted blobs and empty directories\n", swept);
 	}
 	ret = 0;
 restart:

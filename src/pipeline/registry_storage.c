@@ -367,6 +367,12 @@ long registry_storage_sweep(const char *storage)
 	strbuf_addf(&v2, "%s/docker/registry/v2", storage);
 	strbuf_addf(&dir, "%s/repositories", v2.buf);
 	n = sweep_walk(v2.buf, dir.buf, 0);
+	/* repositories whose every image went, and the blob prefix
+	 * directories (blobs/sha256/<2 hex>/) garbage collection emptied */
+	n += fstree_remove_empty(dir.buf);
+	strbuf_reset(&dir);
+	strbuf_addf(&dir, "%s/blobs", v2.buf);
+	n += fstree_remove_empty(dir.buf);
 	strbuf_release(&v2);
 	strbuf_release(&dir);
 	return n;

@@ -35,10 +35,13 @@ int registry_storage_reclaimable(const char *storage, const struct registry_mani
  * in each repository: layer links (_layers/sha256/<hex>) and tag index
  * entries (_manifests/tags/<tag>/index/sha256/<hex>) whose blob is gone,
  * and manifest revisions (_manifests/revisions/sha256/<hex>) without a
- * link or whose blob is gone. Without this every build leaves some 30 KiB
- * of directories behind for good. Call it only while the registry takes
+ * link or whose blob is gone; then the empty directories below
+ * repositories/ and blobs/ (a repository whose every image went, a blob
+ * prefix directory garbage collection emptied). Without this every build
+ * leaves some 30 KiB of directories behind for good. Call it only while the registry takes
  * no writes (registry_gc's read-only window): a push writes a blob before
- * its link. Returns how many entries went (0 for a missing storage). */
+ * its link. Returns how many entries and directories went (0 for a
+ * missing storage). */
 long registry_storage_sweep(const char *storage);
 
 #endif
