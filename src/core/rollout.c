@@ -3,11 +3,12 @@
  * core/rollout_engine.h for the parts and docs/rollout.md for the
  * behaviour in full.
  *
- * This part holds the engine's state and brings its drivers up: the
- * runtime driver and the gateway, both lazily, from the reconciler thread
- * (podman needs ferry's containers configuration, written once the build
- * infrastructure is up; HAProxy is started only once something is
- * deployed); the plan cache; the busy owners; start and stop.
+ * This part holds the engine's state and brings its drivers up through the
+ * openers ferryd hands in (core/rollout_config.h): the runtime driver and
+ * the gateway, both lazily, from the reconciler thread (podman needs
+ * ferry's containers configuration, written once the build infrastructure
+ * is up; HAProxy is started only once something is deployed); the plan
+ * cache; the busy owners; start and stop.
  */
 #include "core/rollout.h"
 
@@ -25,7 +26,6 @@
 #include "core/rollout_instance.h"
 #include "core/rollout_kube.h"
 #include "lib/log.h"
-#include "runtime/podman.h"
 #include "lib/banned.h"
 
 /* Grows *arr (elements of size elem, *cap slots) to hold n + 1. */
@@ -38,6 +38,7 @@ void grow(void **arr, size_t n, size_t *cap, size_t elem)
 }
 
 struct rollout_engine eng = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+				.pass_lock = PTHREAD_MUTEX_INITIALIZER,
 				.net_lock = PTHREAD_RWLOCK_INITIALIZER };
 
 void kick(void)
@@ -173,26 +174,13 @@ static int load_instance(struct ferr *e)
 
 int engine_runtime_up(struct ferr *e)
 {
-	struct podman_config pc = { 0 };
 	struct runtime *rt;
 
 	if (eng.rt)
 		return 0;
 	if (!eng.instance[0] && load_instance(e) < 0)
 		return -1;
-	if (eng.env) {
-		pc.env = (const char *const *)eng.env;
-	} else {
-		if (!eng.env_wait)
-			return ferr_internal(e, "the rollout engine has no containers configuration");
-		pc.env = eng.env_wait(e);
-		if (!pc.env)
-			return -1;
-	}
-	pc.data_dir = eng.data_dir;
-	pc.instance = eng.instance;
-	pc.init_path = eng.init_binary;
-	if (podman_runtime_new(&rt, &pc, e) < 0)
+	if (eng.runtime_open(eng.instance, &rt, e) < 0)
 		return -1;
 	pthread_mutex_lock(&eng.lock);
 	eng.rt = rt;
@@ -206,7 +194,6 @@ static pthread_mutex_t gw_start_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The gateway, started (or adopted) on first need. */
 struct gateway *engine_gateway(struct ferr *e)
 {
-	struct gateway_config gc = { 0 };
 	struct gateway *gw;
 
 	pthread_mutex_lock(&gw_start_lock);
@@ -214,9 +201,8 @@ struct gateway *engine_gateway(struct ferr *e)
 		pthread_mutex_unlock(&gw_start_lock);
 		return eng.gw;
 	}
-	gc.data_dir = eng.data_dir;
-	gc.listen = eng.listen;
-	if (gateway_start(&gw, &gc, e) < 0) {
+	gw = eng.gateway_open(e);
+	if (!gw) {
 		pthread_mutex_unlock(&gw_start_lock);
 		ferr_prefix(e, "gateway on %s", eng.listen);
 		return NULL;
@@ -321,11 +307,9 @@ int rollout_start(const struct rollout_config *cfg, struct ferr *e)
 		return rollout_kube_start(cfg, e);
 	if (eng.started)
 		return ferr_internal(e, "rollout_start called twice");
-	if (!cfg->data_dir || !cfg->gateway_listen || !cfg->init_binary)
-		return ferr_invalid(e, "the rollout engine needs a data dir, a gateway address and ferry-init");
-	if (access(cfg->init_binary, X_OK) < 0)
-		return ferr_invalid(e, "ferry-init at %s is not executable (%s): build it or pass --init-binary",
-				    cfg->init_binary, strerror(errno));
+	if (!cfg->data_dir || !cfg->gateway_listen || !cfg->runtime_open || !cfg->gateway_open)
+		return ferr_invalid(e, "the rollout engine needs a data dir, a gateway address and "
+				    "its drivers' openers");
 	{
 		const char *colon = strrchr(cfg->gateway_listen, ':');
 		char *end;
@@ -336,18 +320,9 @@ int rollout_start(const struct rollout_config *cfg, struct ferr *e)
 	}
 	eng.data_dir = xstrdup(cfg->data_dir);
 	eng.listen = xstrdup(cfg->gateway_listen);
-	eng.init_binary = xstrdup(cfg->init_binary);
-	eng.env_wait = cfg->containers_env_wait;
-	if (cfg->containers_env) {
-		size_t n = 0;
-		while (cfg->containers_env[n])
-			n++;
-		eng.env = calloc(n + 1, sizeof(*eng.env));
-		if (!eng.env)
-			abort();
-		for (size_t i = 0; i < n; i++)
-			eng.env[i] = xstrdup(cfg->containers_env[i]);
-	}
+	eng.runtime_open = cfg->runtime_open;
+	eng.gateway_open = cfg->gateway_open;
+	eng.gateway_left_running = cfg->gateway_left_running;
 	rollout_jobs_register();
 	eng.stop = 0;
 	if (pthread_create(&eng.thread, NULL, reconciler, NULL) != 0)
@@ -376,9 +351,12 @@ void rollout_stop(void)
 	pthread_cond_broadcast(&eng.cond);
 	pthread_mutex_unlock(&eng.lock);
 	pthread_join(eng.thread, NULL);
+	/* a gateway restore the supervisor asks for from now on finds the
+	 * engine stopped (rollout_gateway_restored) */
+	pthread_mutex_lock(&eng.pass_lock);
 	eng.started = 0;
-	/* HAProxy and the replicas keep running: the next ferryd adopts them */
-	gateway_free(eng.gw);
+	/* HAProxy and the replicas keep running: the next ferryd adopts them.
+	 * The gateway is ferryd's (its supervisor frees it). */
 	eng.gw = NULL;
 	runtime_free(eng.rt);
 	eng.rt = NULL;
@@ -389,21 +367,16 @@ void rollout_stop(void)
 	free(eng.srvs);
 	free(eng.reps);
 	free(eng.backs);
-	if (eng.env)
-		for (size_t i = 0; eng.env[i]; i++)
-			free(eng.env[i]);
-	free(eng.env);
 	free(eng.data_dir);
 	free(eng.listen);
-	free(eng.init_binary);
 	eng.plans = NULL;
 	eng.busy = NULL;
 	eng.routes = NULL;
 	eng.srvs = NULL;
 	eng.reps = NULL;
 	eng.backs = NULL;
-	eng.env = NULL;
 	eng.nplans = eng.aplans = eng.nbusy = eng.abusy = eng.nroutes = eng.aroutes = 0;
 	eng.nsrvs = eng.asrvs = eng.nreps = eng.areps = eng.nbacks = eng.abacks = 0;
 	eng.ready = 0;
+	pthread_mutex_unlock(&eng.pass_lock);
 }

@@ -15,12 +15,15 @@
  *
  * A reconciler thread also keeps active deployments healthy (liveness
  * probes, restart with backoff), re-adopts running containers and restores
- * gateway routes after ferryd restarts.
+ * gateway routes after ferryd restarts, and after HAProxy restarts (when
+ * ferryd's supervisor says so). ferryd builds the runtime driver and the
+ * gateway and hands them in (core/rollout_config.h).
  */
 #ifndef FERRY_ROLLOUT_H
 #define FERRY_ROLLOUT_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/auth.h"
@@ -46,6 +49,15 @@ void rollout_begin_shutdown(void);
  * and the containers keep running: deployed services survive a ferryd
  * stop, and the next ferryd adopts them. Call after jobq_stop. */
 void rollout_stop(void);
+
+/* The gateway was started again after its process died (ferryd's
+ * supervisor, which watches it, calls this): the routes and servers of
+ * every active deployment not in the middle of a rollout are converged
+ * from the store and the runtime, after the reconciler's current pass.
+ * Before the engine's first pass (which syncs the whole gateway) or once
+ * it stopped, nothing is done. *ret_routes and *ret_servers: what was
+ * restored. Returns 0, or -1 with e set. */
+int rollout_gateway_restored(size_t *ret_routes, size_t *ret_servers, struct ferr *e);
 
 /* Queues the rollout of a pending deployment. Returns the job id or -1. */
 int64_t rollout_queue(int64_t deployment_id, const char *who, struct ferr *e);

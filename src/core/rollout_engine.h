@@ -2,7 +2,8 @@
  * other module (those use core/rollout.h and core/rollout_int.h):
  *
  *   rollout.c            the engine: state, plan cache, runtime and gateway
- *                        bring-up, busy owners, start and stop
+ *                        bring-up (through ferryd's openers), busy owners,
+ *                        start and stop
  *   rollout_plan.c       descriptor → plan (pure; core/rollout_plan.h)
  *   rollout_gateway.c    the routes and servers this engine set, remembered
  *                        so that retiring a replica or an owner knows what
@@ -12,7 +13,8 @@
  *   rollout_jobs.c       the "rollout" and "undeploy" jobs
  *   rollout_reconcile.c  the reconciler thread (adoption after a restart,
  *                        crash and liveness restarts, orphans, stuck
- *                        rollouts) and rollout_health
+ *                        rollouts), the gateway's restore once ferryd's
+ *                        supervisor restarted it, and rollout_health
  *
  * Locking: eng.lock guards the engine's tables. It is never held across a
  * podman or HAProxy call. Work on one component in one environment (its
@@ -87,15 +89,23 @@ struct rollout_engine {
 	int ready;               /* runtime up and the first pass done */
 	char why[512];           /* why not ready */
 
+	/* Held by the reconciler for each of its passes and by a gateway
+	 * restore (rollout_gateway_restored, from ferryd's supervisor), so
+	 * the two never converge the gateway at once; and by rollout_stop
+	 * while it takes the engine down. Taken before eng.lock, never
+	 * inside it. */
+	pthread_mutex_t pass_lock;
+
 	char *data_dir;
 	char *listen;
-	char *init_binary;
-	char **env;              /* copy of rollout_config.containers_env */
-	const char *const *(*env_wait)(struct ferr *e);  /* its containers_env_wait */
+	/* rollout_config's openers: ferryd builds the drivers */
+	int (*runtime_open)(const char *instance, struct runtime **ret, struct ferr *e);
+	struct gateway *(*gateway_open)(struct ferr *e);
+	int (*gateway_left_running)(void);
 	char instance[40];
 
-	struct runtime *rt;      /* set once, then constant */
-	struct gateway *gw;      /* set once, then constant */
+	struct runtime *rt;      /* set once, then constant; the engine's */
+	struct gateway *gw;      /* set once, then constant; ferryd's */
 	/* Networks are shared by every component of a project+environment:
 	 * starting a replica (ensure network, then start) holds it for
 	 * reading, removing a network for writing, so an undeploy never

@@ -15,7 +15,6 @@
 #include "core/rollout_instance.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
-#include "runtime/kube_incluster.h"
 #include "runtime/kube_render.h"
 #include "runtime/kube_status.h"
 #include "runtime/kubectl.h"
@@ -55,9 +54,9 @@ static struct {
 	int started, stop, shutdown, kick;
 	struct runtime *rt;
 	struct kubectl *k;
-	struct kubernetes_config kc;
+	/* rollout_config.runtime_open: ferryd builds the driver */
+	int (*runtime_open)(const char *instance, struct runtime **ret, struct ferr *e);
 	char instance[40];
-	char incluster[4200];     /* the in-cluster kubeconfig's path */
 	char why[600];
 	struct owner *busy;
 	size_t nbusy, abusy;
@@ -959,7 +958,7 @@ static int connect_cluster(struct ferr *e)
 {
 	struct runtime *rt;
 
-	if (kubernetes_runtime_new(&rt, &ke.kc, e) < 0)
+	if (ke.runtime_open(ke.instance, &rt, e) < 0)
 		return -1;
 	pthread_mutex_lock(&ke.lock);
 	ke.rt = rt;
@@ -1126,25 +1125,12 @@ int rollout_kube_start(const struct rollout_config *cfg, struct ferr *e)
 {
 	if (ke.started)
 		return ferr_internal(e, "rollout_kube_start called twice");
-	if (!cfg->data_dir)
-		return ferr_invalid(e, "the rollout engine needs a data dir");
+	if (!cfg->data_dir || !cfg->runtime_open)
+		return ferr_invalid(e, "the rollout engine needs a data dir and its driver's opener");
 	if (rollout_instance_load(cfg->data_dir, ke.instance, sizeof(ke.instance), e) < 0)
 		return -1;
 	manifests_set_instance(ke.instance);
-	ke.kc.kubectl = cfg->kubectl;
-	ke.kc.kubeconfig = cfg->kubeconfig;
-	if (!cfg->kubeconfig && !getenv("KUBECONFIG")) {
-		/* ferryd as a pod: its service account's credentials */
-		int rc;
-		snprintf(ke.incluster, sizeof(ke.incluster), "%s/kube-in-cluster.kubeconfig", cfg->data_dir);
-		rc = kube_incluster_kubeconfig(ke.incluster, e);
-		if (rc < 0)
-			return -1;
-		if (rc == 1)
-			ke.kc.kubeconfig = ke.incluster;
-	}
-	ke.kc.context = cfg->kube_context;
-	ke.kc.instance = ke.instance;
+	ke.runtime_open = cfg->runtime_open;
 	jobq_register(&rollout_kind);
 	jobq_register(&undeploy_kind);
 	ke.stop = ke.shutdown = 0;
@@ -1153,7 +1139,7 @@ int rollout_kube_start(const struct rollout_config *cfg, struct ferr *e)
 		return ferr_internal(e, "cannot start the Kubernetes reconciler thread");
 	ke.started = 1;
 	log_info("event=rollout_engine runtime=kubernetes instance=%s kubeconfig=%s context=%s", ke.instance,
-		 ke.kc.kubeconfig ? ke.kc.kubeconfig : "(default)", cfg->kube_context ? cfg->kube_context : "(current)");
+		 cfg->kubeconfig ? cfg->kubeconfig : "(default)", cfg->kube_context ? cfg->kube_context : "(current)");
 	return 0;
 }
 
@@ -1178,7 +1164,7 @@ void rollout_kube_stop(void)
 	runtime_free(ke.rt);
 	ke.rt = NULL;
 	ke.k = NULL;
-	memset(&ke.kc, 0, sizeof(ke.kc));
+	ke.runtime_open = NULL;
 	free(ke.busy);
 	free(ke.seen);
 	ke.busy = NULL;

@@ -38,8 +38,7 @@ struct runtime;
 
 /* Starts the engine (instead of the podman one): registers the job kinds,
  * starts the reconciler thread, which connects to the cluster (retrying:
- * jobs wait) with cfg's kubectl, kubeconfig and context (borrowed: they
- * must live until rollout_kube_stop). */
+ * jobs wait) through cfg's runtime_open, ferryd's Kubernetes driver. */
 int rollout_kube_start(const struct rollout_config *cfg, struct ferr *e);
 /* 1 once rollout_kube_start succeeded. */
 int rollout_kube_on(void);

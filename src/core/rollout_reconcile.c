@@ -2,7 +2,9 @@
  * adopts running replicas and syncs the gateway after a start (first
  * pass), and from then on keeps active deployments healthy (liveness,
  * restarts with backoff), stops orphans, drops unserved routes and fails
- * stuck rollouts. Also rollout_health, for ferry status and promotion.
+ * stuck rollouts. When ferryd's supervisor restarted HAProxy it converges
+ * the gateway's routes again (rollout_gateway_restored). Also
+ * rollout_health, for ferry status and promotion.
  * See core/rollout.h and core/rollout_engine.h. */
 #include "core/rollout.h"
 
@@ -15,14 +17,11 @@
 #include <unistd.h>
 
 #include "core/deployment_record.h"
-#include "core/parts.h"
 #include "core/probe.h"
 #include "core/rollout_engine.h"
 #include "core/rollout_int.h"
 #include "core/rollout_kube.h"
 #include "lib/log.h"
-#include "lib/pidfile.h"
-#include "lib/strbuf.h"
 #include "store/store.h"
 #include "lib/banned.h"
 
@@ -397,15 +396,13 @@ static int first_pass(struct ferr *e)
 	struct route_pass rp = ROUTE_PASS_INIT;
 	const struct want *w;
 	size_t nw, nsrv = 0;
-	struct strbuf pidfile = STRBUF_INIT;
 	int rc = -1;
 
 	if (route_pass_load(&rp, e) < 0)
 		goto out;
 	w = rp.w;
 	nw = rp.nw;
-	pidfile_path(&pidfile, eng.data_dir, PIDFILE_GATEWAY);
-	if ((nw || access(pidfile.buf, F_OK) == 0) && !engine_gateway(e))
+	if ((nw || (eng.gateway_left_running && eng.gateway_left_running())) && !engine_gateway(e))
 		goto out;
 	for (size_t i = 0; i < nw; i++) {
 		struct plan *p = route_pass_plan(&rp, i);
@@ -442,7 +439,6 @@ static int first_pass(struct ferr *e)
 	log_info("event=replicas_adopted count=%zu", rp.l.n);
 	rc = 0;
 out:
-	strbuf_release(&pidfile);
 	route_pass_release(&rp);
 	return rc;
 }
@@ -583,6 +579,7 @@ void *reconciler(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&eng.lock);
+		pthread_mutex_lock(&eng.pass_lock);
 		if (!eng.rt && !engine_needed()) {
 			set_why("nothing is deployed yet");
 		} else if (!eng.rt && engine_runtime_up(&e) < 0) {
@@ -602,30 +599,7 @@ void *reconciler(void *arg)
 		} else {
 			pass();
 		}
-		if (eng.gw) {
-			ferr_clear(&e);
-			int r = gateway_supervise(eng.gw, &e);
-			if (r == 1) {
-				size_t nr = 0, ns = 0;
-				char msg[160];
-				ferr_clear(&e);
-				if (eng.ready && gateway_restore(&nr, &ns, &e) < 0) {
-					log_warnx("event=gateway_restore_failed err=\"%s\"", e.msg);
-					snprintf(msg, sizeof(msg), "HAProxy had exited; restoring its routes "
-						 "from the store failed: %.80s", e.msg);
-				} else {
-					log_info("event=gateway_restored routes=%zu servers=%zu", nr, ns);
-					snprintf(msg, sizeof(msg), "HAProxy had exited; %zu routes and %zu "
-						 "servers restored from the store", nr, ns);
-				}
-				parts_restarted("gateway", 0, msg);
-			} else if (r < 0) {
-				log_warnx("event=gateway_down err=\"%s\"", e.msg);
-				parts_seen("gateway", "down", 0, e.msg);
-			} else {
-				parts_seen("gateway", "up", 0, NULL);
-			}
-		}
+		pthread_mutex_unlock(&eng.pass_lock);
 		pthread_mutex_lock(&eng.lock);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += RECONCILE_MS / 1000;
@@ -641,6 +615,26 @@ void *reconciler(void *arg)
 		pthread_mutex_unlock(&eng.lock);
 	}
 	return NULL;
+}
+
+int rollout_gateway_restored(size_t *ret_routes, size_t *ret_servers, struct ferr *e)
+{
+	int rc = 0;
+	int ready;
+	struct gateway *gw;
+
+	*ret_routes = *ret_servers = 0;
+	pthread_mutex_lock(&eng.pass_lock);
+	pthread_mutex_lock(&eng.lock);
+	ready = eng.started && eng.ready;
+	gw = eng.gw;
+	pthread_mutex_unlock(&eng.lock);
+	/* before the first pass (or once stopped) there is nothing to
+	 * restore: the first pass syncs the whole gateway itself */
+	if (ready && gw)
+		rc = gateway_restore(ret_routes, ret_servers, e);
+	pthread_mutex_unlock(&eng.pass_lock);
+	return rc;
 }
 
 static json_t *replicas_health(int64_t component_id, int64_t environment_id)

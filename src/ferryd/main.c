@@ -41,6 +41,9 @@
 #include "pipeline/scan.h"
 #include "pipeline/secrets.h"
 #include "pipeline/vuln.h"
+#include "runtime/kube_incluster.h"
+#include "runtime/kubernetes.h"
+#include "runtime/podman.h"
 #include "sched/jobqueue.h"
 #include "sched/scheduler.h"
 #include "store/reserve.h"
@@ -236,15 +239,6 @@ static int rotate_master_key(const struct config *c)
 	return 0;
 }
 
-/* The rollout engine's podman environment: the build infrastructure's,
- * once it is up (rollout_config.containers_env_wait). */
-static const char *const *build_containers_env(struct ferr *e)
-{
-	if (infra_wait(0, e) < 0)
-		return NULL;
-	return registry_env(core.registry);
-}
-
 /* ------------------------------------------------------------------ */
 /* The subsystems, in the order they start                             */
 
@@ -259,6 +253,10 @@ static struct ferryd {
 	struct vulndb *vulndb;
 	char vulndb_path[PATH_MAX];
 	char build_runtime[PATH_MAX], sandbox_state[PATH_MAX], init_binary[PATH_MAX];
+	/* The Kubernetes driver's settings; kube_incluster: the in-cluster
+	 * kubeconfig's path (ferryd as a pod). */
+	struct kubernetes_config kube;
+	char kube_incluster[PATH_MAX];
 } d;
 
 static int start_store(struct ferr *e)
@@ -335,6 +333,8 @@ static int start_supervisor(struct ferr *e)
 		.registry_password = d.c.registry_password_file ? d.registry_password : NULL,
 		.base_registries = d.c.base_registries,
 		.n_base_registries = d.c.n_base_registries,
+		.gateway_listen = d.c.gateway_listen,
+		.gateway_restored = rollout_gateway_restored,
 	};
 	int rc = supervisor_start(&so, e);
 
@@ -378,24 +378,70 @@ static int start_builds(struct ferr *e)
 	return 0;
 }
 
+/* The podman driver, with the build infrastructure's containers
+ * configuration once it is up (rollout_config.runtime_open). */
+static int open_podman(const char *instance, struct runtime **ret, struct ferr *e)
+{
+	struct podman_config pc = {
+		.data_dir = d.c.data,
+		.instance = instance,
+		.init_path = d.c.init_binary,
+	};
+
+	if (infra_wait(0, e) < 0)
+		return -1;
+	pc.env = registry_env(core.registry);
+	if (!pc.env)
+		return -1;
+	return podman_runtime_new(ret, &pc, e);
+}
+
+/* The Kubernetes driver, once the cluster answers. */
+static int open_kubernetes(const char *instance, struct runtime **ret, struct ferr *e)
+{
+	d.kube.instance = instance;
+	return kubernetes_runtime_new(ret, &d.kube, e);
+}
+
+/* ferryd chooses the drivers: podman and HAProxy (made by the supervisor,
+ * which keeps it running), or Kubernetes. */
 static int start_rollout(struct ferr *e)
 {
+	int kube = !strcmp(d.c.runtime, "kubernetes");
 	struct rollout_config rc = {
 		.data_dir = d.c.data,
 		.gateway_listen = d.c.gateway_listen,
-		.containers_env = NULL, /* the build infrastructure's */
-		.containers_env_wait = build_containers_env,
-		.init_binary = d.c.init_binary,
+		.runtime_open = kube ? open_kubernetes : open_podman,
+		.gateway_open = supervisor_gateway_open,
+		.gateway_left_running = supervisor_gateway_left_running,
 		.runtime = d.c.runtime,
-		.kubectl = d.c.kubectl,
-		.kubeconfig = d.c.kubeconfig,
 		.kube_context = d.c.kube_context,
 	};
 
+	if (kube) {
+		d.kube = (struct kubernetes_config){ .kubectl = d.c.kubectl, .kubeconfig = d.c.kubeconfig,
+						     .context = d.c.kube_context };
+		if (!d.c.kubeconfig && !getenv("KUBECONFIG")) {
+			/* ferryd as a pod: its service account's credentials */
+			int found;
+			snprintf(d.kube_incluster, sizeof(d.kube_incluster), "%s/kube-in-cluster.kubeconfig",
+				 d.c.data);
+			found = kube_incluster_kubeconfig(d.kube_incluster, e);
+			if (found < 0)
+				return -1;
+			if (found == 1)
+				d.kube.kubeconfig = d.kube_incluster;
+		}
+		rc.kubeconfig = d.kube.kubeconfig;
+		return rollout_start(&rc, e);
+	}
 	if (!d.c.init_binary) {
 		default_helper("ferry-init", "init", d.init_binary, sizeof(d.init_binary));
-		rc.init_binary = d.init_binary;
+		d.c.init_binary = d.init_binary;
 	}
+	if (access(d.c.init_binary, X_OK) < 0)
+		return ferr_invalid(e, "ferry-init at %s is not executable (%s): build it or pass --init-binary",
+				    d.c.init_binary, strerror(errno));
 	return rollout_start(&rc, e);
 }
 

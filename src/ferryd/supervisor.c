@@ -1,7 +1,9 @@
-/* ferryd's supervisor of the build infrastructure: the image registry
- * (managed or external), the base registries' pull-through caches and the
+/* ferryd's supervisor of the parts around it: the image registry (managed
+ * or external), the base registries' pull-through caches and the
  * ferry/busybox base image, brought up in a thread of its own and the
- * managed registries restarted when they exit; see supervisor.h. */
+ * managed registries restarted when they exit; and HAProxy, the gateway,
+ * watched by a second thread and started again when it dies; see
+ * supervisor.h. */
 #include "ferryd/supervisor.h"
 
 #include <dirent.h>
@@ -16,6 +18,7 @@
 #include "core/core.h"
 #include "core/infra.h"
 #include "core/parts.h"
+#include "gateway/haproxy.h"
 #include "lib/pidfile.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
@@ -24,16 +27,24 @@
 #include "pipeline/registry.h"
 #include "lib/banned.h"
 
+/* How often the gateway is checked. */
+#define GATEWAY_WATCH_MS 1000
+
 static struct {
 	pthread_t thread;
-	int started;
+	pthread_t gw_thread;
+	int started, gw_started;
 	struct supervisor_options opts;
 	char *password;
 	/* Pull-through caches of --base-registry, in order (opened once). */
 	struct registry *caches[INFRA_MAX_BASE_REGISTRIES];
 	char *cache_hosts[INFRA_MAX_BASE_REGISTRIES + 1];
 	size_t n_caches;
-} sup;
+	/* The gateway, once supervisor_gateway_open made it: set once, under
+	 * gw_lock, read by the gateway thread. */
+	pthread_mutex_t gw_lock;
+	struct gateway *gw;
+} sup = { .gw_lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Opens the pull-through cache of each --base-registry URL that is not
  * open yet: a managed docker-registry in proxy mode under
@@ -229,6 +240,88 @@ static void *supervisor_main(void *arg)
 	return NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* HAProxy                                                              */
+
+struct gateway *supervisor_gateway_open(struct ferr *e)
+{
+	struct haproxy_config hc = { .data_dir = core.data_dir, .listen = sup.opts.gateway_listen };
+	struct gateway *gw;
+
+	pthread_mutex_lock(&sup.gw_lock);
+	gw = sup.gw;
+	pthread_mutex_unlock(&sup.gw_lock);
+	if (gw)
+		return gw;
+	if (haproxy_gateway_start(&gw, &hc, e) < 0)
+		return NULL;
+	pthread_mutex_lock(&sup.gw_lock);
+	sup.gw = gw;
+	pthread_mutex_unlock(&sup.gw_lock);
+	return gw;
+}
+
+int supervisor_gateway_left_running(void)
+{
+	struct strbuf path = STRBUF_INIT;
+	int there;
+
+	pidfile_path(&path, core.data_dir, PIDFILE_GATEWAY);
+	there = access(path.buf, F_OK) == 0;
+	strbuf_release(&path);
+	return there;
+}
+
+/* One check of the gateway: started again if it died, and then its
+ * routes converged by the rollout engine; recorded either way. */
+static void gateway_watch(struct gateway *gw)
+{
+	struct ferr e = FERR_INIT;
+	int r = gateway_supervise(gw, &e);
+
+	if (r == 1) {
+		size_t nr = 0, ns = 0;
+		char msg[160];
+
+		ferr_clear(&e);
+		if (sup.opts.gateway_restored && sup.opts.gateway_restored(&nr, &ns, &e) < 0) {
+			log_warnx("event=gateway_restore_failed err=\"%s\"", e.msg);
+			snprintf(msg, sizeof(msg), "HAProxy had exited; restoring its routes "
+				 "from the store failed: %.80s", e.msg);
+		} else {
+			log_info("event=gateway_restored routes=%zu servers=%zu", nr, ns);
+			snprintf(msg, sizeof(msg), "HAProxy had exited; %zu routes and %zu "
+				 "servers restored from the store", nr, ns);
+		}
+		parts_restarted("gateway", 0, msg);
+	} else if (r < 0) {
+		log_warnx("event=gateway_down err=\"%s\"", e.msg);
+		parts_seen("gateway", "down", 0, e.msg);
+	} else {
+		parts_seen("gateway", "up", 0, NULL);
+	}
+}
+
+/* The gateway's thread: a check a second once the gateway is open. Apart
+ * from the registry's, so that neither waits for the other (a base image
+ * being built, a restore waiting for the reconciler's pass). */
+static void *gateway_main(void *arg)
+{
+	(void)arg;
+	while (!infra_sleep(GATEWAY_WATCH_MS)) {
+		struct gateway *gw;
+
+		pthread_mutex_lock(&sup.gw_lock);
+		gw = sup.gw;
+		pthread_mutex_unlock(&sup.gw_lock);
+		if (gw)
+			gateway_watch(gw);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+
 int supervisor_start(const struct supervisor_options *opts, struct ferr *e)
 {
 	sup.opts = *opts;
@@ -242,6 +335,11 @@ int supervisor_start(const struct supervisor_options *opts, struct ferr *e)
 	if (pthread_create(&sup.thread, NULL, supervisor_main, NULL))
 		return ferr_internal(e, "cannot start the build infrastructure thread");
 	sup.started = 1;
+	if (pthread_create(&sup.gw_thread, NULL, gateway_main, NULL)) {
+		supervisor_stop();
+		return ferr_internal(e, "cannot start the gateway's supervisor thread");
+	}
+	sup.gw_started = 1;
 	return 0;
 }
 
@@ -253,7 +351,12 @@ void supervisor_stop(void)
 		return;
 	infra_stopping();
 	pthread_join(sup.thread, NULL);
-	sup.started = 0;
+	if (sup.gw_started)
+		pthread_join(sup.gw_thread, NULL);
+	sup.started = sup.gw_started = 0;
+	/* HAProxy keeps running: the next ferryd adopts it */
+	gateway_free(sup.gw);
+	sup.gw = NULL;
 	infra_set_registry(NULL);
 	infra_set_caches(NULL, NULL, 0);
 	registry_close(reg);

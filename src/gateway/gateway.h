@@ -2,7 +2,8 @@
  *
  * Core sees only this header: an opaque struct gateway with an ops table.
  * The one driver today is HAProxy (haproxy.c), changed only through its
- * runtime API; docs/gateway.md explains how requests are routed.
+ * runtime API; ferryd builds it (gateway/haproxy.h) and hands it in.
+ * docs/gateway.md explains how requests are routed.
  *
  * Vocabulary:
  *   route   one endpoint of one active component in one environment, named
@@ -65,15 +66,6 @@ struct gateway_route_state {
 	size_t nservers;
 };
 
-struct gateway_config {
-	const char *data_dir;    /* absolute or relative; files go under
-				    DATA/gateway/ (created 0700). No spaces. */
-	const char *listen;      /* "127.0.0.1:8080" */
-	unsigned slots;          /* routes before the pool must grow; 0: 256 */
-	const char *haproxy_bin; /* NULL: /usr/sbin/haproxy, else "haproxy" in
-				    PATH */
-};
-
 struct gateway;
 
 struct gateway_ops {
@@ -106,21 +98,11 @@ struct gateway {
  * in ms. Called from the gateway's own thread, once per request: be quick. */
 typedef void (*gateway_traffic_fn)(const char *server_id, int status, int total_ms);
 
-/* Sets the sink of per-request samples; call before gateway_start. NULL
+/* Sets the sink of per-request samples; call before the gateway starts
+ * (haproxy_gateway_start, gateway/haproxy.h). NULL
  * (the default): the gateway logs no request (nothing measured). */
 void gateway_set_traffic_sink(gateway_traffic_fn fn);
 
-/* Starts the HAProxy gateway: writes DATA/gateway/haproxy.cfg and its map
- * files, then starts `haproxy -W -db` (master-worker, foreground, in its own
- * process group) with its admin socket at DATA/gateway/haproxy.sock, and
- * waits until the socket answers. If a HAProxy started by an earlier ferryd
- * on the same data dir is still running, it is adopted instead, with its
- * routes and servers, so traffic is not interrupted; call gateway_sync()
- * afterwards to converge it to the store's desired state.
- * On success *ret owns the gateway (gateway_free()). Fails when haproxy
- * cannot be run or does not come up (e.g. the port is taken: the message
- * carries haproxy's own words, also in DATA/gateway/haproxy.log). */
-int gateway_start(struct gateway **ret, const struct gateway_config *cfg, struct ferr *e);
 
 /* Adds or changes a route. A new route answers 503 until a server is ready.
  * Changing host, prefix or base path of an existing route keeps its

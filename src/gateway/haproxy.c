@@ -11,6 +11,7 @@
  * (`expose-fd listeners`), so no connection is refused.
  */
 #include "haproxy_int.h"
+#include "gateway/haproxy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1024,7 +1025,7 @@ static int make_dir(const char *path, struct ferr *e)
 	return 0;
 }
 
-int gateway_start(struct gateway **ret, const struct gateway_config *cfg, struct ferr *e)
+int haproxy_gateway_start(struct gateway **ret, const struct haproxy_config *cfg, struct ferr *e)
 {
 	char real[PATH_MAX];
 	struct hap_gw *g;

@@ -103,6 +103,37 @@ def test_haproxy_killed_comes_back_with_the_stores_routes(d):
     assert "event=gateway_restored routes=2 servers=2" in d.log()
 
 
+def gateway_restarts(d):
+    return [a for a in d.ok("audit", "--limit", "200") if a["actor"] == "ferryd"
+            and a["action"] == "part.restarted" and a["object"] == "gateway"]
+
+
+def test_the_supervisor_records_each_haproxy_restart_once_as_the_registrys(d):
+    """ferryd's supervisor watches HAProxy beside the registry: a restart
+    is recorded as the registry's is (audit part.restarted by ferryd, logged
+    event=part_restarted, counted with its time in /healthz?verbose=1),
+    once per death, and its routes are restored."""
+    wait_all_answer(d)
+    before = len(gateway_restarts(d))
+    logged = d.log().count('event=part_restarted part="gateway"')
+    part = d.api("GET", "/healthz?verbose=1").json()["parts"]["gateway"]
+    old = kill_haproxy(d)
+    wait_all_answer(d)
+    deadline = time.time() + 20
+    while len(gateway_restarts(d)) == before and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # a few more checks of the supervisor's: no second record
+    restarts = gateway_restarts(d)
+    assert len(restarts) == before + 1, restarts
+    assert "2 routes and 2 servers restored from the store" in restarts[0]["result"], restarts[0]
+    assert d.log().count('event=part_restarted part="gateway"') == logged + 1
+    parts = d.api("GET", "/healthz?verbose=1").json()["parts"]
+    after = parts["gateway"]
+    assert after["state"] == "up" and after["pid"] == haproxy_pid(d) != old, after
+    assert after["restarts"] == part["restarts"] + 1 and after["last_restart"], (part, after)
+    assert {"restarts", "last_restart"} <= set(parts["registry"]), parts["registry"]
+
+
 def test_ferryd_restarted_while_haproxy_is_dead_syncs_it_from_the_store(d):
     wait_all_answer(d)
     d.kill()  # SIGKILL: HAProxy and the replicas outlive it

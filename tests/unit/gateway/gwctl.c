@@ -4,7 +4,7 @@
  *
  *   traffic                       before start: feed requests to core/traffic.c
  *   samples DEPLOYMENT            requests traffic counted for it (10 min)
- *   start DATA LISTEN [SLOTS]     gateway_start
+ *   start DATA LISTEN [SLOTS]     haproxy_gateway_start
  *   route KEY HOST PREFIX BASE    gateway_route_set ("-" for none)
  *   unroute KEY                   gateway_route_remove
  *   add KEY ID ADDR               gateway_server_add
@@ -25,6 +25,7 @@
 
 #include "core/traffic.h"
 #include "gateway/gateway.h"
+#include "gateway/haproxy.h"
 #include "lib/banned.h"
 
 static const char *opt(const char *s)
@@ -94,8 +95,8 @@ int main(void)
 			rc = 0;
 			val = (int)s.requests;
 		} else if (!strcmp(a[0], "start") && n >= 3) {
-			struct gateway_config c = { a[1], a[2], n > 3 ? (unsigned)atoi(a[3]) : 0, NULL };
-			rc = gateway_start(&gw, &c, &e);
+			struct haproxy_config c = { a[1], a[2], n > 3 ? (unsigned)atoi(a[3]) : 0, NULL };
+			rc = haproxy_gateway_start(&gw, &c, &e);
 		} else if (!gw) {
 			rc = ferr_invalid(&e, "not started");
 		} else if (!strcmp(a[0], "route") && n == 5) {
