@@ -144,12 +144,31 @@ void plans_prune(const long long *keep, size_t n)
 	}
 }
 
+/* Which engine answers: this one (replicas on the runtime driver, behind
+ * the gateway) or, once rollout_start chose it, Kubernetes'
+ * (core/rollout_kube.h). The one place that asks. */
+
 struct runtime *rollout_runtime(struct ferr *e)
 {
-	struct runtime *rt;
+	return rollout_kube_on() ? rollout_kube_runtime(e) : engine_runtime(e);
+}
 
-	if (rollout_kube_on())
-		return rollout_kube_runtime(e);
+json_t *rollout_health(int64_t component_id, int64_t environment_id)
+{
+	return rollout_kube_on() ? rollout_kube_health(component_id, environment_id)
+				 : replicas_health(component_id, environment_id);
+}
+
+int rollout_task_start(int64_t deployment_id, int64_t execution_id, const char *const *args,
+		       char ret_id[65], struct ferr *e)
+{
+	return rollout_kube_on() ? rollout_kube_task_start(deployment_id, execution_id, args, ret_id, e)
+				 : replicas_task_start(deployment_id, execution_id, args, ret_id, e);
+}
+
+struct runtime *engine_runtime(struct ferr *e)
+{
+	struct runtime *rt;
 
 	pthread_mutex_lock(&eng.lock);
 	rt = eng.rt;

@@ -25,6 +25,7 @@
 #ifndef FERRY_ROLLOUT_ENGINE_H
 #define FERRY_ROLLOUT_ENGINE_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -141,6 +142,9 @@ void plan_unref(struct plan *p);
 void plans_prune(const long long *keep, size_t n);
 void set_why(const char *msg);
 int engine_runtime_up(struct ferr *e);
+/* rollout_runtime of this engine: its driver once up, else NULL with e
+ * (503 and why). */
+struct runtime *engine_runtime(struct ferr *e);
 /* The gateway, started (or adopted) on first need. */
 struct gateway *engine_gateway(struct ferr *e);
 int owner_busy_locked(const char *owner);
@@ -175,6 +179,9 @@ struct rep_state *rep_state_locked(const char *id, long long dep, int replica);
 void rep_set_ready(const char *id, long long dep, int replica, int ready);
 int rep_ready(const char *id);
 int replica_start(const struct plan *p, int i, struct runtime_replica *ret, struct ferr *e);
+/* rollout_task_start of this engine (core/rollout_int.h). */
+int replicas_task_start(int64_t deployment_id, int64_t execution_id, const char *const *args,
+			char ret_id[65], struct ferr *e);
 /* Runs probe pr against replica r once. Returns 1 healthy, 0 not; answer
  * says what it saw. */
 int probe_once(const struct descriptor_probe *pr, const struct runtime_replica *r,
@@ -202,5 +209,7 @@ int status_is(int64_t dep, const char *status);
 /* rollout_reconcile.c */
 /* The reconciler thread's body (arg unused). */
 void *reconciler(void *arg);
+/* rollout_health of this engine (core/rollout.h). */
+json_t *replicas_health(int64_t component_id, int64_t environment_id);
 
 #endif

@@ -4,7 +4,7 @@
  * restarts with backoff), stops orphans, drops unserved routes and fails
  * stuck rollouts. When ferryd's supervisor restarted HAProxy it converges
  * the gateway's routes again (rollout_gateway_restored). Also
- * rollout_health, for ferry status and promotion.
+ * replicas_health (rollout_health), for ferry status and promotion.
  * See core/rollout.h and core/rollout_engine.h. */
 #include "core/rollout.h"
 
@@ -20,7 +20,6 @@
 #include "core/probe.h"
 #include "core/rollout_engine.h"
 #include "core/rollout_int.h"
-#include "core/rollout_kube.h"
 #include "lib/log.h"
 #include "store/store.h"
 #include "lib/banned.h"
@@ -637,7 +636,7 @@ int rollout_gateway_restored(size_t *ret_routes, size_t *ret_servers, struct fer
 	return rc;
 }
 
-static json_t *replicas_health(int64_t component_id, int64_t environment_id)
+json_t *replicas_health(int64_t component_id, int64_t environment_id)
 {
 	sqlite3_stmt *st = store_stmt(
 		"SELECT p.name, e.name, c.name, c.type FROM components c JOIN projects p ON p.id = c.project_id"
@@ -711,11 +710,4 @@ static json_t *replicas_health(int64_t component_id, int64_t environment_id)
 	if (!(want > 0 && ok >= want))
 		json_object_set_new(out, "reason", json_sprintf("%d of %d replicas ready", ok, want));
 	return out;
-}
-
-json_t *rollout_health(int64_t component_id, int64_t environment_id)
-{
-	if (rollout_kube_on())
-		return rollout_kube_health(component_id, environment_id);
-	return replicas_health(component_id, environment_id);
 }

@@ -12,7 +12,6 @@
 #include "core/probe.h"
 #include "core/rollout_engine.h"
 #include "core/rollout_int.h"
-#include "core/rollout_kube.h"
 #include "core/snapshot.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
@@ -219,11 +218,9 @@ int replica_start(const struct plan *p, int i, struct runtime_replica *ret, stru
 	return replica_start_args(p, i, NULL, ret, e);
 }
 
-int rollout_task_start(int64_t deployment_id, int64_t execution_id, const char *const *args,
-		       char ret_id[65], struct ferr *e)
+int replicas_task_start(int64_t deployment_id, int64_t execution_id, const char *const *args,
+			char ret_id[65], struct ferr *e)
 {
-	if (rollout_kube_on())
-		return rollout_kube_task_start(deployment_id, execution_id, args, ret_id, e);
 	struct runtime_replica r;
 	struct plan *p = NULL;
 	int rc = -1;
