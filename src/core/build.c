@@ -72,6 +72,10 @@ struct build_run {
 	struct strbuf partial;    /* an unfinished line of git progress */
 	long long disk_full_since_ms; /* the watchdog's (disk_stalled); 0: not full */
 	int disk_was_full;            /* the watchdog saw it full at least once */
+	/* The registry watchdog's (registry_stalled): */
+	int pulling;                  /* buildah's latest instruction is a FROM, or it pulls */
+	long long registry_probed_ms; /* the last GET /v2/ it sent */
+	long long registry_down_since_ms; /* the first of the probes that failed since; 0: up */
 };
 
 static pthread_mutex_t runs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -79,6 +83,7 @@ static struct build_run *runs[MAX_RUNS];
 static atomic_int shutting_down;
 
 static int build_timeout_s = BUILD_DEFAULT_TIMEOUT_S;
+static int registry_wait_s = BUILD_DEFAULT_REGISTRY_WAIT_S;
 
 /* Serializes registry garbage collection (which restarts the registry
  * read-only) against pushes. */
@@ -178,9 +183,42 @@ static void run_log(struct build_run *run, const char *fmt, ...)
 	strbuf_release(&sb);
 }
 
+/* 1 if buildah's output line starts with str (len: the line's). */
+static int line_starts(const char *line, size_t len, const char *str)
+{
+	size_t n = strlen(str);
+
+	return len >= n && !memcmp(line, str, n);
+}
+
+/* A line of a build tool's output. buildah's "STEP n/m: INSTRUCTION ..."
+ * lines ("[i/k] STEP n/m: ..." in a multi-stage build) say what it does: a
+ * FROM (it asks the registry for the base even when the image is local:
+ * --pull=true pulls a newer one) or a pull ("Trying to pull ...", also for
+ * COPY --from=IMAGE) waits on the registry until the next instruction
+ * (registry_stalled). */
 static void tool_line(void *ctx, const char *line, size_t len)
 {
-	run_log_line(ctx, line, len);
+	struct build_run *run = ctx;
+	const char *p = line;
+	size_t n = len;
+
+	if (n && *p == '[') {
+		const char *close = memchr(p, ']', n);
+		if (close && (size_t)(close - p) + 2 <= n && close[1] == ' ') {
+			n -= (size_t)(close + 2 - p);
+			p = close + 2;
+		}
+	}
+	if (line_starts(p, n, "STEP ")) {
+		const char *colon = memchr(p, ':', n);
+		size_t rest = colon ? n - (size_t)(colon - p) : 0;
+		run->pulling = colon && (line_starts(colon, rest, ": FROM ") ||
+					 line_starts(colon, rest, ": from "));
+	} else if (line_starts(line, len, "Trying to pull ")) {
+		run->pulling = 1;
+	}
+	run_log_line(run, line, len);
 }
 
 /* git progress comes in pieces with \r and \n; log whole lines only. */
@@ -500,6 +538,8 @@ static void step_begin(struct build_run *run, enum step s)
 {
 	run->step = s;
 	run->step_cap = (struct eventlog_cap)EVENTLOG_CAP(BUILD_STEP_LOG_MAX);
+	run->pulling = 0;
+	run->registry_down_since_ms = 0;
 	step_set(run->build_id, s, "running", NULL);
 }
 
@@ -713,26 +753,25 @@ static int previous_digest(int64_t build_id, int64_t component_id, const char *s
 	return found;
 }
 
-/* How long a build waits for a registry that is down before its push
- * fails, and how many times it pushes. */
-#define REGISTRY_WAIT_S 120
+/* How many times a build pushes (the registry going away meanwhile). */
 #define PUSH_ATTEMPTS 3
 
-/* Waits (bounded by REGISTRY_WAIT_S, the build's deadline and its stop
- * flag) until the registry answers. pid_before: the managed registry's pid
- * before the push (0: external). Returns 0 if it answered at once and was
- * not restarted meanwhile, 1 if it was down or restarted and answers now,
- * -1 with e set if it stayed down. */
+/* Waits (bounded by registry_wait_s, the build's deadline and its stop
+ * flag) until the registry answers: before the image step (buildah's FROM
+ * asks it for the base) and before each push. pid_before: the managed
+ * registry's pid before the step (0: external). Returns 0 if it answered
+ * at once and was not restarted meanwhile, 1 if it was down or restarted
+ * and answers now, -1 with e set if it stayed down. */
 static int wait_for_registry(struct build_run *run, pid_t pid_before, struct ferr *e)
 {
-	long long until = mono_ms() + REGISTRY_WAIT_S * 1000LL;
+	long long until = mono_ms() + registry_wait_s * 1000LL;
 	struct ferr pe = FERR_INIT;
 	int waited = 0;
 
 	while (registry_ping(core.registry, &pe) < 0) {
 		if (!waited)
 			run_log(run, "the registry %s is down (%s): waiting up to %d s for it",
-				registry_host(core.registry), pe.msg, REGISTRY_WAIT_S);
+				registry_host(core.registry), pe.msg, registry_wait_s);
 		waited = 1;
 		if (atomic_load(&run->stop))
 			return ferr_set(e, 499, "cancelled", "stopped while waiting for the registry");
@@ -740,7 +779,7 @@ static int wait_for_registry(struct build_run *run, pid_t pid_before, struct fer
 			return ferr_set(e, 503, "registry_down",
 					"the registry %s stayed down for %d s (last error: %s); build again "
 					"once it runs (ferry's /healthz?verbose=1 shows its state)",
-					registry_host(core.registry), REGISTRY_WAIT_S, pe.msg);
+					registry_host(core.registry), registry_wait_s, pe.msg);
 		ferr_clear(&pe);
 		usleep(500 * 1000);
 	}
@@ -905,6 +944,67 @@ static int disk_stalled(void *ctx, long long quiet_ms, struct ferr *e)
 			steps[run->step].name, quiet_ms / 1000);
 }
 
+/* The registry watchdog (with disk_stalled, tool_stalled): a tool that
+ * waits on the registry (buildah at a FROM or a pull, or pushing) and has
+ * written nothing for REGISTRY_PROBE_QUIET_MS gets the registry asked
+ * (GET /v2/, 2 s) every REGISTRY_PROBE_EVERY_MS. One that has answered
+ * none of them for registry_wait_s (the same bound as the wait before a
+ * step) ends the build, naming it: a frozen or unreachable registry
+ * accepts connections and never answers, and buildah would wait for it
+ * until the build's time limit. A dead managed registry is started again
+ * by ferryd's supervisor within that bound. */
+#define REGISTRY_PROBE_QUIET_MS 5000
+#define REGISTRY_PROBE_EVERY_MS 2000
+
+static int registry_stalled(struct build_run *run, long long quiet_ms, struct ferr *e)
+{
+	struct ferr pe = FERR_INIT;
+	long long now = mono_ms(), down_ms;
+	int wanted = run->step == STEP_PUSH || (run->step == STEP_IMAGE && run->pulling);
+
+	if (!core.registry || !wanted || quiet_ms < REGISTRY_PROBE_QUIET_MS) {
+		run->registry_down_since_ms = 0;
+		return 0;
+	}
+	if (now - run->registry_probed_ms < REGISTRY_PROBE_EVERY_MS)
+		return 0;
+	run->registry_probed_ms = now;
+	if (registry_ping(core.registry, &pe) == 0) {
+		if (run->registry_down_since_ms)
+			run_log(run, "the registry answers again");
+		run->registry_down_since_ms = 0;
+		return 0;
+	}
+	if (!run->registry_down_since_ms) {
+		run->registry_down_since_ms = now;
+		run_log(run, "the registry %s does not answer (%s) and the %s step's tool waits: "
+			"stopping the build if this lasts %d s", registry_host(core.registry), pe.msg,
+			steps[run->step].name, registry_wait_s);
+		return 0;
+	}
+	down_ms = mono_ms() - run->registry_down_since_ms;
+	if (down_ms < registry_wait_s * 1000LL)
+		return 0;
+	log_warnx("event=build_registry_stalled build=%lld step=%s registry=%s quiet_ms=%lld",
+		  (long long)run->build_id, steps[run->step].name, registry_host(core.registry),
+		  quiet_ms);
+	return ferr_set(e, 503, "registry_down",
+			"stopped: the registry %s has not answered for %lld s (last error: %s) and "
+			"the %s step's tool, waiting on it, wrote nothing for %lld s; build again once "
+			"it runs (ferry's /healthz?verbose=1 shows its state)",
+			registry_host(core.registry), down_ms / 1000, pe.msg, steps[run->step].name,
+			quiet_ms / 1000);
+}
+
+/* The watchdog of the build's tools (image_watch.stalled): the disk's,
+ * then the registry's. */
+static int tool_stalled(void *ctx, long long quiet_ms, struct ferr *e)
+{
+	if (disk_stalled(ctx, quiet_ms, e) < 0)
+		return -1;
+	return registry_stalled(ctx, quiet_ms, e);
+}
+
 static int step_descriptor(struct build_ctx *c, struct ferr *e)
 {
 	struct descriptor *d;
@@ -996,6 +1096,9 @@ static int step_image(struct build_ctx *c, struct ferr *e)
 			ferr_clear(e);
 		}
 	}
+	/* buildah's FROM asks the registry for the base image */
+	if (wait_for_registry(run, registry_pid(core.registry), e) < 0)
+		return -1;
 	strbuf_addf(&c->repo, "%s/%s", c->src->project, c->src->component);
 	b.repo = c->repo.buf;
 	/* unique on the machine: other ferryds number their builds too */
@@ -1060,7 +1163,7 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 {
 	struct build_ctx c = {
 		.job = job, .run = run, .src = src, .workspace = workspace,
-		.w = { tool_line, run, &run->stop, run->deadline_ms, disk_stalled },
+		.w = { tool_line, run, &run->stop, run->deadline_ms, tool_stalled },
 		.repo = STRBUF_INIT, .df = STRBUF_INIT, .pinned = STRBUF_INIT,
 		.img = IMAGE_LOCAL_INIT,
 	};
@@ -1183,6 +1286,8 @@ void build_register(const struct build_options *opts)
 		build_kind.limit = opts->concurrency;
 	if (opts->timeout_s > 0)
 		build_timeout_s = opts->timeout_s;
+	if (opts->registry_wait_s > 0)
+		registry_wait_s = opts->registry_wait_s;
 	if (opts->scan)
 		scan_cfg = *opts->scan;
 	jobq_register(&build_kind);

@@ -42,6 +42,10 @@ struct scan_config;
 /* A build tool silent this long while the data dir's file system is full
  * is stopped (docs/disk.md). */
 #define BUILD_DISK_STALL_S 20
+/* How long a build waits for a registry that does not answer: before the
+ * image step (FROM) and before a push, and while a tool waits on it
+ * (docs/ferryd.md); ferryd --registry-wait. */
+#define BUILD_DEFAULT_REGISTRY_WAIT_S 120
 #define BUILD_DEFAULT_CONCURRENCY 1
 /* Stored log text per step is capped; the rest is counted and dropped. */
 #define BUILD_STEP_LOG_MAX (4u << 20)
@@ -49,6 +53,7 @@ struct scan_config;
 struct build_options {
 	int concurrency;                 /* builds at once; 0: default */
 	int timeout_s;                   /* per build; 0: default */
+	int registry_wait_s;             /* BUILD_DEFAULT_REGISTRY_WAIT_S when 0 */
 	/* The scan step's scanners (copied; what it points to must live as
 	 * long as ferryd). NULL: Dockerfile rules only. */
 	const struct scan_config *scan;

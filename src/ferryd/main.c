@@ -362,6 +362,7 @@ static int start_builds(struct ferr *e)
 	struct build_options bo = {
 		.concurrency = d.c.build_concurrency,
 		.timeout_s = d.c.build_timeout,
+		.registry_wait_s = d.c.registry_wait,
 		.scan = &d.scan,
 	};
 

@@ -24,7 +24,7 @@ void options_usage(FILE *f)
 	      "              [--registry-username USER --registry-password-file FILE]\n"
 	      "              [--base-registry URL]... (upstreams for FROM by short name, cached)\n"
 	      "              [--buildpack-cache DIR] [--buildpack-mirror URL]\n"
-	      "              [--build-concurrency N] [--build-timeout SECONDS]\n"
+	      "              [--build-concurrency N] [--build-timeout SECONDS] [--registry-wait SECONDS]\n"
 	      "              [--build-cpus N] [--build-memory SIZE] [--build-pids N]\n"
 	      "              [--build-disk SIZE] [--build-network egress|none]\n"
 	      "              [--build-runtime PATH] [--init-binary PATH]\n"
@@ -267,6 +267,7 @@ static const struct opt {
 	{ "no-gateway-metrics", OPT_FLAG, offsetof(struct config, no_gateway_metrics), 0, 0, NULL, NULL },
 	{ "build-concurrency", OPT_INT, offsetof(struct config, build_concurrency), 1, 16, "--build-concurrency must be from 1 to 16", NULL },
 	{ "build-timeout", OPT_INT, offsetof(struct config, build_timeout), 10, 86400, "--build-timeout must be from 10 to 86400 seconds", NULL },
+	{ "registry-wait", OPT_INT, offsetof(struct config, registry_wait), 1, 3600, "--registry-wait must be from 1 to 3600 seconds", NULL },
 	{ "session-ttl", OPT_INT, offsetof(struct config, session_ttl), 60, 2592000, "--session-ttl must be from 60 to 2592000 seconds", NULL },
 	{ "max-connections", OPT_INT, offsetof(struct config, max_connections), 16, 100000, "--max-connections must be from 16 to 100000", NULL },
 	{ "max-client-connections", OPT_INT, offsetof(struct config, max_client_connections), 1, 100000, "--max-client-connections must be from 1 to 100000", NULL },

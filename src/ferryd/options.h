@@ -49,6 +49,7 @@ struct config {
 	int idle_timeout;
 	int build_concurrency;
 	int build_timeout;
+	int registry_wait;             /* seconds a build waits for the registry */
 	long body_limit;
 	int workers;
 	int execution_retention_days;

@@ -10,6 +10,7 @@ import time
 import pytest
 import requests
 
+from ferry import Ferryd
 from gitserve import Repo
 from hello_app import start_hello, stop_hello
 from test_deploy import wait_answer
@@ -122,6 +123,127 @@ def test_a_build_waits_while_the_registry_is_down_then_pushes(d):
     log = "\n".join(line["text"] for line in d.ok("logs", "build", b["id"]))
     assert done["status"] == "succeeded", log[-3000:]
     assert "waiting up to 120 s" in log and "the registry answers again" in log, log[-3000:]
+
+
+# FROM asks the registry for the base image (buildah looks for a newer
+# one even when it has the image): the first stage's RUN gives a test the
+# time to freeze the registry before the second stage's FROM
+TWO_STAGES = ('FROM ferry/busybox AS first\nRUN sleep 4 && echo one > /one\n'
+              'FROM ferry/busybox\nCOPY --from=first /one /one\nUSER 65534\nCMD ["cat", "/one"]\n')
+REGISTRY_WAIT = 10  # ferryd --registry-wait of the fixture below
+
+
+def registry_pid(f):
+    """The managed registry's pid, from the pidfile ferryd keeps in its data dir."""
+    with open(os.path.join(f.data, "registry", "ferryd.pid")) as fh:
+        return int(fh.read().strip())
+
+
+def build_log(f, build_id):
+    return "\n".join(line["text"] for line in f.ok("logs", "build", build_id))
+
+
+def build_end(f, build_id, timeout):
+    return wait_for("the build", lambda: (lambda x: x if x["status"] not in ("queued", "running") else None)(
+        f.ok("build", "show", build_id)), timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def waits(tmp_path_factory):
+    """A ferryd whose builds wait REGISTRY_WAIT s for its registry, with
+    demo/two (TWO_STAGES) built once: the registry and the base image are
+    up, buildah has the base."""
+    root = tmp_path_factory.mktemp("regwait")
+    f = Ferryd(str(root / "data"), extra=["--registry-wait", str(REGISTRY_WAIT)]).start()
+    try:
+        f.ok("project", "create", "demo")
+        repo = Repo(str(root), name="two")
+        repo.commit({"Dockerfile": TWO_STAGES}, message="two stages")
+        f.repo = repo
+        f.ok("component", "create", "demo/two", "--repo", repo.file_url, "--type", "manual-task")
+        r = f.cli("build", "demo/two", "--wait", "--json", timeout=600)
+        assert r.rc == 0, r
+        f.host = health(f)["parts"]["registry"]["host"]
+        yield f
+    finally:
+        f.stop()
+
+
+class Frozen:
+    """The fixture's registry stopped with SIGSTOP (by the pid in its
+    pidfile) until the block ends or thaw(); SIGCONT then, and ferryd
+    stops it as usual at the end."""
+
+    def __init__(self, f):
+        self.pid = registry_pid(f)
+        self.frozen = False
+
+    def __enter__(self):
+        os.kill(self.pid, signal.SIGSTOP)
+        self.frozen = True
+        return self
+
+    def thaw(self):
+        if self.frozen:
+            os.kill(self.pid, signal.SIGCONT)
+            self.frozen = False
+
+    def __exit__(self, *exc):
+        self.thaw()
+
+
+def test_a_build_waits_at_from_for_a_frozen_registry_then_builds(waits):
+    waits.repo.commit({"v": "1\n"}, message="again")
+    with Frozen(waits) as frozen:
+        b = waits.ok("build", "demo/two")
+        wait_for("the build to wait", lambda: "waiting up to %d s" % REGISTRY_WAIT in build_log(waits, b["id"]),
+                 timeout=120)
+        time.sleep(3)
+        x = waits.ok("build", "show", b["id"])
+        assert x["status"] == "running", x
+        assert {s["name"]: s["status"] for s in x["steps"]}["image"] == "running", x
+        frozen.thaw()
+    done = build_end(waits, b["id"], 600)
+    log = build_log(waits, b["id"])
+    assert done["status"] == "succeeded", log[-3000:]
+    assert "the registry %s is down" % waits.host in log and "the registry answers again" in log, log[-3000:]
+
+
+def test_a_build_fails_soon_while_the_registry_stays_frozen_before_from(waits):
+    waits.repo.commit({"v": "2\n"}, message="again")
+    with Frozen(waits):
+        t0 = time.time()
+        b = waits.ok("build", "demo/two")
+        done = build_end(waits, b["id"], 60)
+        took = time.time() - t0
+    assert done["status"] == "failed", done
+    steps = {s["name"]: s for s in done["steps"]}
+    assert steps["image"]["status"] == "failed", done
+    msg = steps["image"]["detail"] or ""
+    assert "the registry %s stayed down for %d s" % (waits.host, REGISTRY_WAIT) in msg, done
+    assert took < 50, took
+
+
+def test_a_registry_frozen_under_buildah_stops_the_build_naming_it(waits):
+    waits.repo.commit({"v": "3\n"}, message="again")
+    b = waits.ok("build", "demo/two")
+    # freeze while the first stage's RUN sleeps: buildah is past the wait
+    # before the image step and meets the frozen registry at the second FROM
+    wait_for("the first stage's RUN", lambda: "RUN sleep 4" in build_log(waits, b["id"]), timeout=600, step=0.05)
+    with Frozen(waits):
+        t0 = time.time()
+        done = build_end(waits, b["id"], 60)
+        took = time.time() - t0
+    log = build_log(waits, b["id"])
+    assert done["status"] == "failed", log[-3000:]
+    steps = {s["name"]: s for s in done["steps"]}
+    assert steps["image"]["status"] == "failed", (done, log[-3000:])
+    msg = steps["image"]["detail"] or ""
+    assert "stopped: the registry %s has not answered" % waits.host in msg, (done, log[-3000:])
+    assert took < 50, took
+    # it builds again once the registry answers
+    r = waits.cli("build", "demo/two", "--wait", "--json", timeout=600)
+    assert r.rc == 0 and r.json["status"] == "succeeded", r
 
 
 class TimedLoad(Load):

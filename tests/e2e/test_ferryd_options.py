@@ -12,6 +12,7 @@ BAD = [
     (["--build-concurrency", "17"], "--build-concurrency must be from 1 to 16"),
     (["--build-concurrency", "2x"], "--build-concurrency must be from 1 to 16"),
     (["--build-timeout", "9"], "--build-timeout must be from 10 to 86400 seconds"),
+    (["--registry-wait", "0"], "--registry-wait must be from 1 to 3600 seconds"),
     (["--session-ttl", "59"], "--session-ttl must be from 60 to 2592000 seconds"),
     (["--max-connections", "15"], "--max-connections must be from 16 to 100000"),
     (["--max-client-connections", "0"], "--max-client-connections must be from 1 to 100000"),
