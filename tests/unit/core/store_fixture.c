@@ -4,7 +4,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,18 +13,11 @@
 #include "core/component.h"
 #include "core/core.h"
 #include "core/project.h"
+#include "lib/fstree.h"
 #include "store/store.h"
 #include "vault/vault.h"
 
 const struct principal fixture_admin = { 1, "admin", ROLE_ADMIN, 0 };
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 void store_fixture_open(char dir[64], const char *tag)
 {
@@ -49,7 +41,7 @@ void store_fixture_close(const char *dir)
 	vault_free(core.vault);
 	core.vault = NULL;
 	store_close();
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fstree_remove(dir);
 }
 
 int64_t fixture_project(const char *name, const char *const *envs, int n)

@@ -11,11 +11,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/fstree.h"
 #include "core/component.h"
 #include "core/config.h"
 #include "core/core.h"
@@ -139,14 +139,6 @@ static void test_domain_events(void **state)
 
 static char dir[64];
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int store_setup(void **state)
 {
 	struct vault_key_source src = { VAULT_KEY_DEFAULT, NULL, NULL, NULL };
@@ -180,7 +172,7 @@ static int store_teardown(void **state)
 	vault_free(core.vault);
 	core.vault = NULL;
 	store_close();
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fstree_remove(dir);
 	return 0;
 }
 

@@ -7,12 +7,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/fstree.h"
 #include "core/auth.h"
 #include "core/project.h"
 #include "core/session.h"
@@ -23,14 +23,6 @@ struct fixture {
 	char admin[TOKEN_LEN + 1];
 	struct principal who;
 };
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -61,7 +53,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	store_close();
-	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	fstree_remove(f->dir);
 	free(f);
 	return 0;
 }

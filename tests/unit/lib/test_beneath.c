@@ -18,20 +18,9 @@
 
 #include "lib/beneath.h"
 #include "lib/fstree.h"
+#include "testfs.h"
 
 static char dir[64];
-
-static void put(const char *rel, const char *text)
-{
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY), fd;
-
-	assert_true(dfd >= 0);
-	fd = openat(dfd, rel, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	close(dfd);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
 
 static void link_at(const char *target, const char *rel)
 {
@@ -43,15 +32,11 @@ static void link_at(const char *target, const char *rel)
 
 static int setup(void **state)
 {
-	char path[128];
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/ferry-beneath-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sub", dir);
-	assert_int_equal(mkdir(path, 0700), 0);
-	put("sub/spec.yaml", "openapi: 3.0.0\n");
-	put("top.txt", "top\n");
+	testfs_tmpdir(dir, sizeof(dir), "beneath");
+	testfs_dir(dir, "sub");
+	testfs_put(dir, "sub/spec.yaml", "openapi: 3.0.0\n");
+	testfs_put(dir, "top.txt", "top\n");
 	link_at("spec.yaml", "sub/inside");       /* stays inside */
 	link_at("../top.txt", "sub/up");          /* inside, through .. */
 	link_at("/etc/hostname", "sub/abs");      /* leads out */

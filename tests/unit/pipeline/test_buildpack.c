@@ -15,37 +15,21 @@
 
 #include "lib/fstree.h"
 #include "pipeline/buildpack.h"
+#include "testfs.h"
 
 static char dir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/ferry-test-bp-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	testfs_tmpdir(dir, sizeof(dir), "test-bp");
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	return fstree_remove(dir);
-}
-
-static void put(const char *rel, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 static const char *detected(void)
@@ -58,15 +42,15 @@ static void test_detection_order(void **state)
 {
 	(void)state;
 	assert_string_equal(detected(), "none");
-	put("index.html", "<h1>hi</h1>");
+	testfs_put(dir, "index.html", "<h1>hi</h1>");
 	assert_string_equal(detected(), "static");
-	put("pom.xml", "<project/>");
+	testfs_put(dir, "pom.xml", "<project/>");
 	assert_string_equal(detected(), "java");
-	put("go.mod", "module x\n");
+	testfs_put(dir, "go.mod", "module x\n");
 	assert_string_equal(detected(), "go");
-	put("pyproject.toml", "[project]\nname = \"x\"\n");
+	testfs_put(dir, "pyproject.toml", "[project]\nname = \"x\"\n");
 	assert_string_equal(detected(), "python");
-	put("package.json", "{}");
+	testfs_put(dir, "package.json", "{}");
 	assert_string_equal(detected(), "node");
 	/* a symlink is not a manifest (ferry never reads through one) */
 	teardown(NULL);
@@ -107,9 +91,9 @@ static void test_node(void **state)
 	struct strbuf deps = STRBUF_INIT, app = STRBUF_INIT;
 	(void)state;
 
-	put("package.json", "{\"scripts\": {\"start\": \"node s.js\"}}");
+	testfs_put(dir, "package.json", "{\"scripts\": {\"start\": \"node s.js\"}}");
 	plan_fails("node", "package-lock.json");
-	put("package-lock.json", "{\"lockfileVersion\": 3}");
+	testfs_put(dir, "package-lock.json", "{\"lockfileVersion\": 3}");
 	plan_ok("node", &p);
 	assert_string_equal(p.deps_files[0], "package.json");
 	assert_string_equal(p.deps_files[1], "package-lock.json");
@@ -129,18 +113,18 @@ static void test_node(void **state)
 	buildpack_plan_release(&p);
 
 	/* no start script: package.json's main, else server.js */
-	put("package.json", "{\"main\": \"lib/main.js\"}");
+	testfs_put(dir, "package.json", "{\"main\": \"lib/main.js\"}");
 	plan_fails("node", "no start command");
-	put("server.js", "");
+	testfs_put(dir, "server.js", "");
 	plan_ok("node", &p);
 	assert_string_equal(p.start.buf, "[\"node\",\"server.js\"]");
 	buildpack_plan_release(&p);
-	put("lib/main.js", "");
+	testfs_put(dir, "lib/main.js", "");
 	plan_ok("node", &p);
 	assert_string_equal(p.start.buf, "[\"node\",\"lib/main.js\"]");
 	buildpack_plan_release(&p);
 
-	put("package.json", "{\"main\": ");
+	testfs_put(dir, "package.json", "{\"main\": ");
 	plan_fails("node", "package.json:1:");
 	strbuf_release(&deps);
 	strbuf_release(&app);
@@ -151,21 +135,21 @@ static void test_procfile(void **state)
 	struct buildpack_plan p = BUILDPACK_PLAN_INIT;
 	(void)state;
 
-	put("package.json", "{}");
-	put("package-lock.json", "{}");
-	put("Procfile", "# processes\nworker: node work.js\nweb: node \"web server.js\" --port=$PORT\n");
+	testfs_put(dir, "package.json", "{}");
+	testfs_put(dir, "package-lock.json", "{}");
+	testfs_put(dir, "Procfile", "# processes\nworker: node work.js\nweb: node \"web server.js\" --port=$PORT\n");
 	plan_ok("node", &p);
 	assert_string_equal(p.start.buf, "[\"/bin/sh\",\"-c\",\"node \\\"web server.js\\\" --port=$PORT\"]");
 	assert_string_equal(p.start_from.buf, "the Procfile");
 	buildpack_plan_release(&p);
 	/* the only process, whatever its name */
-	put("Procfile", "app: node a.js\r\n");
+	testfs_put(dir, "Procfile", "app: node a.js\r\n");
 	plan_ok("node", &p);
 	assert_string_equal(p.start.buf, "[\"/bin/sh\",\"-c\",\"node a.js\"]");
 	buildpack_plan_release(&p);
-	put("Procfile", "just a command\n");
+	testfs_put(dir, "Procfile", "just a command\n");
 	plan_fails("node", "Procfile:1:");
-	put("Procfile", "web:\n");
+	testfs_put(dir, "Procfile", "web:\n");
 	plan_fails("node", "no command");
 }
 
@@ -176,17 +160,17 @@ static void test_python(void **state)
 	(void)state;
 
 	plan_fails("python", "requirements.txt or pyproject.toml");
-	put("pyproject.toml", "[project]\ndependencies = [\"flask\"]\n");
+	testfs_put(dir, "pyproject.toml", "[project]\ndependencies = [\"flask\"]\n");
 	plan_fails("python", "no start command");
-	put("svc/__main__.py", "");
-	put("alpha/__main__.py", "");
+	testfs_put(dir, "svc/__main__.py", "");
+	testfs_put(dir, "alpha/__main__.py", "");
 	plan_ok("python", &p);
 	assert_string_equal(p.start.buf, "[\"python3\",\"-m\",\"alpha\"]");
 	buildpack_deps_dockerfile(&p, "t", &deps);
 	assert_non_null(strstr(deps.buf, "tomllib"));
 	buildpack_plan_release(&p);
-	put("requirements.txt", "flask==3.0.3\n");
-	put("main.py", "");
+	testfs_put(dir, "requirements.txt", "flask==3.0.3\n");
+	testfs_put(dir, "main.py", "");
 	plan_ok("python", &p);
 	assert_string_equal(p.deps_files[0], "requirements.txt");
 	assert_string_equal(p.start.buf, "[\"python3\",\"main.py\"]");
@@ -207,19 +191,19 @@ static void test_go(void **state)
 	struct strbuf app = STRBUF_INIT;
 	(void)state;
 
-	put("go.mod", "module x\n\ngo 1.19\n");
-	put("lib.go", "package lib\n");
-	put("main_test.go", "package main\n");
+	testfs_put(dir, "go.mod", "module x\n\ngo 1.19\n");
+	testfs_put(dir, "lib.go", "package lib\n");
+	testfs_put(dir, "main_test.go", "package main\n");
 	plan_fails("go", "no main package");
-	put("cmd/b/main.go", "// b\npackage main\n");
+	testfs_put(dir, "cmd/b/main.go", "// b\npackage main\n");
 	plan_ok("go", &p);
 	assert_string_equal(p.main_pkg, "./cmd/b");
 	assert_null(p.deps_files[1]); /* no go.sum: no dependencies */
 	buildpack_plan_release(&p);
-	put("cmd/a/main.go", "package main // a\n");
+	testfs_put(dir, "cmd/a/main.go", "package main // a\n");
 	plan_fails("go", "./cmd/");
-	put("main.go", "package main\n\nfunc main() {}\n");
-	put("go.sum", "");
+	testfs_put(dir, "main.go", "package main\n\nfunc main() {}\n");
+	testfs_put(dir, "go.sum", "");
 	plan_ok("go", &p);
 	assert_string_equal(p.main_pkg, ".");
 	assert_string_equal(p.deps_files[1], "go.sum");
@@ -240,7 +224,7 @@ static void test_java(void **state)
 	(void)state;
 
 	plan_fails("java", "pom.xml");
-	put("pom.xml", "<project/>");
+	testfs_put(dir, "pom.xml", "<project/>");
 	plan_ok("java", &p);
 	assert_string_equal(p.start.buf, "[\"java\",\"-jar\",\"/app/app.jar\"]");
 	buildpack_app_dockerfile(&p, "deps", "bookworm-r", 86400, &app);

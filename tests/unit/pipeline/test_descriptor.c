@@ -15,6 +15,7 @@
 #include "lib/strbuf.h"
 #include "pipeline/descriptor.h"
 #include "descriptor_cases.h"
+#include "testfs.h"
 
 #if !defined(DATA_DIR) || !defined(SOURCE_ROOT)
 #error "DATA_DIR must name tests/unit/pipeline/data, SOURCE_ROOT the source tree"
@@ -24,23 +25,6 @@
 #define CHOREO DESCRIPTOR_CHOREO
 #define CCONF  DESCRIPTOR_CHOREO_COMPONENT_CONFIG
 #define EPS    DESCRIPTOR_CHOREO_ENDPOINTS
-
-static char *read_data(const char *name, size_t *len)
-{
-	char path[512];
-	struct strbuf sb = STRBUF_INIT;
-	FILE *f;
-	char chunk[4096];
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", DATA_DIR, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		strbuf_add(&sb, chunk, n);
-	fclose(f);
-	return strbuf_detach(&sb, len);
-}
 
 static struct descriptor *parse_str(enum descriptor_format fmt, const char *yaml)
 {
@@ -58,7 +42,7 @@ static struct descriptor *parse_file(enum descriptor_format fmt, const char *nam
 	struct ferr e = FERR_INIT;
 	struct descriptor *d = NULL;
 	size_t len;
-	char *buf = read_data(name, &len);
+	char *buf = testfs_read(DATA_DIR, name, &len);
 
 	if (descriptor_parse(&d, buf, len, descriptor_format_path(fmt), fmt, &e) < 0)
 		fail_msg("%s: unexpected error: %s", name, e.msg);
@@ -692,26 +676,6 @@ static void test_limits(void **state)
 
 static char ctx[64];
 
-static void write_file(const char *rel, const char *text)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", ctx, rel);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
-static void make_dir(const char *rel)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", ctx, rel);
-	assert_int_equal(mkdir(path, 0755), 0);
-}
-
 static void ctx_path(char *buf, size_t size, const char *rel)
 {
 	snprintf(buf, size, "%s/%s", ctx, rel);
@@ -720,8 +684,8 @@ static void ctx_path(char *buf, size_t size, const char *rel)
 static int ctx_setup(void **state)
 {
 	(void)state;
-	snprintf(ctx, sizeof(ctx), "/tmp/ferry-descriptor-XXXXXX");
-	return mkdtemp(ctx) ? 0 : -1;
+	testfs_tmpdir(ctx, sizeof(ctx), "descriptor");
+	return 0;
 }
 
 /* Removes what the tests below create, by name: nothing else is there. */
@@ -780,8 +744,8 @@ static void test_load_priority(void **state)
 	assert_null(d->file);
 	descriptor_free(d);
 
-	make_dir(".choreo");
-	write_file(".choreo/endpoints.yaml",
+	testfs_dir(ctx, ".choreo");
+	testfs_put(ctx, ".choreo/endpoints.yaml",
 		   "version: 0.1\nendpoints:\n  - {name: eps, port: 8001, type: TCP}\n");
 	d = load_ok();
 	assert_int_equal(d->format, DESCRIPTOR_CHOREO_ENDPOINTS);
@@ -789,7 +753,7 @@ static void test_load_priority(void **state)
 	assert_string_equal(d->endpoints[0].name, "eps");
 	descriptor_free(d);
 
-	write_file(".choreo/component-config.yaml",
+	testfs_put(ctx, ".choreo/component-config.yaml",
 		   "apiVersion: core.choreo.dev/v1beta1\nkind: ComponentConfig\n"
 		   "spec:\n  inbound:\n    - {name: cc, port: 8002, type: TCP}\n");
 	d = load_ok();
@@ -797,7 +761,7 @@ static void test_load_priority(void **state)
 	assert_string_equal(d->endpoints[0].name, "cc");
 	descriptor_free(d);
 
-	write_file(".choreo/component.yaml",
+	testfs_put(ctx, ".choreo/component.yaml",
 		   "schemaVersion: 1.2\nendpoints:\n  - {name: choreo, service: {port: 8003}, type: TCP,"
 		   " networkVisibilities: [Project]}\n");
 	d = load_ok();
@@ -805,13 +769,13 @@ static void test_load_priority(void **state)
 	assert_string_equal(d->endpoints[0].name, "choreo");
 	descriptor_free(d);
 
-	make_dir(".ferry");
-	write_file(".ferry/component.yml", "replicas: 2\n");
+	testfs_dir(ctx, ".ferry");
+	testfs_put(ctx, ".ferry/component.yml", "replicas: 2\n");
 	load_fails(".ferry/component.yml: ferry reads .ferry/component.yaml; rename the file");
 	ctx_path(path, sizeof(path), ".ferry/component.yml");
 	assert_int_equal(unlink(path), 0);
 
-	write_file(".ferry/component.yaml", "replicas: 2\n");
+	testfs_put(ctx, ".ferry/component.yaml", "replicas: 2\n");
 	d = load_ok();
 	assert_int_equal(d->format, DESCRIPTOR_FERRY);
 	assert_string_equal(d->file, ".ferry/component.yaml");
@@ -819,7 +783,7 @@ static void test_load_priority(void **state)
 	descriptor_free(d);
 
 	/* a broken higher-priority file is an error, not a fall-back */
-	write_file(".ferry/component.yaml", "replicas: 2\nreplicas: 3\n");
+	testfs_put(ctx, ".ferry/component.yaml", "replicas: 2\nreplicas: 3\n");
 	load_fails(".ferry/component.yaml:2:1: duplicate key \"replicas\"");
 }
 
@@ -831,13 +795,13 @@ static void test_load_files(void **state)
 	int fd;
 
 	(void)state;
-	make_dir(".ferry");
-	make_dir("api");
-	write_file(".ferry/component.yaml",
+	testfs_dir(ctx, ".ferry");
+	testfs_dir(ctx, "api");
+	testfs_put(ctx, ".ferry/component.yaml",
 		   "endpoints:\n  - {name: a, port: 1, type: TCP, schemaFilePath: api/openapi.yaml}\n");
 	load_fails(".ferry/component.yaml:2:51: endpoints[0].schemaFilePath: api/openapi.yaml does not exist in the build context");
 
-	write_file("api/openapi.yaml", "openapi: 3.0.0\n");
+	testfs_put(ctx, "api/openapi.yaml", "openapi: 3.0.0\n");
 	d = load_ok();
 	assert_string_equal(d->endpoints[0].schema_file_path, "api/openapi.yaml");
 	descriptor_free(d);
@@ -864,7 +828,7 @@ static void test_load_files(void **state)
 	/* a schema file that is a symbolic link out of the context */
 	ctx_path(path, sizeof(path), "outside-link.yaml");
 	assert_int_equal(symlink("/etc/passwd", path), 0);
-	write_file(".ferry/component.yaml",
+	testfs_put(ctx, ".ferry/component.yaml",
 		   "endpoints:\n  - {name: a, port: 1, type: TCP, schemaFilePath: outside-link.yaml}\n");
 	load_fails(".ferry/component.yaml:2:51: endpoints[0].schemaFilePath: outside-link.yaml leads out of the build context through a symbolic link");
 

@@ -17,33 +17,18 @@
 #include "lib/strbuf.h"
 #include "pipeline/descriptor.h"
 #include "pipeline/endpoints.h"
+#include "testfs.h"
 
 static char dir[64];
 
-static void put(const char *rel, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static int setup(void **state)
 {
-	char path[128];
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/ferry-endpoints-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/.ferry", dir);
-	assert_int_equal(mkdir(path, 0700), 0);
-	put("openapi.yaml", "openapi: 3.0.3\ninfo:\n  title: shop\n  version: 1\npaths: {}\n");
-	put("events.json", "{\"asyncapi\": \"2.6.0\", \"info\": {\"title\": \"events\"}}");
-	put("notes.yaml", "title: not an API\n");
+	testfs_tmpdir(dir, sizeof(dir), "endpoints");
+	testfs_dir(dir, ".ferry");
+	testfs_put(dir, "openapi.yaml", "openapi: 3.0.3\ninfo:\n  title: shop\n  version: 1\npaths: {}\n");
+	testfs_put(dir, "events.json", "{\"asyncapi\": \"2.6.0\", \"info\": {\"title\": \"events\"}}");
+	testfs_put(dir, "notes.yaml", "title: not an API\n");
 	return 0;
 }
 
@@ -69,12 +54,12 @@ static void test_endpoints_with_specifications(void **state)
 	json_t *arr, *api, *ev;
 
 	(void)state;
-	put(".ferry/component.yaml",
-	    "endpoints:\n"
-	    "  - name: api\n    service:\n      port: 8080\n      basePath: /api\n    type: REST\n"
-	    "    networkVisibilities: [Public, Project]\n    schemaFilePath: openapi.yaml\n"
-	    "  - name: events\n    service:\n      port: 8081\n      basePath: /events\n    type: REST\n"
-	    "    schemaFilePath: events.json\n");
+	testfs_put(dir, ".ferry/component.yaml",
+		   "endpoints:\n"
+		   "  - name: api\n    service:\n      port: 8080\n      basePath: /api\n    type: REST\n"
+		   "    networkVisibilities: [Public, Project]\n    schemaFilePath: openapi.yaml\n"
+		   "  - name: events\n    service:\n      port: 8081\n      basePath: /events\n    type: REST\n"
+		   "    schemaFilePath: events.json\n");
 	if (descriptor_load(&d, dir, &e) < 0)
 		fail_msg("descriptor_load: %s", e.msg);
 	arr = endpoints_json(d, dir, note, &told, &e);
@@ -117,7 +102,7 @@ static void test_schema_errors(void **state)
 	strbuf_addstr(&big, "openapi: 3.0.0\n");
 	while (big.len <= ENDPOINTS_SCHEMA_MAX)
 		strbuf_addstr(&big, "# padding padding padding padding padding padding padding\n");
-	put("big.yaml", big.buf);
+	testfs_put(dir, "big.yaml", big.buf);
 	assert_null(endpoints_schema_load(dir, "big.yaml", &e));
 	assert_int_equal(e.status, 400);
 	assert_non_null(strstr(e.msg, "big.yaml: larger than"));

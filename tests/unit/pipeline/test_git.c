@@ -24,6 +24,7 @@
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
 #include "pipeline/git.h"
+#include "testfs.h"
 
 #ifdef TEST_GIT_SSH
 /* The SSH build of this file runs one test; the others are compiled, unused. */
@@ -88,27 +89,6 @@ static char *run_git(const char *dir, const char *date, ...)
 	while (out.len && out.buf[out.len - 1] == '\n')
 		strbuf_setlen(&out, out.len - 1);
 	return strbuf_detach(&out, NULL);
-}
-
-static void write_file(const char *dir, const char *rel, const char *content, mode_t mode)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(content, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, mode), 0);
-}
-
-static void mkdir_in(const char *dir, const char *rel)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
 }
 
 static char *read_text(const char *path)
@@ -279,7 +259,7 @@ static void test_fetch_file_new_commits_and_pruning(void **state)
 	char sha[GIT_SHA_SIZE], *path = NULL, *c1, *c2;
 	struct stat st;
 
-	write_file(f->up, "README", "one\n", 0644);
+	testfs_put(f->up, "README", "one\n");
 	c1 = commit_all(f, "first", "2026-01-01T10:00:00Z");
 	free(run_git(f->up, NULL, "branch", "feature", NULL));
 	free(run_git(f->up, NULL, "tag", "v1", NULL));
@@ -295,7 +275,7 @@ static void test_fetch_file_new_commits_and_pruning(void **state)
 	assert_string_equal(sha, c1);
 
 	/* A new commit is invisible until the next fetch. */
-	write_file(f->up, "README", "two\n", 0644);
+	testfs_put(f->up, "README", "two\n");
 	c2 = commit_all(f, "second", "2026-01-02T10:00:00Z");
 	assert_int_equal(git_resolve(path, "main", sha, &e), 0);
 	assert_string_equal(sha, c1);
@@ -326,11 +306,11 @@ static void test_log_order_and_fields(void **state)
 	struct ferr e = FERR_INIT;
 	char *c[3], *path = NULL;
 
-	write_file(f->up, "a", "1\n", 0644);
+	testfs_put(f->up, "a", "1\n");
 	c[0] = commit_all(f, "first commit", "2026-03-01T08:00:00Z");
-	write_file(f->up, "a", "2\n", 0644);
+	testfs_put(f->up, "a", "2\n");
 	c[1] = commit_all(f, "second commit\n\nwith a body\nover lines", "2026-03-02T09:30:00+02:00");
-	write_file(f->up, "a", "3\n", 0644);
+	testfs_put(f->up, "a", "3\n");
 	c[2] = commit_all(f, "third:\nwrapped subject", "2026-03-03T23:59:59Z");
 	assert_int_equal(git_mirror_fetch(f->data, f->url, NULL, &path, &e), 0);
 
@@ -369,7 +349,7 @@ static void test_resolve_short_sha_tags_and_errors(void **state)
 	struct ferr e = FERR_INIT;
 	char sha[GIT_SHA_SIZE], shortsha[8], *c1, *tree, *path = NULL;
 
-	write_file(f->up, "x", "x\n", 0644);
+	testfs_put(f->up, "x", "x\n");
 	c1 = commit_all(f, "only", "2026-01-01T00:00:00Z");
 	free(run_git(f->up, "2026-01-01T00:00:00Z", "tag", "-a", "-m", "release", "v2", NULL));
 	tree = run_git(f->up, NULL, "rev-parse", "HEAD^{tree}", NULL);
@@ -416,19 +396,17 @@ static void test_export_tree_and_subpath(void **state)
 {
 	struct fx *f = *state;
 	struct ferr e = FERR_INIT;
+	static const char run_sh[] = "#!/bin/sh\necho run\n";
 	char dest[256], p[512], link[64], *c1, *path = NULL, *txt;
 	int64_t ctime = 0;
 	const time_t t = 1767225600; /* 2026-01-01T00:00:00Z */
 	ssize_t n;
 	struct stat st;
 
-	mkdir_in(f->up, "bin");
-	mkdir_in(f->up, "web");
-	mkdir_in(f->up, "web/assets");
-	write_file(f->up, "README.md", "hello\n", 0644);
-	write_file(f->up, "bin/run.sh", "#!/bin/sh\necho run\n", 0755);
-	write_file(f->up, "web/index.html", "<h1>hi</h1>\n", 0644);
-	write_file(f->up, "web/assets/app.js", "x=1\n", 0644);
+	testfs_put(f->up, "README.md", "hello\n");
+	testfs_write_mode(f->up, "bin/run.sh", run_sh, sizeof(run_sh) - 1, 0755);
+	testfs_put(f->up, "web/index.html", "<h1>hi</h1>\n");
+	testfs_put(f->up, "web/assets/app.js", "x=1\n");
 	snprintf(p, sizeof(p), "%s/web/readme-link", f->up);
 	assert_int_equal(symlink("../README.md", p), 0);
 	c1 = commit_all(f, "tree", "2026-01-01T00:00:00Z");
@@ -512,7 +490,7 @@ static void test_export_refuses_escaping_entries(void **state)
 	struct stat st;
 	int rc;
 
-	write_file(f->up, "a", "a\n", 0644);
+	testfs_put(f->up, "a", "a\n");
 	free(commit_all(f, "base", "2026-01-01T00:00:00Z"));
 	rc = spawn_capture(argv, env, f->up, &out, 4096, 10000, &e);
 	if (rc != 0) {
@@ -605,7 +583,7 @@ static void test_fetch_over_git_daemon(void **state)
 	struct git_log_list log = GIT_LOG_LIST_INIT;
 	char sha[GIT_SHA_SIZE], *c1, *path = NULL;
 
-	write_file(f->up, "f", "over git://\n", 0644);
+	testfs_put(f->up, "f", "over git://\n");
 	c1 = commit_all(f, "served by git daemon", "2026-02-01T12:00:00Z");
 	daemon_start(f, &d);
 
@@ -641,7 +619,7 @@ static void test_cancelled_fetch(void **state)
 	atomic_int cancel = 1;
 	struct git_fetch_opts o = { .cancel = &cancel };
 
-	write_file(f->up, "f", "x\n", 0644);
+	testfs_put(f->up, "f", "x\n");
 	free(commit_all(f, "x", "2026-02-01T12:00:00Z"));
 	daemon_start(f, &d);
 	assert_int_equal(git_mirror_fetch(f->data, d.url, &o, NULL, &e), -1);
@@ -675,7 +653,7 @@ static void test_concurrent_fetches_of_one_mirror(void **state)
 		char name[16];
 
 		snprintf(name, sizeof(name), "f%d", i);
-		write_file(f->up, name, name, 0644);
+		testfs_put(f->up, name, name);
 	}
 	c = commit_all(f, "many", "2026-02-01T12:00:00Z");
 	for (int i = 0; i < 4; i++) {
@@ -767,13 +745,13 @@ static void test_fetch_over_http_backend_with_basic_auth(void **state)
 
 	if (access("/usr/bin/python3", X_OK) != 0 || access("/usr/lib/git-core/git-http-backend", X_OK) != 0)
 		skip();
-	write_file(f->up, "f", "over http\n", 0644);
+	testfs_put(f->up, "f", "over http\n");
 	c1 = commit_all(f, "served over http", "2026-02-01T12:00:00Z");
 	free(run_git(f->root, NULL, "clone", "-q", "--bare", f->up, "srv/repo.git", NULL));
 
 	snprintf(dir, sizeof(dir), "%s/www", f->root);
 	assert_int_equal(mkdir(dir, 0755), 0);
-	write_file(dir, "server.py", http_server_py, 0644);
+	testfs_put(dir, "server.py", http_server_py);
 	snprintf(env_root, sizeof(env_root), "GIT_PROJECT_ROOT=%s/srv", f->root);
 
 	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
@@ -886,7 +864,7 @@ static void test_fetch_over_ssh_with_key(void **state)
 	*sp_end = '\0';
 	assert_true(strncmp(fp, "SHA256:", 7) == 0);
 
-	write_file(f->up, "f", "over ssh\n", 0644);
+	testfs_put(f->up, "f", "over ssh\n");
 	c1 = commit_all(f, "served over ssh", "2026-02-01T12:00:00Z");
 	free(run_git(f->root, NULL, "clone", "-q", "--bare", f->up, "srv/repo.git", NULL));
 

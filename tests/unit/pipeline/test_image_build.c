@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,38 +24,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/fstree.h"
 #include "lib/spawn.h"
 #include "lib/strbuf.h"
 #include "pipeline/baseimage.h"
 #include "pipeline/image.h"
 #include "pipeline/registry.h"
 #include "pipeline/sandbox.h"
+#include "testfs.h"
 
 static char datadir[64];
 static struct registry *reg;
 static char base_digest[72];
 /* RUN steps run in a build sandbox (no network: nothing here needs one) */
 static struct sandbox sbx = SANDBOX_INIT;
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	struct strbuf p = STRBUF_INIT;
-	FILE *f;
-
-	strbuf_addf(&p, "%s/%s", dir, name);
-	f = fopen(p.buf, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	strbuf_release(&p);
-}
 
 /* A fresh build context under the data dir with a Dockerfile. */
 static char *make_context(const char *name, const char *dockerfile)
@@ -66,8 +47,8 @@ static char *make_context(const char *name, const char *dockerfile)
 	strbuf_addf(&p, "%s/%s", datadir, name);
 	if (mkdir(p.buf, 0755) < 0 && errno != EEXIST)
 		fail_msg("mkdir %s: %s", p.buf, strerror(errno));
-	write_file(p.buf, "Dockerfile", dockerfile);
-	write_file(p.buf, "hello.txt", "hello from ferry\n");
+	testfs_put(p.buf, "Dockerfile", dockerfile);
+	testfs_put(p.buf, "hello.txt", "hello from ferry\n");
 	return strbuf_detach(&p, NULL);
 }
 
@@ -150,7 +131,7 @@ static int teardown(void **state)
 	strbuf_release(&name);
 	registry_close(reg);
 	sandbox_close(&sbx);
-	return nftw(datadir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return fstree_remove(datadir);
 }
 
 static void test_baseimage_repeatable(void **state)
@@ -491,7 +472,7 @@ static void test_rebuild_replaces_and_gc(void **state)
 	build_push(ctx, sha, 0, &log, &p1);
 	/* The "same commit" now builds differently (a RUN with changing
 	 * output in real life). */
-	write_file(ctx, "hello.txt", "hello again\n");
+	testfs_put(ctx, "hello.txt", "hello again\n");
 	build_push(ctx, sha, 0, &log, &p2);
 	assert_string_not_equal(p1.digest, p2.digest);
 
@@ -557,7 +538,7 @@ static void test_static_buildpack(void **state)
 	assert_int_equal(mkdir(ctx.buf, 0755), 0);
 	strbuf_addstr(&ctx, "/public");
 	assert_int_equal(mkdir(ctx.buf, 0755), 0);
-	write_file(ctx.buf, "index.html", "<h1>ferry static</h1>\n");
+	testfs_put(ctx.buf, "index.html", "<h1>ferry static</h1>\n");
 	strbuf_setlen(&ctx, ctx.len - 7);
 
 	assert_int_equal(image_static_dockerfile("public", IMAGE_STATIC_PORT, &df, &e), 0);

@@ -6,38 +6,32 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fstree.h"
 #include "lib/containers.h"
 #include "lib/strbuf.h"
 #include "pipeline/image.h"
 #include "pipeline/registry.h"
+#include "testfs.h"
 
 static char tmpdir[64];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ferry-test-containers-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	testfs_tmpdir(tmpdir, sizeof(tmpdir), "test-containers");
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return fstree_remove(tmpdir);
 }
 
 static void slurp(const char *path, struct strbuf *sb)

@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,30 +22,25 @@
 #include <crypt.h>
 #include <fcntl.h>
 
+#include "lib/fstree.h"
 #include "lib/strbuf.h"
 #include "pipeline/registry.h"
 #include "pipeline/registry_auth.h"
+#include "testfs.h"
 
 static char datadir[64];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(datadir, sizeof(datadir), "/tmp/ferry-test-registry-XXXXXX");
-	return mkdtemp(datadir) ? 0 : -1;
+	testfs_tmpdir(datadir, sizeof(datadir), "test-registry");
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(datadir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return fstree_remove(datadir);
 }
 
 static void sleep_ms(long ms)

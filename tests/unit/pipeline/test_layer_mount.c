@@ -20,6 +20,7 @@
 
 #include "lib/fstree.h"
 #include "pipeline/layer_mount.h"
+#include "testfs.h"
 
 #define TOP "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define BASE "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -28,26 +29,6 @@
 #define BAD "3333333333333333333333333333333333333333333333333333333333333333"
 
 static char root[] = "/tmp/ferry-test-layer-mount-XXXXXX";
-
-static void put(const char *rel, const char *text)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void dir(const char *rel)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	assert_int_equal(mkdir(path, 0755), 0);
-}
 
 static int setup(void **state)
 {
@@ -58,28 +39,28 @@ static int setup(void **state)
 		return 0;
 	if (!mkdtemp(root))
 		return -1;
-	dir("overlay-images");
-	put("overlay-images/images.json",
-	    "[{\"id\":\"" IMG "\",\"layer\":\"" TOP "\"},{\"id\":\"" ONE "\",\"layer\":\"" BASE "\"},"
-	    "{\"id\":\"" BAD "\",\"layer\":\"" TOP "x\"}]");
-	dir("overlay");
-	dir("overlay/l");
-	dir("overlay/" BASE);
-	dir("overlay/" BASE "/diff");
-	dir("overlay/" BASE "/diff/etc");
-	put("overlay/" BASE "/diff/etc/passwd", "root:x:0:0::/:/bin/sh\n");
-	put("overlay/" BASE "/diff/etc/old", "gone\n");
+	testfs_dir(root, "overlay-images");
+	testfs_put(root, "overlay-images/images.json",
+		   "[{\"id\":\"" IMG "\",\"layer\":\"" TOP "\"},{\"id\":\"" ONE "\",\"layer\":\"" BASE "\"},"
+		   "{\"id\":\"" BAD "\",\"layer\":\"" TOP "x\"}]");
+	testfs_dir(root, "overlay");
+	testfs_dir(root, "overlay/l");
+	testfs_dir(root, "overlay/" BASE);
+	testfs_dir(root, "overlay/" BASE "/diff");
+	testfs_dir(root, "overlay/" BASE "/diff/etc");
+	testfs_put(root, "overlay/" BASE "/diff/etc/passwd", "root:x:0:0::/:/bin/sh\n");
+	testfs_put(root, "overlay/" BASE "/diff/etc/old", "gone\n");
 	snprintf(path, sizeof(path), "%s/overlay/l/BASELINK", root);
 	assert_int_equal(symlink("../" BASE "/diff", path), 0);
-	dir("overlay/" TOP);
-	dir("overlay/" TOP "/diff");
-	dir("overlay/" TOP "/diff/etc");
-	dir("overlay/" TOP "/diff/srv");
-	put("overlay/" TOP "/diff/srv/index.html", "<h1>top</h1>\n");
-	put("overlay/" TOP "/lower", "l/BASELINK");
+	testfs_dir(root, "overlay/" TOP);
+	testfs_dir(root, "overlay/" TOP "/diff");
+	testfs_dir(root, "overlay/" TOP "/diff/etc");
+	testfs_dir(root, "overlay/" TOP "/diff/srv");
+	testfs_put(root, "overlay/" TOP "/diff/srv/index.html", "<h1>top</h1>\n");
+	testfs_put(root, "overlay/" TOP "/lower", "l/BASELINK");
 	snprintf(path, sizeof(path), "%s/overlay/" TOP "/diff/etc/old", root);
 	assert_int_equal(mknod(path, S_IFCHR | 0600, makedev(0, 0)), 0); /* whiteout */
-	dir("mnt");
+	testfs_dir(root, "mnt");
 	return 0;
 }
 
@@ -161,9 +142,9 @@ static void test_refusals(void **state)
 	assert_int_equal(layer_mount("/tmp/a,b", IMG, target, &e), -1);
 	ferr_clear(&e);
 	/* a lower file naming something else than overlay/l/ links */
-	put("overlay/" TOP "/lower", "l/../../../etc");
+	testfs_put(root, "overlay/" TOP "/lower", "l/../../../etc");
 	assert_int_equal(layer_mount(root, IMG, target, &e), -1);
-	put("overlay/" TOP "/lower", "l/BASELINK");
+	testfs_put(root, "overlay/" TOP "/lower", "l/BASELINK");
 	assert_int_equal(access(at("mnt/srv"), F_OK), -1); /* nothing left mounted */
 }
 
@@ -174,9 +155,9 @@ static void test_stale_mounts_are_removed(void **state)
 	(void)state;
 	if (geteuid() != 0)
 		skip();
-	dir("work");
-	dir("work/7-root");
-	dir("work/7");
+	testfs_dir(root, "work");
+	testfs_dir(root, "work/7-root");
+	testfs_dir(root, "work/7");
 	assert_int_equal(layer_mount(root, IMG, at("work/7-root"), &e), 0);
 	assert_int_equal(access(at("work/7-root/srv/index.html"), R_OK), 0);
 	assert_int_equal(layer_unmount_stale(at("work")), 1);

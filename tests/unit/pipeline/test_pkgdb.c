@@ -18,29 +18,12 @@
 #include "pipeline/pkgdb.h"
 
 #include "lib/spawn.h"
+#include "testfs.h"
 #include "lib/banned.h"
 
 #ifndef DATA_DIR
 #error "DATA_DIR must name tests/unit/pipeline/data/vuln"
 #endif
-
-static char *read_data(const char *name, size_t *len)
-{
-	char path[512];
-	struct strbuf sb = STRBUF_INIT;
-	FILE *f;
-	char chunk[4096];
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", DATA_DIR, name);
-	f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open %s", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		strbuf_add(&sb, chunk, n);
-	fclose(f);
-	return strbuf_detach(&sb, len);
-}
 
 /* The package named name in l, or NULL. */
 static const struct pkg *find(const struct pkglist *l, const char *name)
@@ -70,7 +53,7 @@ static void parse_file(struct pkglist *l, parser fn, const char *name, int want)
 {
 	struct ferr e = FERR_INIT;
 	size_t len;
-	char *buf = read_data(name, &len);
+	char *buf = testfs_read(DATA_DIR, name, &len);
 	int n = fn(l, buf, len, name, &e);
 
 	if (n != want)
@@ -83,7 +66,7 @@ static void test_dpkg_status(void **state)
 	struct pkglist l = PKGLIST_INIT;
 	struct ferr e = FERR_INIT;
 	size_t len;
-	char *buf = read_data("dpkg-status", &len);
+	char *buf = testfs_read(DATA_DIR, "dpkg-status", &len);
 	(void)state;
 
 	/* removed-pkg (config-files) and no-version are not installed */
@@ -207,37 +190,6 @@ static void test_cargo_lock(void **state)
 
 /* ------------------------------------------------------------ rootfs */
 
-static void put(const char *root, const char *rel, const char *data, size_t len)
-{
-	char path[1024], *slash;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	for (slash = strchr(path + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		mkdir(path, 0755);
-		*slash = '/';
-	}
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
-
-static void put_str(const char *root, const char *rel, const char *s)
-{
-	put(root, rel, s, strlen(s));
-}
-
-static void put_data(const char *root, const char *rel, const char *name)
-{
-	size_t len;
-	char *buf = read_data(name, &len);
-
-	put(root, rel, buf, len);
-	free(buf);
-}
-
 /* Removes the mkdtemp directory this test created (no shell). */
 static void rm_rf(const char *path)
 {
@@ -258,20 +210,20 @@ static void test_rootfs(void **state)
 
 	assert_non_null(mkdtemp(root));
 	assert_non_null(mkdtemp(outside));
-	put_str(root, "etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
-	        "ID=debian\nVERSION_ID=\"12\"\n");
-	put_data(root, "var/lib/dpkg/status", "dpkg-status");
-	put_data(root, "var/lib/dpkg/status.d/base-files", "status.d-base-files");
-	put_str(root, "var/lib/dpkg/status.d/base-files.md5sums", "abc  /etc/x\n");
-	put_data(root, "lib/apk/db/installed", "apk-installed");
-	put_data(root, "app/package-lock.json", "package-lock-v1.json");
-	put_data(root, "app/node_modules/.package-lock.json", "package-lock-v3.json");
-	put_data(root, "srv/py/requirements.txt", "requirements.txt");
-	put_data(root, "go/src/x/go.sum", "go.sum");
-	put_data(root, "rust/Cargo.lock", "Cargo.lock");
-	put_data(root, "proc/1/root/requirements.txt", "requirements.txt");
+	testfs_put(root, "etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
+		   "ID=debian\nVERSION_ID=\"12\"\n");
+	testfs_copy(root, "var/lib/dpkg/status", DATA_DIR, "dpkg-status");
+	testfs_copy(root, "var/lib/dpkg/status.d/base-files", DATA_DIR, "status.d-base-files");
+	testfs_put(root, "var/lib/dpkg/status.d/base-files.md5sums", "abc  /etc/x\n");
+	testfs_copy(root, "lib/apk/db/installed", DATA_DIR, "apk-installed");
+	testfs_copy(root, "app/package-lock.json", DATA_DIR, "package-lock-v1.json");
+	testfs_copy(root, "app/node_modules/.package-lock.json", DATA_DIR, "package-lock-v3.json");
+	testfs_copy(root, "srv/py/requirements.txt", DATA_DIR, "requirements.txt");
+	testfs_copy(root, "go/src/x/go.sum", DATA_DIR, "go.sum");
+	testfs_copy(root, "rust/Cargo.lock", DATA_DIR, "Cargo.lock");
+	testfs_copy(root, "proc/1/root/requirements.txt", DATA_DIR, "requirements.txt");
 	/* a link out of the image must not be followed */
-	put_data(outside, "requirements.txt", "requirements.txt");
+	testfs_copy(outside, "requirements.txt", DATA_DIR, "requirements.txt");
 	snprintf(link, sizeof(link), "%s/escape", root);
 	assert_int_equal(symlink(outside, link), 0);
 
@@ -309,8 +261,8 @@ static void test_rootfs_ubuntu(void **state)
 	(void)state;
 
 	assert_non_null(mkdtemp(root));
-	put_str(root, "usr/lib/os-release", "ID=ubuntu\nVERSION_ID='22.04'\n");
-	put_data(root, "var/lib/dpkg/status", "status.d-base-files");
+	testfs_put(root, "usr/lib/os-release", "ID=ubuntu\nVERSION_ID='22.04'\n");
+	testfs_copy(root, "var/lib/dpkg/status", DATA_DIR, "status.d-base-files");
 	assert_int_equal(pkgdb_read_rootfs(&l, root, &e), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].ecosystem, "Ubuntu");

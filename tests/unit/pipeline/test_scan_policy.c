@@ -13,6 +13,7 @@
 
 #include "lib/strbuf.h"
 #include "pipeline/scan.h"
+#include "testfs.h"
 
 #ifndef DATA_DIR
 #error "DATA_DIR must name tests/unit/pipeline/data"
@@ -107,22 +108,6 @@ static void ignore_files(void **state)
 	scan_ignore_release(&ig);
 }
 
-static char *read_data(const char *name, size_t *len)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char path[512], buf[4096];
-	size_t n;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/scan/%s", DATA_DIR, name);
-	fp = fopen(path, "rb");
-	assert_non_null(fp);
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-		strbuf_add(&sb, buf, n);
-	fclose(fp);
-	return strbuf_detach(&sb, len);
-}
-
 static json_t *by_id(json_t *arr, const char *id)
 {
 	json_t *v;
@@ -142,7 +127,7 @@ static void external(void **state)
 	char *text;
 	(void)state;
 
-	text = read_data("trivy.json", &len);
+	text = testfs_read(DATA_DIR "/scan", "trivy.json", &len);
 	assert_int_equal(scan_parse_trivy(text, len, tr, &e), 3);
 	free(text);
 	v = by_id(tr, "CVE-2023-5678");
@@ -155,7 +140,7 @@ static void external(void **state)
 	assert_string_equal(json_string_value(json_object_get(by_id(tr, "GHSA-c2qf-rxjj-qqgw"), "where")),
 			    "app/node_modules/semver/package.json");
 
-	text = read_data("grype.json", &len);
+	text = testfs_read(DATA_DIR "/scan", "grype.json", &len);
 	assert_int_equal(scan_parse_grype(text, len, gr, &e), 2);
 	free(text);
 	v = by_id(gr, "GHSA-c2qf-rxjj-qqgw");

@@ -8,15 +8,16 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fstree.h"
 #include "lib/strbuf.h"
 #include "pipeline/secrets.h"
+#include "testfs.h"
 
 #ifndef SOURCE_ROOT
 #error "SOURCE_ROOT must name the source tree"
@@ -154,30 +155,6 @@ static void globs(void **state)
 	assert_false(secrets_path_allowed(rules, NULL, "src/id_rsa"));
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
-static void put(const char *root, const char *rel, const char *text, size_t len)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	for (char *s = path + strlen(root) + 1; (s = strchr(s, '/')); s++) {
-		*s = '\0';
-		mkdir(path, 0755);
-		*s = '/';
-	}
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	fwrite(text, 1, len, f);
-	fclose(f);
-}
-
 static void tree(void **state)
 {
 	char root[] = "/tmp/ferry-test-secrets-XXXXXX";
@@ -192,13 +169,13 @@ static void tree(void **state)
 	(void)state;
 
 	assert_non_null(mkdtemp(root));
-	put(root, "deploy/key.pem", key, strlen(key));
-	put(root, "test/fixtures/key.pem", key, strlen(key));
-	put(root, "vendored/key.pem", key, strlen(key));
-	put(root, "bin/blob", bin, sizeof(bin));
-	put(root, ".git/objects/key", key, strlen(key));
-	put(root, "proc/key", key, strlen(key));
-	put(root, ".ferry/secrets-allow", "# ours\nvendored/**\n\n", 20);
+	testfs_write(root, "deploy/key.pem", key, strlen(key));
+	testfs_write(root, "test/fixtures/key.pem", key, strlen(key));
+	testfs_write(root, "vendored/key.pem", key, strlen(key));
+	testfs_write(root, "bin/blob", bin, sizeof(bin));
+	testfs_write(root, ".git/objects/key", key, strlen(key));
+	testfs_write(root, "proc/key", key, strlen(key));
+	testfs_write(root, ".ferry/secrets-allow", "# ours\nvendored/**\n\n", 20);
 	snprintf(path, sizeof(path), "%s/.ferry/secrets-allow", root);
 	allow = secrets_allow_file_read(path);
 	assert_string_equal(allow[0], "vendored/**");
@@ -224,7 +201,7 @@ static void tree(void **state)
 	}
 	json_decref(f);
 	secrets_globs_free(allow);
-	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fstree_remove(root);
 }
 
 static void bad_rules(void **state)

@@ -19,46 +19,12 @@
 #include "lib/strbuf.h"
 #include "pipeline/vuln.h"
 
+#include "testfs.h"
 #include "lib/banned.h"
 
 #ifndef DATA_DIR
 #error "DATA_DIR must name tests/unit/pipeline/data/vuln"
 #endif
-
-static void put(const char *root, const char *rel, const char *data)
-{
-	char path[1024], *slash;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	for (slash = strchr(path + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		mkdir(path, 0755);
-		*slash = '/';
-	}
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	fputs(data, f);
-	fclose(f);
-}
-
-static void put_data(const char *root, const char *rel, const char *name)
-{
-	char path[512];
-	struct strbuf sb = STRBUF_INIT;
-	FILE *f;
-	char chunk[4096];
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", DATA_DIR, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		strbuf_add(&sb, chunk, n);
-	fclose(f);
-	put(root, rel, sb.buf);
-	strbuf_release(&sb);
-}
 
 /* Runs a tool without a shell (copies and removes the mkdtemp directories
  * this test made). */
@@ -117,13 +83,13 @@ static char *debian_root(void)
 	char *root = strdup("/tmp/ferry-vuln-XXXXXX");
 
 	assert_non_null(mkdtemp(root));
-	put(root, "etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
-	put_data(root, "var/lib/dpkg/status", "dpkg-status");
-	put_data(root, "app/package-lock.json", "package-lock-v1.json");
-	put_data(root, "app/node_modules/.package-lock.json", "package-lock-v3.json");
-	put_data(root, "srv/requirements.txt", "requirements.txt");
-	put_data(root, "go/go.sum", "go.sum");
-	put_data(root, "rust/Cargo.lock", "Cargo.lock");
+	testfs_put(root, "etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+	testfs_copy(root, "var/lib/dpkg/status", DATA_DIR, "dpkg-status");
+	testfs_copy(root, "app/package-lock.json", DATA_DIR, "package-lock-v1.json");
+	testfs_copy(root, "app/node_modules/.package-lock.json", DATA_DIR, "package-lock-v3.json");
+	testfs_copy(root, "srv/requirements.txt", DATA_DIR, "requirements.txt");
+	testfs_copy(root, "go/go.sum", DATA_DIR, "go.sum");
+	testfs_copy(root, "rust/Cargo.lock", DATA_DIR, "Cargo.lock");
 	return root;
 }
 
@@ -178,8 +144,8 @@ static void test_scan_debian(void **state)
 	json_decref(arr);
 
 	/* the same image with the fixed openssl: that finding is gone */
-	put(root, "var/lib/dpkg/status", "Package: openssl\nStatus: install ok installed\n"
-	    "Version: 3.0.13-1~deb12u1\n");
+	testfs_put(root, "var/lib/dpkg/status", "Package: openssl\nStatus: install ok installed\n"
+		   "Version: 3.0.13-1~deb12u1\n");
 	assert_int_equal(vuln_scan_rootfs(db, root, &arr, &e), 0);
 	assert_null(find(arr, "DSA-5585-1", "openssl", NULL));
 	json_decref(arr);
@@ -201,8 +167,8 @@ static void test_scan_alpine(void **state)
 	(void)state;
 
 	assert_non_null(mkdtemp(root));
-	put(root, "etc/os-release", "ID=alpine\nVERSION_ID=3.18.4\n");
-	put_data(root, "lib/apk/db/installed", "apk-installed");
+	testfs_put(root, "etc/os-release", "ID=alpine\nVERSION_ID=3.18.4\n");
+	testfs_copy(root, "lib/apk/db/installed", DATA_DIR, "apk-installed");
 	assert_int_equal(vulndb_open(&db, DATA_DIR "/osvdb", &e), 0);
 	assert_int_equal(vuln_scan_rootfs(db, root, &arr, &e), 0);
 	expect(arr, "ALPINE-CVE-2023-5363", "libcrypto3", "lib/apk/db/installed", "UNKNOWN",
@@ -211,7 +177,7 @@ static void test_scan_alpine(void **state)
 	json_decref(arr);
 
 	/* Alpine 3.19: the v3.18 advisory does not apply */
-	put(root, "etc/os-release", "ID=alpine\nVERSION_ID=3.19.0\n");
+	testfs_put(root, "etc/os-release", "ID=alpine\nVERSION_ID=3.19.0\n");
 	assert_int_equal(vuln_scan_rootfs(db, root, &arr, &e), 0);
 	assert_int_equal(json_array_size(arr), 0);
 	json_decref(arr);
@@ -287,17 +253,17 @@ static void test_refresh(void **state)
 	}
 	/* a new record in a new ecosystem directory */
 	snprintf(path, sizeof(path), "%s/crates.io/RUSTSEC-2099-0001.json", dir);
-	put(dir, "crates.io/RUSTSEC-2099-0001.json",
-	    "{\"id\":\"RUSTSEC-2099-0001\",\"affected\":[{\"package\":{\"ecosystem\":\"crates.io\","
-	    "\"name\":\"smallvec\"},\"versions\":[\"1.6.0\"]}]}");
+	testfs_put(dir, "crates.io/RUSTSEC-2099-0001.json",
+		   "{\"id\":\"RUSTSEC-2099-0001\",\"affected\":[{\"package\":{\"ecosystem\":\"crates.io\","
+		   "\"name\":\"smallvec\"},\"versions\":[\"1.6.0\"]}]}");
 	assert_int_equal(vulndb_refresh(db, &e), 1);
 	assert_int_equal(vulndb_count(db), 12);
 	assert_int_equal(vulndb_refresh(db, &e), 0);
 	/* the same file rewritten (same size, new mtime) is a change too */
 	usleep(20000);
-	put(dir, "crates.io/RUSTSEC-2099-0001.json",
-	    "{\"id\":\"RUSTSEC-2099-0001\",\"affected\":[{\"package\":{\"ecosystem\":\"crates.io\","
-	    "\"name\":\"smallvec\"},\"versions\":[\"1.6.1\"]}]}");
+	testfs_put(dir, "crates.io/RUSTSEC-2099-0001.json",
+		   "{\"id\":\"RUSTSEC-2099-0001\",\"affected\":[{\"package\":{\"ecosystem\":\"crates.io\","
+		   "\"name\":\"smallvec\"},\"versions\":[\"1.6.1\"]}]}");
 	assert_int_equal(vulndb_refresh(db, &e), 1);
 	/* removed again */
 	assert_int_equal(unlink(path), 0);

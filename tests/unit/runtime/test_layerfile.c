@@ -19,28 +19,9 @@
 
 #include "lib/fstree.h"
 #include "runtime/layerfile.h"
+#include "testfs.h"
 
 static char root[] = "/tmp/ferry-test-layerfile-XXXXXX";
-
-static void put(const char *rel, const char *text)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void dir(const char *rel)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	assert_int_equal(mkdir(path, 0755), 0);
-}
 
 static int setup(void **state)
 {
@@ -48,17 +29,17 @@ static int setup(void **state)
 	if (!mkdtemp(root))
 		return -1;
 	/* top: etc without passwd; middle: etc/passwd; bottom: another one */
-	dir("top");
-	dir("top/etc");
-	put("top/etc/hostname", "x\n");
-	dir("mid");
-	dir("mid/etc");
-	put("mid/etc/passwd", "app:x:1000:50::/:/bin/sh\n");
-	dir("bottom");
-	dir("bottom/etc");
-	put("bottom/etc/passwd", "root:x:0:0::/:/bin/sh\n");
-	put("bottom/etc/group", "staff:x:50:\n");
-	dir("linked");
+	testfs_dir(root, "top");
+	testfs_dir(root, "top/etc");
+	testfs_put(root, "top/etc/hostname", "x\n");
+	testfs_dir(root, "mid");
+	testfs_dir(root, "mid/etc");
+	testfs_put(root, "mid/etc/passwd", "app:x:1000:50::/:/bin/sh\n");
+	testfs_dir(root, "bottom");
+	testfs_dir(root, "bottom/etc");
+	testfs_put(root, "bottom/etc/passwd", "root:x:0:0::/:/bin/sh\n");
+	testfs_put(root, "bottom/etc/group", "staff:x:50:\n");
+	testfs_dir(root, "linked");
 	return 0;
 }
 
@@ -114,7 +95,7 @@ static void test_links_are_not_followed(void **state)
 	assert_int_equal(layerfile_read(layers("linked", "bottom", NULL), "etc/passwd", 4096, &text), -1);
 	assert_null(text);
 	assert_int_equal(unlink(path), 0);
-	dir("linked/etc");
+	testfs_dir(root, "linked/etc");
 	snprintf(path, sizeof(path), "%s/linked/etc/passwd", root);
 	assert_int_equal(symlink("/etc/passwd", path), 0);
 	assert_int_equal(layerfile_read(layers("linked", "bottom", NULL), "etc/passwd", 4096, &text), -1);
@@ -126,15 +107,15 @@ static void test_whiteout_and_opaque_are_unknown(void **state)
 	char path[512], *text;
 
 	(void)state;
-	dir("wh");
-	dir("wh/etc");
+	testfs_dir(root, "wh");
+	testfs_dir(root, "wh/etc");
 	snprintf(path, sizeof(path), "%s/wh/etc/passwd", root);
 	if (mknod(path, S_IFCHR | 0600, makedev(0, 0)) == 0)
 		assert_int_equal(layerfile_read(layers("wh", "bottom", NULL), "etc/passwd", 4096, &text), -1);
 	else
 		assert_true(errno == EPERM); /* not root: no device node */
-	dir("op");
-	dir("op/etc");
+	testfs_dir(root, "op");
+	testfs_dir(root, "op/etc");
 	snprintf(path, sizeof(path), "%s/op/etc", root);
 	if (setxattr(path, "trusted.overlay.opaque", "y", 1, 0) == 0)
 		assert_int_equal(layerfile_read(layers("op", "bottom", NULL), "etc/passwd", 4096, &text), -1);

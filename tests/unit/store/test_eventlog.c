@@ -8,12 +8,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/fstree.h"
 #include "store/eventlog.h"
 #include "store/store.h"
 
@@ -48,19 +48,11 @@ static int setup(void **state)
 			  " text TEXT);", &e);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	(void)state;
 	store_close();
-	return nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	return fstree_remove(dir);
 }
 
 static const char *text_at(json_t *arr, size_t i, const char *key)

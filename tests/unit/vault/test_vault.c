@@ -6,7 +6,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fstree.h"
 #include "store/store.h"
 #include "vault/masterkey.h"
 #include "vault/vault.h"
@@ -26,14 +26,6 @@ struct fixture {
 	char key_path[128];
 	struct vault_key_source src;
 };
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -59,7 +51,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	store_close();
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fstree_remove(f->dir);
 	free(f);
 	return 0;
 }
