@@ -412,12 +412,104 @@ static int check_files(json_t *manifest, const char *top, struct ferr *e)
 	return 0;
 }
 
+/* Unpacks archive into staging and reads the manifest of the backup at
+ * top in it into *ret_manifest (the caller frees it, also on failure):
+ * its format, every file's checksum, and its store's schema version
+ * (into *ret_version), which must not be newer than this ferryd's. 0, or
+ * -1 with e set. */
+static int restore_unpack(const char *archive, const char *staging, const char *top,
+			  json_t **ret_manifest, int *ret_version, struct ferr *e)
+{
+	const char *argv[] = { "tar", "--extract", "--file", archive, "--directory", staging,
+			       "--no-same-owner", "--no-same-permissions", NULL };
+	char path[PATH_MAX + 64];
+	json_t *manifest;
+	json_error_t je;
+
+	if (run_tool(argv, "reading the backup", e) < 0)
+		return -1;
+	pathf(path, sizeof(path), "%s/manifest.json", top);
+	manifest = *ret_manifest = json_load_file(path, 0, &je);
+	if (!manifest)
+		return ferr_invalid(e, "the backup has no readable manifest.json: %s", je.text);
+	if (strcmp(json_string_value(json_object_get(manifest, "format")) ?: "", FORMAT) ||
+	    json_integer_value(json_object_get(manifest, "format_version")) != FORMAT_VERSION)
+		return ferr_invalid(e, "%s is not a ferry backup of format %d", archive, FORMAT_VERSION);
+	if (check_files(manifest, top, e) < 0)
+		return -1;
+	pathf(path, sizeof(path), "%s/ferry.db", top);
+	if (store_file_check(path, ret_version, e) < 0)
+		return -1;
+	if (*ret_version > store_schema_latest())
+		return ferr_conflict(e, "the backup's store has schema version %d, newer than this ferryd "
+				     "knows (%d): restore it with the ferry version that made it (%s)",
+				     *ret_version, store_schema_latest(),
+				     json_string_value(json_object_get(manifest, "ferry_version")));
+	return 0;
+}
+
+/* The master key of the backup at top (manifest's "master_key"): unsealed
+ * with passphrase and written to data_dir's master.key (*ret_written set),
+ * or, with allow_no_key, left for ferryd's start to be given. 0, or -1
+ * with e set. */
+static int restore_master_key(const json_t *manifest, const char *top, const char *data_dir,
+			      const char *passphrase, int allow_no_key, int *ret_written,
+			      struct ferr *e)
+{
+	const json_t *mk = json_object_get(manifest, "master_key");
+	const char *key_id = json_string_value(json_object_get(mk, "id"));
+	char path[PATH_MAX + 64], dest[PATH_MAX + 64];
+
+	pathf(path, sizeof(path), "%s/master.key.sealed", top);
+	if (json_is_true(json_object_get(mk, "included")) && passphrase) {
+		uint8_t key[MASTER_KEY_BYTES];
+		char id[MASTER_KEY_ID_LEN + 1];
+		struct strbuf text = STRBUF_INIT;
+		FILE *f = fopen(path, "re");
+		char buf[1024];
+		size_t n;
+
+		if (!f)
+			return ferr_invalid(e, "the backup lacks master.key.sealed");
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		strbuf_add(&text, buf, n);
+		if (master_key_unseal_passphrase(text.buf, text.len, passphrase, key, e) < 0) {
+			strbuf_release(&text);
+			return -1;
+		}
+		strbuf_release(&text);
+		master_key_id(key, id);
+		pathf(dest, sizeof(dest), "%s/master.key", data_dir);
+		if (key_id && strcmp(id, key_id)) {
+			sodium_memzero(key, sizeof(key));
+			return ferr_invalid(e, "the sealed master key (id %s) is not the one the store uses (%s)",
+					    id, key_id);
+		}
+		if (master_key_write_file(dest, key, e) < 0) {
+			sodium_memzero(key, sizeof(key));
+			return -1;
+		}
+		sodium_memzero(key, sizeof(key));
+		*ret_written = 1;
+	} else if (json_is_true(json_object_get(mk, "included"))) {
+		if (!allow_no_key)
+			return ferr_invalid(e, "the backup holds the master key sealed with a passphrase: give "
+					    "--passphrase-file FILE (or --no-master-key, and the key with "
+					    "--master-key-file at start)");
+	} else if (!allow_no_key) {
+		return ferr_invalid(e, "the backup does not hold the master key (id %s): without it no secret "
+				    "decrypts; restore with --no-master-key and start ferryd with that key "
+				    "(--master-key-file or --master-key-command)", key_id ? key_id : "?");
+	}
+	return 0;
+}
+
 int backup_restore(const char *archive, const char *data_dir, const char *passphrase, int allow_no_key,
 		   json_t **ret, struct ferr *e)
 {
 	char staging[PATH_MAX], top[PATH_MAX + 32], path[PATH_MAX + 64], dest[PATH_MAX + 64];
-	json_t *manifest = NULL, *mk, *reg;
-	json_error_t je;
+	json_t *manifest = NULL, *reg;
 	int created, version = 0, key_written = 0, reg_included;
 	const char *key_id;
 	struct stat st;
@@ -431,85 +523,11 @@ int backup_restore(const char *archive, const char *data_dir, const char *passph
 		ferr_internal(e, "create %s: %s", staging, strerror(errno));
 		goto fail;
 	}
-	{
-		const char *argv[] = { "tar", "--extract", "--file", archive, "--directory", staging,
-				       "--no-same-owner", "--no-same-permissions", NULL };
-		if (run_tool(argv, "reading the backup", e) < 0)
-			goto fail;
-	}
 	pathf(top, sizeof(top), "%s/" TOP, staging);
-	pathf(path, sizeof(path), "%s/manifest.json", top);
-	manifest = json_load_file(path, 0, &je);
-	if (!manifest) {
-		ferr_invalid(e, "the backup has no readable manifest.json: %s", je.text);
+	if (restore_unpack(archive, staging, top, &manifest, &version, e) < 0 ||
+	    restore_master_key(manifest, top, data_dir, passphrase, allow_no_key, &key_written, e) < 0)
 		goto fail;
-	}
-	if (strcmp(json_string_value(json_object_get(manifest, "format")) ?: "", FORMAT) ||
-	    json_integer_value(json_object_get(manifest, "format_version")) != FORMAT_VERSION) {
-		ferr_invalid(e, "%s is not a ferry backup of format %d", archive, FORMAT_VERSION);
-		goto fail;
-	}
-	if (check_files(manifest, top, e) < 0)
-		goto fail;
-	pathf(path, sizeof(path), "%s/ferry.db", top);
-	if (store_file_check(path, &version, e) < 0)
-		goto fail;
-	if (version > store_schema_latest()) {
-		ferr_conflict(e, "the backup's store has schema version %d, newer than this ferryd knows (%d): "
-			      "restore it with the ferry version that made it (%s)", version,
-			      store_schema_latest(), json_string_value(json_object_get(manifest, "ferry_version")));
-		goto fail;
-	}
-
-	mk = json_object_get(manifest, "master_key");
-	key_id = json_string_value(json_object_get(mk, "id"));
-	pathf(path, sizeof(path), "%s/master.key.sealed", top);
-	if (json_is_true(json_object_get(mk, "included")) && passphrase) {
-		uint8_t key[MASTER_KEY_BYTES];
-		char id[MASTER_KEY_ID_LEN + 1];
-		struct strbuf text = STRBUF_INIT;
-		FILE *f = fopen(path, "re");
-		char buf[1024];
-		size_t n;
-
-		if (!f) {
-			ferr_invalid(e, "the backup lacks master.key.sealed");
-			goto fail;
-		}
-		n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		strbuf_add(&text, buf, n);
-		if (master_key_unseal_passphrase(text.buf, text.len, passphrase, key, e) < 0) {
-			strbuf_release(&text);
-			goto fail;
-		}
-		strbuf_release(&text);
-		master_key_id(key, id);
-		pathf(dest, sizeof(dest), "%s/master.key", data_dir);
-		if (key_id && strcmp(id, key_id)) {
-			sodium_memzero(key, sizeof(key));
-			ferr_invalid(e, "the sealed master key (id %s) is not the one the store uses (%s)", id, key_id);
-			goto fail;
-		}
-		if (master_key_write_file(dest, key, e) < 0) {
-			sodium_memzero(key, sizeof(key));
-			goto fail;
-		}
-		sodium_memzero(key, sizeof(key));
-		key_written = 1;
-	} else if (json_is_true(json_object_get(mk, "included"))) {
-		if (!allow_no_key) {
-			ferr_invalid(e, "the backup holds the master key sealed with a passphrase: give "
-				     "--passphrase-file FILE (or --no-master-key, and the key with "
-				     "--master-key-file at start)");
-			goto fail;
-		}
-	} else if (!allow_no_key) {
-		ferr_invalid(e, "the backup does not hold the master key (id %s): without it no secret "
-			     "decrypts; restore with --no-master-key and start ferryd with that key "
-			     "(--master-key-file or --master-key-command)", key_id ? key_id : "?");
-		goto fail;
-	}
+	key_id = json_string_value(json_object_get(json_object_get(manifest, "master_key"), "id"));
 
 	reg = json_object_get(manifest, "registry");
 	reg_included = json_is_true(json_object_get(reg, "included"));

@@ -184,47 +184,171 @@ static int push_wants_build(const struct hook_target *t, json_t *body, const cha
 	return 1;
 }
 
-int webhook_receive(const struct webhook_delivery *d, int *ret_status, json_t **ret,
-		    struct ferr *e)
+/* The provider of delivery d (from its headers) into *ret_provider, its
+ * event into *ret_event, and its delivery id into did: the provider's (at
+ * most 200 bytes), else the SHA-256 of the body. -1 with e set, the
+ * delivery recorded and audited, when it is neither GitHub's nor
+ * GitLab's. */
+static int delivery_identify(const struct hook_target *t, const struct webhook_delivery *d,
+			     const char **ret_provider, const char **ret_event, struct strbuf *did,
+			     struct ferr *e)
 {
-	struct hook_target t;
-	struct strbuf why = STRBUF_INIT, did = STRBUF_INIT, by = STRBUF_INIT;
-	const char *provider, *event, *after = NULL;
-	char secret[65];
-	json_t *body = NULL;
-	json_error_t je;
-	int64_t delivery = 0, build = 0, dup_of = 0, dup_build = 0;
-	sqlite3_stmt *st;
-	int rc, ret_code = -1, wants;
-
-	if (target_by_key(d->key, &t, e) < 0)
-		return -1;
 	if (d->github_event) {
-		provider = "github";
-		event = d->github_event;
+		*ret_provider = "github";
+		*ret_event = d->github_event;
 		if (d->github_delivery && *d->github_delivery)
-			strbuf_addstr(&did, d->github_delivery);
+			strbuf_addstr(did, d->github_delivery);
 	} else if (d->gitlab_event || d->gitlab_token) {
-		provider = "gitlab";
-		event = d->gitlab_event ? d->gitlab_event : "";
+		*ret_provider = "gitlab";
+		*ret_event = d->gitlab_event ? d->gitlab_event : "";
 		if (d->gitlab_uuid && *d->gitlab_uuid)
-			strbuf_addstr(&did, d->gitlab_uuid);
+			strbuf_addstr(did, d->gitlab_uuid);
 	} else {
 		ferr_invalid(e, "not a GitHub or GitLab webhook: no X-GitHub-Event or X-Gitlab-Event header");
-		record(&t, "unknown", NULL, NULL, 0, 400, e->msg, 0);
-		audit(&t, 400, e->msg);
+		record(t, "unknown", NULL, NULL, 0, 400, e->msg, 0);
+		audit(t, 400, e->msg);
 		return -1;
 	}
-	if (did.len > 200)
-		strbuf_setlen(&did, 200);
-	if (!did.len) {
+	if (did->len > 200)
+		strbuf_setlen(did, 200);
+	if (!did->len) {
 		unsigned char h[crypto_hash_sha256_BYTES];
 		char hex[2 * sizeof(h) + 1];
 		crypto_hash_sha256(h, (const unsigned char *)d->body, d->len);
 		sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-		strbuf_addf(&did, "body-sha256:%s", hex);
+		strbuf_addf(did, "body-sha256:%s", hex);
 	}
+	return 0;
+}
 
+/* Whether a verified delivery asks for a build: 1 with the commit in
+ * *ret_after (inside *ret_body, which the caller frees), 0 with why saying
+ * why not (a ping, not a push, auto-build off, another branch), or -1 with
+ * e set, the delivery recorded and audited (a payload that cannot be
+ * read). */
+static int delivery_wants_build(const struct hook_target *t, const struct webhook_delivery *d,
+				const char *provider, const char *event, const char *did,
+				json_t **ret_body, const char **ret_after, struct strbuf *why,
+				struct ferr *e)
+{
+	json_error_t je;
+	json_t *body;
+	int wants;
+
+	if (!strcmp(provider, "github") && !strcmp(event, "ping")) {
+		strbuf_addstr(why, "pong: the webhook works (ping events queue nothing)");
+		return 0;
+	}
+	if ((!strcmp(provider, "github") && strcmp(event, "push")) ||
+	    (!strcmp(provider, "gitlab") && strcmp(event, "Push Hook"))) {
+		strbuf_addf(why, "nothing queued: %s event \"%s\" is not a push", provider, event);
+		return 0;
+	}
+	body = *ret_body = json_loadb(d->body, d->len, 0, &je);
+	if (!body && d->len >= 8 && !memcmp(d->body, "payload=", 8)) {
+		ferr_invalid(e, "the payload is form-encoded: set the webhook's content type to application/json");
+		wants = -1;
+	} else if (!json_is_object(body)) {
+		ferr_invalid(e, "the push payload is not a JSON object%s%s", body ? "" : ": ",
+			     body ? "" : je.text);
+		wants = -1;
+	} else {
+		wants = push_wants_build(t, body, ret_after, why, e);
+	}
+	if (wants < 0) {
+		record(t, provider, event, did, 1, 400, e->msg, 0);
+		audit(t, 400, e->msg);
+	}
+	return wants;
+}
+
+/* Records a verified delivery. A replay (an earlier verified copy of the
+ * same delivery id, in *ret_dup_of with its build in *ret_dup_build) is
+ * recognised inside the write transaction that records it, so two copies
+ * racing still queue one build: it queues nothing (*wants cleared, why
+ * says so). Returns the delivery's id, or 0 with e set. */
+static int64_t record_verified(const struct hook_target *t, const char *provider, const char *event,
+			       const char *did, int *wants, struct strbuf *why, int64_t *ret_dup_of,
+			       int64_t *ret_dup_build, struct ferr *e)
+{
+	sqlite3_stmt *st;
+	int64_t delivery;
+
+	if (store_begin(e) < 0)
+		return 0;
+	st = store_stmt("SELECT id, coalesce(build_id, 0) FROM webhook_deliveries WHERE component_id = ?"
+			" AND delivery_id = ? AND verified = 1 AND status < 300 ORDER BY id LIMIT 1");
+	sqlite3_bind_int64(st, 1, t->id);
+	sqlite3_bind_text(st, 2, did, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*ret_dup_of = sqlite3_column_int64(st, 0);
+		*ret_dup_build = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (*ret_dup_of) {
+		strbuf_reset(why);
+		strbuf_addf(why, "nothing queued: delivery %s was already received (delivery %lld)",
+			    did, (long long)*ret_dup_of);
+		*wants = 0;
+	}
+	delivery = record(t, provider, event, did, 1, *wants ? 202 : 200,
+			  *wants ? "queueing a build" : why->buf, 0);
+	if (!delivery) {
+		store_rollback();
+		store_error(e, "record delivery");
+		return 0;
+	}
+	if (store_commit(e) < 0)
+		return 0;
+	return delivery;
+}
+
+/* Queues the build of after that delivery asked for and records the
+ * result with it (why says it). Returns the build's id, or -1 with e set
+ * (audited). */
+static int64_t delivery_queue_build(const struct hook_target *t, const char *provider, const char *did,
+				    const char *after, int64_t delivery, struct strbuf *why,
+				    struct ferr *e)
+{
+	struct strbuf by = STRBUF_INIT;
+	sqlite3_stmt *st;
+	int64_t build;
+
+	strbuf_addf(&by, "%s delivery %.40s", provider, did);
+	build = build_queue(t->id, after, "webhook", by.buf, e);
+	strbuf_release(&by);
+	strbuf_reset(why);
+	if (build < 0)
+		strbuf_addf(why, "could not queue a build: %s", e->msg);
+	else
+		strbuf_addf(why, "queued build %lld of %s", (long long)build, after);
+	st = store_stmt("UPDATE webhook_deliveries SET result = ?, status = ?, build_id = nullif(?, 0)"
+			" WHERE id = ?");
+	sqlite3_bind_text(st, 1, why->buf, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, build > 0 ? 202 : 500);
+	sqlite3_bind_int64(st, 3, build > 0 ? build : 0);
+	sqlite3_bind_int64(st, 4, delivery);
+	store_run_logged(st, "record the webhook delivery's result");
+	if (build < 0)
+		audit(t, 500, why->buf);
+	return build;
+}
+
+int webhook_receive(const struct webhook_delivery *d, int *ret_status, json_t **ret,
+		    struct ferr *e)
+{
+	struct hook_target t;
+	struct strbuf why = STRBUF_INIT, did = STRBUF_INIT;
+	const char *provider, *event, *after = NULL;
+	char secret[65];
+	json_t *body = NULL;
+	int64_t delivery = 0, build = 0, dup_of = 0, dup_build = 0;
+	int rc, ret_code = -1, wants;
+
+	if (target_by_key(d->key, &t, e) < 0)
+		return -1;
+	if (delivery_identify(&t, d, &provider, &event, &did, e) < 0)
+		goto out;
 	if (component_webhook_secret(t.id, secret, e) < 0)
 		goto out;
 	rc = !strcmp(provider, "github") ? github_verify(secret, d, e) : gitlab_verify(secret, d, e);
@@ -238,87 +362,14 @@ int webhook_receive(const struct webhook_delivery *d, int *ret_status, json_t **
 	}
 
 	/* Verified from here on. */
-	if (!strcmp(provider, "github") && !strcmp(event, "ping")) {
-		strbuf_addstr(&why, "pong: the webhook works (ping events queue nothing)");
-		wants = 0;
-	} else if ((!strcmp(provider, "github") && strcmp(event, "push")) ||
-		   (!strcmp(provider, "gitlab") && strcmp(event, "Push Hook"))) {
-		strbuf_addf(&why, "nothing queued: %s event \"%s\" is not a push", provider, event);
-		wants = 0;
-	} else {
-		body = json_loadb(d->body, d->len, 0, &je);
-		if (!body && d->len >= 8 && !memcmp(d->body, "payload=", 8)) {
-			ferr_invalid(e, "the payload is form-encoded: set the webhook's content type to application/json");
-			record(&t, provider, event, did.buf, 1, 400, e->msg, 0);
-			audit(&t, 400, e->msg);
-			goto out;
-		}
-		if (!json_is_object(body)) {
-			ferr_invalid(e, "the push payload is not a JSON object%s%s", body ? "" : ": ",
-				     body ? "" : je.text);
-			record(&t, provider, event, did.buf, 1, 400, e->msg, 0);
-			audit(&t, 400, e->msg);
-			goto out;
-		}
-		wants = push_wants_build(&t, body, &after, &why, e);
-		if (wants < 0) {
-			record(&t, provider, event, did.buf, 1, 400, e->msg, 0);
-			audit(&t, 400, e->msg);
-			goto out;
-		}
-	}
-
-	/* A replay is recognised inside the write transaction that records the
-	 * first copy, so two copies racing still queue one build. */
-	if (store_begin(e) < 0)
+	wants = delivery_wants_build(&t, d, provider, event, did.buf, &body, &after, &why, e);
+	if (wants < 0)
 		goto out;
-	st = store_stmt("SELECT id, coalesce(build_id, 0) FROM webhook_deliveries WHERE component_id = ?"
-			" AND delivery_id = ? AND verified = 1 AND status < 300 ORDER BY id LIMIT 1");
-	sqlite3_bind_int64(st, 1, t.id);
-	sqlite3_bind_text(st, 2, did.buf, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		dup_of = sqlite3_column_int64(st, 0);
-		dup_build = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	if (dup_of) {
-		strbuf_reset(&why);
-		strbuf_addf(&why, "nothing queued: delivery %s was already received (delivery %lld)",
-			    did.buf, (long long)dup_of);
-		wants = 0;
-	}
-	delivery = record(&t, provider, event, did.buf, 1, wants ? 202 : 200,
-			  wants ? "queueing a build" : why.buf, 0);
-	if (!delivery) {
-		store_rollback();
-		store_error(e, "record delivery");
+	delivery = record_verified(&t, provider, event, did.buf, &wants, &why, &dup_of, &dup_build, e);
+	if (!delivery)
 		goto out;
-	}
-	if (store_commit(e) < 0)
+	if (wants && (build = delivery_queue_build(&t, provider, did.buf, after, delivery, &why, e)) < 0)
 		goto out;
-
-	if (wants) {
-		strbuf_addf(&by, "%s delivery %.40s", provider, did.buf);
-		build = build_queue(t.id, after, "webhook", by.buf, e);
-		strbuf_reset(&why);
-		if (build < 0) {
-			strbuf_addf(&why, "could not queue a build: %s", e->msg);
-			wants = 0;
-		} else {
-			strbuf_addf(&why, "queued build %lld of %s", (long long)build, after);
-		}
-		st = store_stmt("UPDATE webhook_deliveries SET result = ?, status = ?, build_id = nullif(?, 0)"
-				" WHERE id = ?");
-		sqlite3_bind_text(st, 1, why.buf, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, build > 0 ? 202 : 500);
-		sqlite3_bind_int64(st, 3, build > 0 ? build : 0);
-		sqlite3_bind_int64(st, 4, delivery);
-		store_run_logged(st, "record the webhook delivery's result");
-		if (build < 0) {
-			audit(&t, 500, why.buf);
-			goto out;
-		}
-	}
 	audit(&t, build > 0 ? 202 : 200, why.buf);
 	log_info("event=webhook component=%s/%s provider=%s event=%s delivery=%lld build=%lld",
 		 t.project, t.name, provider, event, (long long)delivery, (long long)build);
@@ -332,7 +383,6 @@ out:
 	json_decref(body);
 	strbuf_release(&why);
 	strbuf_release(&did);
-	strbuf_release(&by);
 	return ret_code;
 }
 

@@ -267,21 +267,11 @@ static int probe_from_json(struct jr *r, const json_t *o, const char *key,
 	return 0;
 }
 
-static int from_json(struct jr *r, struct descriptor *d, const json_t *j)
+/* "endpoints": unique DNS-label names, each with its visibilities. */
+static int endpoints_from_json(struct jr *r, struct descriptor *d, const json_t *j)
 {
-	const json_t *a, *h, *res, *v;
+	const json_t *a;
 	int x;
-
-	if (!json_is_object(j))
-		return jfail(r, NULL, "must be a JSON object");
-	if (jenum(r, j, "format", descriptor_format_names, N_ELEMS(descriptor_format_names), &x) < 0)
-		return -1;
-	d->format = (enum descriptor_format)x;
-	if (jstr(r, j, "file", false, MAX_PATH, &d->file) < 0 ||
-	    jstr(r, j, "schema_version", false, 32, &d->schema_version) < 0)
-		return -1;
-	if ((d->format == DESCRIPTOR_DEFAULT) != !d->file)
-		return jfail(r, "file", "must be set exactly when a file was read");
 
 	if (!(a = jarray(r, j, "endpoints", MAX_ENDPOINTS)))
 		return -1;
@@ -330,6 +320,14 @@ static int from_json(struct jr *r, struct descriptor *d, const json_t *j)
 			if (!strcmp(d->endpoints[k].name, ep->name))
 				return jfail(r, "name", "is used twice");
 	}
+	return 0;
+}
+
+/* "connection_references", each name unique. */
+static int connections_from_json(struct jr *r, struct descriptor *d, const json_t *j)
+{
+	const json_t *a;
+	int x;
 
 	if (!(a = jarray(r, j, "connection_references", MAX_CONNECTIONS)))
 		return -1;
@@ -358,6 +356,14 @@ static int from_json(struct jr *r, struct descriptor *d, const json_t *j)
 		    jstr(r, o, "connection_config", false, MAX_NAME, &c->connection_config) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* "env": unique names; a connection_ref names a declared connection. */
+static int env_from_json(struct jr *r, struct descriptor *d, const json_t *j)
+{
+	const json_t *a;
+	int x;
 
 	if (!(a = jarray(r, j, "env", MAX_ENV)))
 		return -1;
@@ -398,6 +404,14 @@ static int from_json(struct jr *r, struct descriptor *d, const json_t *j)
 		if (json_is_string(json_object_get(o, "value")))
 			ev->value = dsc_strdup(json_string_value(json_object_get(o, "value")));
 	}
+	return 0;
+}
+
+/* "files": names and mount paths unique. */
+static int files_from_json(struct jr *r, struct descriptor *d, const json_t *j)
+{
+	const json_t *a;
+	int x;
 
 	if (!(a = jarray(r, j, "files", MAX_FILES)))
 		return -1;
@@ -422,6 +436,14 @@ static int from_json(struct jr *r, struct descriptor *d, const json_t *j)
 			return -1;
 		f->type = descriptor_file_config_types[x];
 	}
+	return 0;
+}
+
+/* "proxy" (may be null) and "warnings". */
+static int proxy_warnings_from_json(struct jr *r, struct descriptor *d, const json_t *j)
+{
+	const json_t *v;
+	int x;
 
 	r->field[0] = '\0';
 	v = json_object_get(j, "proxy");
@@ -447,6 +469,14 @@ static int from_json(struct jr *r, struct descriptor *d, const json_t *j)
 			d->warnings[d->n_warnings++] = dsc_strdup(json_string_value(json_array_get(v, i)));
 		}
 	}
+	return 0;
+}
+
+/* "health", "replicas", "resources", "schedule" and "timezone". */
+static int runtime_from_json(struct jr *r, struct descriptor *d, const json_t *j)
+{
+	const json_t *h, *res, *v;
+
 	h = json_object_get(j, "health");
 	if (!json_is_object(h))
 		return jfail(r, "health", "must be an object");
@@ -482,7 +512,14 @@ static int from_json(struct jr *r, struct descriptor *d, const json_t *j)
 		return -1;
 	if (d->timezone && !rule_timezone(d->timezone))
 		return jfail(r, "timezone", "must be a time zone name");
-	/* absent in descriptors stored before it existed: the defaults */
+	return 0;
+}
+
+/* "security", absent in descriptors stored before it existed: the defaults. */
+static int security_from_json(struct jr *r, struct descriptor *d, const json_t *j)
+{
+	const json_t *v;
+
 	v = json_object_get(j, "security");
 	if (v && !json_is_null(v)) {
 		const json_t *caps;
@@ -509,6 +546,27 @@ static int from_json(struct jr *r, struct descriptor *d, const json_t *j)
 		r->field[0] = '\0';
 	}
 	return 0;
+}
+
+static int from_json(struct jr *r, struct descriptor *d, const json_t *j)
+{
+	int x;
+
+	if (!json_is_object(j))
+		return jfail(r, NULL, "must be a JSON object");
+	if (jenum(r, j, "format", descriptor_format_names, N_ELEMS(descriptor_format_names), &x) < 0)
+		return -1;
+	d->format = (enum descriptor_format)x;
+	if (jstr(r, j, "file", false, MAX_PATH, &d->file) < 0 ||
+	    jstr(r, j, "schema_version", false, 32, &d->schema_version) < 0)
+		return -1;
+	if ((d->format == DESCRIPTOR_DEFAULT) != !d->file)
+		return jfail(r, "file", "must be set exactly when a file was read");
+	if (endpoints_from_json(r, d, j) < 0 || connections_from_json(r, d, j) < 0 ||
+	    env_from_json(r, d, j) < 0 || files_from_json(r, d, j) < 0 ||
+	    proxy_warnings_from_json(r, d, j) < 0 || runtime_from_json(r, d, j) < 0)
+		return -1;
+	return security_from_json(r, d, j);
 }
 
 int descriptor_from_json(struct descriptor **ret, const json_t *j, struct ferr *e)

@@ -435,19 +435,12 @@ static int valid_tag(const char *t)
 	return 1;
 }
 
-int image_build(struct registry *r, const struct image_build *b, const struct image_watch *w,
-		struct image_local *out, struct ferr *e)
+/* Checks what image_build is given; the number of its build arguments
+ * into *ret_nargs. 0, or -1 with e set. */
+static int build_check(const struct image_build *b, size_t *ret_nargs, struct ferr *e)
 {
-	static atomic_uint seq;
-	struct strbuf name = STRBUF_INIT, iidfile = STRBUF_INIT, dfile = STRBUF_INIT;
-	struct strbuf ts = STRBUF_INIT, label = STRBUF_INIT, tail = STRBUF_INIT;
-	struct strbuf msg = STRBUF_INIT, text = STRBUF_INIT, from = STRBUF_INIT;
-	struct strbuf base_name = STRBUF_INIT;
-	const char **argv = NULL, **env = NULL;
-	size_t argc = 0, nargs = 0, nenv = 0;
-	int fd, status, ret = -1;
+	size_t nargs = 0;
 
-	*out = (struct image_local)IMAGE_LOCAL_INIT;
 	if (!b->sandbox)
 		return ferr_internal(e, "image_build without a sandbox: RUN steps never run unsandboxed");
 	if (!b->context_dir || !*b->context_dir)
@@ -468,15 +461,24 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 					    b->build_args[i]);
 		nargs++;
 	}
+	*ret_nargs = nargs;
+	return 0;
+}
 
-	fd = scratch_file(&iidfile, "iid", e);
-	if (fd < 0)
-		goto out;
-	close(fd);
+/* The Dockerfile buildah reads into dfile: b's text written to a scratch
+ * file (the caller removes it), or the checkout's, which must exist; the
+ * base of its final stage into from. 0, or -1 with e set (dfile then
+ * names only a scratch file, or nothing). */
+static int build_dockerfile(const struct image_build *b, struct strbuf *dfile, struct strbuf *from,
+			    struct ferr *e)
+{
+	struct strbuf text = STRBUF_INIT;
+	int fd, ret = -1;
+
 	if (b->dockerfile_text) {
 		size_t left = strlen(b->dockerfile_text);
 		const char *p = b->dockerfile_text;
-		fd = scratch_file(&dfile, "Dockerfile", e);
+		fd = scratch_file(dfile, "Dockerfile", e);
 		if (fd < 0)
 			goto out;
 		while (left) {
@@ -484,7 +486,7 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
-				ferr_internal(e, "cannot write %s: %s", dfile.buf, strerror(errno));
+				ferr_internal(e, "cannot write %s: %s", dfile->buf, strerror(errno));
 				close(fd);
 				goto out;
 			}
@@ -493,41 +495,57 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 		}
 		close(fd);
 	} else {
-		strbuf_addf(&dfile, "%s/%s", b->context_dir, b->dockerfile ? b->dockerfile : "Dockerfile");
-		if (access(dfile.buf, R_OK) < 0) {
+		strbuf_addf(dfile, "%s/%s", b->context_dir, b->dockerfile ? b->dockerfile : "Dockerfile");
+		if (access(dfile->buf, R_OK) < 0) {
 			ferr_set(e, 422, "build_failed", "no Dockerfile at %s in the repository",
 				 b->dockerfile ? b->dockerfile : "Dockerfile");
-			strbuf_reset(&dfile); /* not ours to delete */
+			strbuf_reset(dfile); /* not ours to delete */
 			goto out;
 		}
 	}
 
 	if (b->dockerfile_text)
 		strbuf_addstr(&text, b->dockerfile_text);
-	else if (read_text_file(dfile.buf, 1 << 20, &text) < 0) {
+	else if (read_text_file(dfile->buf, 1 << 20, &text) < 0) {
 		ferr_set(e, 422, "build_failed", "cannot read %s: %s",
 			 b->dockerfile ? b->dockerfile : "Dockerfile", strerror(errno));
-		strbuf_reset(&dfile);
+		strbuf_reset(dfile);
 		goto out;
 	}
-	if (image_dockerfile_base(text.buf, &from) < 0) {
+	if (image_dockerfile_base(text.buf, from) < 0) {
 		ferr_set(e, 422, "build_failed", "%s has no FROM instruction",
 			 b->dockerfile_text ? "the generated Dockerfile" :
 			 b->dockerfile ? b->dockerfile : "Dockerfile");
 		if (!b->dockerfile_text)
-			strbuf_reset(&dfile);
+			strbuf_reset(dfile);
 		goto out;
 	}
-	strbuf_addf(&base_name, "org.opencontainers.image.base.name=%s", from.buf);
+	ret = 0;
+out:
+	strbuf_release(&text);
+	return ret;
+}
 
-	/* Unique per build, so that removing it never takes another build's
-	 * image (two builds of one commit give the same image id). */
-	strbuf_addf(&name, "localhost/ferry-build/%s:%s-%ld-%u",
-		    b->repo, b->revision ? b->revision : "build",
-		    (long)getpid(), atomic_fetch_add(&seq, 1));
-	strbuf_addf(&ts, "%lld", b->timestamp);
+/* What buildah bud is run with besides the image_build: strings the
+ * caller owns. */
+struct bud_args {
+	size_t nargs;           /* b->build_args */
+	const char *timestamp;  /* seconds, as text */
+	const char *label;      /* "org.opencontainers.image.revision=..." or NULL */
+	const char *base_name;  /* "org.opencontainers.image.base.name=..." */
+	const char *iidfile;
+	const char *name;       /* the image's local name */
+	const char *dockerfile; /* the file buildah reads */
+};
 
-	argv = calloc(40 + SANDBOX_ARGS_MAX + 2 * nargs, sizeof(*argv));
+/* buildah bud's argv, NULL-terminated (calloc'd; the strings stay b's,
+ * a's and r's). */
+static const char **bud_argv(struct registry *r, const struct image_build *b,
+			     const struct bud_args *a)
+{
+	const char **argv = calloc(40 + SANDBOX_ARGS_MAX + 2 * a->nargs, sizeof(*argv));
+	size_t argc = 0;
+
 	if (!argv)
 		abort();
 	argv[argc++] = "buildah";
@@ -541,7 +559,7 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 	argv[argc++] = "--format";
 	argv[argc++] = "oci";
 	argv[argc++] = "--timestamp";
-	argv[argc++] = ts.buf;
+	argv[argc++] = a->timestamp;
 	/* buildah records the base image under the first name that image has
 	 * in local storage (in the history's last comment and in the
 	 * org.opencontainers.image.base.name annotation). That name depends on
@@ -551,32 +569,40 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 	 * base.digest annotation still pins the exact base image. */
 	argv[argc++] = "--omit-history";
 	argv[argc++] = "--annotation";
-	argv[argc++] = base_name.buf;
+	argv[argc++] = a->base_name;
 	if (b->no_cache)
 		argv[argc++] = "--no-cache";
 	if (registry_insecure(r))
 		argv[argc++] = "--tls-verify=false";
-	if (b->revision) {
-		strbuf_addf(&label, "org.opencontainers.image.revision=%s", b->revision);
+	if (a->label) {
 		argv[argc++] = "--label";
-		argv[argc++] = label.buf;
+		argv[argc++] = a->label;
 	}
-	for (size_t i = 0; i < nargs; i++) {
+	for (size_t i = 0; i < a->nargs; i++) {
 		argv[argc++] = "--build-arg";
 		argv[argc++] = b->build_args[i];
 	}
 	argv[argc++] = "--iidfile";
-	argv[argc++] = iidfile.buf;
+	argv[argc++] = a->iidfile;
 	argv[argc++] = "-t";
-	argv[argc++] = name.buf;
+	argv[argc++] = a->name;
 	argv[argc++] = "-f";
-	argv[argc++] = dfile.buf;
+	argv[argc++] = a->dockerfile;
 	argv[argc++] = b->context_dir;
 	argv[argc] = NULL;
+	return argv;
+}
+
+/* buildah bud's environment: the registry's, then the sandbox's
+ * (calloc'd, NULL-terminated; the strings stay theirs). */
+static const char **bud_env(struct registry *r, const struct sandbox *sb)
+{
+	const char **env;
+	size_t nenv = 0;
 
 	for (const char *const *p = registry_build_env(r); p && *p; p++)
 		nenv++;
-	for (const char *const *p = sandbox_env(b->sandbox); *p; p++)
+	for (const char *const *p = sandbox_env(sb); *p; p++)
 		nenv++;
 	env = calloc(nenv + 1, sizeof(*env));
 	if (!env)
@@ -584,8 +610,66 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 	nenv = 0;
 	for (const char *const *p = registry_build_env(r); p && *p; p++)
 		env[nenv++] = *p;
-	for (const char *const *p = sandbox_env(b->sandbox); *p; p++)
+	for (const char *const *p = sandbox_env(sb); *p; p++)
 		env[nenv++] = *p;
+	return env;
+}
+
+/* The image id buildah wrote to iidfile, as "sha256:HEX", into id (size
+ * bytes). 0, or -1 with e set. */
+static int read_image_id(const char *iidfile, char *id, size_t size, struct ferr *e)
+{
+	if (read_small_file(iidfile, id, size) < 0 || !id[0])
+		return ferr_internal(e, "buildah bud succeeded but wrote no image id");
+	if (strncmp(id, "sha256:", 7)) {
+		/* older buildah writes the bare hex id */
+		char tmp[72];
+		int n = snprintf(tmp, sizeof(tmp), "sha256:%s", id);
+		if (n < 0 || (size_t)n >= sizeof(tmp) || (size_t)n >= size)
+			return ferr_internal(e, "buildah wrote an unexpected image id");
+		memcpy(id, tmp, (size_t)n + 1);
+	}
+	return 0;
+}
+
+int image_build(struct registry *r, const struct image_build *b, const struct image_watch *w,
+		struct image_local *out, struct ferr *e)
+{
+	static atomic_uint seq;
+	struct strbuf name = STRBUF_INIT, iidfile = STRBUF_INIT, dfile = STRBUF_INIT;
+	struct strbuf ts = STRBUF_INIT, label = STRBUF_INIT, tail = STRBUF_INIT;
+	struct strbuf msg = STRBUF_INIT, from = STRBUF_INIT, base_name = STRBUF_INIT;
+	struct bud_args a = { 0 };
+	const char **argv = NULL, **env = NULL;
+	int fd, status, ret = -1;
+
+	*out = (struct image_local)IMAGE_LOCAL_INIT;
+	if (build_check(b, &a.nargs, e) < 0)
+		return -1;
+	fd = scratch_file(&iidfile, "iid", e);
+	if (fd < 0)
+		goto out;
+	close(fd);
+	if (build_dockerfile(b, &dfile, &from, e) < 0)
+		goto out;
+	strbuf_addf(&base_name, "org.opencontainers.image.base.name=%s", from.buf);
+
+	/* Unique per build, so that removing it never takes another build's
+	 * image (two builds of one commit give the same image id). */
+	strbuf_addf(&name, "localhost/ferry-build/%s:%s-%ld-%u",
+		    b->repo, b->revision ? b->revision : "build",
+		    (long)getpid(), atomic_fetch_add(&seq, 1));
+	strbuf_addf(&ts, "%lld", b->timestamp);
+	if (b->revision)
+		strbuf_addf(&label, "org.opencontainers.image.revision=%s", b->revision);
+	a.timestamp = ts.buf;
+	a.label = b->revision ? label.buf : NULL;
+	a.base_name = base_name.buf;
+	a.iidfile = iidfile.buf;
+	a.name = name.buf;
+	a.dockerfile = dfile.buf;
+	argv = bud_argv(r, b, &a);
+	env = bud_env(r, b->sandbox);
 	status = tool_run(env, argv, w, b->sandbox, NULL, &tail, e);
 	if (status < 0)
 		goto out;
@@ -596,20 +680,8 @@ int image_build(struct registry *r, const struct image_build *b, const struct im
 		ferr_set(e, 422, "build_failed", "buildah bud failed (exit %d): %s", status, msg.buf);
 		goto out;
 	}
-	if (read_small_file(iidfile.buf, out->id, sizeof(out->id)) < 0 || !out->id[0]) {
-		ferr_internal(e, "buildah bud succeeded but wrote no image id");
+	if (read_image_id(iidfile.buf, out->id, sizeof(out->id), e) < 0)
 		goto out;
-	}
-	if (strncmp(out->id, "sha256:", 7)) {
-		/* older buildah writes the bare hex id */
-		char tmp[72];
-		int n = snprintf(tmp, sizeof(tmp), "sha256:%s", out->id);
-		if (n < 0 || (size_t)n >= sizeof(tmp)) {
-			ferr_internal(e, "buildah wrote an unexpected image id");
-			goto out;
-		}
-		memcpy(out->id, tmp, (size_t)n + 1);
-	}
 	out->name = strbuf_detach(&name, NULL);
 	ret = 0;
 out:
@@ -626,7 +698,6 @@ out:
 	strbuf_release(&label);
 	strbuf_release(&tail);
 	strbuf_release(&msg);
-	strbuf_release(&text);
 	strbuf_release(&from);
 	strbuf_release(&base_name);
 	return ret;
