@@ -128,7 +128,7 @@ def test_a_build_waits_while_the_registry_is_down_then_pushes(d):
 # FROM asks the registry for the base image (buildah looks for a newer
 # one even when it has the image): the first stage's RUN gives a test the
 # time to freeze the registry before the second stage's FROM
-TWO_STAGES = ('FROM ferry/busybox AS first\nRUN sleep 4 && echo one > /one\n'
+TWO_STAGES = ('FROM ferry/busybox AS first\nRUN sleep 8 && echo one > /one\n'
               'FROM ferry/busybox\nCOPY --from=first /one /one\nUSER 65534\nCMD ["cat", "/one"]\n')
 REGISTRY_WAIT = 10  # ferryd --registry-wait of the fixture below
 
@@ -229,7 +229,12 @@ def test_a_registry_frozen_under_buildah_stops_the_build_naming_it(waits):
     b = waits.ok("build", "demo/two")
     # freeze while the first stage's RUN sleeps: buildah is past the wait
     # before the image step and meets the frozen registry at the second FROM
-    wait_for("the first stage's RUN", lambda: "RUN sleep 4" in build_log(waits, b["id"]), timeout=600, step=0.05)
+    def first_run():
+        lines = waits.api("GET", "/api/v1/builds/%d/log" % b["id"]).json()
+        if isinstance(lines, dict):
+            lines = lines.get("lines", [])
+        return any("RUN sleep 8" in line.get("text", "") for line in lines)
+    wait_for("the first stage's RUN", first_run, timeout=600, step=0.05)
     with Frozen(waits):
         t0 = time.time()
         done = build_end(waits, b["id"], 60)
