@@ -22,6 +22,8 @@ static struct {
 	char *instance, *ingress_class, *domain, *ingress_namespace, *gateway;
 	char *registry_host, *registry_username, *registry_password;
 	int missed_run_deadline_s;
+	enum kube_by_path by_path;
+	char *by_path_annotations[MANIFESTS_MAX_ANNOTATIONS + 1];
 } opts;
 
 void manifests_set_options(const struct manifests_options *o)
@@ -35,6 +37,9 @@ void manifests_set_options(const struct manifests_options *o)
 	opts.registry_username = xstrdup(o->registry_username);
 	opts.registry_password = xstrdup(o->registry_password);
 	opts.missed_run_deadline_s = o->missed_run_deadline_s;
+	opts.by_path = o->ingress_by_path;
+	for (size_t i = 0; i < o->n_by_path_annotations && i < MANIFESTS_MAX_ANNOTATIONS; i++)
+		opts.by_path_annotations[i] = xstrdup(o->by_path_annotations[i]);
 }
 
 const char *manifests_gateway(void)
@@ -205,6 +210,8 @@ int manifests_app_load(struct manifests_app *m, int64_t deployment_id, int redac
 	a->domain = opts.domain;
 	a->ingress_namespace = opts.ingress_namespace;
 	a->gateway = opts.gateway;
+	a->by_path = opts.by_path;
+	a->by_path_annotations = (const char *const *)opts.by_path_annotations;
 	a->registry_host = opts.registry_host;
 	a->registry_username = opts.registry_username;
 	a->registry_password = opts.registry_password;

@@ -31,11 +31,17 @@ struct manifests_options {
 	const char *domain;            /* Ingress host suffix; NULL: "localhost" */
 	const char *ingress_namespace; /* NULL: "ingress-nginx" */
 	const char *gateway;           /* "NAMESPACE/NAME": an HTTPRoute to that Gateway instead of an Ingress */
+	enum kube_by_path ingress_by_path; /* the Ingress <component>-by-path, and how */
+	/* "KEY=VALUE" annotations of that Ingress, n_by_path_annotations of them */
+	const char *const *by_path_annotations;
+	size_t n_by_path_annotations;  /* at most MANIFESTS_MAX_ANNOTATIONS */
 	int missed_run_deadline_s;     /* CronJob startingDeadlineSeconds */
 	const char *registry_host;     /* with credentials: an imagePullSecret */
 	const char *registry_username;
 	const char *registry_password;
 };
+
+#define MANIFESTS_MAX_ANNOTATIONS 8
 
 /* Sets the options (once at start, before any request). */
 void manifests_set_options(const struct manifests_options *o);

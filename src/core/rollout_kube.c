@@ -3,6 +3,7 @@
 #include "core/rollout_kube.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "core/rollout_instance.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
+#include "runtime/kube_drift.h"
 #include "runtime/kube_render.h"
 #include "runtime/kube_status.h"
 #include "runtime/kubectl.h"
@@ -767,9 +769,9 @@ static void record_cron_runs(void)
 /* ------------------------------------------------------------------ */
 /* Reconciler: adoption and drift                                       */
 
-/* Whether list (a kubectl get answer) holds kind/name (in namespace ns
- * when not NULL). */
-static int listed(const json_t *list, const char *kind, const char *name, const char *ns)
+/* kind/name (in namespace ns when not NULL) in list (a kubectl get
+ * answer), or NULL. */
+static const json_t *listed(const json_t *list, const char *kind, const char *name, const char *ns)
 {
 	const json_t *l;
 	size_t k;
@@ -782,9 +784,56 @@ static int listed(const json_t *list, const char *kind, const char *name, const 
 
 		if (lk && ln && !strcmp(lk, kind) && !strcmp(ln, name) &&
 		    (!ns || (lns && !strcmp(lns, ns))))
-			return 1;
+			return l;
 	}
+	return NULL;
+}
+
+/* Objects that differed from ferry's even after ferry applied its own
+ * again (a mutating admission webhook, or a default this cluster adds
+ * that kube_drift does not know): left alone while their resourceVersion
+ * stays, so that the reconciler does not apply them every pass. Only the
+ * reconciler's thread reads and writes this. */
+#define STUCK_MAX 64
+static struct stuck {
+	char key[200];            /* namespace/kind/name */
+	char rv[32];
+} stuck[STUCK_MAX];
+static size_t nstuck;
+
+static void object_key(char *out, size_t size, const json_t *o, const char *ns)
+{
+	snprintf(out, size, "%s/%s/%s", ns, json_string_value(json_object_get(o, "kind")) ?: "",
+		 json_string_value(json_object_get(json_object_get(o, "metadata"), "name")) ?: "");
+}
+
+static const char *resource_version(const json_t *live)
+{
+	return json_string_value(json_object_get(json_object_get(live, "metadata"), "resourceVersion")) ?: "";
+}
+
+static int stuck_at(const char *key, const char *rv)
+{
+	for (size_t i = 0; i < nstuck; i++)
+		if (!strcmp(stuck[i].key, key))
+			return !strcmp(stuck[i].rv, rv);
 	return 0;
+}
+
+static void stuck_set(const char *key, const char *rv)
+{
+	size_t i;
+
+	for (i = 0; i < nstuck && strcmp(stuck[i].key, key); i++)
+		;
+	if (i == nstuck) {
+		if (nstuck == STUCK_MAX)
+			i = 0;   /* the oldest goes: at worst it is applied once more */
+		else
+			nstuck++;
+	}
+	snprintf(stuck[i].key, sizeof(stuck[i].key), "%s", key);
+	snprintf(stuck[i].rv, sizeof(stuck[i].rv), "%s", rv);
 }
 
 /* The objects of every namespace ferry made (the Namespaces, their
@@ -805,51 +854,135 @@ static json_t *shared_objects(void)
 	return live;
 }
 
-/* Which of objs the cluster lacks: "Deployment hello, Service hello" into
- * out; "" when none. The component's own objects are read now; the
- * namespace's (Namespace, NetworkPolicy, pull Secret) are looked up in
- * shared (skipped when NULL). */
-static int missing_objects(const json_t *objs, const char *ns, int64_t component_id, const json_t *shared,
-			   char *out, size_t size, struct ferr *e)
+/* The component's own objects in ns, as the cluster has them (a List). */
+static int component_objects(const char *ns, int64_t component_id, json_t **ret, struct ferr *e)
 {
 	char sel[256], extra[64];
-	json_t *live = NULL, *o;
-	size_t i, n = 0;
 
 	snprintf(extra, sizeof(extra), LABEL "component-id=%lld", (long long)component_id);
 	kubernetes_selector(ke.rt, extra, sel, sizeof(sel));
-	if (kubectl_get(ke.k, ns, manifests_gateway() ? "deployments,services,ingresses,cronjobs,secrets,"
-			HTTPROUTES : "deployments,services,ingresses,cronjobs,secrets", sel, &live, e) < 0)
-		return -1;
-	out[0] = '\0';
+	return kubectl_get(ke.k, ns, manifests_gateway() ? "deployments,services,ingresses,cronjobs,secrets,"
+			   HTTPROUTES : "deployments,services,ingresses,cronjobs,secrets", sel, ret, e) < 0 ? -1 : 0;
+}
+
+/* The cluster's copy of o (one of a deployment's objects in ns): in live
+ * (the component's objects) or, for the namespace's own, in shared. NULL
+ * when absent; *ret_known 0 when shared is NULL (not checked). */
+static const json_t *live_copy(const json_t *o, const char *ns, const json_t *live, const json_t *shared,
+			       int *ret_known)
+{
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+
+	*ret_known = 1;
+	if (kube_label(o, LABEL "component-id"))
+		return listed(live, kind, name, NULL);
+	if (!shared) {
+		*ret_known = 0;
+		return NULL;
+	}
+	return listed(shared, kind, name, strcmp(kind, "Namespace") ? ns : NULL);
+}
+
+static void list_add(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void list_add(char *out, size_t size, const char *fmt, ...)
+{
+	size_t n = strlen(out);
+	va_list ap;
+
+	if (n + 3 >= size)
+		return;
+	if (n) {
+		memcpy(out + n, ", ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(out + n, size - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Compares objs with the cluster's (live, shared: see live_copy): which
+ * it lacks ("Deployment hello, Service hello") into missing, which differ
+ * from ferry's (kube_drift: "NetworkPolicy ferry-same-environment
+ * (spec.ingress[0].from)") into edited, and where each differs into
+ * edited_at (one per object, "" when it does not); "" when none. Objects stuck at their resourceVersion are
+ * not counted as edited. */
+static void drifted_objects(const json_t *objs, const char *ns, const json_t *live, const json_t *shared,
+			    char *missing, size_t msize, char *edited, size_t esize, char (*edited_at)[200])
+{
+	const json_t *o;
+	size_t i;
+
+	missing[0] = edited[0] = '\0';
 	json_array_foreach(objs, i, o) {
 		const char *kind = json_string_value(json_object_get(o, "kind"));
 		const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
-		int found = 0;
+		char key[200];
+		int known;
+		const json_t *l = live_copy(o, ns, live, shared, &known);
 
-		if (!kube_label(o, LABEL "component-id")) {
-			/* the namespace's own objects */
-			if (shared && !listed(shared, kind, name, strcmp(kind, "Namespace") ? ns : NULL) &&
-			    n < size)
-				n += (size_t)snprintf(out + n, size - n, "%s%s %s", n ? ", " : "", kind, name);
+		edited_at[i][0] = '\0';
+		if (!known)
+			continue;
+		if (!l) {
+			list_add(missing, msize, "%s %s", kind, name);
 			continue;
 		}
-		found = listed(live, kind, name, NULL);
-		if (!found && n < size)
-			n += (size_t)snprintf(out + n, size - n, "%s%s %s", n ? ", " : "", kind, name);
+		object_key(key, sizeof(key), o, ns);
+		if (kube_drift(o, l, edited_at[i], sizeof(edited_at[i])) && !stuck_at(key, resource_version(l)))
+			list_add(edited, esize, "%s %s (%s)", kind, name, edited_at[i]);
+		else
+			edited_at[i][0] = '\0';
+	}
+}
+
+/* After ferry applied objs again: of the edited ones (edited_at), those
+ * the cluster still holds otherwise are remembered as stuck at their
+ * resourceVersion and named in ret_stuck; ret_repaired names the others. */
+static void check_repairs(const json_t *objs, const char *ns, int64_t component_id, int with_shared,
+			  char (*edited_at)[200], char *ret_repaired, size_t rsize, char *ret_stuck,
+			  size_t ssize)
+{
+	json_t *live = NULL, *shared = with_shared ? shared_objects() : NULL;
+	const json_t *o;
+	size_t i;
+
+	ret_repaired[0] = ret_stuck[0] = '\0';
+	if (component_objects(ns, component_id, &live, NULL) < 0)
+		live = NULL;
+	json_array_foreach(objs, i, o) {
+		const char *kind = json_string_value(json_object_get(o, "kind"));
+		const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+		char where[200], key[200];
+		const json_t *l;
+		int known;
+
+		if (!edited_at[i][0])
+			continue;
+		l = live_copy(o, ns, live, shared, &known);
+		if (l && kube_drift(o, l, where, sizeof(where))) {
+			object_key(key, sizeof(key), o, ns);
+			stuck_set(key, resource_version(l));
+			list_add(ret_stuck, ssize, "%s %s (%s)", kind, name, where);
+		} else {
+			list_add(ret_repaired, rsize, "%s %s (%s)", kind, name, edited_at[i]);
+		}
 	}
 	json_decref(live);
-	return 0;
+	json_decref(shared);
 }
 
 /* Checks the objects of active deployment dep; applies them again when one
- * is missing, the workload runs another deployment or was edited. */
-static void check_deployment(int64_t dep, json_t *shared)
+ * is missing or was edited, or the workload runs another deployment or
+ * was edited. The namespace's own objects (in shared) only when
+ * with_shared: once per namespace and pass. */
+static void check_deployment(int64_t dep, const json_t *shared, int with_shared)
 {
 	struct manifests_app m;
 	struct ferr e = FERR_INIT;
-	char ns[KUBE_NAME_MAX + 1], missing[600];
-	json_t *objs = NULL;
+	char ns[KUBE_NAME_MAX + 1], missing[600], edited[1200];
+	json_t *objs = NULL, *live = NULL;
+	char (*edited_at)[200] = NULL;
 	long long before, after, known;
 	int64_t runs = 0;
 
@@ -857,19 +990,23 @@ static void check_deployment(int64_t dep, json_t *shared)
 		log_warnx("event=kube_check_failed deployment=%lld err=\"%s\"", (long long)dep, e.msg);
 		goto out;
 	}
-	if (missing_objects(objs, ns, m.d.component_id, shared, missing, sizeof(missing), &e) < 0) {
+	if (component_objects(ns, m.d.component_id, &live, &e) < 0) {
 		log_warnx("event=kube_check_failed deployment=%lld err=\"%s\"", (long long)dep, e.msg);
 		goto out;
 	}
+	edited_at = calloc(json_array_size(objs) + 1, sizeof(*edited_at));
+	if (!edited_at)
+		abort();
+	drifted_objects(objs, ns, live, with_shared ? shared : NULL, missing, sizeof(missing), edited,
+			sizeof(edited), edited_at);
 	known = seen_get(dep);
 	before = workload_generation(&m, ns, &runs);
 	if (before < 0 && workload_kind(&m) && !strstr(missing, m.app.kind == KUBE_SERVICE ?
 						      "Deployment " : "CronJob "))
 		/* deleted between the two reads */
-		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s %s",
-			 missing[0] ? ", " : "", m.app.kind == KUBE_SERVICE ? "Deployment" : "CronJob",
+		list_add(missing, sizeof(missing), "%s %s", m.app.kind == KUBE_SERVICE ? "Deployment" : "CronJob",
 			 m.d.component);
-	if (!missing[0] && known >= 0 && before == known && runs == dep)
+	if (!missing[0] && !edited[0] && known >= 0 && before == known && runs == dep)
 		goto out;   /* as ferry left it */
 	if (apply(objs, &e) < 0) {
 		deployment_event(dep, "drift: applying the objects again failed: %s", e.msg);
@@ -877,16 +1014,20 @@ static void check_deployment(int64_t dep, json_t *shared)
 	}
 	after = workload_generation(&m, ns, NULL);
 	seen_set(dep, after);
-	if (shared) {
-		/* the namespace's objects are back: not missing for the next
-		 * component there in this pass */
-		json_t *o;
-		size_t i;
-		json_array_foreach(objs, i, o)
-			if (!kube_label(o, LABEL "component-id"))
-				json_array_append_new(json_object_get(shared, "items"), json_pack("{s:O, s:{s:O, s:s}}",
-					"kind", json_object_get(o, "kind"), "metadata", "name",
-					json_object_get(json_object_get(o, "metadata"), "name"), "namespace", ns));
+	if (edited[0]) {
+		char repaired[600], stuck_list[1200];
+
+		check_repairs(objs, ns, m.d.component_id, with_shared && shared, edited_at, repaired,
+			      sizeof(repaired), stuck_list, sizeof(stuck_list));
+		if (repaired[0])
+			deployment_event(dep, "drift repaired: edited outside ferry (in brackets where it parted "
+					 "from ferry's objects): %s; applied again", repaired);
+		if (stuck_list[0]) {
+			deployment_event(dep, "drift: %s still differs from ferry's objects after applying them "
+					 "again (a mutating admission webhook, or a default of this cluster?): left as "
+					 "it is until it changes", stuck_list);
+			log_warnx("event=kube_drift_stuck deployment=%lld objects=\"%s\"", (long long)dep, stuck_list);
+		}
 	}
 	if (!missing[0] && before >= 0 && runs != dep)
 		deployment_event(dep, "drift repaired: the %s ran deployment %lld's objects (changed outside "
@@ -894,19 +1035,21 @@ static void check_deployment(int64_t dep, json_t *shared)
 	else if (missing[0])
 		deployment_event(dep, "drift repaired: %s %s missing from namespace %s (deleted by hand?): "
 				 "applied again", missing, strchr(missing, ',') ? "were" : "was", ns);
-	else if (known >= 0)
+	else if (known >= 0 && before != known)
 		deployment_event(dep, "drift repaired: the %s had been changed outside ferry "
 				 "(generation %lld, ferry left %lld): applied again (now %lld)",
 				 workload_kind(&m), before, known, after);
-	else if (after != before)
+	else if (known < 0 && after != before)
 		deployment_event(dep, "adopted after a ferryd start; drift repaired: the %s had been "
 				 "changed outside ferry (generation %lld → %lld)", workload_kind(&m), before, after);
-	else
+	else if (known < 0)
 		deployment_event(dep, "adopted after a ferryd start: its objects in namespace %s are as "
-				 "ferry applied them", ns);
-	log_info("event=kube_reconciled deployment=%lld missing=\"%s\" generation=%lld", (long long)dep,
-		 missing, after);
+				 "ferry applies them%s", ns, edited[0] ? " (the edits above aside)" : "");
+	log_info("event=kube_reconciled deployment=%lld missing=\"%s\" edited=\"%s\" generation=%lld",
+		 (long long)dep, missing, edited, after);
 out:
+	free(edited_at);
+	json_decref(live);
 	json_decref(objs);
 	manifests_app_release(&m);
 }
@@ -923,7 +1066,7 @@ static void pass(void)
 		" ORDER BY d.id");
 	struct { int64_t dep; struct owner o; } *w = NULL;
 	size_t n = 0, cap = 0;
-	json_t *shared;
+	json_t *shared, *checked = json_object();   /* the namespaces whose own objects were checked */
 
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		grow((void **)&w, n, &cap, sizeof(*w));
@@ -946,10 +1089,17 @@ static void pass(void)
 		pthread_mutex_unlock(&ke.lock);
 		if (busy)
 			continue;   /* a rollout or undeploy is at work there */
-		if (deployment_status_is(w[i].dep, "active"))
-			check_deployment(w[i].dep, shared);
+		if (deployment_status_is(w[i].dep, "active")) {
+			/* the first deployment checked in a namespace checks its
+			 * Namespace, NetworkPolicy and pull Secret too */
+			char key[48];
+			snprintf(key, sizeof(key), "%lld", (long long)w[i].o.environment_id);
+			check_deployment(w[i].dep, shared, !json_object_get(checked, key));
+			json_object_set_new(checked, key, json_true());
+		}
 		owner_give(&w[i].o);
 	}
+	json_decref(checked);
 	json_decref(shared);
 	free(w);
 }

@@ -191,6 +191,10 @@ static void set_manifests_options(const struct config *c, const char *registry_p
 		.ingress_class = c->ingress_class,
 		.ingress_namespace = c->ingress_namespace,
 		.gateway = c->gateway,
+		.ingress_by_path = !c->ingress_by_path || !strcmp(c->ingress_by_path, "none") ? KUBE_BY_PATH_NONE :
+				   !strcmp(c->ingress_by_path, "nginx") ? KUBE_BY_PATH_NGINX : KUBE_BY_PATH_PREFIX,
+		.by_path_annotations = c->by_path_annotations,
+		.n_by_path_annotations = c->n_by_path_annotations,
 		.missed_run_deadline_s = c->missed_run_deadline,
 		.registry_username = c->registry_username,
 		.registry_password = registry_password,

@@ -31,6 +31,7 @@ void options_usage(FILE *f)
 	      "              [--console-dir DIR | --no-console] [--session-ttl SECONDS]\n"
 	      "              [--no-gateway-metrics] (no per-request log from the gateway)\n"
 	      "              [--ingress-class NAME] [--ingress-namespace NAME] [--gateway NS/NAME]\n"
+	      "              [--ingress-by-path nginx|prefix|none] [--ingress-by-path-annotation K=V]...\n"
 	      "              [--secret-rules FILE] [--scanner trivy|grype]\n"
 	      "              [--execution-retention-days DAYS] [--missed-run-deadline SECONDS]\n"
 	      "              [--allow-local-repos] [--webhook-rate N]\n"
@@ -89,6 +90,38 @@ static int opt_runtime(struct config *c, const char *arg)
 		return -1;
 	}
 	c->runtime = arg;
+	return 0;
+}
+
+static int opt_ingress_by_path(struct config *c, const char *arg)
+{
+	if (strcmp(arg, "nginx") && strcmp(arg, "prefix") && strcmp(arg, "none")) {
+		fprintf(stderr, "ferryd: --ingress-by-path must be nginx (ingress-nginx's rewrite annotations), "
+			"prefix (Prefix paths, the controller strips the prefix) or none\n");
+		return -1;
+	}
+	c->ingress_by_path = arg;
+	return 0;
+}
+
+/* An annotation key is [prefix/]name: a DNS subdomain prefix, a name of
+ * [A-Za-z0-9._-] (the API server checks the details). */
+static int opt_by_path_annotation(struct config *c, const char *arg)
+{
+	size_t k = strcspn(arg, "=");
+
+	if (!arg[k] || k == 0 || k > 316 ||
+	    strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._/") < k) {
+		fprintf(stderr, "ferryd: --ingress-by-path-annotation \"%s\": give KEY=VALUE, e.g. "
+			"traefik.ingress.kubernetes.io/router.middlewares=NS-NAME@kubernetescrd\n", arg);
+		return -1;
+	}
+	if (c->n_by_path_annotations == sizeof(c->by_path_annotations) / sizeof(c->by_path_annotations[0])) {
+		fprintf(stderr, "ferryd: at most %zu --ingress-by-path-annotation\n",
+			sizeof(c->by_path_annotations) / sizeof(c->by_path_annotations[0]));
+		return -1;
+	}
+	c->by_path_annotations[c->n_by_path_annotations++] = arg;
 	return 0;
 }
 
@@ -291,6 +324,8 @@ static const struct opt {
 	{ "base-registry", OPT_CALL, 0, 0, 0, NULL, opt_base_registry },
 	{ "runtime", OPT_CALL, 0, 0, 0, NULL, opt_runtime },
 	{ "scanner", OPT_CALL, 0, 0, 0, NULL, opt_scanner },
+	{ "ingress-by-path", OPT_CALL, 0, 0, 0, NULL, opt_ingress_by_path },
+	{ "ingress-by-path-annotation", OPT_CALL, 0, 0, 0, NULL, opt_by_path_annotation },
 	{ "allow-local-repos", OPT_CALL_NOARG, 0, 0, 0, NULL, opt_allow_local },
 	{ "webhook-rate", OPT_CALL, 0, 0, 0, NULL, opt_webhook_rate },
 	{ "build-cpus", OPT_CALL, 0, 0, 0, NULL, opt_build_cpus },
@@ -366,6 +401,16 @@ static int check_combinations(const struct config *c)
 				c->gateway);
 			return -1;
 		}
+	}
+	if (c->gateway && ((c->ingress_by_path && strcmp(c->ingress_by_path, "none")) ||
+			   c->n_by_path_annotations)) {
+		fprintf(stderr, "ferryd: --ingress-by-path and --ingress-by-path-annotation shape Ingresses; "
+			"with --gateway the by-path URL is the HTTPRoute <component>-by-path\n");
+		return -1;
+	}
+	if (c->n_by_path_annotations && (!c->ingress_by_path || !strcmp(c->ingress_by_path, "none"))) {
+		fprintf(stderr, "ferryd: --ingress-by-path-annotation goes with --ingress-by-path nginx or prefix\n");
+		return -1;
 	}
 	if (!strcmp(c->runtime, "kubernetes") && !c->registry) {
 		fprintf(stderr, "ferryd: --runtime kubernetes needs --registry URL, a registry the cluster's "

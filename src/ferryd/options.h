@@ -41,6 +41,9 @@ struct config {
 	const char *ingress_class;
 	const char *ingress_namespace;
 	const char *gateway;           /* --gateway NAMESPACE/NAME: HTTPRoutes instead of Ingresses */
+	const char *ingress_by_path;   /* --ingress-by-path nginx|prefix|none (NULL: none) */
+	const char *by_path_annotations[8];   /* --ingress-by-path-annotation KEY=VALUE */
+	size_t n_by_path_annotations;
 	const char *build_runtime;
 	struct sandbox_config sandbox;
 	int max_connections;

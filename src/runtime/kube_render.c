@@ -585,6 +585,75 @@ static json_t *render_ingress(const struct kube_app *a, const char *ns)
 	return o;
 }
 
+/* s with every character a regular expression gives a meaning to escaped
+ * (names are DNS labels; a base path may hold '.', '+', ...). */
+static void regex_quote(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		if (strchr("\\.^$|?*+()[]{}", *s))
+			strbuf_addch(sb, '\\');
+		strbuf_addch(sb, *s);
+	}
+}
+
+/* The gateway's by-path URL through an Ingress, on any host: one path per
+ * routed endpoint at /<project>/<environment>/<component><basePath>. The
+ * Ingress API has no rewrite. KUBE_BY_PATH_NGINX: ingress-nginx's regex
+ * path "<prefix>(<base>)(/|$)(.*)" rewritten to "$1/$3" (prefix stripped,
+ * base path kept, one rewrite-target for every path of the Ingress) and
+ * X-Forwarded-Prefix, as the podman gateway does (docs/gateway.md).
+ * KUBE_BY_PATH_PREFIX: plain Prefix paths; the controller strips the
+ * prefix (by_path_annotations name how). */
+static json_t *render_ingress_by_path(const struct kube_app *a, const char *ns)
+{
+	char name[KUBE_NAME_MAX + 16], prefix[300];
+	json_t *o, *paths = json_array(), *spec = json_object();
+	int nginx = a->by_path == KUBE_BY_PATH_NGINX;
+
+	snprintf(name, sizeof(name), "%s-by-path", a->component);
+	snprintf(prefix, sizeof(prefix), "/%s/%s/%s", a->project, a->environment, a->component);
+	o = object_new("networking.k8s.io/v1", "Ingress", name, ns, component_labels(a));
+	for (size_t i = 0; i < a->nendpoints; i++) {
+		const struct kube_endpoint *ep = &a->endpoints[i];
+		struct strbuf path = STRBUF_INIT;
+		char base[300], pn[16];
+		if (!ep->routed)
+			continue;
+		route_path(ep, base, sizeof(base));
+		port_name(pn, ep, i);
+		if (nginx) {
+			strbuf_addstr(&path, prefix);
+			strbuf_addch(&path, '(');
+			regex_quote(&path, strcmp(base, "/") ? base : "");
+			strbuf_addstr(&path, ")(/|$)(.*)");
+		} else {
+			strbuf_addf(&path, "%s%s", prefix, strcmp(base, "/") ? base : "");
+		}
+		json_array_append_new(paths, json_pack("{s:s, s:s, s:{s:{s:s, s:{s:s}}}}", "path", path.buf,
+						       "pathType", nginx ? "ImplementationSpecific" : "Prefix",
+						       "backend", "service", "name", a->component, "port", "name", pn));
+		strbuf_release(&path);
+	}
+	if (nginx) {
+		annotate(o, "nginx.ingress.kubernetes.io/use-regex", "true");
+		annotate(o, "nginx.ingress.kubernetes.io/rewrite-target", "$1/$3");
+		annotate(o, "nginx.ingress.kubernetes.io/x-forwarded-prefix", prefix);
+	}
+	for (const char *const *kv = a->by_path_annotations; kv && *kv; kv++) {
+		const char *eq = strchr(*kv, '=');
+		char key[320];
+		if (!eq || eq == *kv || (size_t)(eq - *kv) >= sizeof(key))
+			continue;   /* ferryd refuses these at start */
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - *kv), *kv);
+		annotate(o, key, eq + 1);
+	}
+	if (a->ingress_class)
+		json_object_set_new(spec, "ingressClassName", jstr(a->ingress_class));
+	json_object_set_new(spec, "rules", json_pack("[{s:{s:o}}]", "http", "paths", paths));
+	json_object_set_new(o, "spec", spec);
+	return o;
+}
+
 /* The Gateway API's HTTPRoute serving the same host and paths as the
  * Ingress would, attached to the Gateway a->gateway names. */
 static json_t *render_httproute(const struct kube_app *a, const char *ns)
@@ -750,6 +819,8 @@ int kube_render(const struct kube_app *a, json_t **ret, struct ferr *e)
 			json_array_append_new(out, render_httproute_by_path(a, ns));
 		} else if (has_routes(a)) {
 			json_array_append_new(out, render_ingress(a, ns));
+			if (a->by_path != KUBE_BY_PATH_NONE)
+				json_array_append_new(out, render_ingress_by_path(a, ns));
 		}
 		break;
 	case KUBE_SCHEDULED_TASK: {

@@ -20,6 +20,9 @@
  *                    neighbours reach it by this name)
  *     Ingress        <component>: host <component>.<project>.<environment>.
  *                    <domain>, one path per Public/Organization endpoint
+ *     Ingress        <component>-by-path (by_path set): any host, one path per
+ *                    such endpoint at /<project>/<environment>/<component><base>
+ *     HTTPRoute      <component> and <component>-by-path instead (gateway set)
  *   scheduled tasks: CronJob <component>
  *   executions:      Job <component>-e<execution> (kube_render_job)
  *
@@ -86,6 +89,18 @@ struct kube_config {
 	size_t len;
 };
 
+/* The gateway's by-path URL, /<project>/<environment>/<component><basePath>
+ * with the prefix stripped, through an Ingress: the Ingress API has no
+ * rewrite, so it takes the controller's own annotations. */
+enum kube_by_path {
+	KUBE_BY_PATH_NONE = 0,  /* no by-path Ingress: the by-host URL only */
+	KUBE_BY_PATH_NGINX,     /* ingress-nginx: a regex path, rewrite-target and
+				   x-forwarded-prefix annotations */
+	KUBE_BY_PATH_PREFIX,    /* Prefix paths, no rewrite: the controller strips the
+				   prefix (e.g. a Traefik stripPrefixRegex Middleware named
+				   in by_path_annotations) */
+};
+
 struct kube_app {
 	const char *instance;       /* ferry.dev/instance label; NULL: "ferry" */
 	const char *project;
@@ -123,6 +138,9 @@ struct kube_app {
 	const char *ingress_namespace; /* where the controller runs; NULL: "ingress-nginx" */
 	const char *gateway;        /* "NAMESPACE/NAME" of a Gateway API Gateway: an HTTPRoute
 				       attached to it instead of an Ingress (NULL: Ingress) */
+	enum kube_by_path by_path;  /* with an Ingress: the Ingress <component>-by-path */
+	/* "KEY=VALUE" annotations of that Ingress (NULL-terminated, or NULL) */
+	const char *const *by_path_annotations;
 	/* registry credentials (imagePullSecret); NULL: none needed */
 	const char *registry_host;
 	const char *registry_username;

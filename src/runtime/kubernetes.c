@@ -236,6 +236,14 @@ static int pod_find(struct kubernetes *kb, const char *uid, char ns[64], char na
 	return rc == 0 ? 0 : ferr_notfound(e, "no pod %s of this ferry", uid);
 }
 
+/* Whether id names a run of a task ("e<execution id>", job_replica) rather
+ * than a service's pod (its uid: hex digits and '-', which may well start
+ * with 'e'). */
+static int is_run_id(const char *id)
+{
+	return id[0] == 'e' && id[1] && strspn(id + 1, "0123456789") == strlen(id + 1);
+}
+
 /* The Job of replica id ("e<execution>") into *ret (a new reference) with
  * its namespace and name. 404 when there is none. */
 static int job_find(struct kubernetes *kb, const char *id, json_t **ret, char ns[64], char name[64],
@@ -443,6 +451,32 @@ static int on_log_line(const char *line, size_t len, void *arg)
 	return c->stopped;
 }
 
+#define START_WAIT_MS 15000
+
+/* A pod's log. A container that has not started yet has none to give
+ * (the API server answers "container ... is waiting to start"): asked
+ * again every second, for up to START_WAIT_MS, as long as fn lets. */
+static int pod_logs(struct kubernetes *kb, const char *ns, const char *what, int follow, struct logs_ctx *c,
+		    struct ferr *e)
+{
+	long long until = mono_ms() + START_WAIT_MS;
+
+	for (;;) {
+		struct ferr le = FERR_INIT;
+
+		if (kubectl_logs_stream(kb->k, ns, what, NULL, follow, on_log_line, c, &le) == 0 || c->stopped)
+			return 0;
+		if ((!strstr(le.msg, "waiting to start") && !strstr(le.msg, "ContainerCreating") &&
+		     !strstr(le.msg, "PodInitializing")) || mono_ms() >= until) {
+			ferr_set(e, le.status, le.code, "%s", le.msg);
+			return -1;
+		}
+		if (c->fn(NULL, 0, c->arg))
+			return 0;
+		usleep(1000 * 1000);
+	}
+}
+
 static int kb_logs(struct runtime *rt, const char *id, int follow, runtime_log_fn fn, void *arg,
 		   struct ferr *e)
 {
@@ -451,14 +485,12 @@ static int kb_logs(struct runtime *rt, const char *id, int follow, runtime_log_f
 	char ns[64], name[64], what[80];
 	json_t *job;
 
-	if (id[0] != 'e') {
+	if (!is_run_id(id)) {
 		/* a service's pod */
 		if (pod_find(kb, id, ns, name, e) < 0)
 			return -1;
 		snprintf(what, sizeof(what), "pod/%s", name);
-		if (kubectl_logs_stream(kb->k, ns, what, NULL, follow, on_log_line, &c, e) < 0)
-			return c.stopped ? 0 : -1;
-		return 0;
+		return pod_logs(kb, ns, what, follow, &c, e);
 	}
 	/* until its pod runs (or ran) there is nothing to read: wait, ticking */
 	for (;;) {

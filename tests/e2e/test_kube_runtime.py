@@ -347,6 +347,74 @@ def test_hand_deleted_network_policy_is_restored(k):
     assert "missing from namespace" not in events(d, active(d, "production")["id"])
 
 
+def test_hand_edited_network_policy_and_namespace_are_restored(k):
+    """Edits by hand through the API server (not deletions): the
+    NetworkPolicy's ingress widened (a rule letting everything in, by a
+    JSON patch; a peer opened to every namespace, by a replace), one of its
+    labels changed, the Namespace's Pod Security label lowered. Each is
+    applied again by ferry (server-side, field manager ferry, forced) and
+    recorded in the rollout log; nothing is redeployed."""
+    d, cp = k.d, k.cp
+    ns = "demo-development"
+    dep = active(d, "development")
+    want = get(cp, "-n", ns, "networkpolicy", "ferry-same-environment")
+
+    def policy_back():
+        now = get(cp, "-n", ns, "networkpolicy", "ferry-same-environment")
+        return now if (now["spec"] == want["spec"] and
+                       now["metadata"]["labels"]["ferry.dev/environment"] == "development") else None
+
+    def repaired(what):
+        return lambda: [line for line in events(d, dep["id"]).splitlines()
+                        if "drift repaired: edited outside ferry" in line and what in line]
+
+    # a rule with no "from": everything gets in
+    cp.kubectl("patch", "networkpolicy", "ferry-same-environment", "-n", ns, "--type", "json",
+               "-p", json.dumps([{"op": "add", "path": "/spec/ingress/-", "value": {}}]))
+    assert len(get(cp, "-n", ns, "networkpolicy", "ferry-same-environment")["spec"]["ingress"]) == 2
+    back = wait_for("the NetworkPolicy's rules back", policy_back, timeout=60)
+    assert back["metadata"]["uid"] == want["metadata"]["uid"]   # the same object, not re-created
+    wait_for("the repair in the rollout log", repaired("NetworkPolicy ferry-same-environment (spec.ingress)"),
+             timeout=30)
+    mf = get(cp, "-n", ns, "networkpolicy", "ferry-same-environment", "--show-managed-fields")
+    owners = {m["manager"] for m in mf["metadata"]["managedFields"] if "f:ingress" in json.dumps(m.get("fieldsV1"))}
+    assert owners == {"ferry"}, mf["metadata"]["managedFields"]
+
+    # the same-namespace peer opened to every namespace (an update, as kubectl edit makes)
+    pol = get(cp, "-n", ns, "networkpolicy", "ferry-same-environment")
+    pol["spec"]["ingress"][0]["from"][0]["namespaceSelector"] = {}
+    cp.kubectl("replace", "-f", "-", input=json.dumps(pol))
+    wait_for("the peer narrowed again", policy_back, timeout=60)
+    wait_for("that repair in the rollout log",
+             repaired("NetworkPolicy ferry-same-environment (spec.ingress[0].from[0].namespaceSelector)"), timeout=30)
+
+    # one of ferry's labels changed (the policy is still found by the others)
+    cp.kubectl("label", "networkpolicy", "ferry-same-environment", "-n", ns, "ferry.dev/environment=staging",
+               "--overwrite")
+    wait_for("the label back", policy_back, timeout=60)
+    wait_for("the label's repair in the rollout log",
+             repaired("(metadata.labels.ferry.dev/environment)"), timeout=30)
+
+    # the Namespace's Pod Security level lowered; a label of someone else's is left alone
+    cp.kubectl("label", "namespace", ns, "pod-security.kubernetes.io/enforce=privileged", "team=checkout",
+               "--overwrite")
+    wait_for("the Pod Security label back", lambda: get(cp, "namespace", ns)["metadata"]["labels"][
+        "pod-security.kubernetes.io/enforce"] == "restricted", timeout=60)
+    wait_for("the Namespace's repair in the rollout log", repaired(
+        "Namespace demo-development (metadata.labels.pod-security.kubernetes.io/enforce)"), timeout=30)
+    labels = get(cp, "namespace", ns)["metadata"]["labels"]
+    assert labels["team"] == "checkout", labels
+
+    # quiet once repaired: no further repair in the next passes, nothing redeployed
+    time.sleep(7)
+    n = len([line for line in events(d, dep["id"]).splitlines() if "drift repaired: edited" in line])
+    time.sleep(7)
+    assert len([line for line in events(d, dep["id"]).splitlines() if "drift repaired: edited" in line]) == n
+    assert active(d, "development")["id"] == dep["id"]
+    assert "edited outside ferry" not in events(d, active(d, "production")["id"])
+    cp.kubectl("label", "namespace", ns, "team-")
+
+
 def test_kill9_mid_rollout_then_the_restarted_ferryd_adopts_and_finishes(k):
     d, cp = k.d, k.cp
     ns = "demo-production"
@@ -549,6 +617,84 @@ def test_gateway_api_httproute_instead_of_an_ingress(k, tmp_path):
         r = f.cli("undeploy", "gw/hello", "--env", "development", timeout=120)
         assert r.rc == 0, r
         wait_for("the HTTPRoute to go", lambda: get(cp, "-n", ns, "httproutes")["items"] == [], timeout=60)
+    finally:
+        f.stop()
+        remove_local_images_for(f.data, "127.0.0.1:%d" % k.reg.port)
+
+
+def test_ingress_by_path_url_with_ingress_nginx(k, tmp_path):
+    """--ingress-by-path nginx: besides the by-host Ingress, an Ingress
+    <component>-by-path on any host serving the gateway's by-path URL with
+    ingress-nginx's rewrite (a regex path per endpoint, rewrite-target
+    "$1/$3": prefix stripped, base path kept; X-Forwarded-Prefix). The API
+    server accepts it (server-side dry run, then ferry's apply); the
+    reconciler and undeploy handle it like the other Ingress. No ingress
+    controller runs here: what nginx makes of it is not verified."""
+    cp = k.cp
+    for bad, why in ((["--ingress-by-path", "rewrite"], "must be nginx"),
+                     (["--ingress-by-path", "nginx", "--gateway", "gateway-system/public"], "with --gateway"),
+                     (["--ingress-by-path-annotation", "a=b"], "goes with --ingress-by-path"),
+                     (["--ingress-by-path", "prefix", "--ingress-by-path-annotation", "novalue"], "KEY=VALUE")):
+        f = Ferryd(str(tmp_path / "bad"), extra=["--runtime", "kubernetes", "--registry", k.reg.url] + bad)
+        with pytest.raises(RuntimeError) as ex:
+            f.start()
+        assert why in str(ex.value), (bad, ex.value)
+    data = str(tmp_path / "data")
+    f = Ferryd(data, extra=["--runtime", "kubernetes", "--registry", k.reg.url, "--kubeconfig", k.kc,
+                            "--kubectl", os.path.join(cp.bin, "kubectl"), "--ingress-class", "nginx",
+                            "--ingress-by-path", "nginx",
+                            "--ingress-by-path-annotation", "nginx.ingress.kubernetes.io/proxy-body-size=8m"])
+    f.start()
+    ns = "bp-development"
+    try:
+        f.ok("project", "create", "bp")
+        f.ok("component", "create", "bp/hello", "--repo", k.repo.file_url)
+        f.ok("config", "set", "bp/hello", "GREETING=by-path")
+        r = f.cli("build", "bp/hello", "--wait", "--json", timeout=600)
+        assert r.rc == 0, r
+        r = f.cli("deploy", "bp/hello", "--wait", timeout=300)
+        assert r.rc == 0, (r, f.log()[-3000:])
+        # what ferry printed and applied, validated by a server-side dry run too
+        m = f.ok("manifests", "bp/hello", "--env", "development")
+        assert [o["kind"] for o in m["objects"]][-2:] == ["Ingress", "Ingress"], m
+        by_path = m["objects"][-1]
+        assert by_path["metadata"]["name"] == "hello-by-path"
+        p = cp.kubectl("apply", "--server-side", "--field-manager", "ferry", "--dry-run=server", "-f", "-",
+                       input=json.dumps(by_path))
+        assert "serverside-applied (server dry run)" in p.stdout, p.stdout
+        ing = get(cp, "-n", ns, "ingress", "hello-by-path")
+        assert ing["spec"]["ingressClassName"] == "nginx"
+        rule = ing["spec"]["rules"][0]
+        assert "host" not in rule, rule
+        path = rule["http"]["paths"][0]
+        assert path["path"] == "/bp/development/hello()(/|$)(.*)" and path["pathType"] == "ImplementationSpecific"
+        svc = get(cp, "-n", ns, "service", "hello")
+        assert path["backend"]["service"] == {"name": "hello", "port": {"name": svc["spec"]["ports"][0]["name"]}}
+        ann = ing["metadata"]["annotations"]
+        assert ann["nginx.ingress.kubernetes.io/rewrite-target"] == "$1/$3"
+        assert ann["nginx.ingress.kubernetes.io/use-regex"] == "true"
+        assert ann["nginx.ingress.kubernetes.io/x-forwarded-prefix"] == "/bp/development/hello"
+        assert ann["nginx.ingress.kubernetes.io/proxy-body-size"] == "8m"
+        # the by-host Ingress is as without the option
+        host = get(cp, "-n", ns, "ingress", "hello")["spec"]["rules"][0]
+        assert host["host"] == "hello.bp.development.localhost"
+        assert host["http"]["paths"][0]["path"] == "/" and host["http"]["paths"][0]["pathType"] == "Prefix"
+        dep = active(f, "development", "bp/hello")
+        # deleted by hand: back, recorded; an edit of its annotation: taken back, recorded
+        cp.kubectl("delete", "ingress", "hello-by-path", "-n", ns, "--wait=true")
+        wait_for("the by-path Ingress to be back", lambda: cp.kubectl("get", "ingress", "hello-by-path", "-n", ns,
+                                                                      check=False).returncode == 0, timeout=60)
+        wait_for("its repair in the rollout log", lambda: "Ingress hello-by-path was missing" in events(f, dep["id"]),
+                 timeout=30)
+        cp.kubectl("annotate", "ingress", "hello-by-path", "-n", ns, "--overwrite",
+                   "nginx.ingress.kubernetes.io/rewrite-target=/")
+        wait_for("the rewrite back", lambda: get(cp, "-n", ns, "ingress", "hello-by-path")["metadata"]["annotations"][
+            "nginx.ingress.kubernetes.io/rewrite-target"] == "$1/$3", timeout=60)
+        wait_for("that repair in the rollout log", lambda: "Ingress hello-by-path (metadata.annotations."
+                 "nginx.ingress.kubernetes.io/rewrite-target)" in events(f, dep["id"]), timeout=30)
+        r = f.cli("undeploy", "bp/hello", "--env", "development", timeout=120)
+        assert r.rc == 0, r
+        wait_for("the Ingresses to go", lambda: get(cp, "-n", ns, "ingresses")["items"] == [], timeout=60)
     finally:
         f.stop()
         remove_local_images_for(f.data, "127.0.0.1:%d" % k.reg.port)

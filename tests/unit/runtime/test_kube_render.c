@@ -353,6 +353,83 @@ static void test_httproutes_by_host_and_by_path(void **state)
 	json_decref(objs);
 }
 
+/* The by-path URL through an Ingress: only when asked for (the Ingress
+ * API has no rewrite); with ingress-nginx a regex path per endpoint and
+ * one rewrite-target for all of them, with plain Prefix paths otherwise;
+ * the annotations given on top. */
+static void test_ingress_by_path(void **state)
+{
+	static const struct kube_endpoint eps[] = {
+		{ .name = "web", .port = 8080, .routed = 1, .base_path = "/" },
+		{ .name = "api", .port = 8081, .routed = 1, .base_path = "/v1.2/" },
+		{ .name = "metrics", .port = 9090, .routed = 0 },
+	};
+	static const char *const anns[] = { "example.com/strip=yes", "nginx.ingress.kubernetes.io/use-regex=true", NULL };
+	struct kube_app a = service_app();
+	struct ferr e = FERR_INIT;
+	json_t *objs, *ing, *paths, *p;
+
+	(void)state;
+	a.endpoints = eps;
+	a.nendpoints = 3;
+	/* by default: the by-host Ingress alone */
+	assert_int_equal(kube_render(&a, &objs, &e), 0);
+	assert_null(find(objs, "Ingress", "cart-by-path"));
+	assert_non_null(find(objs, "Ingress", "cart"));
+	json_decref(objs);
+
+	a.by_path = KUBE_BY_PATH_NGINX;
+	assert_int_equal(kube_render(&a, &objs, &e), 0);
+	assert_non_null(find(objs, "Ingress", "cart"));
+	ing = find(objs, "Ingress", "cart-by-path");
+	assert_non_null(ing);
+	/* right after the by-host one, last */
+	assert_ptr_equal(json_array_get(objs, json_array_size(objs) - 1), ing);
+	assert_string_equal(str_at(ing, "metadata.namespace"), "shop-production");
+	assert_string_equal(str_at(ing, "metadata.labels.ferry.dev/component-id"), "11");
+	assert_string_equal(str_at(ing, "metadata.labels.ferry.dev/deployment-id"), "42");
+	assert_string_equal(str_at(ing, "spec.ingressClassName"), "nginx");
+	/* any host */
+	assert_null(json_object_get(json_array_get(json_at(ing, "spec.rules"), 0), "host"));
+	paths = json_at(json_array_get(json_at(ing, "spec.rules"), 0), "http.paths");
+	assert_int_equal(json_array_size(paths), 2);
+	p = json_array_get(paths, 0);
+	assert_string_equal(str_at(p, "path"), "/shop/production/cart()(/|$)(.*)");
+	assert_string_equal(str_at(p, "pathType"), "ImplementationSpecific");
+	assert_string_equal(str_at(p, "backend.service.name"), "cart");
+	assert_string_equal(str_at(p, "backend.service.port.name"), "p0-8080");
+	p = json_array_get(paths, 1);
+	/* the base path's regex characters quoted, its trailing '/' gone */
+	assert_string_equal(str_at(p, "path"), "/shop/production/cart(/v1\\.2)(/|$)(.*)");
+	assert_string_equal(str_at(p, "backend.service.port.name"), "p1-8081");
+	/* /shop/production/cart/v1.2/x -> $1 "/v1.2", $3 "x": /v1.2/x; /shop/production/cart -> / */
+	assert_string_equal(str_at(ing, "metadata.annotations.nginx.ingress.kubernetes.io/rewrite-target"), "$1/$3");
+	assert_string_equal(str_at(ing, "metadata.annotations.nginx.ingress.kubernetes.io/use-regex"), "true");
+	assert_string_equal(str_at(ing, "metadata.annotations.nginx.ingress.kubernetes.io/x-forwarded-prefix"),
+			    "/shop/production/cart");
+	json_decref(objs);
+
+	a.by_path = KUBE_BY_PATH_PREFIX;
+	a.by_path_annotations = anns;
+	assert_int_equal(kube_render(&a, &objs, &e), 0);
+	ing = find(objs, "Ingress", "cart-by-path");
+	paths = json_at(json_array_get(json_at(ing, "spec.rules"), 0), "http.paths");
+	assert_int_equal(json_array_size(paths), 2);
+	assert_string_equal(str_at(json_array_get(paths, 0), "path"), "/shop/production/cart");
+	assert_string_equal(str_at(json_array_get(paths, 0), "pathType"), "Prefix");
+	assert_string_equal(str_at(json_array_get(paths, 1), "path"), "/shop/production/cart/v1.2");
+	assert_null(json_at(ing, "metadata.annotations.nginx.ingress.kubernetes.io/rewrite-target"));
+	assert_string_equal(str_at(ing, "metadata.annotations.example.com/strip"), "yes");
+	assert_string_equal(str_at(ing, "metadata.annotations.nginx.ingress.kubernetes.io/use-regex"), "true");
+	json_decref(objs);
+
+	/* --gateway: the HTTPRoutes carry it, never an Ingress */
+	a.gateway = "gateway-system/public";
+	assert_int_equal(kube_render(&a, &objs, &e), 0);
+	assert_null(find(objs, "Ingress", NULL));
+	json_decref(objs);
+}
+
 static void test_scheduled_task_cronjob(void **state)
 {
 	struct kube_app a = service_app();
@@ -474,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_pull_secret_only_with_credentials),
 		cmocka_unit_test(test_service_ingress_and_network_policy),
 		cmocka_unit_test(test_httproutes_by_host_and_by_path),
+		cmocka_unit_test(test_ingress_by_path),
 		cmocka_unit_test(test_scheduled_task_cronjob),
 		cmocka_unit_test(test_execution_job),
 		cmocka_unit_test(test_names),
