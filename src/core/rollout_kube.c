@@ -348,8 +348,8 @@ static void pod_reasons(const char *ns, int64_t dep, char *out, size_t size)
 		/* every pod is ready, or there is none: then what the
 		 * ReplicaSet says is the lead */
 		size_t n = json_array_size(json_object_get(pods, "items"));
-		json_t *rs = NULL, *r;
-		size_t i, len;
+		json_t *rs = NULL, *r, *c;
+		size_t i, k, len;
 
 		snprintf(out, size, "%s", n ? "its pods are Ready" : "it has no pod");
 		if (kubectl_get(ke.k, ns, "replicasets", sel, &rs, NULL) == 0) {
@@ -365,6 +365,16 @@ static void pod_reasons(const char *ns, int64_t dep, char *out, size_t size)
 					 (long long)json_integer_value(json_object_get(st, "observedGeneration")),
 					 (long long)json_integer_value(json_object_get(json_object_get(r, "metadata"),
 										       "generation")));
+				/* ReplicaFailure: the controller could not create
+				 * its pods (an admission refusal, a quota) */
+				json_array_foreach(json_object_get(st, "conditions"), k, c) {
+					if (strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True"))
+						continue;
+					len = strlen(out);
+					snprintf(out + len, size - len, ", %s: %s",
+						 json_string_value(json_object_get(c, "type")) ?: "?",
+						 json_string_value(json_object_get(c, "message")) ?: "");
+				}
 			}
 		}
 		json_decref(rs);
