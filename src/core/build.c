@@ -16,7 +16,9 @@
 #include "core/core.h"
 #include "core/diskspace.h"
 #include "core/build_sweep.h"
+#include "core/build_watchdog.h"
 #include "core/infra.h"
+#include "core/registry_wait.h"
 #include "core/events.h"
 #include "core/gitcreds.h"
 #include "core/json.h"
@@ -70,12 +72,7 @@ struct build_run {
 	enum step step;
 	struct eventlog_cap step_cap;   /* this step's log, BUILD_STEP_LOG_MAX */
 	struct strbuf partial;    /* an unfinished line of git progress */
-	long long disk_full_since_ms; /* the watchdog's (disk_stalled); 0: not full */
-	int disk_was_full;            /* the watchdog saw it full at least once */
-	/* The registry watchdog's (registry_stalled): */
-	int pulling;                  /* buildah's latest instruction is a FROM, or it pulls */
-	long long registry_probed_ms; /* the last GET /v2/ it sent */
-	long long registry_down_since_ms; /* the first of the probes that failed since; 0: up */
+	struct build_watchdog wd; /* of the tools (image_watch.stalled) */
 };
 
 static pthread_mutex_t runs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -183,42 +180,27 @@ static void run_log(struct build_run *run, const char *fmt, ...)
 	strbuf_release(&sb);
 }
 
-/* 1 if buildah's output line starts with str (len: the line's). */
-static int line_starts(const char *line, size_t len, const char *str)
-{
-	size_t n = strlen(str);
-
-	return len >= n && !memcmp(line, str, n);
-}
-
-/* A line of a build tool's output. buildah's "STEP n/m: INSTRUCTION ..."
- * lines ("[i/k] STEP n/m: ..." in a multi-stage build) say what it does: a
- * FROM (it asks the registry for the base even when the image is local:
- * --pull=true pulls a newer one) or a pull ("Trying to pull ...", also for
- * COPY --from=IMAGE) waits on the registry until the next instruction
- * (registry_stalled). */
+/* A line of a build tool's output: the watchdog reads what it does. */
 static void tool_line(void *ctx, const char *line, size_t len)
 {
 	struct build_run *run = ctx;
-	const char *p = line;
-	size_t n = len;
 
-	if (n && *p == '[') {
-		const char *close = memchr(p, ']', n);
-		if (close && (size_t)(close - p) + 2 <= n && close[1] == ' ') {
-			n -= (size_t)(close + 2 - p);
-			p = close + 2;
-		}
-	}
-	if (line_starts(p, n, "STEP ")) {
-		const char *colon = memchr(p, ':', n);
-		size_t rest = colon ? n - (size_t)(colon - p) : 0;
-		run->pulling = colon && (line_starts(colon, rest, ": FROM ") ||
-					 line_starts(colon, rest, ": from "));
-	} else if (line_starts(line, len, "Trying to pull ")) {
-		run->pulling = 1;
-	}
+	build_watchdog_line(&run->wd, line, len);
 	run_log_line(run, line, len);
+}
+
+/* The watchdog's notes, in the step's log. */
+static void run_note(void *ctx, const char *line, size_t len)
+{
+	run_log_line(ctx, line, len);
+}
+
+/* The watchdog of the build's tools (image_watch.stalled). */
+static int tool_stalled(void *ctx, long long quiet_ms, struct ferr *e)
+{
+	struct build_run *run = ctx;
+
+	return build_watchdog_check(&run->wd, quiet_ms, e);
 }
 
 /* git progress comes in pieces with \r and \n; log whole lines only. */
@@ -538,8 +520,9 @@ static void step_begin(struct build_run *run, enum step s)
 {
 	run->step = s;
 	run->step_cap = (struct eventlog_cap)EVENTLOG_CAP(BUILD_STEP_LOG_MAX);
-	run->pulling = 0;
-	run->registry_down_since_ms = 0;
+	build_watchdog_step(&run->wd, steps[s].name,
+			    s == STEP_PUSH ? BUILD_WATCHDOG_STEP_PUSH :
+			    s == STEP_IMAGE ? BUILD_WATCHDOG_STEP_IMAGE : BUILD_WATCHDOG_STEP_OTHER);
 	step_set(run->build_id, s, "running", NULL);
 }
 
@@ -756,36 +739,16 @@ static int previous_digest(int64_t build_id, int64_t component_id, const char *s
 /* How many times a build pushes (the registry going away meanwhile). */
 #define PUSH_ATTEMPTS 3
 
-/* Waits (bounded by registry_wait_s, the build's deadline and its stop
- * flag) until the registry answers: before the image step (buildah's FROM
- * asks it for the base) and before each push. pid_before: the managed
- * registry's pid before the step (0: external). Returns 0 if it answered
- * at once and was not restarted meanwhile, 1 if it was down or restarted
- * and answers now, -1 with e set if it stayed down. */
+/* Waits for the registry (core/registry_wait.h) within the build's
+ * deadline and stop flag, saying so in the step's log. */
 static int wait_for_registry(struct build_run *run, pid_t pid_before, struct ferr *e)
 {
-	long long until = mono_ms() + registry_wait_s * 1000LL;
-	struct ferr pe = FERR_INIT;
-	int waited = 0;
+	struct registry_wait w = {
+		.registry = core.registry, .wait_s = registry_wait_s, .stop = &run->stop,
+		.deadline_ms = run->deadline_ms, .note = run_note, .note_ctx = run,
+	};
 
-	while (registry_ping(core.registry, &pe) < 0) {
-		if (!waited)
-			run_log(run, "the registry %s is down (%s): waiting up to %d s for it",
-				registry_host(core.registry), pe.msg, registry_wait_s);
-		waited = 1;
-		if (atomic_load(&run->stop))
-			return ferr_set(e, 499, "cancelled", "stopped while waiting for the registry");
-		if (mono_ms() >= until || (run->deadline_ms && mono_ms() >= run->deadline_ms))
-			return ferr_set(e, 503, "registry_down",
-					"the registry %s stayed down for %d s (last error: %s); build again "
-					"once it runs (ferry's /healthz?verbose=1 shows its state)",
-					registry_host(core.registry), registry_wait_s, pe.msg);
-		ferr_clear(&pe);
-		usleep(500 * 1000);
-	}
-	if (waited)
-		run_log(run, "the registry answers again");
-	return waited || registry_pid(core.registry) != pid_before;
+	return registry_wait(&w, pid_before, e);
 }
 
 static int step_push(struct build_ctx *c, struct ferr *e)
@@ -913,96 +876,6 @@ static const struct buildpack *choose_buildpack(struct build_run *run, const str
 	if (bp)
 		run_log(run, "no Dockerfile: the %s buildpack, detected from %s", bp->name, bp->detect);
 	return bp;
-}
-
-/* The watchdog of the build's tools (image_watch.stalled): a tool that has
- * written nothing for BUILD_DISK_STALL_S while the data dir's file system
- * has been full for as long is stuck on it (buildah can wait forever for space); the build
- * ends now, saying so, instead of at its time limit. */
-static int disk_stalled(void *ctx, long long quiet_ms, struct ferr *e)
-{
-	struct build_run *run = ctx;
-	int64_t free_b = 0;
-
-	if (!diskspace_full(&free_b)) {
-		run->disk_full_since_ms = 0;
-		return 0;
-	}
-	run->disk_was_full = 1;
-	if (!run->disk_full_since_ms)
-		run->disk_full_since_ms = mono_ms();
-	/* full for a while, not only at this instant, and the tool silent */
-	if (quiet_ms < BUILD_DISK_STALL_S * 1000LL ||
-	    mono_ms() - run->disk_full_since_ms < BUILD_DISK_STALL_S * 1000LL)
-		return 0;
-	log_warnx("event=build_disk_stalled build=%lld step=%s free_bytes=%lld quiet_ms=%lld",
-		  (long long)run->build_id, steps[run->step].name, (long long)free_b, quiet_ms);
-	return ferr_set(e, 507, "insufficient_storage",
-			"stopped: the file system of %s is full (%lld KiB free) and the %s step's "
-			"tool wrote nothing for %lld s; free space (ferry admin df, ferry admin "
-			"prune) and build again", core.data_dir, (long long)(free_b >> 10),
-			steps[run->step].name, quiet_ms / 1000);
-}
-
-/* The registry watchdog (with disk_stalled, tool_stalled): a tool that
- * waits on the registry (buildah at a FROM or a pull, or pushing) and has
- * written nothing for REGISTRY_PROBE_QUIET_MS gets the registry asked
- * (GET /v2/, 2 s) every REGISTRY_PROBE_EVERY_MS. One that has answered
- * none of them for registry_wait_s (the same bound as the wait before a
- * step) ends the build, naming it: a frozen or unreachable registry
- * accepts connections and never answers, and buildah would wait for it
- * until the build's time limit. A dead managed registry is started again
- * by ferryd's supervisor within that bound. */
-#define REGISTRY_PROBE_QUIET_MS 5000
-#define REGISTRY_PROBE_EVERY_MS 2000
-
-static int registry_stalled(struct build_run *run, long long quiet_ms, struct ferr *e)
-{
-	struct ferr pe = FERR_INIT;
-	long long now = mono_ms(), down_ms;
-	int wanted = run->step == STEP_PUSH || (run->step == STEP_IMAGE && run->pulling);
-
-	if (!core.registry || !wanted || quiet_ms < REGISTRY_PROBE_QUIET_MS) {
-		run->registry_down_since_ms = 0;
-		return 0;
-	}
-	if (now - run->registry_probed_ms < REGISTRY_PROBE_EVERY_MS)
-		return 0;
-	run->registry_probed_ms = now;
-	if (registry_ping(core.registry, &pe) == 0) {
-		if (run->registry_down_since_ms)
-			run_log(run, "the registry answers again");
-		run->registry_down_since_ms = 0;
-		return 0;
-	}
-	if (!run->registry_down_since_ms) {
-		run->registry_down_since_ms = now;
-		run_log(run, "the registry %s does not answer (%s) and the %s step's tool waits: "
-			"stopping the build if this lasts %d s", registry_host(core.registry), pe.msg,
-			steps[run->step].name, registry_wait_s);
-		return 0;
-	}
-	down_ms = mono_ms() - run->registry_down_since_ms;
-	if (down_ms < registry_wait_s * 1000LL)
-		return 0;
-	log_warnx("event=build_registry_stalled build=%lld step=%s registry=%s quiet_ms=%lld",
-		  (long long)run->build_id, steps[run->step].name, registry_host(core.registry),
-		  quiet_ms);
-	return ferr_set(e, 503, "registry_down",
-			"stopped: the registry %s has not answered for %lld s (last error: %s) and "
-			"the %s step's tool, waiting on it, wrote nothing for %lld s; build again once "
-			"it runs (ferry's /healthz?verbose=1 shows its state)",
-			registry_host(core.registry), down_ms / 1000, pe.msg, steps[run->step].name,
-			quiet_ms / 1000);
-}
-
-/* The watchdog of the build's tools (image_watch.stalled): the disk's,
- * then the registry's. */
-static int tool_stalled(void *ctx, long long quiet_ms, struct ferr *e)
-{
-	if (disk_stalled(ctx, quiet_ms, e) < 0)
-		return -1;
-	return registry_stalled(ctx, quiet_ms, e);
 }
 
 static int step_descriptor(struct build_ctx *c, struct ferr *e)
@@ -1203,7 +1076,10 @@ static int run_steps(struct job *job, struct build_run *run, struct build_src *s
 static int build_job_run(struct job *job, struct ferr *e)
 {
 	int64_t build_id = json_integer_value(json_object_get(job->payload, "build"));
-	struct build_run run = { .build_id = build_id, .job_id = job->id, .timeout_s = build_timeout_s };
+	struct build_run run = {
+		.build_id = build_id, .job_id = job->id, .timeout_s = build_timeout_s,
+		.wd = { .build_id = build_id, .registry_wait_s = registry_wait_s, .note = run_note },
+	};
 	struct image_local img = IMAGE_LOCAL_INIT;
 	struct strbuf ws = STRBUF_INIT;
 	struct build_src src;
@@ -1219,6 +1095,7 @@ static int build_job_run(struct job *job, struct ferr *e)
 		return ferr_conflict(e, "build %lld is no longer queued (cancelled?)", (long long)build_id);
 	}
 	strbuf_init(&run.partial, 0);
+	run.wd.note_ctx = &run;
 	run.deadline_ms = image_deadline(build_timeout_s * 1000);
 	atomic_init(&run.stop, job_cancelled(job));
 	atomic_init(&run.timed_out, 0);
@@ -1246,7 +1123,7 @@ static int build_job_run(struct job *job, struct ferr *e)
 		enum build_status status = !strcmp(e->code, "cancelled") ? BUILD_CANCELLED : BUILD_FAILED;
 		strbuf_addf(&msg, "%s: %s", steps[run.step].name, e->msg);
 		if (status == BUILD_FAILED)
-			diskspace_explain(&msg, run.disk_was_full);
+			diskspace_explain(&msg, run.wd.disk_was_full);
 		build_finish(build_id, status, msg.buf);
 		log_info("event=build_end build=%lld status=%s step=%s", (long long)build_id,
 			 status_name(&build_statuses, status), steps[run.step].name);

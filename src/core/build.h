@@ -22,6 +22,11 @@
  * supervisor.h) in a background thread, so the API answers at once; builds
  * wait for it (core/infra.h).
  *
+ * The tools of a build are watched (core/build_watchdog.h): one stuck on a
+ * full disk or on a registry that stopped answering is stopped, and the
+ * build fails naming it. The image step and the push wait first, bounded,
+ * for a registry that does not answer (core/registry_wait.h).
+ *
  * Builds are not re-run after a crash: a build that was running when ferryd
  * stopped is failed with that reason at the next start (build_recover).
  */
@@ -39,9 +44,6 @@
 struct scan_config;
 
 #define BUILD_DEFAULT_TIMEOUT_S (30 * 60)
-/* A build tool silent this long while the data dir's file system is full
- * is stopped (docs/disk.md). */
-#define BUILD_DISK_STALL_S 20
 /* How long a build waits for a registry that does not answer: before the
  * image step (FROM) and before a push, and while a tool waits on it
  * (docs/ferryd.md); ferryd --registry-wait. */
