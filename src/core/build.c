@@ -739,18 +739,6 @@ static int previous_digest(int64_t build_id, int64_t component_id, const char *s
 /* How many times a build pushes (the registry going away meanwhile). */
 #define PUSH_ATTEMPTS 3
 
-/* Waits for the registry (core/registry_wait.h) within the build's
- * deadline and stop flag, saying so in the step's log. */
-static int wait_for_registry(struct build_run *run, pid_t pid_before, struct ferr *e)
-{
-	struct registry_wait w = {
-		.registry = core.registry, .wait_s = registry_wait_s, .stop = &run->stop,
-		.deadline_ms = run->deadline_ms, .note = run_note, .note_ctx = run,
-	};
-
-	return registry_wait(&w, pid_before, e);
-}
-
 static int step_push(struct build_ctx *c, struct ferr *e)
 {
 	struct build_run *run = c->run;
@@ -765,7 +753,7 @@ static int step_push(struct build_ctx *c, struct ferr *e)
 
 	for (int attempt = 1;; attempt++) {
 		pid_t pid = registry_pid(core.registry);
-		if (wait_for_registry(run, pid, e) < 0)
+		if (registry_wait(core.registry, registry_wait_s, w, pid, e) < 0)
 			goto out;
 		pid = registry_pid(core.registry);
 		pthread_rwlock_rdlock(&push_lock);
@@ -779,7 +767,7 @@ static int step_push(struct build_ctx *c, struct ferr *e)
 			goto out;
 		{
 			struct ferr we = FERR_INIT;
-			int back = wait_for_registry(run, pid, &we);
+			int back = registry_wait(core.registry, registry_wait_s, w, pid, &we);
 			if (back <= 0)
 				goto out; /* up all along: the push's own error stands */
 		}
@@ -970,7 +958,7 @@ static int step_image(struct build_ctx *c, struct ferr *e)
 		}
 	}
 	/* buildah's FROM asks the registry for the base image */
-	if (wait_for_registry(run, registry_pid(core.registry), e) < 0)
+	if (registry_wait(core.registry, registry_wait_s, &c->w, registry_pid(core.registry), e) < 0)
 		return -1;
 	strbuf_addf(&c->repo, "%s/%s", c->src->project, c->src->component);
 	b.repo = c->repo.buf;

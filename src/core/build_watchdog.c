@@ -1,7 +1,6 @@
 /* The watchdog of a build's tools (core/build_watchdog.h). */
 #include "build_watchdog.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -45,19 +44,11 @@ static const struct build_watchdog_probes *probes(const struct build_watchdog *w
 	return wd->probes ? wd->probes : &build_watchdog_probes_real;
 }
 
-static void note(struct build_watchdog *wd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct build_watchdog *wd, const char *fmt, ...)
+/* A line for the build's log. */
+static void note(struct build_watchdog *wd, const struct strbuf *line)
 {
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-
-	if (!wd->note)
-		return;
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	wd->note(wd->note_ctx, sb.buf, sb.len);
-	strbuf_release(&sb);
+	if (wd->note)
+		wd->note(wd->note_ctx, line->buf, line->len);
 }
 
 void build_watchdog_step(struct build_watchdog *wd, const char *name, enum build_watchdog_step kind)
@@ -131,6 +122,7 @@ static int registry_stalled(struct build_watchdog *wd, long long quiet_ms, struc
 {
 	const struct build_watchdog_probes *p = probes(wd);
 	struct ferr pe = FERR_INIT;
+	struct strbuf line = STRBUF_INIT;
 	long long now = p->now_ms(p->ctx), down_ms;
 	int wanted = wd->kind == BUILD_WATCHDOG_STEP_PUSH ||
 		     (wd->kind == BUILD_WATCHDOG_STEP_IMAGE && wd->pulling);
@@ -144,16 +136,21 @@ static int registry_stalled(struct build_watchdog *wd, long long quiet_ms, struc
 		return 0;
 	wd->registry_probed_ms = now;
 	if (p->registry_ping(p->ctx, &pe) == 0) {
-		if (wd->registry_down_since_ms)
-			note(wd, "the registry answers again");
+		if (wd->registry_down_since_ms) {
+			strbuf_addstr(&line, "the registry answers again");
+			note(wd, &line);
+			strbuf_release(&line);
+		}
 		wd->registry_down_since_ms = 0;
 		return 0;
 	}
 	if (!wd->registry_down_since_ms) {
 		wd->registry_down_since_ms = now;
-		note(wd, "the registry %s does not answer (%s) and the %s step's tool waits: "
-		     "stopping the build if this lasts %d s", host, pe.msg, wd->step,
-		     wd->registry_wait_s);
+		strbuf_addf(&line, "the registry %s does not answer (%s) and the %s step's tool "
+			    "waits: stopping the build if this lasts %d s", host, pe.msg, wd->step,
+			    wd->registry_wait_s);
+		note(wd, &line);
+		strbuf_release(&line);
 		return 0;
 	}
 	/* the probe itself may have taken its 2 s */
