@@ -131,6 +131,13 @@ class ControlPlane:
         p = self.kubectl("get", "deployments,replicasets,pods", "--all-namespaces", "-o", "wide",
                          check=False, timeout=30)
         out.append(p.stdout + p.stderr)
+        # what the controllers said (FailedCreate, FailedScheduling, ...) and the node's state
+        p = self.kubectl("get", "events", "--all-namespaces", "--field-selector", "type=Warning",
+                         check=False, timeout=30)
+        out.append(p.stdout + p.stderr)
+        p = self.kubectl("get", "node", "kwok-node-0", "-o", "jsonpath={.status.conditions}", check=False,
+                         timeout=30)
+        out.append("node conditions: " + p.stdout + p.stderr)
         return "\n".join(out)
 
     def get(self, path, token=None):
@@ -225,6 +232,41 @@ class ControlPlane:
         # controllers are running
         self._wait("the service-account controller",
                    lambda: self.kubectl("get", "serviceaccount", "default", check=False).returncode == 0)
+        self._wait_first_workload()
+
+    CANARY_NS = "ferry-test-canary"
+
+    def _wait_first_workload(self, timeout=120):
+        """A first Deployment, in a namespace of its own, to available:
+        every rollout a test makes needs the service-account controller to
+        have made the new namespace's default account, the deployment and
+        ReplicaSet controllers' informers synced, the scheduler up and
+        kwok's pod stages played. On a loaded machine each comes up at its
+        own pace after its process starts; a test starting before them
+        waited on the controllers' retry back-off instead. Then the
+        namespace goes (in the background)."""
+        ns = self.CANARY_NS
+        dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "canary", "namespace": ns},
+               "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "canary"}},
+                        "template": {"metadata": {"labels": {"app": "canary"}},
+                                     "spec": {"automountServiceAccountToken": False,
+                                              "containers": [{"name": "canary", "image": "canary"}]}}}}
+        t0 = time.time()
+        self.kubectl("apply", "--server-side", "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "List",
+            "items": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, dep]}))
+
+        def available():
+            d = json.loads(self.kubectl("get", "deployment", "canary", "-n", ns, "-o", "json").stdout)
+            st = d.get("status", {})
+            return st.get("observedGeneration", 0) >= d["metadata"]["generation"] and st.get("availableReplicas") == 1
+        try:
+            self._wait("a first Deployment to be available", available, timeout=timeout)
+        except RuntimeError as ex:
+            raise RuntimeError("%s after %.0f s; the control plane:\n%s" % (ex, time.time() - t0,
+                                                                            self.diagnose())) from None
+        self.first_workload_s = time.time() - t0
+        self.kubectl("delete", "namespace", ns, "--wait=false")
 
     @staticmethod
     def node():
