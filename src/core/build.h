@@ -27,6 +27,10 @@
  * build fails naming it. The image step and the push wait first, bounded,
  * for a registry that does not answer (core/registry_wait.h).
  *
+ * This header is implemented by build.c (the job, its steps, queueing),
+ * build_status.c (the status machine) and build_query.c (what is read of
+ * builds: list, show, scan report, status, log; the cancel's checks).
+ *
  * Builds are not re-run after a crash: a build that was running when ferryd
  * stopped is failed with that reason at the next start (build_recover).
  */
