@@ -199,6 +199,18 @@ def serve_hello(f, repo):
     assert f.cli("deploy", "demo/hello", "--wait", timeout=300).rc == 0
 
 
+def unmount_tree(top):
+    """Unmounts top and every mount below it, deepest first, each by its exact
+    path from /proc/self/mountinfo (a build the test stopped can leave an
+    overlay of the containers storage mounted inside a test's own mount)."""
+    top = os.path.realpath(top)
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4].replace("\\040", " ") for line in f]
+    mine = [m for m in points if m == top or m.startswith(top + "/")]
+    for m in sorted(set(mine), key=len, reverse=True):
+        subprocess.run(["umount", m], capture_output=True)
+
+
 def cleanup(data):
     """Removes, by id, what this ferryd's engine left running: replicas and
     networks by its runtime instance label, HAProxy by its pid file, the

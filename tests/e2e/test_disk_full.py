@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ferry import Ferryd
+from ferry import Ferryd, unmount_tree
 from gitserve import Repo
 from hello_app import stop_hello
 from test_faults import BIG, wait_for
@@ -53,7 +53,7 @@ def small_ferryd(tmp_path, extra):
         yield d
     finally:
         stop_hello(d, data)
-        subprocess.run(["umount", mnt], capture_output=True)
+        unmount_tree(mnt)
 
 
 @pytest.fixture
