@@ -266,6 +266,11 @@ class ControlPlane:
             raise RuntimeError("%s after %.0f s; the control plane:\n%s" % (ex, time.time() - t0,
                                                                             self.diagnose())) from None
         self.first_workload_s = time.time() - t0
+        # the Deployment and its pods first: with the namespace going
+        # under it, its ReplicaSet's re-creations are refused (Warning
+        # events that diagnose() would show later)
+        self.kubectl("delete", "deployment", "canary", "-n", ns, "--cascade=foreground", "--timeout=30s",
+                     check=False)
         self.kubectl("delete", "namespace", ns, "--wait=false")
 
     @staticmethod
