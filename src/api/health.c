@@ -3,6 +3,7 @@
 #include "api/handlers.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,23 @@ static json_t *store_part(void)
 		bytes += st.st_size;
 	return json_pack("{s:s, s:i, s:I}", "state", "up", "schema", store_schema_version(), "bytes",
 			 (json_int_t)bytes);
+}
+
+/* Where ferryd's memory is: the heap as malloc sees it (every arena),
+ * SQLite's share of it, and the store's connections (each with its own
+ * page cache), so a slow RSS rise can be told apart from a leak. */
+static json_t *memory_part(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	int idle, conns = store_connections(&idle);
+
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:i, s:i}",
+			 "heap_in_use_bytes", (json_int_t)mi.uordblks,
+			 "heap_free_bytes", (json_int_t)mi.fordblks,
+			 "mmapped_bytes", (json_int_t)mi.hblkhd,
+			 "sqlite_bytes", (json_int_t)sqlite3_memory_used(),
+			 "sqlite_highwater_bytes", (json_int_t)sqlite3_memory_highwater(0),
+			 "store_connections", conns, "store_connections_idle", idle);
 }
 
 json_t *health_registry_part(void)
@@ -133,7 +151,8 @@ int h_healthz(struct api_req *r, json_t **ret, struct ferr *e)
 	supervision(parts);
 	degraded = low || helpers_down(json_object_get(parts, "network_helpers")) || !strcmp(json_string_value(json_object_get(json_object_get(parts, "registry"), "state")), "down") ||
 		   !strcmp(json_string_value(json_object_get(json_object_get(parts, "gateway"), "state")), "down");
-	*ret = json_pack("{s:s, s:i, s:s, s:o}", "status", degraded ? "degraded" : "ok", "schema",
-			 store_schema_version(), "disk", low ? "low" : "ok", "parts", parts);
+	*ret = json_pack("{s:s, s:i, s:s, s:o, s:o}", "status", degraded ? "degraded" : "ok", "schema",
+			 store_schema_version(), "disk", low ? "low" : "ok", "parts", parts,
+			 "memory", memory_part());
 	return 0;
 }

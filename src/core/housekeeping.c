@@ -1,6 +1,7 @@
 #include "core/housekeeping.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -189,6 +190,10 @@ static int run_now(int registry_gc, json_t **ret, struct ferr *e)
 	json_decref(images);
 	json_decref(reg);
 	json_decref(hist);
+	/* give the pages free()d since the last pass back to the system: with a
+	 * thread per API connection, glibc's arenas keep them otherwise, and the
+	 * RSS creeps up though the heap in use does not (docs/disk.md, Soak) */
+	malloc_trim(0);
 	pthread_mutex_unlock(&run_lock);
 	*ret = out;
 	return 0;

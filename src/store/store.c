@@ -38,6 +38,21 @@ static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *conns; /* every open connection, closed by store_close */
 static struct conn *idle;  /* connections of ended threads, ready for reuse */
 
+int store_connections(int *ret_idle)
+{
+	int n = 0, i = 0;
+
+	pthread_mutex_lock(&conns_lock);
+	for (struct conn *c = conns; c; c = c->next)
+		n++;
+	for (struct conn *c = idle; c; c = c->next)
+		i++;
+	pthread_mutex_unlock(&conns_lock);
+	if (ret_idle)
+		*ret_idle = i;
+	return n + i;
+}
+
 static void conn_close(struct conn *c)
 {
 	for (int i = 0; i < STMT_CACHE; i++)

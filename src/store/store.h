@@ -22,6 +22,11 @@ int store_open(const char *path, struct ferr *e);
 /* Closes every thread's connection. */
 void store_close(void);
 
+/* How many connections are open: those of running threads and, in
+ * *ret_idle (may be NULL), those kept from ended threads for reuse. Each
+ * has its own page cache (up to 2 MiB, SQLite's default). */
+int store_connections(int *ret_idle);
+
 /* The calling thread's connection. Never NULL after store_open(). When this
  * thread cannot open the database (too many open files, the file gone) it
  * is an empty in-memory stand-in instead: store_stmt then gives NULL (its

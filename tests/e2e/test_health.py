@@ -26,6 +26,9 @@ def test_verbose_health_needs_a_token_and_lists_the_parts(ferryd):
     assert parts["disk"]["free_bytes"] > 0 and parts["disk"]["low"] is False
     assert parts["disk"]["min_free_bytes"] == 512 << 20
     assert h["status"] == "ok"
+    mem = h["memory"]
+    assert mem["heap_in_use_bytes"] > mem["sqlite_bytes"] > 0, mem
+    assert mem["store_connections"] >= 1 and 0 <= mem["store_connections_idle"] <= mem["store_connections"]
 
 
 def test_low_free_space_refuses_builds_and_is_reported(tmp_path):
