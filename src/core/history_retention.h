@@ -23,8 +23,7 @@
  *   executions   pending or running. Those deleted inside the 30-day window
  *                leave a tally row (execution_count_30d stays exact).
  *   snapshots    used by a deployment, as the base of another snapshot, or
- *                by a pending approval; or made in the last hour (a deploy
- *                in flight).
+ *                by a pending approval; or made in the last minute.
  *   jobs         queued or running; of a build that stays (linked, or named
  *                by the payload); a rollout of a deployment that stays. Other kinds: by count per kind and
  *                by age.

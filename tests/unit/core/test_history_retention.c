@@ -258,8 +258,8 @@ static void test_deployments(void **state)
 	deployment(f, staging, 1, bld[2], sp, "active", d[2], 30);
 	/* dev seq 3 ran an execution */
 	execution(f, d[3], "succeeded", 40);
-	/* an orphan snapshot in the grace hour, and an old one */
-	recent = snapshot(f, 0, 0.01);
+	/* an orphan snapshot in the grace minute, and an old one */
+	recent = snapshot(f, 0, 20.0 / 86400);
 	prodlike = snapshot(f, 0, 40);
 
 	/* newest 3 in dev: 8 7 6 (and 8, 7 are the 2 rollback targets);
