@@ -23,10 +23,12 @@ int h_hook(struct api_req *r, json_t **ret, struct ferr *e)
 	unsigned wait = ratelimit_take(r->params[0]);
 
 	/* Before the signature is checked: a flood costs no HMAC work. */
-	if (wait)
-		return ferr_set(e, 429, "too_many_requests", "too many webhook deliveries for this "
-				"component (at most %u a minute): try again in %u s",
-				ratelimit_per_minute(), wait);
+	if (wait) {
+		ferr_set(e, 429, "too_many_requests", "too many webhook deliveries for this "
+			 "component (at most %u a minute): try again in %u s",
+			 ratelimit_per_minute(), wait);
+		return ferr_retry_after(e, (int)wait);
+	}
 	if (webhook_receive(&d, &status, ret, e) < 0)
 		return -1;
 	r->status = status;

@@ -34,6 +34,7 @@ struct request {
 	char method[16];
 	char path[256];
 	char set_cookie[200];
+	int retry_after;               /* > 0: a Retry-After header (an error's) */
 };
 
 static struct MHD_Daemon *daemon_;
@@ -85,6 +86,11 @@ static enum MHD_Result send_body(struct MHD_Connection *c, struct request *rq, i
 	api_add_safe_headers(resp);
 	if (rq && rq->set_cookie[0])
 		MHD_add_response_header(resp, "Set-Cookie", rq->set_cookie);
+	if (rq && rq->retry_after > 0) {
+		char secs[16];
+		snprintf(secs, sizeof(secs), "%d", rq->retry_after);
+		MHD_add_response_header(resp, "Retry-After", secs);
+	}
 	if (rq)
 		rq->status = status;
 	ret = MHD_queue_response(c, (unsigned)status, resp);
@@ -121,7 +127,11 @@ static enum MHD_Result send_error(struct MHD_Connection *c, struct request *rq, 
 	 * fail and leave nothing to send). */
 	json_t *j = json_pack("{s:o, s:s}", "error", json_text0(e->msg),
 			      "code", e->code[0] ? e->code : "error");
-	enum MHD_Result ret = send_json(c, rq, e->status ? e->status : 500, j);
+	enum MHD_Result ret;
+
+	if (rq)
+		rq->retry_after = e->retry_after;
+	ret = send_json(c, rq, e->status ? e->status : 500, j);
 
 	json_decref(j);
 	return ret;

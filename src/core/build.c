@@ -1219,6 +1219,11 @@ int64_t build_queue(int64_t component_id, const char *commit, const char *trigge
 		return ferr_invalid(e, "commit must be a sha, branch or tag of at most 255 characters");
 	if (component_project_id(component_id, &project_id, e) < 0 || diskspace_check_build(e) < 0)
 		return -1;
+	/* over the cap on queued builds: refused before the build row is made
+	 * (jobq_submit checks again, in one statement with its insert; a
+	 * build refused there ends failed with the reason) */
+	if (jobq_check_cap("build", project_id, e) < 0)
+		return -1;
 	if (store_begin(e) < 0)
 		return -1;
 	store_now(now);

@@ -136,6 +136,10 @@ int deployment_create(const struct new_deployment *n, int64_t *ret_id, struct fe
 	sqlite3_stmt *st;
 	int rc, seq = 1;
 
+	/* over the cap on queued rollouts: refused before anything is made
+	 * (rollout_queue checks again, in one statement with its insert) */
+	if (rollout_queue_room(n->project_id, e) < 0)
+		return -1;
 	if (store_begin(e) < 0)
 		return -1;
 	st = store_stmt("SELECT status, commit_sha, digest, image, descriptor FROM builds"

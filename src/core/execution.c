@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "runtime/runtime.h"
 #include "store/eventlog.h"
+#include "sched/jobqueue.h"
 #include "store/store.h"
 #include "lib/jsontext.h"
 #include "lib/clock.h"
@@ -265,6 +266,25 @@ static int64_t exec_insert(const struct target *t, const char *trigger, const ch
 	return sqlite3_last_insert_rowid(store_db());
 }
 
+/* The cap on queued work (sched/jobqueue.h) for executions: 0 when t's
+ * project has fewer pending executions than the cap, else -1 with e set
+ * (429, naming the project and the cap). In the caller's transaction, so
+ * the count and the insert after it are one. */
+static int exec_room(const struct target *t, const char *project, struct ferr *e)
+{
+	sqlite3_stmt *st = store_stmt("SELECT count(*) FROM executions INDEXED BY executions_project_pending"
+				      " WHERE project_id = ? AND status = 'pending'");
+	long long n = -1;
+
+	sqlite3_bind_int64(st, 1, t->project_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (n < 0)
+		return store_error(e, "count pending executions");
+	return n < jobq_max_queued() ? 0 : jobq_refuse_over_cap(t->project_id, project, "execution", n, e);
+}
+
 int execution_run(const struct principal *who, const char *project, const char *component,
 		  const char *env, json_t *args, json_t **ret, struct ferr *e)
 {
@@ -302,9 +322,20 @@ int execution_run(const struct principal *who, const char *project, const char *
 		free(args_s);
 		return -1;
 	}
-	id = exec_insert(&t, "manual", who->name, 0, args_s, "pending", NULL, e);
+	/* over the cap on queued work: refused, nothing recorded (the user
+	 * who asked sees why) */
+	if (store_begin(e) < 0) {
+		free(args_s);
+		return -1;
+	}
+	id = exec_room(&t, project, e) < 0 ? -1 :
+		exec_insert(&t, "manual", who->name, 0, args_s, "pending", NULL, e);
 	free(args_s);
-	if (id < 0)
+	if (id < 0) {
+		store_rollback();
+		return -1;
+	}
+	if (store_commit(e) < 0)
 		return -1;
 	log_info("event=execution_queued execution=%lld component=%lld environment=%lld trigger=manual",
 		 (long long)id, (long long)cid, (long long)eid);
@@ -316,7 +347,7 @@ int64_t execution_fire(int64_t component_id, int64_t environment_id, time_t slot
 		       const char *skip_reason, struct ferr *e)
 {
 	struct target t;
-	char reason[256] = "";
+	char reason[1024] = "";
 	const char *status = "pending";
 	sqlite3_stmt *st;
 	int64_t id, running = 0;
@@ -351,13 +382,25 @@ int64_t execution_fire(int64_t component_id, int64_t environment_id, time_t slot
 		status = "skipped";
 		snprintf(reason, sizeof(reason),
 			 "execution %lld was still running (concurrency policy forbid)", (long long)running);
+	} else {
+		/* over the cap on queued work: the run is recorded skipped with
+		 * the refusal as its reason, not lost */
+		struct ferr ce = FERR_INIT;
+		if (exec_room(&t, NULL, &ce) < 0) {
+			if (ce.status != 429) {
+				store_rollback();
+				return ferr_set(e, ce.status, ce.code, "%s", ce.msg);
+			}
+			status = "skipped";
+			snprintf(reason, sizeof(reason), "not run: %.1000s", ce.msg);
+		}
 	}
 	id = exec_insert(&t, "schedule", "schedule", slot, NULL, status, reason[0] ? reason : NULL, e);
 	if (id < 0) {
 		store_rollback();
 		return -1;
 	}
-	if (running && !skip_reason && !strcmp(t.concurrency, "replace")) {
+	if (running && !strcmp(status, "pending") && !strcmp(t.concurrency, "replace")) {
 		char why[128];
 		snprintf(why, sizeof(why), "replaced by execution %lld (concurrency policy replace)",
 			 (long long)id);

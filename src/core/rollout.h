@@ -59,8 +59,14 @@ void rollout_stop(void);
  * restored. Returns 0, or -1 with e set. */
 int rollout_gateway_restored(size_t *ret_routes, size_t *ret_servers, struct ferr *e);
 
-/* Queues the rollout of a pending deployment. Returns the job id or -1. */
+/* Queues the rollout of a pending deployment. Returns the job id or -1
+ * (429 when the project has the cap's number of rollouts queued,
+ * sched/jobqueue.h). */
 int64_t rollout_queue(int64_t deployment_id, const char *who, struct ferr *e);
+/* 0 when project_id may queue one more rollout now, else -1 with e set
+ * (429, naming the project and the cap): a deployment checks before it
+ * is created, so a refused one leaves no record behind. */
+int rollout_queue_room(int64_t project_id, struct ferr *e);
 /* Queues stopping component_id's replicas in environment_id and removing its
  * routes (the deployment was already marked undeployed). Returns job id or -1. */
 int64_t rollout_queue_undeploy(int64_t component_id, int64_t environment_id, const char *who,

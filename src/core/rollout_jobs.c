@@ -483,6 +483,7 @@ static const struct job_kind rollout_kind = {
 
 static const struct job_kind undeploy_kind = {
 	.name = "undeploy", .limit = 2, .requeue_on_restart = 1, .run = undeploy_run,
+	.uncapped = 1,
 };
 
 void rollout_jobs_register(void)
@@ -512,6 +513,11 @@ int64_t rollout_queue(int64_t deployment_id, const char *who, struct ferr *e)
 	 * `podman ps` would only compete with its start (the job's end
 	 * kicks one). */
 	return id;
+}
+
+int rollout_queue_room(int64_t project_id, struct ferr *e)
+{
+	return jobq_check_cap("rollout", project_id, e);
 }
 
 int64_t rollout_queue_undeploy(int64_t component_id, int64_t environment_id, const char *who,

@@ -643,6 +643,7 @@ static const struct job_kind rollout_kind = {
 
 static const struct job_kind undeploy_kind = {
 	.name = "undeploy", .limit = 2, .requeue_on_restart = 1, .run = kube_undeploy_run,
+	.uncapped = 1,
 };
 
 /* ------------------------------------------------------------------ */

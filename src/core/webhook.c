@@ -325,12 +325,14 @@ static int64_t delivery_queue_build(const struct hook_target *t, const char *pro
 	st = store_stmt("UPDATE webhook_deliveries SET result = ?, status = ?, build_id = nullif(?, 0)"
 			" WHERE id = ?");
 	sqlite3_bind_text(st, 1, why->buf, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, build > 0 ? 202 : 500);
+	/* over the cap on queued builds the delivery says so (429), as the
+	 * answer to the git host does */
+	sqlite3_bind_int(st, 2, build > 0 ? 202 : e->status == 429 ? 429 : 500);
 	sqlite3_bind_int64(st, 3, build > 0 ? build : 0);
 	sqlite3_bind_int64(st, 4, delivery);
 	store_run_logged(st, "record the webhook delivery's result");
 	if (build < 0)
-		audit(t, 500, why->buf);
+		audit(t, e->status == 429 ? 429 : 500, why->buf);
 	return build;
 }
 
@@ -481,8 +483,19 @@ static void poll_one(const struct poll_item *p)
 	if (!queue || !p->auto_build)
 		return;
 	snprintf(by, sizeof(by), "poller: %s is %.12s", p->branch, sha);
-	if (build_queue(p->id, sha, "poll", by, &e) < 0)
+	if (build_queue(p->id, sha, "poll", by, &e) < 0) {
 		log_warnx("event=poll_queue_failed component=%lld err=\"%s\"", (long long)p->id, e.msg);
+		if (e.status != 429)
+			return;
+		/* over the cap on queued builds: the head goes back to what it
+		 * was, so the next poll queues this commit again instead of
+		 * losing it (unless something else moved the head meanwhile) */
+		st = store_stmt("UPDATE components SET poll_head = ? WHERE id = ? AND poll_head = ?");
+		sqlite3_bind_text(st, 1, p->head, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, p->id);
+		sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
+		store_run_logged(st, "put the poll head back");
+	}
 }
 
 void webhook_poll_tick(void)

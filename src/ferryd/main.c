@@ -460,6 +460,7 @@ static void stop_rollout(void)
 /* The job queue, then the builds a stop left behind are failed. */
 static int start_jobs(struct ferr *e)
 {
+	jobq_set_max_queued(d.c.max_queued_jobs);
 	if (jobq_start(d.c.workers, e) < 0)
 		return -1;
 	build_recover();
@@ -607,6 +608,7 @@ int main(int argc, char **argv)
 		.runtime = "podman",
 		.body_limit = 1L << 20,
 		.workers = 4,
+		.max_queued_jobs = JOBQ_MAX_QUEUED_DEFAULT,
 		.execution_retention_days = 90,
 		.missed_run_deadline = SCHEDULER_DEADLINE_DEFAULT,
 		.min_free_mib = DISKSPACE_MIN_FREE_DEFAULT >> 20,

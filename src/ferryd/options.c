@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "pipeline/bpbase.h"
 #include "sched/cron.h"
+#include "sched/jobqueue.h"
 #include "lib/banned.h"
 
 void options_usage(FILE *f)
@@ -42,6 +43,7 @@ void options_usage(FILE *f)
 	      "              [--log-retention-days DAYS] [--log-retention-size SIZE]\n"
 	      "              [--history-keep N] [--history-days DAYS] [--audit-keep N]\n"
 	      "              [--housekeeping-interval SECONDS]\n"
+	      "              [--max-queued-jobs N] (per project and kind; default 50)\n"
 	      "              [--body-limit BYTES] [--workers N] [--log-level debug|info|warn|error]\n"
 	      "       ferryd rotate-master-key [--data DIR] [--master-key-file FILE]\n"
 	      "              [--master-key-command CMD --new-master-key-file FILE]\n"
@@ -319,6 +321,7 @@ static const struct opt {
 	{ "housekeeping-interval", OPT_INT, offsetof(struct config, hk.interval_s), 5, 86400, "--housekeeping-interval must be from 5 to 86400 seconds", NULL },
 	{ "body-limit", OPT_LONG, offsetof(struct config, body_limit), 1024, (64LL << 20), "--body-limit must be from 1024 to 67108864 bytes", NULL },
 	{ "workers", OPT_INT, offsetof(struct config, workers), 1, 32, "--workers must be from 1 to 32", NULL },
+	{ "max-queued-jobs", OPT_INT, offsetof(struct config, max_queued_jobs), 1, JOBQ_MAX_QUEUED_LIMIT, "--max-queued-jobs must be from 1 to 100000 (queued jobs per project and kind)", NULL },
 	{ "buildpack-cache", OPT_CALL, 0, 0, 0, NULL, opt_buildpack_cache },
 	{ "buildpack-mirror", OPT_CALL, 0, 0, 0, NULL, opt_buildpack_mirror },
 	{ "base-registry", OPT_CALL, 0, 0, 0, NULL, opt_base_registry },

@@ -55,6 +55,7 @@ struct config {
 	int registry_wait;             /* seconds a build waits for the registry */
 	long body_limit;
 	int workers;
+	int max_queued_jobs;           /* per project and kind (sched/jobqueue.h) */
 	int execution_retention_days;
 	int missed_run_deadline;
 	const char *base_registries[INFRA_MAX_BASE_REGISTRIES];

@@ -43,4 +43,12 @@ void ferr_clear(struct ferr *e)
 	e->status = 0;
 	e->code[0] = '\0';
 	e->msg[0] = '\0';
+	e->retry_after = 0;
+}
+
+int ferr_retry_after(struct ferr *e, int seconds)
+{
+	if (e && e->status && !e->retry_after)
+		e->retry_after = seconds;
+	return -1;
 }

@@ -13,9 +13,11 @@ struct ferr {
 	int status;       /* 400, 401, 403, 404, 409, 413, 422, 500, 502 ... */
 	char code[32];    /* "invalid", "not_found", "conflict" ... */
 	char msg[1024];   /* for people; never holds a secret value */
+	int retry_after;  /* > 0: seconds a client should wait before trying
+			   * again (429: the API's Retry-After header) */
 };
 
-#define FERR_INIT { 0, "", "" }
+#define FERR_INIT { 0, "", "", 0 }
 
 /* Fills e (unless already set or NULL). Always returns -1. */
 int ferr_set(struct ferr *e, int status, const char *code, const char *fmt, ...)
@@ -24,6 +26,9 @@ int ferr_set(struct ferr *e, int status, const char *code, const char *fmt, ...)
 int ferr_prefix(struct ferr *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void ferr_clear(struct ferr *e);
+/* Sets e's retry_after to seconds when e holds an error that has none yet
+ * (a refusal the client may try again: 429). Returns -1. */
+int ferr_retry_after(struct ferr *e, int seconds);
 static inline int ferr_isset(const struct ferr *e) { return e && e->status; }
 
 /* Shorthands for the common classes. */

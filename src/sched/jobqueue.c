@@ -45,6 +45,74 @@ static int kind_index(const char *name)
 	return -1;
 }
 
+static int max_queued = JOBQ_MAX_QUEUED_DEFAULT;
+
+void jobq_set_max_queued(int n)
+{
+	max_queued = n < 1 ? 1 : n > JOBQ_MAX_QUEUED_LIMIT ? JOBQ_MAX_QUEUED_LIMIT : n;
+}
+
+int jobq_max_queued(void)
+{
+	return max_queued;
+}
+
+int jobq_refuse_over_cap(int64_t project_id, const char *project, const char *what,
+			 long long queued, struct ferr *e)
+{
+	char name[128] = "";
+
+	if (!project) {
+		/* the jobs know their project by id; the message names it */
+		sqlite3_stmt *st = store_stmt("SELECT name FROM projects WHERE id = ?");
+		sqlite3_bind_int64(st, 1, project_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(name, sizeof(name), "%s", sqlite3_column_text(st, 0));
+		else
+			snprintf(name, sizeof(name), "%lld", (long long)project_id);
+		sqlite3_reset(st);
+		project = name;
+	}
+	ferr_set(e, 429, "too_many_queued",
+		 "project %s has %lld queued %s jobs already (the cap per project and kind; "
+		 "ferryd --max-queued-jobs %d): try again once some of them have started",
+		 project, queued, what, max_queued);
+	return ferr_retry_after(e, 10);
+}
+
+static int capped(const char *kind, int64_t project_id)
+{
+	int k = kind_index(kind);
+
+	return project_id > 0 && k >= 0 && !kinds[k].kind->uncapped;
+}
+
+static long long queued_count(const char *kind, int64_t project_id)
+{
+	sqlite3_stmt *st = store_stmt("SELECT count(*) FROM jobs WHERE status = 'queued' AND kind = ?"
+				      " AND project_id = ?");
+	long long n = -1;
+
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, project_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+int jobq_check_cap(const char *kind, int64_t project_id, struct ferr *e)
+{
+	long long n;
+
+	if (!capped(kind, project_id))
+		return 0;
+	n = queued_count(kind, project_id);
+	if (n < 0)
+		return store_error(e, "count queued jobs");
+	return n < max_queued ? 0 : jobq_refuse_over_cap(project_id, NULL, kind, n, e);
+}
+
 /* Puts jobs marked running back in order: re-queue or interrupt each. */
 static int recover(const char *why, struct ferr *e)
 {
@@ -237,18 +305,28 @@ int64_t jobq_submit(const char *kind, json_t *payload, int64_t project_id,
 	if (!text)
 		abort();
 	store_now(now);
+	/* the cap's count and the insert in one statement: two submits at
+	 * once cannot both take the last place */
 	st = store_stmt("INSERT INTO jobs (kind, status, payload, project_id, created_by, created_at)"
-			" VALUES (?, 'queued', ?, nullif(?, 0), ?, ?)");
+			" SELECT ?1, 'queued', ?2, nullif(?3, 0), ?4, ?5"
+			" WHERE NOT ?6 OR (SELECT count(*) FROM jobs WHERE status = 'queued' AND kind = ?1"
+			"  AND project_id = ?3) < ?7");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, project_id);
 	sqlite3_bind_text(st, 4, created_by, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, capped(kind, project_id));
+	sqlite3_bind_int(st, 7, max_queued);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		free(text);
 		return store_error(e, "queue job");
 	}
 	free(text);
+	if (sqlite3_changes(store_db()) != 1) {
+		long long n = queued_count(kind, project_id);
+		return jobq_refuse_over_cap(project_id, NULL, kind, n < 0 ? max_queued : n, e);
+	}
 	id = sqlite3_last_insert_rowid(store_db());
 	pthread_mutex_lock(&lock);
 	pthread_cond_signal(&wake);

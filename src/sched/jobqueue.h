@@ -36,7 +36,31 @@ struct job_kind {
 	/* Optional: called from another thread when the job is cancelled, to
 	 * interrupt blocking work (e.g. kill a child's process group). */
 	void (*cancel)(struct job *job);
+	/* 1: never refused by the cap on queued jobs (undeploy: a clean-up,
+	 * at most one per deployment, must not wait behind a flood). */
+	int uncapped;
 };
+
+/* The cap on queued work per project and kind: at most this many jobs of
+ * one kind (and, in core/execution, executions) of one project waiting to
+ * start; running ones do not count. ferryd --max-queued-jobs. */
+#define JOBQ_MAX_QUEUED_DEFAULT 50
+#define JOBQ_MAX_QUEUED_LIMIT 100000
+/* Sets the cap (1 .. JOBQ_MAX_QUEUED_LIMIT; other values are clamped).
+ * Call at start, before any submit. */
+void jobq_set_max_queued(int n);
+int jobq_max_queued(void);
+/* The refusal of work over the cap: -1 with e set to 429 too_many_queued,
+ * "project P has N queued KIND jobs already (the cap per project and kind;
+ * ferryd --max-queued-jobs)", retry_after set. project is the project's
+ * name (NULL: looked up by project_id). */
+int jobq_refuse_over_cap(int64_t project_id, const char *project, const char *what,
+			 long long queued, struct ferr *e);
+/* 0 when project_id may queue one more job of kind now (fewer than the
+ * cap queued; always for an uncapped kind or project 0), else -1 with e
+ * set as jobq_refuse_over_cap does (or the store's error). For a caller
+ * that refuses before it writes its own rows; jobq_submit checks again. */
+int jobq_check_cap(const char *kind, int64_t project_id, struct ferr *e);
 
 /* Registers a kind. Call before jobq_start. kind must outlive the queue. */
 void jobq_register(const struct job_kind *kind);
@@ -48,8 +72,12 @@ int jobq_start(int nworkers, struct ferr *e);
  * with reason "ferryd stopped") and joins the workers. */
 void jobq_stop(void);
 
-/* Queues a job (payload: a JSON object, copied). Returns the job id (> 0) or
- * -1 with e set. */
+/* Queues a job (payload: a JSON object, copied). A job of a project
+ * (project_id > 0) whose kind is capped is refused while the project has
+ * the cap's number of that kind queued: the count and the insert are one
+ * statement, so concurrent submits cannot pass it together. Returns the
+ * job id (> 0) or -1 with e set (429 over the cap, see
+ * jobq_refuse_over_cap). */
 int64_t jobq_submit(const char *kind, json_t *payload, int64_t project_id,
 		    const char *created_by, struct ferr *e);
 

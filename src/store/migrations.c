@@ -506,6 +506,13 @@ const struct migration store_migrations[] = {
 "  '''superseded'',''undeployed'',''rolled-back'')') WHERE type = 'table' AND name = 'deployments';"
 "PRAGMA writable_schema=RESET;"
 },
+{ 17, "queued_caps",
+/* The cap on queued work per project and kind (ferryd --max-queued-jobs)
+ * counts a project's queued jobs of a kind, and its pending executions,
+ * at every submit: only the rows waiting are in these indexes. */
+"CREATE INDEX jobs_project_queued ON jobs(project_id, kind) WHERE status = 'queued';"
+"CREATE INDEX executions_project_pending ON executions(project_id) WHERE status = 'pending';"
+},
 };
 
 const int store_migrations_count =

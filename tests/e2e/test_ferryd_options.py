@@ -29,6 +29,7 @@ BAD = [
     (["--body-limit", "1023"], "--body-limit must be from 1024 to 67108864 bytes"),
     (["--workers", "33"], "--workers must be from 1 to 32"),
     (["--workers", "99999999999999999999"], "--workers must be from 1 to 32"),
+    (["--max-queued-jobs", "0"], "--max-queued-jobs must be from 1 to 100000"),
     (["--webhook-rate", "0"], "--webhook-rate must be from 1 to 100000 deliveries a minute"),
     (["--build-cpus", "0"], "--build-cpus must be a number of CPUs from 0.01 to 1024"),
     (["--build-memory", "1M"], "--build-memory must be a size of at least 64M"),

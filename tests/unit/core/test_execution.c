@@ -19,6 +19,7 @@
 #include "core/core.h"
 #include "core/execution.h"
 #include "core/project.h"
+#include "sched/jobqueue.h"
 #include "sched/scheduler.h"
 #include "store/store.h"
 #include "vault/vault.h"
@@ -217,6 +218,57 @@ static void test_replace_cancels_the_running_one(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 1), 0);
 	sqlite3_reset(st);
+}
+
+/* The cap on queued work (sched/jobqueue.h) for executions: a project's
+ * pending ones count; a manual run over it is refused 429 naming the
+ * project and the cap, and nothing recorded; a scheduled one is recorded
+ * skipped with the refusal as its reason; a running one does not count. */
+static void test_cap_on_pending_executions(void **state)
+{
+	struct fixture *f = *state;
+	struct ferr e = FERR_INIT;
+	json_t *x = NULL;
+	int64_t first = 0, skipped;
+	sqlite3_stmt *st;
+	long long before;
+
+	jobq_set_max_queued(2);
+	assert_int_equal(store_exec("UPDATE components SET task_concurrency = 'allow'", &e), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(execution_run(&admin, "ops", "job", "dev", NULL, &x, &e), 0);
+		if (!first)
+			first = json_integer_value(json_object_get(x, "id"));
+		json_decref(x);
+	}
+	st = store_stmt("SELECT count(*) FROM executions");
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	before = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	assert_int_equal(execution_run(&admin, "ops", "job", "dev", NULL, &x, &e), -1);
+	assert_int_equal(e.status, 429);
+	assert_int_equal(e.retry_after, 10);
+	assert_non_null(strstr(e.msg, "project ops has 2 queued execution jobs already"));
+	assert_non_null(strstr(e.msg, "ferryd --max-queued-jobs 2"));
+	st = store_stmt("SELECT count(*) FROM executions");
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), before);    /* nothing recorded */
+	sqlite3_reset(st);
+	/* a scheduled run over the cap: recorded skipped, with the reason */
+	ferr_clear(&e);
+	skipped = execution_fire(f->tick, f->dev, 1700002000, NULL, &e);
+	assert_true(skipped > 0);
+	assert_int_equal(execution_show(&admin, skipped, &x, &e), 0);
+	assert_string_equal(str(x, "status"), "skipped");
+	assert_non_null(strstr(str(x, "reason"), "not run: project ops has 2 queued execution jobs already"));
+	json_decref(x);
+	/* one that started no longer counts */
+	set_status(first, "running", NULL);
+	assert_int_equal(execution_run(&admin, "ops", "job", "dev", NULL, &x, &e), 0);
+	json_decref(x);
+	assert_int_equal(execution_run(&admin, "ops", "job", "dev", NULL, &x, &e), -1);
+	assert_int_equal(e.status, 429);
+	jobq_set_max_queued(JOBQ_MAX_QUEUED_DEFAULT);
 }
 
 static void iso(time_t t, char buf[32])
@@ -420,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_manual_run_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fire_once_per_slot_and_forbid_skips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_cancels_the_running_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cap_on_pending_executions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_pages_newest_first_and_counts_30_days, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_keeps_the_30_day_count_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),

@@ -3,7 +3,7 @@
  * cancel-vs-end race: jobq_cancel looked while the job ran, the job then
  * ended; the cancel's act must answer 409 and not mark the ended job
  * cancel_requested (before the typed transitions it did, and answered
- * success). */
+ * success); and the cap on queued jobs per project and kind. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,8 +43,9 @@ static int block_run(struct job *job, struct ferr *e)
 	return ferr_set(e, 409, "cancelled", "stopped");
 }
 
-static const struct job_kind count_kind = { "count", 1, 1, count_run, NULL };
-static const struct job_kind block_kind = { "block", 2, 0, block_run, NULL };
+static const struct job_kind count_kind = { "count", 1, 1, count_run, NULL, 0 };
+static const struct job_kind block_kind = { "block", 2, 0, block_run, NULL, 0 };
+static const struct job_kind clean_kind = { "clean", 1, 1, count_run, NULL, 1 }; /* uncapped */
 
 static int setup(void **state)
 {
@@ -253,6 +254,73 @@ static void test_cancel_request_queued_and_running(void **state)
 	assert_true(cancel_requested(running));
 }
 
+static int64_t submit(const char *kind, int64_t project, struct ferr *e)
+{
+	ferr_clear(e);
+	return jobq_submit(kind, NULL, project, "test", e);
+}
+
+/* The cap on queued jobs per project and kind (no workers: what is
+ * submitted stays queued): up to N are queued, the N+1st is refused 429
+ * naming the project, the kind and the cap; another project, another kind,
+ * no project and an uncapped kind are not affected; a job that started
+ * (running) or ended no longer counts. */
+static void test_cap_on_queued_jobs(void **state)
+{
+	struct ferr e = FERR_INIT;
+	int64_t ids[3];
+
+	(void)state;
+	assert_int_equal(store_exec("INSERT INTO projects (id, name, created_at) VALUES"
+				    " (7, 'shop', 'now'), (8, 'blog', 'now')", &e), 0);
+	jobq_set_max_queued(3);
+	assert_int_equal(jobq_max_queued(), 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(jobq_check_cap("count", 7, &e), 0);
+		ids[i] = submit("count", 7, &e);
+		assert_true(ids[i] > 0);
+	}
+	assert_int_equal(submit("count", 7, &e), -1);
+	assert_int_equal(e.status, 429);
+	assert_string_equal(e.code, "too_many_queued");
+	assert_int_equal(e.retry_after, 10);
+	assert_non_null(strstr(e.msg, "project shop has 3 queued count jobs already"));
+	assert_non_null(strstr(e.msg, "ferryd --max-queued-jobs 3"));
+	ferr_clear(&e);
+	assert_int_equal(jobq_check_cap("count", 7, &e), -1);
+	assert_int_equal(e.status, 429);
+	assert_non_null(strstr(e.msg, "project shop has 3 queued count jobs already"));
+
+	/* another project, another kind, no project, an uncapped kind */
+	assert_true(submit("count", 8, &e) > 0);
+	assert_int_equal(jobq_check_cap("count", 8, &e), 0);
+	assert_true(submit("block", 7, &e) > 0);
+	for (int i = 0; i < 5; i++) {
+		assert_true(submit("count", 0, &e) > 0);
+		assert_true(submit("clean", 7, &e) > 0);
+	}
+	assert_int_equal(jobq_check_cap("clean", 7, &e), 0);
+
+	/* a running job does not count: one place is free again, once */
+	assert_int_equal(job_transition(ids[0], JOB_RUNNING, NULL, &e), 0);
+	assert_true(submit("count", 7, &e) > 0);
+	assert_int_equal(submit("count", 7, &e), -1);
+	assert_int_equal(e.status, 429);
+	/* nor does one that ended (cancelled before it started) */
+	assert_int_equal(jobq_cancel(ids[1], 7, &e), 0);
+	assert_true(submit("count", 7, &e) > 0);
+	assert_int_equal(submit("count", 7, &e), -1);
+	/* the other project's count is its own: it still has places */
+	assert_true(submit("count", 8, &e) > 0);
+
+	/* the cap is clamped to 1 .. JOBQ_MAX_QUEUED_LIMIT */
+	jobq_set_max_queued(0);
+	assert_int_equal(jobq_max_queued(), 1);
+	jobq_set_max_queued(JOBQ_MAX_QUEUED_LIMIT + 1);
+	assert_int_equal(jobq_max_queued(), JOBQ_MAX_QUEUED_LIMIT);
+	jobq_set_max_queued(JOBQ_MAX_QUEUED_DEFAULT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,9 +331,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_every_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_after_the_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_request_queued_and_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cap_on_queued_jobs, setup, teardown),
 	};
 
 	jobq_register(&count_kind);
 	jobq_register(&block_kind);
+	jobq_register(&clean_kind);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
