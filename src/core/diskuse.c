@@ -42,6 +42,7 @@ int diskuse_report(const struct principal *who, json_t **ret, struct ferr *e)
 {
 	const struct housekeeping_options *o = housekeeping_options();
 	json_t *images, *logs, *disk, *reg, *hist, *v;
+	struct history_retention rules;
 	long long reclaim = 0;
 	const char *kind;
 	char next_gc[32];
@@ -56,7 +57,8 @@ int diskuse_report(const struct principal *who, json_t **ret, struct ferr *e)
 		return -1;
 	reg = registry_prune(o->keep_deployments, o->keep_builds, 0, e);
 	logs = reg ? log_retention_report(&o->logs, time(NULL), e) : NULL;
-	hist = logs ? history_retention_report(housekeeping_history(), time(NULL), e) : NULL;
+	rules = housekeeping_history();
+	hist = logs ? history_retention_report(&rules, time(NULL), e) : NULL;
 	if (!hist) {
 		json_decref(images);
 		json_decref(reg);

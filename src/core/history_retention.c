@@ -43,7 +43,15 @@ static const struct history_kind kinds[] = {
 	  "   AND id NOT IN (SELECT deployment_id FROM executions)"
 	  "   AND id NOT IN (SELECT json_extract(payload, '$.deployment') FROM jobs"
 	  "    WHERE kind = 'rollout' AND status IN ('queued','running') AND json_valid(payload)"
-	  "    AND json_extract(payload, '$.deployment') IS NOT NULL)),"
+	  "    AND json_extract(payload, '$.deployment') IS NOT NULL)"
+	  /* what a rollback without a target goes back to */
+	  "   AND id NOT IN (SELECT max(id) FROM deployments WHERE status IN ('superseded','undeployed')"
+	  "    GROUP BY component_id, environment_id)"
+	  /* what a pending approval would promote from or compare with */
+	  "   AND id NOT IN (SELECT json_extract(payload, '$.promoted_from')" OPEN_APPROVALS
+	  "    AND json_extract(payload, '$.promoted_from') IS NOT NULL)"
+	  "   AND id NOT IN (SELECT json_extract(payload, '$.source_deployment')" OPEN_APPROVALS
+	  "    AND json_extract(payload, '$.source_deployment') IS NOT NULL)),"
 	  " need(id) AS ("
 	  "  SELECT promoted_from FROM deployments"
 	  "   WHERE promoted_from IS NOT NULL AND id NOT IN (SELECT id FROM cand)"
@@ -156,7 +164,10 @@ static long long delete_kind(const struct history_kind *k, const struct history_
 	long long total = 0;
 	int n;
 
-	strbuf_addf(&sql, "DELETE FROM %s WHERE id IN (SELECT id FROM (%s) LIMIT %d)", k->table,
+	/* newest first: a deployment's promoted_from names an older one, so
+	 * a batch never deletes a row a later batch's row still names */
+	strbuf_addf(&sql, "DELETE FROM %s WHERE id IN (SELECT id FROM (%s)"
+		    " ORDER BY id DESC LIMIT %d)", k->table,
 		    k->victims, BATCH);
 	do {
 		sqlite3_stmt *st = NULL;

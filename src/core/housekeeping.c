@@ -99,14 +99,17 @@ static int registry_gc_now(json_t *out, struct ferr *e)
 	return 0;
 }
 
-const struct history_retention *housekeeping_history(void)
+struct history_retention housekeeping_history(void)
 {
+	struct history_retention r = hk.o.history;
+
 	/* whether builds.image tracks the registry's images can change when
-	 * the managed registry starts: read it each time */
-	hk.o.history.keep_deployments = hk.o.keep_deployments;
-	hk.o.history.keep_builds = hk.o.keep_builds;
-	hk.o.history.track_images = core.registry && registry_storage_dir(core.registry);
-	return &hk.o.history;
+	 * the managed registry starts: read it each time (into a copy: the
+	 * API's df and the housekeeping thread ask at once) */
+	r.keep_deployments = hk.o.keep_deployments;
+	r.keep_builds = hk.o.keep_builds;
+	r.track_images = core.registry && registry_storage_dir(core.registry);
+	return r;
 }
 
 /* The history retention (after the registry prune, which lets go of the
@@ -119,8 +122,9 @@ static json_t *history_now(struct ferr *e)
 	const char *k;
 	size_t head;
 	long long total = 0;
+	struct history_retention rules = housekeeping_history();
 
-	if (history_retention_apply(housekeeping_history(), time(NULL), &r, e) < 0) {
+	if (history_retention_apply(&rules, time(NULL), &r, e) < 0) {
 		ferr_prefix(e, "history retention");
 		return NULL;
 	}

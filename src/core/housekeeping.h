@@ -41,8 +41,8 @@ void housekeeping_stop(void);
 
 /* The options in force (defaults filled in). */
 const struct housekeeping_options *housekeeping_options(void);
-/* The history retention in force, with what the image prunes keep. */
-const struct history_retention *housekeeping_history(void);
+/* The history retention in force, with what the image prunes keep (a copy). */
+struct history_retention housekeeping_history(void);
 
 /* Runs the prune, the log and the history retention now (POST /api/v1/admin/prune);
  * with registry_gc also the registry GC. *ret: what was freed. Returns 0

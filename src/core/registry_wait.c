@@ -12,7 +12,7 @@
 int registry_wait(struct registry *r, int wait_s, const struct image_watch *w, pid_t pid_before,
 		  struct ferr *e)
 {
-	long long until = mono_ms() + wait_s * 1000LL;
+	long long start = mono_ms(), until = start + wait_s * 1000LL;
 	long long deadline = w ? w->deadline_ms : 0;
 	struct ferr pe = FERR_INIT;
 	int waited = 0;
@@ -26,9 +26,12 @@ int registry_wait(struct registry *r, int wait_s, const struct image_watch *w, p
 			return ferr_set(e, 499, "cancelled", "stopped while waiting for the registry");
 		if (mono_ms() >= until || (deadline && mono_ms() >= deadline))
 			return ferr_set(e, 503, "registry_down",
-					"the registry %s stayed down for %d s (last error: %s); build again "
+					"the registry %s stayed down for %lld s (last error: %s); build again "
 					"once it runs (ferry's /healthz?verbose=1 shows its state)",
-					registry_host(r), wait_s, pe.msg);
+					registry_host(r),
+					/* the build's own deadline may have cut the wait short */
+					mono_ms() >= until ? (long long)wait_s : (mono_ms() - start) / 1000,
+					pe.msg);
 		ferr_clear(&pe);
 		usleep(500 * 1000);
 	}

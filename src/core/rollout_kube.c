@@ -839,7 +839,7 @@ static void stuck_set(const char *key, const char *rv)
 		;
 	if (i == nstuck) {
 		if (nstuck == STUCK_MAX)
-			i = 0;   /* the oldest goes: at worst it is applied once more */
+			i = 0;   /* the first goes: at worst it is applied once more */
 		else
 			nstuck++;
 	}

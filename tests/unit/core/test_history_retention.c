@@ -303,6 +303,70 @@ static void test_deployments_by_age(void **state)
 	fixture_free(f);
 }
 
+/* Never the deployment a rollback without a target goes back to (the newest
+ * superseded or undeployed one, however many failed after it), nor what a
+ * pending approval would promote from or compare with. */
+static void test_rollback_target_and_approvals(void **state)
+{
+	struct core_fixture *f = fixture_new("hist-target", "service");
+	struct history_retention r = rules(1000, 100);
+	struct ferr e = FERR_INIT;
+	int64_t d[9], b, s;
+	json_t *ret = NULL;
+
+	(void)state;
+	b = build(f, "succeeded", "sha256:ab", NULL, 400);
+	s = snapshot(f, 0, 400);
+	/* 1 2 superseded, 3..7 failed, all past the age; 8 failed, recent */
+	for (int i = 1; i <= 8; i++)
+		d[i] = deployment(f, f->dev, i, b, s, i <= 2 ? "superseded" : "failed", 0,
+				  i == 8 ? 1 : 400 - i);
+	sql("INSERT INTO approval_requests (project_id, component_id, environment_id, action, summary,"
+	    " payload, approvers, approvals_needed, requested_by, requested_by_token, requested_role,"
+	    " status, created_at, expires_at) VALUES (%lld, %lld, %lld, 'promote', 'p',"
+	    " '{\"promoted_from\": %lld, \"source_deployment\": %lld, \"build\": %lld}',"
+	    " '[\"admin\"]', 1, 'admin', 1, 'admin', 'pending', '%s', '%s')",
+	    (long long)f->pid, (long long)f->cid, (long long)f->dev, (long long)d[3],
+	    (long long)d[4], (long long)b, ago(1), ago(-1));
+	assert_int_equal(history_retention_apply(&r, NOW, &ret, &e), 0);
+	json_decref(ret);
+	/* 8 7: the newest keep_deployments; 2: the rollback target; 3 4: the approval's */
+	for (int i = 1; i <= 8; i++)
+		assert_int_equal(exists("deployments", d[i]), !(i == 1 || i == 5 || i == 6));
+	fixture_free(f);
+}
+
+/* More victims than one batch, each promotion's source in an earlier row
+ * than the deployment promoted from it: every batch leaves no row that
+ * names a deleted one (foreign keys are on), and all of them go. */
+static void test_promotion_line_across_batches(void **state)
+{
+	struct core_fixture *f = fixture_new("hist-batches", "service");
+	struct history_retention r = rules(1, 100);
+	struct ferr e = FERR_INIT;
+	int64_t prod, b, s, from[700];
+	json_t *ret = NULL;
+	const int n = 700;
+
+	(void)state;
+	prod = fixture_env(f->pid, "production");
+	b = build(f, "succeeded", "sha256:ab", NULL, 400);
+	s = snapshot(f, 0, 400);
+	sql("BEGIN");
+	for (int i = 0; i < n; i++)
+		from[i] = deployment(f, f->dev, i + 1, b, s, "superseded", 0, 400);
+	for (int i = 0; i < n; i++)
+		deployment(f, prod, i + 1, b, s, "superseded", from[i], 400);
+	sql("COMMIT");
+	assert_int_equal(history_retention_apply(&r, NOW, &ret, &e), 0);
+	/* each environment keeps keep_deployments (2), its newest */
+	assert_int_equal(deleted(ret, "deployments"), 2 * n - 2 * 2);
+	json_decref(ret);
+	assert_int_equal(count("SELECT count(*) FROM deployments d WHERE promoted_from IS NOT NULL"
+			       " AND NOT EXISTS (SELECT 1 FROM deployments s WHERE s.id = d.promoted_from)"), 0);
+	fixture_free(f);
+}
+
 /* Executions beyond the newest keep go (never a running one), with their
  * logs; those inside 30 days leave a tally row. */
 static void test_executions(void **state)
@@ -399,6 +463,8 @@ int main(void)
 		cmocka_unit_test(test_builds_tracking_images),
 		cmocka_unit_test(test_deployments),
 		cmocka_unit_test(test_deployments_by_age),
+		cmocka_unit_test(test_rollback_target_and_approvals),
+		cmocka_unit_test(test_promotion_line_across_batches),
 		cmocka_unit_test(test_executions),
 		cmocka_unit_test(test_jobs_and_audit),
 	};
