@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/beneath.h"
@@ -110,19 +112,35 @@ static void test_links_out_refused(void **state)
 	expect_refused("subdir/spec.yaml", BENEATH_NO_LINKS);
 }
 
+/* Whether this kernel (or what runs the test: valgrind has no openat2)
+ * gives openat2, as open_beneath decides it. */
+static int have_openat2(void)
+{
+#ifdef OPEN_BENEATH_TEST_NO_OPENAT2
+	return 0;
+#else
+	struct open_how oh = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC };
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, ".", &oh, sizeof(oh));
+
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || (errno != ENOSYS && errno != EPERM);
+#endif
+}
+
 /* A link that stays inside: followed by openat2, never by the walk. */
 static void test_links_inside(void **state)
 {
 	(void)state;
-#ifndef OPEN_BENEATH_TEST_NO_OPENAT2
-	expect_text(open_beneath_path(dir, "sub/inside", O_RDONLY, 0), "openapi: 3.0.0\n");
-	expect_text(open_beneath_path(dir, "sub/up", O_RDONLY, 0), "top\n");
-	expect_text(open_beneath_path(dir, "subdir/spec.yaml", O_RDONLY, 0), "openapi: 3.0.0\n");
-#else
-	expect_refused("sub/inside", 0);
-	expect_refused("sub/up", 0);
-	expect_refused("subdir/spec.yaml", 0);
-#endif
+	if (have_openat2()) {
+		expect_text(open_beneath_path(dir, "sub/inside", O_RDONLY, 0), "openapi: 3.0.0\n");
+		expect_text(open_beneath_path(dir, "sub/up", O_RDONLY, 0), "top\n");
+		expect_text(open_beneath_path(dir, "subdir/spec.yaml", O_RDONLY, 0), "openapi: 3.0.0\n");
+	} else {
+		expect_refused("sub/inside", 0);
+		expect_refused("sub/up", 0);
+		expect_refused("subdir/spec.yaml", 0);
+	}
 }
 
 int main(void)
